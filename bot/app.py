@@ -1,0 +1,129 @@
+"""The application factory: settings in, a ready python-telegram-bot ``Application`` out.
+
+Used alike by ``desserte run`` (real Telegram), the tests, the demo, the console and the
+benchmarks (the sandbox), so what is tested is what runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+from bot.db import create_engine, sessionmaker
+from bot.settings import Settings
+from handlers import registry
+from handlers.context import SERVICES_KEY, DesserteContext, Services
+from handlers.i18n import SUPPORTED_LOCALES, set_default_locale
+from handlers.menu import bot_commands
+from handlers.middleware import serve_update
+
+log = logging.getLogger(__name__)
+
+SANDBOX_TOKEN = "123456:SANDBOX"
+
+
+class DesserteApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application, each update served with its session, member and locale."""
+
+    async def process_update(self, update: object) -> None:
+        await serve_update(self, update, super().process_update)
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    """Publish the command menu in each language."""
+    try:
+        for locale in SUPPORTED_LOCALES:
+            await application.bot.set_my_commands(bot_commands(locale), language_code=locale)
+        default = application.bot_data[SERVICES_KEY].extra.get("default_locale", "fr")
+        await application.bot.set_my_commands(bot_commands(default))
+    except Exception:  # the menu is a comfort; the bot must start without it
+        log.exception("could not publish the command menu")
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    services: Services = application.bot_data[SERVICES_KEY]
+    engine: AsyncEngine | None = services.extra.get("engine")
+    if engine is not None and services.extra.get("owns_engine"):
+        await engine.dispose()
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    engine: AsyncEngine | None = None,
+    clock: Callable[[], datetime] | None = None,
+    rate_limiter: bool = True,
+    base_url: str | None = None,
+    concurrent_updates: bool | int = True,
+) -> Application:  # type: ignore[type-arg]
+    """A configured Application: handlers, error handler, services, command menu at start-up.
+
+    ``request``/``get_updates_request`` point it at the sandbox; ``engine`` shares an existing
+    database engine (else one is created from ``settings.database_url`` and disposed at
+    shutdown); ``clock`` simulates time.
+    """
+    set_default_locale(settings.default_locale)
+    owns_engine = engine is None
+    engine = engine or create_engine(settings.database_url)
+    services = Services(
+        sessions=sessionmaker(engine),
+        network_name=settings.network_name,
+        admin_ids=frozenset(settings.admin_ids),
+        timezone=settings.tz,
+        minimum_order_cents=settings.minimum_order_cents,
+        extra={
+            "engine": engine,
+            "owns_engine": owns_engine,
+            "default_locale": settings.default_locale,
+            "settings": settings,
+        },
+    )
+    if clock is not None:
+        services.clock = clock
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder()
+        .application_class(DesserteApplication)
+        .token(settings.telegram_bot_token or SANDBOX_TOKEN)
+        .context_types(ContextTypes(context=DesserteContext))
+        .concurrent_updates(concurrent_updates)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    if base_url is not None:
+        builder = builder.base_url(base_url)
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
+    application.bot_data[SERVICES_KEY] = services
+    registry.register(application)
+    return application
+
+
+async def start_application(application: Application) -> None:  # type: ignore[type-arg]
+    """Initialise and start ``application`` without fetching updates (the sandbox, the demo
+    and the console deliver them), running ``post_init`` as ``run_polling`` would."""
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+
+
+async def stop_application(application: Application) -> None:  # type: ignore[type-arg]
+    """Stop and shut down an application started by :func:`start_application`."""
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)

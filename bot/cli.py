@@ -1,0 +1,260 @@
+"""The ``desserte`` command line: run the bot, migrate, import and export, demo and console."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings, SettingsError, load_settings
+from handlers.i18n import _, activate, set_default_locale
+
+log = logging.getLogger("desserte")
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"desserte: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    set_default_locale(settings.default_locale)
+    activate(settings.default_locale)
+    return settings
+
+
+def _migrate(settings: Settings) -> None:
+    from bot.migrate import upgrade
+
+    upgrade(settings.database_url)
+
+
+async def _with_session(settings: Settings, work: Callable[[Any], Any]) -> Any:
+    from bot.db import create_engine, sessionmaker
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with sessionmaker(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Serve Telegram: polling, or a webhook when WEBHOOK_URL is set."""
+    settings = _settings()
+    if not settings.telegram_bot_token:
+        print(
+            _(
+                "Aucun jeton Telegram : définissez TELEGRAM_BOT_TOKEN (donné par @BotFather).\n"
+                "Pour voir le bot fonctionner sans Telegram : desserte demo"
+            ),
+            file=sys.stderr,
+        )
+        return 2
+    from bot.app import build_application
+
+    _migrate(settings)
+    application = build_application(settings)
+    from bot.scheduling import install_jobs
+
+    install_jobs(application)
+    if settings.webhook_url:
+        application.run_webhook(
+            listen="0.0.0.0",
+            port=args.port,
+            webhook_url=settings.webhook_url,
+        )
+    else:
+        application.run_polling()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Upgrade the database to the newest schema."""
+    settings = _settings()
+    _migrate(settings)
+    print(_("Base de données à jour."))
+    return 0
+
+
+def _import(kind: str, path: Path) -> int:
+    from handlers.import_errors import describe
+    from models import catalog_import
+    from models.catalog_csv import CsvImportError
+
+    settings = _settings()
+    if not path.is_file():
+        print(_("Fichier introuvable : {path}").format(path=path), file=sys.stderr)
+        return 2
+    _migrate(settings)
+    function = {
+        "producers": catalog_import.import_producers,
+        "catalog": catalog_import.import_catalog,
+        "pickup-points": catalog_import.import_pickup_points,
+    }[kind]
+    try:
+        report = asyncio.run(_with_session(settings, lambda s: function(s, path)))
+    except CsvImportError as exc:
+        print(
+            _("{path} refusé, rien n’a été importé ({count} erreurs) :").format(
+                path=path, count=len(exc.errors)
+            ),
+            file=sys.stderr,
+        )
+        for error in exc.errors:
+            print("  " + describe(error), file=sys.stderr)
+        return 1
+    print(
+        _("{path} importé : {created} créés, {updated} mis à jour.").format(
+            path=path, created=report.created, updated=report.updated
+        )
+    )
+    return 0
+
+
+def cmd_import_producers(args: argparse.Namespace) -> int:
+    """Import producers from a CSV file."""
+    return _import("producers", args.file)
+
+
+def cmd_import_catalog(args: argparse.Namespace) -> int:
+    """Import the catalog from a CSV file."""
+    return _import("catalog", args.file)
+
+
+def cmd_import_pickup_points(args: argparse.Namespace) -> int:
+    """Import pickup points from a CSV file."""
+    return _import("pickup-points", args.file)
+
+
+def cmd_load_demo(args: argparse.Namespace) -> int:
+    """Import the demo network (producers, pickup points, catalog) into the database."""
+    from bot.demo_network import CATALOG_CSV, PICKUP_POINTS_CSV, PRODUCERS_CSV
+
+    for kind, path in (
+        ("producers", PRODUCERS_CSV),
+        ("pickup-points", PICKUP_POINTS_CSV),
+        ("catalog", CATALOG_CSV),
+    ):
+        status = _import(kind, path)
+        if status:
+            return status
+    return 0
+
+
+def cmd_export_catalog(args: argparse.Namespace) -> int:
+    """Write the catalog as CSV (the import format) to a file or standard output."""
+    from models.catalog_csv import write_catalog
+    from models.catalog_import import export_catalog
+
+    settings = _settings()
+    _migrate(settings)
+    rows = asyncio.run(_with_session(settings, export_catalog))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as stream:
+            write_catalog(rows, stream)
+        print(_("{count} produits exportés dans {path}").format(count=len(rows), path=args.output))
+    else:
+        write_catalog(rows, sys.stdout)
+    return 0
+
+
+def cmd_parse_stock(args: argparse.Namespace) -> int:
+    """Parse producers' stock messages (JSON lines on stdin) against a catalog CSV."""
+    from bot.parse_stock import run
+
+    _settings()
+    return run(args.catalog, args.producer, sys.stdin, sys.stdout)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Play a whole week on the sandbox and the demo network, printing the conversation."""
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(lang=args.lang, output=args.output, quiet=args.quiet))
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    """Chat with the bot in the terminal, through the sandbox."""
+    from bot.console import run_console
+
+    return asyncio.run(run_console(role=args.role, lang=args.lang, demo=not args.configured_db))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="desserte",
+        description=_("Le canal de commande Telegram des circuits courts alimentaires."),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+
+    def add(
+        name: str, function: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(func=function)
+        return sub
+
+    run = add("run", cmd_run, _("Servir Telegram (TELEGRAM_BOT_TOKEN requis)."))
+    run.add_argument("--port", type=int, default=8443, help=_("port du webhook"))
+    add("migrate", cmd_migrate, _("Mettre la base de données à jour."))
+    for name, function, text in (
+        ("import-producers", cmd_import_producers, _("Importer les producteurs (CSV).")),
+        ("import-catalog", cmd_import_catalog, _("Importer le catalogue (CSV).")),
+        (
+            "import-pickup-points",
+            cmd_import_pickup_points,
+            _("Importer les points de retrait (CSV)."),
+        ),
+    ):
+        add(name, function, text).add_argument("file", type=Path, metavar="FICHIER.csv")
+    add("load-demo", cmd_load_demo, _("Charger le réseau de démonstration dans la base."))
+    export = add("export-catalog", cmd_export_catalog, _("Exporter le catalogue en CSV."))
+    export.add_argument(
+        "--output", "-o", type=Path, help=_("fichier de sortie (sinon : sortie standard)")
+    )
+    parse = add(
+        "parse-stock",
+        cmd_parse_stock,
+        _("Lire des messages de stock (JSON lines sur l’entrée standard)."),
+    )
+    parse.add_argument("--catalog", type=Path, required=True, metavar="FICHIER.csv")
+    parse.add_argument("--producer", required=True, metavar="SLUG")
+    demo = add("demo", cmd_demo, _("Jouer une semaine entière sans Telegram, sur le bac à sable."))
+    demo.add_argument("--lang", choices=("fr", "en"), default="fr")
+    demo.add_argument(
+        "--output", type=Path, default=Path("demo-output"), help=_("dossier des fichiers produits")
+    )
+    demo.add_argument("--quiet", action="store_true", help=_("n’afficher que le bilan"))
+    console = add("console", cmd_console, _("Discuter avec le bot dans le terminal."))
+    console.add_argument(
+        "--as", dest="role", choices=("consumer", "producer", "admin"), default="consumer"
+    )
+    console.add_argument("--lang", choices=("fr", "en"), default="fr")
+    console.add_argument(
+        "--configured-db",
+        action="store_true",
+        help=_("utiliser DATABASE_URL au lieu du réseau de démo"),
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``desserte`` command."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    with contextlib.suppress(SettingsError):  # reported by the command that needs the settings
+        activate(load_settings().default_locale)
+    args = build_parser().parse_args(argv)
+    status: int = args.func(args)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""Database engine and sessions for SQLite (embedded default) and PostgreSQL.
+
+``create_engine(url)`` gives an ``AsyncEngine`` tuned for the dialect; ``sessionmaker(engine)``
+gives the factory handlers and jobs open one session from, per update or job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+from models import Base
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``url``; on SQLite, foreign keys on, WAL, and write-safe transactions.
+
+    SQLite transactions start with ``BEGIN IMMEDIATE``: a transaction that reads stock and then
+    writes it cannot be overtaken between the two, so stock reservations never fail with
+    "database is locked" halfway; other writers wait up to ``SQLITE_BUSY_TIMEOUT_MS``.
+    """
+    parsed = make_url(url)
+    engine = _create_async_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        in_memory = parsed.database in (None, "", ":memory:")
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The session factory: objects stay readable after commit (rendering happens after it)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """Create every table straight from the models (tests and the demo; production migrates)."""
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+
+
+async def drop_schema(engine: AsyncEngine) -> None:
+    """Drop every table the models know."""
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)

@@ -1,0 +1,128 @@
+"""Typed settings read from the environment and an optional ``.env`` file.
+
+``load_settings()`` gives a validated :class:`Settings`; a wrong value stops start-up with one
+clear line naming the variable (:class:`SettingsError`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+SUPPORTED_LOCALES = ("fr", "en")
+_WEEKDAY_TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+\d{1,2}:\d{2}(-\d{1,2}:\d{2})?$")
+
+
+class SettingsError(Exception):
+    """A setting has a wrong value; ``str()`` is the one line to show the operator."""
+
+
+class Settings(BaseSettings):
+    """Everything desserte reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str | None = None
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite+aiosqlite:///{Path.cwd() / 'desserte.sqlite3'}"
+    )
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    timezone: str = "Europe/Paris"
+    default_locale: str = "fr"
+    network_name: str = "La Desserte Locale"
+    minimum_order_cents: int = Field(default=0, ge=0)
+    cycle_opens: str = "fri 12:00"
+    cycle_closes: str = "tue 23:59"
+    pickup: str = "thu 17:00-19:30"
+    reminders: str = "24h,3h"
+    webhook_url: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL ({exc})") from None
+        if url.drivername not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
+            raise ValueError(
+                f"driver {url.drivername!r} is not supported; use sqlite+aiosqlite:/// or "
+                "postgresql+asyncpg://"
+            )
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> tuple[int, ...]:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, int):
+            return (value,)
+        if isinstance(value, list | tuple):
+            items = [str(v) for v in value]
+        else:
+            items = [part for part in re.split(r"[,\s]+", str(value)) if part]
+        ids = []
+        for item in items:
+            if not re.fullmatch(r"-?\d+", item):
+                raise ValueError(f"{item!r} is not a numeric Telegram user id")
+            ids.append(int(item))
+        return tuple(ids)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known time zone (e.g. Europe/Paris)") from None
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _check_locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"{value!r} is not one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("cycle_opens", "cycle_closes", "pickup")
+    @classmethod
+    def _check_weekday_time(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not _WEEKDAY_TIME.match(value):
+            raise ValueError(f"{value!r} is not like 'fri 12:00' (or 'thu 17:00-19:30')")
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _check_reminders(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if not re.fullmatch(r"\d+(h|m|d)", part):
+                raise ValueError(f"{part!r} is not a delay like 24h, 90m or 1d")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The network's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment (and ``.env``), with ``overrides`` on top.
+
+    Raises :class:`SettingsError` whose message names the first wrong variable.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # _env_file is pydantic's
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

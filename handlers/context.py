@@ -1,0 +1,91 @@
+"""What every handler can reach: the services, and this update's session and member.
+
+The session and the member live in context variables set by :mod:`handlers.middleware` for the
+duration of one update, so they are read through :class:`DesserteContext` properties.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from models import Member
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """The application's shared resources, stored once in ``bot_data``."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    network_name: str = "La Desserte Locale"
+    admin_ids: frozenset[int] = frozenset()
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
+    minimum_order_cents: int = 0
+    clock: Callable[[], datetime] = _utcnow
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        """The current time (simulated in the demo and the tests), timezone-aware."""
+        return self.clock()
+
+
+SERVICES_KEY = "services"
+
+current_session: contextvars.ContextVar[AsyncSession | None] = contextvars.ContextVar(
+    "current_session", default=None
+)
+current_member: contextvars.ContextVar[Member | None] = contextvars.ContextVar(
+    "current_member", default=None
+)
+
+
+class DesserteContext(
+    CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
+):
+    """PTB's callback context, plus ``services``, ``session`` and ``member``."""
+
+    @property
+    def services(self) -> Services:
+        """The application's services."""
+        return services_of(self.application)
+
+    @property
+    def session(self) -> AsyncSession:
+        """This update's database session."""
+        session = current_session.get()
+        if session is None:
+            raise RuntimeError("no database session: the update did not go through the middleware")
+        return session
+
+    @property
+    def member(self) -> Member:
+        """The member who sent this update."""
+        member = current_member.get()
+        if member is None:
+            raise RuntimeError("no member for this update")
+        return member
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the member is an admin (by role or by ``ADMIN_IDS``)."""
+        member = current_member.get()
+        return member is not None and (
+            member.is_admin or member.telegram_id in self.services.admin_ids
+        )
+
+
+def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    """The services stored in ``application.bot_data``."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    return services

@@ -1,0 +1,65 @@
+"""The error handler, and the polite answers to what no other handler took."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+
+from handlers.common import answer_stale
+from handlers.context import DesserteContext
+from handlers.i18n import _, use_locale
+
+log = logging.getLogger(__name__)
+
+
+async def report_error(update: object, context: DesserteContext) -> None:
+    """Logs the failure, apologises to the person in their language and tells the admins."""
+    error = context.error
+    log.error("update %r failed", getattr(update, "update_id", None), exc_info=error)
+    if isinstance(update, Update):
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer(
+                    _("Désolé, quelque chose s’est mal passé. Réessayez dans un instant."),
+                    show_alert=True,
+                )
+            except TelegramError:
+                log.debug("could not answer the failed callback query")
+        elif update.effective_chat is not None:
+            try:
+                await context.bot.send_message(
+                    update.effective_chat.id,
+                    _(
+                        "Désolé, quelque chose s’est mal passé de mon côté. Réessayez dans un "
+                        "instant ; si cela se reproduit, l’équipe a été prévenue."
+                    ),
+                )
+            except TelegramError:
+                log.debug("could not apologise to chat %s", update.effective_chat.id)
+    summary = html.escape(f"{type(error).__name__}: {error}")[:500]
+    for admin_id in context.services.admin_ids:
+        try:
+            with use_locale(None):
+                await context.bot.send_message(
+                    admin_id, _("⚠️ Erreur dans le bot : {error}").format(error=summary)
+                )
+        except Forbidden:
+            log.info("admin %s blocked the bot; error not relayed", admin_id)
+        except TelegramError:
+            log.warning("could not relay the error to admin %s", admin_id)
+
+
+async def answer_unknown_button(update: Update, context: DesserteContext) -> None:
+    """A button that no handler knows (from an old message, or forged) gets a polite answer."""
+    await answer_stale(update)
+
+
+async def answer_unknown_command(update: Update, context: DesserteContext) -> None:
+    """A command the bot does not have: say so and point at /aide."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(
+            _("Je ne connais pas cette commande. Tapez /aide pour voir ce que je sais faire.")
+        )

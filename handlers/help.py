@@ -1,0 +1,39 @@
+"""/aide (/help): what the bot can do for this member, by role."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from handlers.callback_data import Route
+from handlers.common import show
+from handlers.context import DesserteContext
+from handlers.i18n import _
+from handlers.menu import MENU, commands_for
+
+HELP = Route("help")
+
+
+def help_text(context: DesserteContext) -> str:
+    """The commands this member may use, each with one line saying what it does."""
+    member = context.member
+    roles = set(member.roles)
+    if context.is_admin:
+        roles.add("admin")
+    lines = [_("<b>Ce que je sais faire</b>")]
+    for command in commands_for(roles):
+        lines.append(f"/{command.localized_name()} — {command.description}")
+    lines.append("")
+    lines.append(
+        _("Vous pouvez aussi écrire le nom d’un produit (« tomates », « miel ») pour le trouver.")
+    )
+    return "\n".join(lines)
+
+
+async def show_help(update: Update, context: DesserteContext) -> None:
+    """Lists what the member can do, in their language."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("⬅️ Menu"), callback_data=MENU.pack())]]
+    )
+    await show(update, help_text(context), keyboard)

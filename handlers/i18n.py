@@ -1,0 +1,143 @@
+"""The translation layer: gettext catalogs from ``locales/``, and Babel formatting per locale.
+
+French is the source language: message ids are the French texts, ``fr`` is the identity
+catalog and ``en`` translates. The ``.po`` files are compiled in memory at first use, so a fresh
+install needs no compile step. The current locale is a context variable, set once per update by
+the middleware (:func:`use_locale`), so handlers simply call ``_("…")``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import io
+import logging
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from babel import dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import LazyProxy, NullTranslations, Translations
+
+log = logging.getLogger(__name__)
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+SUPPORTED_LOCALES = ("fr", "en")
+DEFAULT_LOCALE = "fr"
+
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("locale", default=DEFAULT_LOCALE)
+
+
+def set_default_locale(locale: str) -> None:
+    """Make ``locale`` the fallback for code that runs outside any member's context."""
+    global DEFAULT_LOCALE
+    DEFAULT_LOCALE = normalize_locale(locale)
+
+
+def normalize_locale(language_code: str | None) -> str:
+    """The supported locale closest to a Telegram ``language_code`` (``en-GB`` → ``en``)."""
+    if language_code:
+        base = language_code.replace("_", "-").split("-")[0].lower()
+        if base in SUPPORTED_LOCALES:
+            return base
+    return DEFAULT_LOCALE
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    """The compiled catalog of ``locale`` (an empty one, logged, when it is missing)."""
+    po_path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        log.warning("no catalog for locale %s at %s", locale, po_path)
+        return NullTranslations()
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def current_locale() -> str:
+    """The locale of the member being served (or the default)."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def use_locale(locale: str | None) -> Iterator[str]:
+    """Within the block, ``_()`` and the formatters speak ``locale``."""
+    token = _current.set(normalize_locale(locale))
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
+
+
+def activate(locale: str | None) -> None:
+    """Switch the current context (one update's task) to ``locale``."""
+    _current.set(normalize_locale(locale))
+
+
+def gettext(message: str) -> str:
+    """``message`` translated into the current locale."""
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form for ``n``, translated into the current locale."""
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` translated in a ``context`` (for short words with several meanings)."""
+    return translations(_current.get()).pgettext(context, message)
+
+
+def lazy_gettext(message: str) -> LazyProxy:
+    """A module-level text that is translated when it is used, in the locale of that moment."""
+    return LazyProxy(gettext, message, enable_cache=False)
+
+
+_ = gettext
+
+
+def format_price(cents: int, locale: str | None = None) -> str:
+    """An amount in cents as a person reads it: fr ``3,20 €``, en ``€3.20``."""
+    return numbers.format_currency(
+        Decimal(cents) / 100, "EUR", locale=locale or _current.get()
+    ).replace("\u202f", "\u00a0")
+
+
+def format_quantity(quantity: Decimal | int, locale: str | None = None) -> str:
+    """A quantity without useless decimals: ``1,5`` (fr), ``1.5`` (en), ``12``."""
+    return numbers.format_decimal(
+        Decimal(quantity), format="#,##0.###", locale=locale or _current.get()
+    )
+
+
+def format_date(day: date | datetime, locale: str | None = None) -> str:
+    """A day as a person says it: fr ``mardi 3 décembre``, en ``Tuesday 3 December``."""
+    return dates.format_date(day, "EEEE d MMMM", locale=locale or _current.get())
+
+
+def format_time(moment: time | datetime, locale: str | None = None) -> str:
+    """A time of day: fr ``17:00``, en ``5:00 PM``."""
+    return dates.format_time(moment, "short", locale=locale or _current.get())
+
+
+def format_datetime(moment: datetime, locale: str | None = None) -> str:
+    """A day and a time: fr ``mardi 3 décembre à 23:59``."""
+    return _("{day} à {time}").format(
+        day=format_date(moment, locale), time=format_time(moment, locale)
+    )
+
+
+def format_percent(ratio: float, locale: str | None = None) -> str:
+    """A ratio as a signed percentage: ``+12 %``."""
+    return numbers.format_percent(
+        ratio, format="+#,##0.#%;-#,##0.#%", locale=locale or _current.get()
+    )

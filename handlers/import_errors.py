@@ -1,0 +1,46 @@
+"""Sentences for the reasons a CSV file is refused (used by the command line and the chat)."""
+
+from __future__ import annotations
+
+from handlers.i18n import _, lazy_gettext
+from models.catalog_csv import RowError
+
+REASONS = {
+    "bad_encoding": lazy_gettext("le fichier n’est pas en UTF-8"),
+    "bad_header": lazy_gettext("ligne d’en-tête invalide (séparateur attendu : la virgule)"),
+    "missing_column": lazy_gettext("colonne obligatoire absente"),
+    "unknown_column": lazy_gettext("colonne inconnue"),
+    "extra_values": lazy_gettext("plus de valeurs que de colonnes"),
+    "missing_value": lazy_gettext("valeur obligatoire manquante"),
+    "bad_price": lazy_gettext("prix illisible (exemple : 3,20)"),
+    "negative_price": lazy_gettext("prix négatif"),
+    "zero_price": lazy_gettext("prix nul"),
+    "bad_amount": lazy_gettext("quantité de l’unité invalide (nombre positif attendu)"),
+    "bad_unit_measure": lazy_gettext("unité inconnue (g, kg, ml, cl, l, pièce ou botte)"),
+    "bad_step": lazy_gettext("pas de vente invalide (nombre positif attendu)"),
+    "bad_sku": lazy_gettext("référence (sku) invalide"),
+    "duplicate_sku": lazy_gettext("référence (sku) en double"),
+    "bad_slug": lazy_gettext("identifiant invalide (lettres minuscules, chiffres et tirets)"),
+    "duplicate_slug": lazy_gettext("identifiant en double"),
+    "unknown_producer": lazy_gettext("producteur inconnu (importez d’abord les producteurs)"),
+    "bad_label": lazy_gettext("label invalide"),
+    "bad_kind": lazy_gettext("type de point invalide (public ou company)"),
+    "bad_time": lazy_gettext("heure invalide (exemple : 17:30)"),
+    "bad_window": lazy_gettext("la fin du créneau doit suivre son début"),
+    "sku_of_other_producer": lazy_gettext("cette référence appartient déjà à un autre producteur"),
+    "bad_number": lazy_gettext("nombre illisible"),
+    "bad_photo": lazy_gettext("photo invalide (adresse https:// attendue)"),
+}
+
+
+def describe(error: RowError) -> str:
+    """One line for a refused row: where, which column, why."""
+    reason = str(REASONS.get(error.code, error.code))
+    value = error.params.get("value")
+    if value not in (None, ""):
+        reason = f"{reason} : « {value} »" if reason else str(value)
+    if error.column:
+        return _("ligne {line}, colonne {column} : {reason}").format(
+            line=error.line, column=error.column, reason=reason
+        )
+    return _("ligne {line} : {reason}").format(line=error.line, reason=reason)

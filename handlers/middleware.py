@@ -1,0 +1,58 @@
+"""Per-update plumbing: one database session, the member, and the member's locale.
+
+:func:`serve_update` wraps PTB's own update processing; the application class in
+``bot/app.py`` calls it for every update, whether it came from polling, a webhook or the sandbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+
+from handlers.context import current_member, current_session, services_of
+from handlers.i18n import activate, normalize_locale
+from models.members import get_or_register
+
+log = logging.getLogger(__name__)
+
+
+async def serve_update(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    update: object,
+    process: Callable[[object], Awaitable[None]],
+) -> None:
+    """Run ``process(update)`` with a session open, the sender registered and their locale on.
+
+    Whatever a handler left uncommitted is rolled back: the domain commits its own units of work,
+    so a failure never leaves half an operation behind.
+    """
+    services = services_of(application)
+    user = update.effective_user if isinstance(update, Update) else None
+    async with services.sessions() as session:
+        session_token = current_session.set(session)
+        member_token = current_member.set(None)
+        try:
+            if user is not None and not user.is_bot:
+                member, _new = await get_or_register(
+                    session,
+                    telegram_id=user.id,
+                    first_name=user.first_name,
+                    last_name=user.last_name,
+                    username=user.username,
+                    locale=normalize_locale(user.language_code),
+                )
+                await session.commit()
+                current_member.set(member)
+                activate(member.locale)
+            else:
+                activate(None)
+            await process(update)
+        finally:
+            if session.in_transaction():
+                await session.rollback()
+            current_member.reset(member_token)
+            current_session.reset(session_token)

@@ -1,0 +1,176 @@
+"""Importing and exporting the network's producers, catalog and pickup points.
+
+Files are read and validated by :mod:`models.catalog_csv` (a bad file is rejected whole, every
+bad row listed); this module writes the rows into the database in one unit of work, updating
+existing rows by their key (producer slug, product sku, pickup point slug).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import time
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models.catalog_csv import (
+    CsvImportError,
+    ProductRow,
+    RowError,
+    Source,
+    read_catalog,
+    read_pickup_points,
+    read_producers,
+)
+from models.pickup_point import PickupPoint
+from models.producer import Producer, Product
+from models.unit_of_work import unit_of_work
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """How many rows an import created and updated."""
+
+    created: int
+    updated: int
+
+    @property
+    def total(self) -> int:
+        """Rows read."""
+        return self.created + self.updated
+
+
+async def import_producers(session: AsyncSession, source: Source) -> ImportReport:
+    """Create or update the producers of a producers CSV; raises :class:`CsvImportError`."""
+    rows = read_producers(source)
+    created = updated = 0
+    async with unit_of_work(session):
+        existing = {p.slug: p for p in await session.scalars(select(Producer))}
+        for row in rows:
+            producer = existing.get(row.slug)
+            if producer is None:
+                producer = Producer(slug=row.slug)
+                session.add(producer)
+                created += 1
+            else:
+                updated += 1
+            producer.name = row.name
+            producer.town = row.town
+            producer.description = row.description
+            producer.distance_km = int(row.distance_km) if row.distance_km is not None else None
+    return ImportReport(created, updated)
+
+
+async def import_catalog(session: AsyncSession, source: Source) -> ImportReport:
+    """Create or update products by sku from a catalog CSV; raises :class:`CsvImportError`.
+
+    Every producer named must exist already (import the producers first); a sku that moves to
+    another producer is refused, since its history belongs to the first one.
+    """
+    async with unit_of_work(session):
+        producers = {p.slug: p for p in await session.scalars(select(Producer))}
+        rows = read_catalog(source, producers=set(producers))
+        products = {
+            p.sku: p
+            for p in await session.scalars(select(Product).options(selectinload(Product.producer)))
+        }
+        errors = [
+            RowError(
+                line,
+                "sku",
+                "sku_of_other_producer",
+                {"sku": row.sku, "producer": product.producer.slug},
+            )
+            for line, row in enumerate(rows, start=2)
+            if (product := products.get(row.sku)) is not None
+            and product.producer.slug != row.producer
+        ]
+        if errors:
+            raise CsvImportError(errors)
+        created = updated = 0
+        for row in rows:
+            product = products.get(row.sku)
+            if product is None:
+                product = Product(sku=row.sku, producer=producers[row.producer])
+                session.add(product)
+                created += 1
+            else:
+                updated += 1
+            _fill_product(product, row)
+    return ImportReport(created, updated)
+
+
+def _fill_product(product: Product, row: ProductRow) -> None:
+    product.name = row.name
+    product.category = row.category
+    product.sale_unit = row.sale_unit
+    product.unit_amount = row.unit_amount
+    product.unit_measure = row.unit_measure
+    product.price_cents = row.price_cents
+    product.labels = list(row.labels)
+    product.aliases = list(row.aliases)
+    product.description = row.description
+    product.origin = row.origin
+    product.farming = row.farming
+    product.step = row.step if row.step is not None else Decimal(1)
+    product.photo = row.photo
+    product.active = True
+
+
+async def import_pickup_points(session: AsyncSession, source: Source) -> ImportReport:
+    """Create or update pickup points by slug; a company point gets an invitation code."""
+    rows = read_pickup_points(source)
+    created = updated = 0
+    async with unit_of_work(session):
+        existing = {p.slug: p for p in await session.scalars(select(PickupPoint))}
+        for row in rows:
+            point = existing.get(row.slug)
+            if point is None:
+                point = PickupPoint(slug=row.slug)
+                session.add(point)
+                created += 1
+            else:
+                updated += 1
+            point.name = row.name
+            point.address = row.address
+            point.is_public = row.kind != "company"
+            point.company = row.company
+            point.window_start = row.window_start or time(17, 0)
+            point.window_end = row.window_end or time(19, 0)
+            if not point.is_public and point.invite_code is None:
+                point.invite_code = secrets.token_urlsafe(9)
+    return ImportReport(created, updated)
+
+
+async def export_catalog(session: AsyncSession) -> list[ProductRow]:
+    """Every active product as a catalog row (the import format), by producer then sku."""
+    products = await session.scalars(
+        select(Product)
+        .join(Producer)
+        .where(Product.active.is_(True))
+        .options(selectinload(Product.producer))
+        .order_by(Producer.slug, Product.sku)
+    )
+    return [
+        ProductRow(
+            producer=p.producer.slug,
+            sku=p.sku,
+            name=p.name,
+            category=p.category,
+            sale_unit=p.sale_unit,
+            unit_amount=p.unit_amount,
+            unit_measure=p.unit_measure,
+            price_cents=p.price_cents,
+            labels=tuple(p.labels),
+            aliases=tuple(p.aliases),
+            description=p.description,
+            origin=p.origin,
+            farming=p.farming,
+            step=p.step if p.step != 1 else None,
+            photo=p.photo,
+        )
+        for p in products
+    ]

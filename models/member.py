@@ -1,0 +1,57 @@
+"""Members: the Telegram users the bot knows, with their roles and preferences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from models.pickup_point import PickupPoint
+    from models.producer import Producer
+
+NOTIFICATION_KINDS = ("cycle_open", "close_reminder", "pickup_reminder")
+
+
+class Member(Base):
+    """A person who talked to the bot: consumer by default, producer when linked, maybe admin."""
+
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    first_name: Mapped[str] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    username: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8))
+    is_consumer: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id"), index=True)
+    pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_point.id"))
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    notifications_off: Mapped[list[str]] = mapped_column(JSON, default=list)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    producer: Mapped[Producer | None] = relationship(back_populates="members")
+    pickup_point: Mapped[PickupPoint | None] = relationship()
+
+    @property
+    def display_name(self) -> str:
+        """First and last name as a person would write them."""
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The member's roles among consumer, producer and admin."""
+        roles = set()
+        if self.is_consumer:
+            roles.add("consumer")
+        if self.producer_id is not None:
+            roles.add("producer")
+        if self.is_admin:
+            roles.add("admin")
+        return frozenset(roles)

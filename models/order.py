@@ -1,0 +1,82 @@
+"""Orders (a consumer's basket, then order, in one cycle) and their lines."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, Quantity, UTCDateTime, enum_values, utcnow
+
+if TYPE_CHECKING:
+    from models.cycle import Cycle
+    from models.member import Member
+    from models.pickup_point import PickupPoint
+    from models.producer import Product
+
+
+class OrderStatus(enum.StrEnum):
+    """basket → confirmed → collected | no_show; an unconfirmed basket at close is abandoned."""
+
+    BASKET = "basket"
+    CONFIRMED = "confirmed"
+    ABANDONED = "abandoned"
+    COLLECTED = "collected"
+    NO_SHOW = "no_show"
+
+
+class Order(Base):
+    """One consumer's order in one cycle; ``total_cents`` is the sum of its lines."""
+
+    __tablename__ = "order"
+    __table_args__ = (
+        UniqueConstraint("member_id", "cycle_id"),
+        CheckConstraint("total_cents >= 0", name="total_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), index=True)
+    pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_point.id"))
+    status: Mapped[OrderStatus] = mapped_column(
+        Enum(OrderStatus, native_enum=False, length=16, values_callable=enum_values),
+        default=OrderStatus.BASKET,
+        index=True,
+    )
+    total_cents: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    changed_since_confirmed: Mapped[bool] = mapped_column(default=False)
+
+    member: Mapped[Member] = relationship()
+    cycle: Mapped[Cycle] = relationship()
+    pickup_point: Mapped[PickupPoint | None] = relationship()
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+
+
+class OrderLine(Base):
+    """A product in an order, with the unit price as it was when it was added."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (
+        UniqueConstraint("order_id", "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_cents >= 0", name="unit_price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+    total_cents: Mapped[int] = mapped_column(Integer)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()

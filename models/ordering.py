@@ -1,0 +1,461 @@
+"""Ordering rules: the basket, stock reservation, confirmation, reorder and history.
+
+Stock is never oversold: every reservation is one conditional ``UPDATE offer SET ordered =
+ordered + :q WHERE ordered + :q <= offered``, so concurrent consumers cannot both take the last
+unit, on SQLite and PostgreSQL alike. Every operation first takes a shared lock on its cycle row
+(``FOR SHARE`` on PostgreSQL; SQLite transactions are already serialised by ``BEGIN IMMEDIATE``),
+and closing takes it exclusively: a basket change lands entirely before the close, or is refused.
+Each public function is one unit of work and commits it; on any error it rolls back whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models.base import normalize_quantity
+from models.cycle import Cycle, CycleState, Offer
+from models.errors import (
+    BelowMinimum,
+    CycleClosed,
+    EmptyBasket,
+    InvalidQuantity,
+    NoPickupPoint,
+    SoldOut,
+    StaleAction,
+)
+from models.member import Member
+from models.order import Order, OrderLine, OrderStatus
+from models.producer import Product
+from models.unit_of_work import unit_of_work
+
+MAX_LINE_QUANTITY = Decimal(999)
+LIVE_STATUSES = (OrderStatus.BASKET, OrderStatus.CONFIRMED)
+PAST_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What a change to the basket gave: ``granted`` may be less than ``requested``."""
+
+    product_id: int
+    requested: Decimal
+    granted: Decimal
+    line_quantity: Decimal
+    remaining: Decimal
+
+    @property
+    def short(self) -> bool:
+        """Whether the consumer got less than asked."""
+        return self.granted < self.requested
+
+
+@dataclass(frozen=True)
+class ReorderReport:
+    """What "same basket as last week" did: lines copied, shortened, or missing this week."""
+
+    source_order_id: int | None
+    copied: list[Reservation] = field(default_factory=list)
+    short: list[Reservation] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)  # product ids not offered or sold out
+
+
+def line_total(quantity: Decimal, unit_price_cents: int) -> int:
+    """A line's amount in cents, rounded half up."""
+    return int((quantity * unit_price_cents).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def floor_to_step(quantity: Decimal, step: Decimal) -> Decimal:
+    """The largest multiple of ``step`` that is not above ``quantity``."""
+    if step <= 0:
+        return quantity
+    return normalize_quantity((quantity / step).to_integral_value(rounding=ROUND_DOWN) * step)
+
+
+def check_quantity(quantity: Decimal, step: Decimal) -> Decimal:
+    """``quantity`` if it is a sensible amount to order of a product sold by ``step``."""
+    if not quantity.is_finite() or quantity <= 0 or quantity > MAX_LINE_QUANTITY:
+        raise InvalidQuantity(quantity=quantity, maximum=MAX_LINE_QUANTITY)
+    if floor_to_step(quantity, step) != quantity:
+        raise InvalidQuantity(quantity=quantity, step=step)
+    return normalize_quantity(quantity)
+
+
+async def lock_open_cycle(session: AsyncSession, cycle_id: int) -> Cycle:
+    """The cycle, share-locked against a concurrent close; :class:`CycleClosed` if not open."""
+    cycle = await session.scalar(
+        select(Cycle).where(Cycle.id == cycle_id).with_for_update(read=True)
+    )
+    if cycle is None:
+        raise StaleAction(cycle_id=cycle_id)
+    if cycle.state != CycleState.OPEN:
+        raise CycleClosed(cycle_id=cycle_id, state=cycle.state.value)
+    return cycle
+
+
+async def _order_for(
+    session: AsyncSession, member: Member, cycle: Cycle, create: bool
+) -> Order | None:
+    order = await session.scalar(
+        select(Order)
+        .where(Order.member_id == member.id, Order.cycle_id == cycle.id)
+        .options(selectinload(Order.lines))
+        .with_for_update(of=Order)
+    )
+    if order is not None or not create:
+        return order
+    try:
+        async with session.begin_nested():
+            order = Order(
+                member_id=member.id,
+                cycle_id=cycle.id,
+                pickup_point_id=member.pickup_point_id,
+                status=OrderStatus.BASKET,
+                total_cents=0,
+                lines=[],
+            )
+            session.add(order)
+    except IntegrityError:
+        # The same member's other tap created it a moment ago: use that one.
+        order = None
+    if order is None:
+        order = await session.scalar(
+            select(Order)
+            .where(Order.member_id == member.id, Order.cycle_id == cycle.id)
+            .options(selectinload(Order.lines))
+            .with_for_update(of=Order)
+        )
+    assert order is not None
+    return order
+
+
+async def _offer(session: AsyncSession, cycle: Cycle, product_id: int) -> Offer:
+    offer = await session.scalar(
+        select(Offer)
+        .where(Offer.cycle_id == cycle.id, Offer.product_id == product_id)
+        .options(selectinload(Offer.product))
+    )
+    if offer is None or not offer.product.active:
+        raise StaleAction(product_id=product_id)
+    return offer
+
+
+async def _reserve(session: AsyncSession, offer: Offer, wanted: Decimal) -> Decimal:
+    """Reserve up to ``wanted`` of ``offer`` atomically; returns what was reserved (maybe 0)."""
+    step = offer.product.step
+    amount = wanted
+    for _attempt in range(5):
+        if amount <= 0:
+            return Decimal(0)
+        result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+            update(Offer)
+            .where(Offer.id == offer.id, Offer.ordered + amount <= Offer.offered)
+            .values(ordered=Offer.ordered + amount)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            return amount
+        # Someone took some meanwhile: offer what is left now, in whole steps.
+        fresh = await session.execute(
+            select(Offer.offered, Offer.ordered).where(Offer.id == offer.id)
+        )
+        offered, ordered = fresh.one()
+        amount = min(wanted, floor_to_step(offered - ordered, step))
+    return Decimal(0)
+
+
+async def _release(session: AsyncSession, offer_id: int, amount: Decimal) -> None:
+    if amount > 0:
+        await session.execute(
+            update(Offer)
+            .where(Offer.id == offer_id)
+            .values(ordered=Offer.ordered - amount)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _retotal(order: Order, now: datetime) -> None:
+    order.total_cents = sum(line.total_cents for line in order.lines)
+    order.updated_at = now
+    if order.status == OrderStatus.CONFIRMED:
+        order.changed_since_confirmed = True
+
+
+async def _remaining(session: AsyncSession, offer_id: int) -> Decimal:
+    row = (
+        await session.execute(select(Offer.offered, Offer.ordered).where(Offer.id == offer_id))
+    ).one()
+    return normalize_quantity(row[0] - row[1])
+
+
+async def set_quantity(
+    session: AsyncSession,
+    member: Member,
+    cycle_id: int,
+    product_id: int,
+    quantity: Decimal,
+    now: datetime,
+) -> Reservation:
+    """Make the member's basket hold ``quantity`` of the product (0 removes the line).
+
+    More than is left gives what is left (``Reservation.short``); nothing left raises
+    :class:`SoldOut`. Commits; refuses with :class:`CycleClosed` once the cycle is closed.
+    """
+    return await _change(session, member, cycle_id, product_id, now, target=quantity)
+
+
+async def add_to_basket(
+    session: AsyncSession,
+    member: Member,
+    cycle_id: int,
+    product_id: int,
+    quantity: Decimal,
+    now: datetime,
+) -> Reservation:
+    """Add ``quantity`` of a product to the member's basket, on top of what it holds.
+
+    Same rules as :func:`set_quantity`; two quick taps add twice, never lose one.
+    """
+    return await _change(session, member, cycle_id, product_id, now, delta=quantity)
+
+
+async def _change(
+    session: AsyncSession,
+    member: Member,
+    cycle_id: int,
+    product_id: int,
+    now: datetime,
+    *,
+    target: Decimal | None = None,
+    delta: Decimal | None = None,
+) -> Reservation:
+    async with unit_of_work(session):
+        cycle = await lock_open_cycle(session, cycle_id)
+        offer = await _offer(session, cycle, product_id)
+        step = offer.product.step
+        if delta is not None:
+            check_quantity(delta, step)
+        elif target is not None and target != 0:
+            check_quantity(target, step)
+        order = await _order_for(session, member, cycle, create=(target or delta or 0) > 0)
+        line = None
+        if order is not None:
+            line = next((ln for ln in order.lines if ln.product_id == product_id), None)
+        current = line.quantity if line is not None else Decimal(0)
+        quantity = current + delta if delta is not None else (target or Decimal(0))
+        if quantity > MAX_LINE_QUANTITY:
+            raise InvalidQuantity(quantity=quantity, maximum=MAX_LINE_QUANTITY)
+        granted = Decimal(0)
+        if quantity > current:
+            granted = await _reserve(session, offer, quantity - current)
+            if granted == 0:
+                raise SoldOut(product_id=product_id, line_quantity=current)
+            new_quantity = current + granted
+        else:
+            await _release(session, offer.id, current - quantity)
+            new_quantity = quantity
+        if order is not None:
+            if new_quantity == 0 and line is not None:
+                order.lines.remove(line)
+            elif line is None and new_quantity > 0:
+                line = OrderLine(
+                    product_id=product_id,
+                    quantity=new_quantity,
+                    unit_price_cents=offer.product.price_cents,
+                    total_cents=line_total(new_quantity, offer.product.price_cents),
+                )
+                order.lines.append(line)
+            elif line is not None:
+                line.quantity = new_quantity
+                line.total_cents = line_total(new_quantity, line.unit_price_cents)
+            _retotal(order, now)
+        remaining = await _remaining(session, offer.id)
+    requested = quantity - current if quantity > current else Decimal(0)
+    return Reservation(
+        product_id=product_id,
+        requested=normalize_quantity(requested),
+        granted=normalize_quantity(granted),
+        line_quantity=normalize_quantity(new_quantity),
+        remaining=remaining,
+    )
+
+
+async def line_quantity(
+    session: AsyncSession, member: Member, cycle_id: int, product_id: int
+) -> Decimal:
+    """How much of the product is in the member's basket for this cycle (0 if none)."""
+    value = await session.scalar(
+        select(OrderLine.quantity)
+        .join(Order)
+        .where(
+            Order.member_id == member.id,
+            Order.cycle_id == cycle_id,
+            OrderLine.product_id == product_id,
+        )
+    )
+    return value if value is not None else Decimal(0)
+
+
+async def empty_basket(session: AsyncSession, member: Member, cycle_id: int, now: datetime) -> int:
+    """Remove every line of the member's basket (stock goes back); returns how many. Commits."""
+    async with unit_of_work(session):
+        cycle = await lock_open_cycle(session, cycle_id)
+        order = await _order_for(session, member, cycle, create=False)
+        if order is None or not order.lines:
+            return 0
+        count = len(order.lines)
+        rows = await session.execute(
+            select(Offer.product_id, Offer.id).where(Offer.cycle_id == cycle.id)
+        )
+        offers = {product_id: offer_id for product_id, offer_id in rows}
+        for line in list(order.lines):
+            await _release(session, offers[line.product_id], line.quantity)
+            order.lines.remove(line)
+        _retotal(order, now)
+    return count
+
+
+async def confirm_order(
+    session: AsyncSession,
+    member: Member,
+    cycle_id: int,
+    now: datetime,
+    minimum_cents: int = 0,
+) -> Order:
+    """Turn the basket into an order (or confirm the changes of one); returns it with its lines.
+
+    Refuses an empty basket, one below ``minimum_cents`` and a member without a pickup point.
+    Commits.
+    """
+    async with unit_of_work(session):
+        cycle = await lock_open_cycle(session, cycle_id)
+        order = await _order_for(session, member, cycle, create=False)
+        if order is None or not order.lines:
+            raise EmptyBasket()
+        if order.total_cents < minimum_cents:
+            raise BelowMinimum(total=order.total_cents, minimum=minimum_cents)
+        pickup_point_id = member.pickup_point_id or order.pickup_point_id
+        if pickup_point_id is None:
+            raise NoPickupPoint()
+        order.pickup_point_id = pickup_point_id
+        order.status = OrderStatus.CONFIRMED
+        order.confirmed_at = now
+        order.changed_since_confirmed = False
+        order.updated_at = now
+    return await load_order(session, order.id)
+
+
+async def load_order(session: AsyncSession, order_id: int) -> Order:
+    """The order with its lines, their products and producers, its pickup point and cycle."""
+    order = await session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(
+            selectinload(Order.lines)
+            .selectinload(OrderLine.product)
+            .selectinload(Product.producer),
+            selectinload(Order.pickup_point),
+            selectinload(Order.cycle),
+        )
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise StaleAction(order_id=order_id)
+    return order
+
+
+async def current_basket(session: AsyncSession, member: Member, cycle_id: int) -> Order | None:
+    """The member's basket or order in this cycle with everything needed to show it."""
+    order_id = await session.scalar(
+        select(Order.id).where(
+            Order.member_id == member.id,
+            Order.cycle_id == cycle_id,
+            Order.status.in_(LIVE_STATUSES),
+        )
+    )
+    return None if order_id is None else await load_order(session, order_id)
+
+
+async def last_order(session: AsyncSession, member: Member, before_cycle: Cycle) -> Order | None:
+    """The member's most recent confirmed order from a cycle before ``before_cycle``."""
+    order_id = await session.scalar(
+        select(Order.id)
+        .join(Cycle, Order.cycle_id == Cycle.id)
+        .where(
+            Order.member_id == member.id,
+            Order.status.in_(PAST_STATUSES),
+            Cycle.opens_at < before_cycle.opens_at,
+        )
+        .order_by(Cycle.opens_at.desc())
+        .limit(1)
+    )
+    return None if order_id is None else await load_order(session, order_id)
+
+
+async def reorder_last(
+    session: AsyncSession, member: Member, cycle_id: int, now: datetime
+) -> ReorderReport:
+    """Copy the member's last confirmed order into this cycle's basket, as far as stock allows.
+
+    Each line is added on top of what the basket holds; what is not offered or sold out is
+    listed in ``missing``, what is partly available in ``short``.
+    """
+    cycle = await session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise StaleAction(cycle_id=cycle_id)
+    previous = await last_order(session, member, cycle)
+    await session.commit()
+    if previous is None:
+        return ReorderReport(source_order_id=None)
+    report = ReorderReport(source_order_id=previous.id)
+    for line in previous.lines:
+        offered = await session.scalar(
+            select(Offer.id).where(Offer.cycle_id == cycle_id, Offer.product_id == line.product_id)
+        )
+        if offered is None or not line.product.active:
+            report.missing.append(line.product_id)
+            continue
+        try:
+            reservation = await add_to_basket(
+                session, member, cycle_id, line.product_id, line.quantity, now
+            )
+        except SoldOut:
+            report.missing.append(line.product_id)
+            continue
+        (report.short if reservation.short else report.copied).append(reservation)
+    return report
+
+
+async def order_history(session: AsyncSession, member: Member, limit: int = 20) -> list[Order]:
+    """The member's orders, newest first, with their pickup point and cycle (not the baskets)."""
+    orders = await session.scalars(
+        select(Order)
+        .join(Cycle, Order.cycle_id == Cycle.id)
+        .where(Order.member_id == member.id, Order.status.in_(PAST_STATUSES))
+        .options(selectinload(Order.pickup_point), selectinload(Order.cycle))
+        .order_by(Cycle.opens_at.desc())
+        .limit(limit)
+    )
+    return list(orders)
+
+
+async def order_of_member(session: AsyncSession, member: Member, order_id: int) -> Order:
+    """One of the member's own orders; someone else's answers :class:`StaleAction`."""
+    owner = await session.scalar(select(Order.member_id).where(Order.id == order_id))
+    if owner != member.id:
+        raise StaleAction(order_id=order_id)
+    return await load_order(session, order_id)
+
+
+async def count_lines(session: AsyncSession, order_id: int) -> int:
+    """How many lines the order has."""
+    return int(
+        await session.scalar(select(func.count()).where(OrderLine.order_id == order_id)) or 0
+    )

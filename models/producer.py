@@ -1,0 +1,69 @@
+"""Producers (farms, craftsmen) and the products they sell."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, Quantity
+
+if TYPE_CHECKING:
+    from models.member import Member
+
+UNIT_MEASURES = ("g", "kg", "ml", "cl", "l", "pièce", "botte")
+
+
+class Producer(Base):
+    """A farm or craftsman of the network; linked to one or more members."""
+
+    __tablename__ = "producer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    town: Mapped[str | None] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
+    distance_km: Mapped[int | None] = mapped_column(Integer)
+    invite_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    products: Mapped[list[Product]] = relationship(
+        back_populates="producer", order_by="Product.name"
+    )
+    members: Mapped[list[Member]] = relationship(back_populates="producer")
+
+
+class Product(Base):
+    """Something sold: a sale unit, a price per sale unit in cents, and its traceability."""
+
+    __tablename__ = "product"
+    __table_args__ = (
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        CheckConstraint("unit_amount > 0", name="unit_amount_positive"),
+        CheckConstraint("step > 0", name="step_positive"),
+        CheckConstraint(
+            "unit_measure IN ('g', 'kg', 'ml', 'cl', 'l', 'pièce', 'botte')", name="unit_measure"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(80), index=True)
+    sale_unit: Mapped[str] = mapped_column(String(40))
+    unit_amount: Mapped[Decimal] = mapped_column(Quantity())
+    unit_measure: Mapped[str] = mapped_column(String(16))
+    price_cents: Mapped[int] = mapped_column(Integer)
+    step: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(1))
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str | None] = mapped_column(String(200))
+    farming: Mapped[str | None] = mapped_column(String(200))
+    photo: Mapped[str | None] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    producer: Mapped[Producer] = relationship(back_populates="products")

@@ -1,0 +1,65 @@
+"""Settings: defaults, and one clear line naming the variable for each wrong value."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+def test_defaults(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    for name in ("DATABASE_URL", "ADMIN_IDS", "TIMEZONE", "DEFAULT_LOCALE", "TELEGRAM_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(_env_file=None)
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'desserte.sqlite3'}"
+    assert settings.timezone == "Europe/Paris"
+    assert settings.default_locale == "fr"
+    assert settings.admin_ids == ()
+    assert settings.telegram_bot_token is None
+
+
+def test_environment_and_env_file(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    (tmp_path / ".env").write_text("NETWORK_NAME=Panier Poitevin\nADMIN_IDS=12, 34\n")
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    settings = load_settings()
+    assert settings.network_name == "Panier Poitevin"
+    assert settings.admin_ids == (12, 34)
+    assert settings.default_locale == "en"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("ADMIN_IDS", "12,abc", "ADMIN_IDS: 'abc' is not a numeric Telegram user id"),
+        ("TIMEZONE", "Mars/Olympus", "TIMEZONE: 'Mars/Olympus' is not a known time zone"),
+        ("DATABASE_URL", "nonsense", "DATABASE_URL: not a database URL"),
+        ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL: driver 'mysql' is not supported"),
+        ("DEFAULT_LOCALE", "de", "DEFAULT_LOCALE: 'de' is not one of fr, en"),
+        ("CYCLE_OPENS", "friday noon", "CYCLE_OPENS: 'friday noon' is not like"),
+        ("REMINDERS", "24h,soon", "REMINDERS: 'soon' is not a delay"),
+        ("MINIMUM_ORDER_CENTS", "-5", "MINIMUM_ORDER_CENTS:"),
+    ],
+)
+def test_wrong_values_name_the_variable(monkeypatch, variable, value, expected):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert message.startswith(expected)
+    assert "\n" not in message
+
+
+def test_cli_stops_with_one_line(monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.setenv("TIMEZONE", "Nowhere/Land")
+    with pytest.raises(SystemExit) as caught:
+        main(["migrate"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "desserte: TIMEZONE: 'Nowhere/Land' is not a known time zone (e.g. Europe/Paris)"
+    ]

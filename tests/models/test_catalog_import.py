@@ -1,0 +1,87 @@
+"""Importing the network into the database: the demo network, updates by key, bad files."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.demo_network import CATALOG_CSV, PICKUP_POINTS_CSV, PRODUCERS_CSV
+from models import PickupPoint, Producer, Product
+from models.catalog_csv import CsvImportError
+from models.catalog_import import (
+    export_catalog,
+    import_catalog,
+    import_pickup_points,
+    import_producers,
+)
+
+
+async def _count(session, entity) -> int:
+    return await session.scalar(select(func.count()).select_from(entity))
+
+
+async def test_demo_network_imports_and_reimports(session):
+    producers = await import_producers(session, PRODUCERS_CSV)
+    points = await import_pickup_points(session, PICKUP_POINTS_CSV)
+    catalog = await import_catalog(session, CATALOG_CSV)
+    assert producers.created >= 8 and points.created >= 2 and catalog.created >= 60
+    categories = set(await session.scalars(select(Product.category).distinct()))
+    assert len(categories) == 6
+    company = await session.scalar(select(PickupPoint).where(PickupPoint.is_public.is_(False)))
+    assert company is not None and company.invite_code
+    again = await import_catalog(session, CATALOG_CSV)
+    assert (again.created, again.updated) == (0, catalog.created)
+    assert await _count(session, Product) == catalog.created
+
+
+async def test_reimport_updates_by_sku(session):
+    await import_producers(session, PRODUCERS_CSV)
+    await import_catalog(session, CATALOG_CSV)
+    rows = await export_catalog(session)
+    first = rows[0]
+    text = (
+        "producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases\n"
+        f"{first.producer},{first.sku},Nouveau nom,{first.category},{first.sale_unit},"
+        f'{first.unit_amount},{first.unit_measure},"9,99",bio,\n'
+    )
+    report = await import_catalog(session, text)
+    assert (report.created, report.updated) == (0, 1)
+    product = await session.scalar(
+        select(Product).where(Product.sku == first.sku).execution_options(populate_existing=True)
+    )
+    assert (product.name, product.price_cents) == ("Nouveau nom", 999)
+
+
+async def test_broken_file_is_rejected_whole_with_line_numbers(session):
+    await import_producers(session, PRODUCERS_CSV)
+    slug = await session.scalar(select(Producer.slug))
+    text = (
+        "producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases\n"
+        f'{slug},OK-1,Bon produit,Légumes,kg,1,kg,"2,50",bio,\n'
+        f"{slug},BAD-1,Prix faux,Légumes,kg,1,kg,abc,,\n"
+        f'ferme-inconnue,BAD-2,Inconnu,Légumes,kg,1,kg,"1,00",,\n'
+        f'{slug},BAD-3,Unité,Légumes,kg,1,tonne,"1,00",,\n'
+    )
+    with pytest.raises(CsvImportError) as caught:
+        await import_catalog(session, text)
+    assert sorted({e.line for e in caught.value.errors}) == [3, 4, 5]
+    assert {e.code for e in caught.value.errors} >= {
+        "bad_price",
+        "unknown_producer",
+        "bad_unit_measure",
+    }
+    assert await _count(session, Product) == 0
+
+
+async def test_export_round_trips(session, tmp_path):
+    import io
+
+    from models.catalog_csv import read_catalog, write_catalog
+
+    await import_producers(session, PRODUCERS_CSV)
+    await import_catalog(session, CATALOG_CSV)
+    rows = await export_catalog(session)
+    stream = io.StringIO()
+    write_catalog(rows, stream)
+    assert read_catalog(stream.getvalue()) == rows
+    assert {r.sku for r in rows} == {r.sku for r in read_catalog(CATALOG_CSV)}
