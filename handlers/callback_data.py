@@ -52,11 +52,16 @@ class Route:
         """The typed values in ``data``; raises :class:`CallbackDataError` when it does not fit."""
         if data is None:
             raise CallbackDataError("no callback data")
-        parts = data.split(_SEPARATOR)
-        if parts[0] != self.prefix or len(parts) - 1 != len(self.fields):
+        if data == self.prefix and not self.fields:
+            return ()
+        head = self.prefix + _SEPARATOR
+        if not data.startswith(head) or not self.fields:
+            raise CallbackDataError(f"{data!r} does not fit {self.prefix}")
+        parts = data[len(head) :].split(_SEPARATOR)
+        if len(parts) != len(self.fields):
             raise CallbackDataError(f"{data!r} does not fit {self.prefix}")
         values: list[int | str] = []
-        for kind, text in zip(self.fields, parts[1:], strict=True):
+        for kind, text in zip(self.fields, parts, strict=True):
             if kind is int:
                 if not re.fullmatch(r"-?\d{1,18}", text):
                     raise CallbackDataError(f"{data!r}: {text!r} is not an int")

@@ -34,6 +34,8 @@ class Member(Base):
     pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_point.id"))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     notifications_off: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Company pickup points this member joined through their invitation link.
+    joined_points: Mapped[list[int]] = mapped_column(JSON, default=list)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     producer: Mapped[Producer | None] = relationship(back_populates="members")

@@ -314,7 +314,7 @@ async def empty_basket(session: AsyncSession, member: Member, cycle_id: int, now
         rows = await session.execute(
             select(Offer.product_id, Offer.id).where(Offer.cycle_id == cycle.id)
         )
-        offers = {product_id: offer_id for product_id, offer_id in rows}
+        offers = dict(rows.all())
         for line in list(order.lines):
             await _release(session, offers[line.product_id], line.quantity)
             order.lines.remove(line)

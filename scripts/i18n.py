@@ -42,7 +42,7 @@ def extract() -> None:
     for keyword in KEYWORDS:
         command += ["-k", keyword]
     subprocess.run(
-        [*command, "bot", "handlers", "models"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL
+        [*command, "bot", "handlers", "models"], check=True, cwd=ROOT, capture_output=True
     )
 
 

@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import Cycle, CycleState, Offer, OrderStatus
-from models import ordering
+from models import Cycle, CycleState, Offer, OrderStatus, ordering
 from models.errors import (
     BelowMinimum,
     CycleClosed,

@@ -1,0 +1,98 @@
+"""/start, /aide and /langue through the sandbox, as a person would use them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ADMIN_TELEGRAM_ID
+
+
+async def test_start_greets_in_french(app, sandbox):
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("/start")
+    text = alice.last_message.text
+    assert "Bonjour Alice" in text
+    assert "La Desserte Locale" in text
+
+
+async def test_start_greets_in_english_from_language_code(app, sandbox):
+    bob = sandbox.user("Bob", language="en-GB")
+    await bob.send("/start")
+    assert "Hello Bob" in bob.last_message.text
+
+
+async def test_unknown_language_falls_back_to_french(app, sandbox):
+    hans = sandbox.user("Hans", language="de")
+    await hans.send("/start")
+    assert "Bonjour Hans" in hans.last_message.text
+
+
+async def test_help_lists_commands_in_the_members_language(app, sandbox):
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("/aide")
+    assert "/langue" in alice.last_message.text
+    bob = sandbox.user("Bob", language="en")
+    await bob.send("/help")
+    assert "/language" in bob.last_message.text
+    assert "/langue" not in bob.last_message.text
+
+
+async def test_language_switch_edits_in_place_and_sticks(app, sandbox):
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("/langue")
+    asked = alice.last_message
+    assert any("English" in b for row in asked.buttons for b in row)
+    count = len(alice.messages)
+    await alice.press("English")
+    assert len(alice.messages) == count  # edited in place
+    assert alice.last_message.edits == 1
+    assert "English" in alice.last_message.text
+    await alice.send("/start")
+    assert "Hello Alice" in alice.last_message.text
+    await alice.send("/language")
+    await alice.press("Français")
+    await alice.send("/start")
+    assert "Bonjour Alice" in alice.last_message.text
+
+
+async def test_command_menu_is_published_per_language(app, sandbox):
+    french = [c["command"] for c in sandbox.commands(language_code="fr")]
+    english = [c["command"] for c in sandbox.commands(language_code="en")]
+    assert "aide" in french
+    assert "help" in english
+    assert french != english
+
+
+async def test_unknown_command_and_forged_button_get_polite_answers(app, sandbox):
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("/teleporter")
+    assert "Je ne connais pas cette commande" in alice.last_message.text
+    await alice.send("/start")
+    await alice.press_data("nimporte:quoi:42")
+    assert "plus valable" in alice.answers[-1].text
+
+
+async def test_error_is_apologised_for_and_reported_to_admins(app, sandbox, monkeypatch):
+    from handlers import help as help_module
+
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await admin.send("/start")
+
+    def broken(context):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(help_module, "help_text", broken)
+    bob = sandbox.user("Bob", language="en")
+    await bob.send("/help")
+    assert "Sorry, something went wrong" in bob.last_message.text
+    assert "RuntimeError: boom" in admin.last_message.text
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+async def test_main_menu_buttons_work(app, sandbox, language):
+    carol = sandbox.user("Carol", language=language)
+    await carol.send("/start")
+    await carol.press("❓")
+    assert "/start" in carol.last_message.text
+    await carol.press("Menu")
+    assert "Carol" in carol.last_message.text
