@@ -1,0 +1,430 @@
+"""The sandbox: one local Telegram Bot API, reachable in-process or over HTTP.
+
+``Sandbox`` holds the bot's identity, the users and their private chats, every message (with
+inline keyboards, edits, files), callback queries and their answers, the ``getUpdates`` queue,
+the commands set with ``setMyCommands``, rate limits, injected faults and call statistics.
+Every Bot API call, whatever the transport, goes through :meth:`Sandbox.call`.
+
+Unknown methods answer what Telegram answers: HTTP 404 ``{"ok": false, "error_code": 404,
+"description": "Not Found"}`` (not 400; PTB raises ``InvalidToken`` from ``Bot._post`` and
+``EndPointNotFound`` from ``Bot.do_api_request`` for it). Methods that exist in the Bot API but
+that the sandbox does not implement answer 400 ``Bad Request: method not supported by the
+sandbox``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.sandbox.driver import SandboxUser
+from bot.sandbox.errors import NOT_FOUND, ApiError
+from bot.sandbox.limits import FaultInjector, RateLimiter, RateLimits
+from bot.sandbox.methods import BotApi
+from bot.sandbox.state import CallbackQueryRecord, FileRecord, MessageRecord, SandboxEvent
+from bot.sandbox.table import ApiTable, UploadedFile, load_table
+
+if TYPE_CHECKING:
+    from telegram.ext import Application, ApplicationBuilder
+
+    from bot.sandbox.http_server import SandboxHttpServer
+    from bot.sandbox.transport import SandboxRequest
+
+logger = logging.getLogger(__name__)
+
+JSON = dict[str, Any]
+EventListener = Callable[[SandboxEvent], object]
+
+BOT_ID = 7000000001
+BOT_FIRST_NAME = "Desserte"
+BOT_USERNAME = "desserte_bot"
+DEFAULT_TOKEN = "123:SANDBOX"
+FIRST_USER_ID = 100_000_001
+# A stall with no explicit duration outlasts any sane client read timeout.
+_STALL_FOREVER = 3600.0
+
+
+@dataclass(slots=True)
+class ApiResponse:
+    """What a transport sends back: an HTTP status and a JSON body, or nothing (``dropped``)."""
+
+    status: int
+    body: JSON | None
+    dropped: bool = False
+
+    @property
+    def payload(self) -> bytes:
+        """The body as UTF-8 JSON bytes (empty when dropped)."""
+        if self.body is None:
+            return b""
+        return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
+
+
+@dataclass
+class SandboxStats:
+    """``sandbox.stats``: calls per method and answers per HTTP status, for benchmarks."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+
+    @property
+    def too_many_requests(self) -> int:
+        """How many calls were answered 429."""
+        return self.statuses[429]
+
+    @property
+    def client_errors(self) -> int:
+        """How many calls were answered 4xx (429 included)."""
+        return sum(n for status, n in self.statuses.items() if 400 <= status < 500)
+
+    @property
+    def server_errors(self) -> int:
+        """How many calls were answered 5xx (injected faults)."""
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+    def reset(self) -> None:
+        """Forget everything counted so far."""
+        self.calls.clear()
+        self.statuses.clear()
+
+
+class Sandbox:
+    """A local Telegram Bot API. See the package docstring for the typical test setup."""
+
+    def __init__(
+        self,
+        *,
+        strict_limits: bool = False,
+        limits: RateLimits | None = None,
+        clock: Callable[[], float | datetime] | None = None,
+        table: ApiTable | None = None,
+        bot_id: int = BOT_ID,
+        bot_first_name: str = BOT_FIRST_NAME,
+        bot_username: str = BOT_USERNAME,
+    ) -> None:
+        self.table = table or load_table()
+        self.clock: Callable[[], float | datetime] = clock or time.time
+        """Time used for message dates: unix seconds or an aware ``datetime``; replace it (e.g.
+        with the tests' simulated clock) to simulate time."""
+        self.bot_id = bot_id
+        self.bot_first_name = bot_first_name
+        self.bot_username = bot_username
+        self.bot_json: JSON = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+        }
+        self.faults = FaultInjector()
+        self.stats = SandboxStats()
+        self.limiter: RateLimiter | None = RateLimiter(limits) if strict_limits else None
+        self.webhook: JSON = {}
+        self.files: dict[str, FileRecord] = {}
+        self.callback_queries: dict[str, CallbackQueryRecord] = {}
+        self.deleted: list[MessageRecord] = []
+        """Every message deleted by the bot, in deletion order."""
+        self.menu_buttons: dict[int | None, JSON] = {}
+        """``setChatMenuButton`` results: chat id (None = default) -> MenuButton."""
+        self.profile: dict[tuple[str, str], str] = {}
+        """``setMyName``/``setMyDescription``/...: (field, language_code) -> value."""
+        self._commands: dict[tuple[str, str], list[JSON]] = {}
+        self._users: dict[int, SandboxUser] = {}
+        self._user_ids = itertools.count(FIRST_USER_ID)
+        self._ids = itertools.count(1)
+        self._updates: deque[JSON] = deque()
+        self._update_ids = itertools.count(1)
+        self._fetched_upto = 0
+        self._allowed_updates: set[str] | None = None
+        self._update_signal: asyncio.Event | None = None
+        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._listeners: list[EventListener] = []
+        self._inflight = 0
+        self._last_activity = time.monotonic()
+        self._http: SandboxHttpServer | None = None
+        self._api = BotApi(self)
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def user(
+        self,
+        first_name: str,
+        language: str | None = "en",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        user_id: int | None = None,
+    ) -> SandboxUser:
+        """A new person; their private chat with the bot has ``chat_id == user.id``. Cheap."""
+        uid = user_id if user_id is not None else next(self._user_ids)
+        if uid in self._users:
+            raise ValueError(f"user id {uid} already exists")
+        person = SandboxUser(self, uid, first_name, language, last_name, username)
+        self._users[uid] = person
+        return person
+
+    @property
+    def users(self) -> list[SandboxUser]:
+        """Every user created so far, in creation order."""
+        return list(self._users.values())
+
+    def get_user(self, user_id: int) -> SandboxUser:
+        """The user (and private chat) with this id; KeyError if unknown."""
+        return self._users[user_id]
+
+    def attach(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Deliver updates straight to ``app`` (``await app.process_update(...)``).
+
+        The application must be initialized (``await app.initialize()`` or ``async with app``).
+        Once attached, ``await alice.send(...)`` returns after the handlers ran, so every reply
+        is already recorded.
+        """
+        self._app = app
+
+    def detach(self) -> None:
+        """Back to polling mode: updates go to the ``getUpdates`` queue."""
+        self._app = None
+
+    def request(self, read_timeout: float | None = 5.0) -> SandboxRequest:
+        """A PTB ``BaseRequest`` talking to this sandbox in-process (no sockets)."""
+        from bot.sandbox.transport import SandboxRequest
+
+        return SandboxRequest(self, read_timeout=read_timeout)
+
+    def builder(
+        self, token: str = DEFAULT_TOKEN
+    ) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
+        """A PTB ``ApplicationBuilder`` wired to this sandbox in-process (token and both
+        requests; file downloads go through the same transport); add handlers/persistence as
+        usual and ``.build()``."""
+        from telegram.ext import ApplicationBuilder
+
+        return (
+            ApplicationBuilder()
+            .token(token)
+            .request(self.request())
+            .get_updates_request(self.request())
+        )
+
+    def commands(self, language_code: str = "", scope: JSON | None = None) -> list[JSON]:
+        """What ``setMyCommands`` stored for this scope (default scope) and language, as
+        ``[{"command": ..., "description": ...}]`` (no fallback to other languages)."""
+        key = (json.dumps(scope or {"type": "default"}, sort_keys=True), language_code or "")
+        return [dict(c) for c in self._commands.get(key, [])]
+
+    def on_event(self, callback: EventListener) -> EventListener:
+        """Call ``callback(event)`` (synchronously) for every user↔bot event; returns it."""
+        self._listeners.append(callback)
+        return callback
+
+    def remove_listener(self, callback: EventListener) -> None:
+        """Stop calling ``callback``."""
+        self._listeners.remove(callback)
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates queued for ``getUpdates`` and not yet fetched by the bot."""
+        return sum(1 for u in self._updates if u["update_id"] > self._fetched_upto)
+
+    async def idle(self, quiet: float = 0.05, max_wait: float = 5.0) -> None:
+        """Wait until the bot fetched every queued update and no call (other than a waiting
+        ``getUpdates``) has been in flight for ``quiet`` seconds. TimeoutError after
+        ``max_wait`` seconds."""
+        deadline = time.monotonic() + max_wait
+        while True:
+            now = time.monotonic()
+            if (
+                self.pending_updates == 0
+                and self._inflight == 0
+                and now - self._last_activity >= quiet
+            ):
+                return
+            if now >= deadline:
+                raise TimeoutError(
+                    f"sandbox not idle after {max_wait}s: {self.pending_updates} updates pending, "
+                    f"{self._inflight} calls in flight"
+                )
+            await asyncio.sleep(min(quiet / 2, 0.01) or 0.01)
+
+    async def serve_http(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        """Serve the Bot API over HTTP on 127.0.0.1; returns the base URL (``http://127.0.0.1:N``).
+
+        Point PTB at it with ``ApplicationBuilder().base_url(f"{url}/bot")`` and
+        ``.base_file_url(f"{url}/file/bot")``."""
+        from bot.sandbox.http_server import SandboxHttpServer
+
+        if self._http is not None:
+            return self._http.url
+        server = SandboxHttpServer(self)
+        await server.start(host, port)
+        self._http = server
+        return server.url
+
+    async def stop_http(self) -> None:
+        """Stop the HTTP server and close its connections (no-op if not serving)."""
+        if self._http is not None:
+            server, self._http = self._http, None
+            await server.stop()
+
+    async def call(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        files: Mapping[str, UploadedFile] | None = None,
+    ) -> ApiResponse:
+        """Run one Bot API call as Telegram would; never raises for API errors."""
+        params = params or {}
+        files = files or {}
+        name = self.table.resolve(method)
+        if name is None:
+            self.stats.calls[method] += 1
+            self.stats.statuses[404] += 1
+            return ApiResponse(404, NOT_FOUND.body())
+        self.stats.calls[name] += 1
+        # A long-polling getUpdates is waiting, not working: it must not keep idle() busy.
+        counts = name != "getUpdates"
+        if counts:
+            self._inflight += 1
+        response = ApiResponse(500, None, dropped=True)
+        try:
+            fault = self.faults.take(name, params)
+            if fault is not None and fault.kind != "stall":
+                response = _fault_response(fault.kind, fault.retry_after)
+                logger.debug("sandbox: injected %s on %s", fault.kind, name)
+                return response
+            try:
+                result = await self._api.dispatch(name, params, files)
+                response = ApiResponse(200, {"ok": True, "result": result})
+            except ApiError as exc:
+                response = ApiResponse(exc.status, exc.body())
+                logger.debug("sandbox: %s -> %s %s", name, exc.status, exc.description)
+            if fault is not None:
+                # The call took effect; only the answer is late (see FaultInjector).
+                await asyncio.sleep(fault.stall_seconds or _STALL_FOREVER)
+            return response
+        finally:
+            if counts:
+                self._inflight -= 1
+            self._last_activity = time.monotonic()
+            if not response.dropped:
+                self.stats.statuses[response.status] += 1
+
+    def download(self, file_path: str) -> bytes | None:
+        """Content of a file by its ``getFile`` path (None if unknown or never uploaded)."""
+        for record in self.files.values():
+            if record.file_path == file_path:
+                return record.content
+        return None
+
+    # -- internals shared with the driver and the methods -------------------------------------
+
+    def now(self) -> int:
+        """Current unix time from :attr:`clock`, as Telegram's integer dates."""
+        moment = self.clock()
+        return int(moment.timestamp() if isinstance(moment, datetime) else moment)
+
+    def _next_id(self) -> int:
+        return next(self._ids)
+
+    def _new_file(
+        self, file_name: str | None, content: bytes | None, mime_type: str | None
+    ) -> FileRecord:
+        n = self._next_id()
+        record = FileRecord(
+            file_id=f"BQACAgSANDBOX{n:08d}",
+            file_unique_id=f"AgADS{n:06d}",
+            file_name=file_name,
+            content=content,
+            mime_type=mime_type or _guess_mime(file_name),
+        )
+        self.files[record.file_id] = record
+        return record
+
+    def _emit(self, event: SandboxEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken printer must not break the bot under test
+                logger.exception("sandbox event listener failed on %s", event.kind)
+
+    async def _deliver(self, payload: JSON) -> None:
+        """Turn ``payload`` (e.g. ``{"message": {...}}``) into an Update and deliver it."""
+        update = {"update_id": next(self._update_ids), **payload}
+        app = self._app
+        if app is not None:
+            from telegram import Update
+
+            self._last_activity = time.monotonic()
+            await app.process_update(Update.de_json(update, app.bot))
+            self._last_activity = time.monotonic()
+            return
+        self._updates.append(update)
+        if self._update_signal is not None:
+            self._update_signal.set()
+            self._update_signal = None
+
+    def _fetch_updates(self, offset: int | None, limit: int) -> list[JSON]:
+        if offset is not None:
+            if offset < 0:
+                # Negative offsets keep the last -offset updates and forget the older ones.
+                while len(self._updates) > -offset:
+                    self._updates.popleft()
+            else:
+                while self._updates and self._updates[0]["update_id"] < offset:
+                    self._updates.popleft()
+        allowed = self._allowed_updates
+        if allowed:
+            kept = [u for u in self._updates if _update_kind(u) in allowed]
+            if len(kept) != len(self._updates):
+                self._updates = deque(kept)
+        batch = list(itertools.islice(self._updates, limit))
+        if batch:
+            self._fetched_upto = max(self._fetched_upto, batch[-1]["update_id"])
+            self._last_activity = time.monotonic()
+        return batch
+
+    async def _wait_for_update(self, seconds: float) -> None:
+        if self._update_signal is None:
+            self._update_signal = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._update_signal.wait(), seconds)
+
+
+def _update_kind(update: JSON) -> str:
+    return next(key for key in update if key != "update_id")
+
+
+def _fault_response(kind: str, retry_after: int) -> ApiResponse:
+    if kind == "429":
+        return ApiResponse(
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {retry_after}",
+                "parameters": {"retry_after": retry_after},
+            },
+        )
+    if kind == "500":
+        return ApiResponse(
+            500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+        )
+    if kind == "502":
+        return ApiResponse(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
+    return ApiResponse(0, None, dropped=True)
+
+
+def _guess_mime(file_name: str | None) -> str | None:
+    if not file_name:
+        return None
+    import mimetypes
+
+    return mimetypes.guess_type(file_name)[0]

@@ -1,0 +1,546 @@
+"""Reading, validating and writing the network's CSV files (pure Python, no database).
+
+Three formats, all UTF-8 (a BOM is accepted), comma-separated, with a header row:
+
+* producers — ``slug,name,town,description,distance_km``
+* catalog — ``producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases``
+  then the optional columns ``description,origin,farming,step,photo``
+* pickup points — ``slug,name,address,kind,company,window_start,window_end``
+
+Every reader returns a list of frozen dataclasses, or rejects the WHOLE file by raising
+:class:`CsvImportError`, whose ``errors`` lists every problem found as a :class:`RowError`
+(1-based file line, the header being line 1; the column; a machine reason ``code``; ``params``
+for the message). Turning codes into sentences is the translation layer's job: this module only
+gives codes. Reason codes:
+
+``bad_encoding``  the bytes are not UTF-8 (``line`` is where the first bad byte is)
+``bad_header``    no header, a ``;``-separated file (``params["separator"] == ";"``), or a
+                  column named twice (``params["column"]``)
+``missing_column`` a required column is absent from the header (``column``)
+``unknown_column`` the header names a column this format does not have (``column``)
+``extra_values``  a row has more fields than the header
+``missing_value`` a required cell is empty
+``bad_price`` / ``negative_price`` / ``zero_price``  the price cell (``params["value"]``)
+``bad_amount``    ``unit_amount`` is not a positive number (whole for pièce/botte)
+``bad_unit_measure`` ``unit_measure`` is not one of :data:`UNIT_MEASURES`
+``bad_step``      ``step`` is not a positive number
+``bad_sku`` / ``duplicate_sku`` (``params["first_line"]``)
+``bad_slug`` / ``duplicate_slug`` (``params["first_line"]``)
+``unknown_producer`` the catalog names a producer outside the given set
+``bad_label``     a label is not a lowercase slug (``params["label"]``)
+``bad_photo``     ``photo`` is not an ``https://`` URL
+``bad_number``    ``distance_km`` is not a non-negative number
+``bad_kind``      a pickup point's ``kind`` is neither ``public`` nor ``company``
+``bad_time``      a window bound is not ``HH:MM`` (``17:00``, ``17h00`` and ``17h`` accepted)
+``bad_window``    ``window_start`` is not before ``window_end``
+
+Cells are trimmed. Prices read ``3,20``, ``3.20``, ``3`` (an optional trailing ``€``) into
+integer cents; ``3,2,0``, ``abc``, ``-1``, ``3,205`` are rejected. Decimal cells accept a comma
+or a dot. Labels and aliases are separated by ``;``. An empty optional cell becomes ``None``.
+:func:`write_catalog` writes the same format back; reading what it wrote gives equal rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TextIO
+
+__all__ = [
+    "CATALOG_COLUMNS",
+    "PICKUP_POINT_COLUMNS",
+    "PRODUCER_COLUMNS",
+    "UNIT_MEASURES",
+    "CsvImportError",
+    "PickupPointRow",
+    "ProducerRow",
+    "ProductRow",
+    "RowError",
+    "format_decimal",
+    "format_price",
+    "read_catalog",
+    "read_pickup_points",
+    "read_producers",
+    "write_catalog",
+]
+
+UNIT_MEASURES: tuple[str, ...] = ("g", "kg", "ml", "cl", "l", "pièce", "botte")
+_COUNTED_MEASURES = frozenset({"pièce", "botte"})
+_MEASURE_ALIASES = {"piece": "pièce", "pièces": "pièce", "pieces": "pièce", "bottes": "botte"}
+
+PRODUCER_COLUMNS: tuple[str, ...] = ("slug", "name", "town", "description", "distance_km")
+_PRODUCER_REQUIRED = ("slug", "name")
+
+CATALOG_COLUMNS: tuple[str, ...] = (
+    "producer", "sku", "name", "category", "sale_unit", "unit_amount", "unit_measure", "price",
+    "labels", "aliases", "description", "origin", "farming", "step", "photo",
+)
+_CATALOG_HEADER_REQUIRED = CATALOG_COLUMNS[:10]
+_CATALOG_REQUIRED = (
+    "producer", "sku", "name", "category", "sale_unit", "unit_amount", "unit_measure", "price",
+)
+
+PICKUP_POINT_COLUMNS: tuple[str, ...] = (
+    "slug", "name", "address", "kind", "company", "window_start", "window_end",
+)
+_PICKUP_REQUIRED = ("slug", "name", "address", "kind")
+
+_PRICE_RE = re.compile(r"^(?P<neg>-\s*)?(?P<int>\d+)(?:[.,](?P<frac>\d{1,2}))?\s*€?$")
+_DECIMAL_RE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+_SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_TIME_RE = re.compile(r"^(?P<h>\d{1,2})\s*[:hH]\s*(?P<m>\d{2})?$")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in an imported file: where (1-based ``line``, header = 1; ``column`` or
+    None for the whole row/file), why (a machine ``code``) and ``params`` for the message."""
+
+    line: int
+    column: str | None
+    code: str
+    params: dict[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column!r}" if self.column else "")
+        extra = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
+        return f"{where}: {self.code}" + (f" ({extra})" if extra else "")
+
+
+class CsvImportError(ValueError):
+    """The file was rejected as a whole; ``errors`` lists every problem, sorted by line."""
+
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        self.errors: list[RowError] = sorted(errors, key=lambda e: (e.line, e.column or ""))
+        shown = "; ".join(str(e) for e in self.errors[:5])
+        more = f" (+{len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+        super().__init__(f"{len(self.errors)} error(s) in CSV: {shown}{more}")
+
+
+@dataclass(frozen=True)
+class ProducerRow:
+    """A producer line: ``distance_km`` is None when the cell is empty."""
+
+    slug: str
+    name: str
+    town: str | None
+    description: str | None
+    distance_km: Decimal | None
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    """A catalog line. ``price_cents`` is per sale unit; a sale unit (``sale_unit`` label, e.g.
+    ``barquette``) holds ``unit_amount`` ``unit_measure`` (e.g. 250 g). ``step`` (in sale
+    units) is None when not given."""
+
+    producer: str
+    sku: str
+    name: str
+    category: str
+    sale_unit: str
+    unit_amount: Decimal
+    unit_measure: str
+    price_cents: int
+    labels: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    description: str | None = None
+    origin: str | None = None
+    farming: str | None = None
+    step: Decimal | None = None
+    photo: str | None = None
+
+
+@dataclass(frozen=True)
+class PickupPointRow:
+    """A pickup point line: ``kind`` is ``public`` or ``company`` (then ``company`` is set);
+    the window bounds are naive local times, or None when not given."""
+
+    slug: str
+    name: str
+    address: str
+    kind: str
+    company: str | None
+    window_start: time | None
+    window_end: time | None
+
+
+# ---------------------------------------------------------------- low level
+
+Source = str | bytes | os.PathLike[str]
+
+
+def _load_text(source: Source) -> str:
+    """Return the decoded text. ``bytes`` are file content; a ``PathLike`` is a file; a ``str``
+    is CSV text when it holds a newline or names no existing file, else a file path."""
+    data: bytes
+    if isinstance(source, bytes):
+        data = source
+    elif isinstance(source, str):
+        if "\n" in source or not os.path.isfile(source):
+            return source[1:] if source.startswith("\ufeff") else source
+        data = Path(source).read_bytes()
+    else:
+        data = Path(source).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise CsvImportError(
+            [RowError(line, None, "bad_encoding", {"position": exc.start})]
+        ) from None
+
+
+def _records(
+    source: Source,
+    allowed: Sequence[str],
+    required_columns: Sequence[str],
+    errors: list[RowError],
+) -> list[tuple[int, dict[str, str]]]:
+    """Parse the header and rows. Returns ``(line, {column: trimmed value})`` for non-blank rows;
+    header problems are appended to ``errors`` (and then no rows are returned)."""
+    text = _load_text(source)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    try:
+        header_raw = next(reader)
+    except StopIteration:
+        errors.append(RowError(1, None, "bad_header", {"reason": "empty"}))
+        return []
+    header = [h.strip().lower() for h in header_raw]
+    if len(header) == 1 and ";" in header[0]:
+        errors.append(RowError(1, None, "bad_header", {"separator": ";"}))
+        return []
+    seen: set[str] = set()
+    for name in header:
+        if not name:
+            continue
+        if name in seen:
+            errors.append(RowError(1, name, "bad_header", {"column": name}))
+        elif name not in allowed:
+            errors.append(RowError(1, name, "unknown_column", {"column": name}))
+        seen.add(name)
+    for name in required_columns:
+        if name not in seen:
+            errors.append(RowError(1, name, "missing_column", {"column": name}))
+    if errors:
+        return []
+    rows: list[tuple[int, dict[str, str]]] = []
+    previous_end = reader.line_num
+    for raw in reader:
+        start = previous_end + 1
+        previous_end = reader.line_num
+        values = [v.strip() for v in raw]
+        if not any(values):
+            continue
+        if len(values) > len(header) and any(values[len(header):]):
+            errors.append(
+                RowError(start, None, "extra_values", {"expected": len(header), "got": len(values)})
+            )
+            continue
+        record = {name: (values[i] if i < len(values) else "") for i, name in enumerate(header)}
+        record.pop("", None)
+        rows.append((start, record))
+    return rows
+
+
+def _decimal(value: str) -> Decimal | None:
+    if not _DECIMAL_RE.match(value):
+        return None
+    try:
+        return Decimal(value.replace(",", "."))
+    except InvalidOperation:  # pragma: no cover - the regex already filters
+        return None
+
+
+def _price_cents(value: str) -> tuple[int | None, str | None]:
+    """Return (cents, None) or (None, error code)."""
+    match = _PRICE_RE.match(value)
+    if not match:
+        return None, "bad_price"
+    if match["neg"]:
+        return None, "negative_price"
+    frac = (match["frac"] or "").ljust(2, "0")
+    cents = int(match["int"]) * 100 + int(frac or "0")
+    if cents == 0:
+        return None, "zero_price"
+    return cents, None
+
+
+def _parse_time(value: str) -> time | None:
+    match = _TIME_RE.match(value)
+    if not match:
+        return None
+    hour, minute = int(match["h"]), int(match["m"] or 0)
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def _split_list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(";") if part.strip())
+
+
+def _opt(value: str) -> str | None:
+    return value or None
+
+
+def _check_required(
+    line: int, record: dict[str, str], required: Iterable[str], errors: list[RowError]
+) -> bool:
+    ok = True
+    for name in required:
+        if not record.get(name):
+            errors.append(RowError(line, name, "missing_value", {}))
+            ok = False
+    return ok
+
+
+def _run(
+    source: Source,
+    allowed: Sequence[str],
+    header_required: Sequence[str],
+    build: Callable[[int, dict[str, str], list[RowError]], object | None],
+) -> list[object]:
+    errors: list[RowError] = []
+    records = _records(source, allowed, header_required, errors)
+    out: list[object] = []
+    for line, record in records:
+        item = build(line, record, errors)
+        if item is not None:
+            out.append(item)
+    if errors:
+        raise CsvImportError(errors)
+    return out
+
+
+# ---------------------------------------------------------------- producers
+
+
+def read_producers(text_or_path: Source) -> list[ProducerRow]:
+    """Read a producers file; the caller gets one :class:`ProducerRow` per non-blank line, in
+    file order, or :class:`CsvImportError` listing every bad line (nothing is returned then)."""
+    first_line: dict[str, int] = {}
+
+    def build(line: int, rec: dict[str, str], errors: list[RowError]) -> ProducerRow | None:
+        n = len(errors)
+        _check_required(line, rec, _PRODUCER_REQUIRED, errors)
+        slug = rec.get("slug", "")
+        if slug and not _SLUG_RE.match(slug):
+            errors.append(RowError(line, "slug", "bad_slug", {"value": slug}))
+        elif slug in first_line:
+            errors.append(
+                RowError(
+                    line, "slug", "duplicate_slug", {"value": slug, "first_line": first_line[slug]}
+                )
+            )
+        elif slug:
+            first_line[slug] = line
+        distance: Decimal | None = None
+        raw = rec.get("distance_km", "")
+        if raw:
+            distance = _decimal(raw)
+            if distance is None or distance < 0:
+                errors.append(RowError(line, "distance_km", "bad_number", {"value": raw}))
+        if len(errors) > n:
+            return None
+        return ProducerRow(
+            slug=slug,
+            name=rec["name"],
+            town=_opt(rec.get("town", "")),
+            description=_opt(rec.get("description", "")),
+            distance_km=distance,
+        )
+
+    rows = _run(text_or_path, PRODUCER_COLUMNS, _PRODUCER_REQUIRED, build)
+    return [r for r in rows if isinstance(r, ProducerRow)]
+
+
+# ---------------------------------------------------------------- catalog
+
+
+def read_catalog(
+    text_or_path: Source, *, producers: Collection[str] | None = None
+) -> list[ProductRow]:
+    """Read a catalog file; the caller gets one :class:`ProductRow` per non-blank line, in file
+    order, or :class:`CsvImportError` listing every bad line. When ``producers`` (a set of
+    slugs) is given, a row naming another producer is an ``unknown_producer`` error."""
+    first_line: dict[str, int] = {}
+
+    def build(line: int, rec: dict[str, str], errors: list[RowError]) -> ProductRow | None:
+        n = len(errors)
+        _check_required(line, rec, _CATALOG_REQUIRED, errors)
+        producer = rec.get("producer", "")
+        if producer and producers is not None and producer not in producers:
+            errors.append(RowError(line, "producer", "unknown_producer", {"value": producer}))
+        sku = rec.get("sku", "")
+        if sku and not _SKU_RE.match(sku):
+            errors.append(RowError(line, "sku", "bad_sku", {"value": sku}))
+        elif sku in first_line:
+            errors.append(
+                RowError(
+                    line, "sku", "duplicate_sku", {"value": sku, "first_line": first_line[sku]}
+                )
+            )
+        elif sku:
+            first_line[sku] = line
+        price_cents: int | None = None
+        raw_price = rec.get("price", "")
+        if raw_price:
+            price_cents, code = _price_cents(raw_price)
+            if code:
+                errors.append(RowError(line, "price", code, {"value": raw_price}))
+        measure = rec.get("unit_measure", "")
+        if measure:
+            measure = measure.lower()
+            measure = _MEASURE_ALIASES.get(measure, measure)
+            if measure not in UNIT_MEASURES:
+                errors.append(
+                    RowError(
+                        line, "unit_measure", "bad_unit_measure", {"value": rec["unit_measure"]}
+                    )
+                )
+        amount: Decimal | None = None
+        raw_amount = rec.get("unit_amount", "")
+        if raw_amount:
+            amount = _decimal(raw_amount)
+            if (
+                amount is None
+                or amount <= 0
+                or (measure in _COUNTED_MEASURES and amount != amount.to_integral_value())
+            ):
+                errors.append(RowError(line, "unit_amount", "bad_amount", {"value": raw_amount}))
+        step: Decimal | None = None
+        raw_step = rec.get("step", "")
+        if raw_step:
+            step = _decimal(raw_step)
+            if step is None or step <= 0:
+                errors.append(RowError(line, "step", "bad_step", {"value": raw_step}))
+        labels = tuple(label.lower() for label in _split_list(rec.get("labels", "")))
+        for label in labels:
+            if not _LABEL_RE.match(label):
+                errors.append(RowError(line, "labels", "bad_label", {"label": label}))
+        photo = rec.get("photo", "")
+        if photo and not photo.startswith("https://"):
+            errors.append(RowError(line, "photo", "bad_photo", {"value": photo}))
+        if len(errors) > n or amount is None or price_cents is None:
+            return None
+        return ProductRow(
+            producer=producer,
+            sku=sku,
+            name=rec["name"],
+            category=rec["category"],
+            sale_unit=rec["sale_unit"],
+            unit_amount=amount,
+            unit_measure=measure,
+            price_cents=price_cents,
+            labels=labels,
+            aliases=_split_list(rec.get("aliases", "")),
+            description=_opt(rec.get("description", "")),
+            origin=_opt(rec.get("origin", "")),
+            farming=_opt(rec.get("farming", "")),
+            step=step,
+            photo=_opt(photo),
+        )
+
+    rows = _run(text_or_path, CATALOG_COLUMNS, _CATALOG_HEADER_REQUIRED, build)
+    return [r for r in rows if isinstance(r, ProductRow)]
+
+
+def format_decimal(value: Decimal, *, comma: bool = True) -> str:
+    """``Decimal('250')`` → ``'250'``, ``Decimal('0.50')`` → ``'0,5'`` (``'0.5'`` without comma)."""
+    text = format(value.normalize(), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",") if comma else text
+
+
+def format_price(cents: int) -> str:
+    """``320`` → ``'3,20'``."""
+    return f"{cents // 100},{cents % 100:02d}"
+
+
+def write_catalog(rows: Iterable[ProductRow], stream: TextIO) -> None:
+    """Write ``rows`` to ``stream`` in the catalog format (all columns, header first, comma
+    decimals, ``;``-joined lists). :func:`read_catalog` on the output gives equal rows."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(CATALOG_COLUMNS)
+    for row in rows:
+        writer.writerow([
+            row.producer,
+            row.sku,
+            row.name,
+            row.category,
+            row.sale_unit,
+            format_decimal(row.unit_amount),
+            row.unit_measure,
+            format_price(row.price_cents),
+            ";".join(row.labels),
+            ";".join(row.aliases),
+            row.description or "",
+            row.origin or "",
+            row.farming or "",
+            format_decimal(row.step) if row.step is not None else "",
+            row.photo or "",
+        ])
+
+
+# ---------------------------------------------------------------- pickup points
+
+
+def read_pickup_points(text_or_path: Source) -> list[PickupPointRow]:
+    """Read a pickup points file; the caller gets one :class:`PickupPointRow` per non-blank
+    line, in file order, or :class:`CsvImportError` listing every bad line."""
+    first_line: dict[str, int] = {}
+
+    def build(line: int, rec: dict[str, str], errors: list[RowError]) -> PickupPointRow | None:
+        n = len(errors)
+        _check_required(line, rec, _PICKUP_REQUIRED, errors)
+        slug = rec.get("slug", "")
+        if slug and not _SLUG_RE.match(slug):
+            errors.append(RowError(line, "slug", "bad_slug", {"value": slug}))
+        elif slug in first_line:
+            errors.append(
+                RowError(
+                    line, "slug", "duplicate_slug", {"value": slug, "first_line": first_line[slug]}
+                )
+            )
+        elif slug:
+            first_line[slug] = line
+        kind = rec.get("kind", "").lower()
+        company = rec.get("company", "")
+        if kind and kind not in ("public", "company"):
+            errors.append(RowError(line, "kind", "bad_kind", {"value": rec["kind"]}))
+        elif kind == "company" and not company:
+            errors.append(RowError(line, "company", "missing_value", {}))
+        bounds: dict[str, time | None] = {}
+        for column in ("window_start", "window_end"):
+            raw = rec.get(column, "")
+            bounds[column] = _parse_time(raw) if raw else None
+            if raw and bounds[column] is None:
+                errors.append(RowError(line, column, "bad_time", {"value": raw}))
+        start, end = bounds["window_start"], bounds["window_end"]
+        if start is not None and end is not None and start >= end:
+            errors.append(RowError(line, "window_end", "bad_window", {}))
+        if len(errors) > n:
+            return None
+        return PickupPointRow(
+            slug=slug,
+            name=rec["name"],
+            address=rec["address"],
+            kind=kind,
+            company=_opt(company),
+            window_start=start,
+            window_end=end,
+        )
+
+    rows = _run(text_or_path, PICKUP_POINT_COLUMNS, _PICKUP_REQUIRED, build)
+    return [r for r in rows if isinstance(r, PickupPointRow)]
