@@ -36,7 +36,7 @@ class DesserteApplication(Application):  # type: ignore[type-arg]
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Publish the command menu in each language."""
+    """Publish the command menu in each language; resume the interrupted broadcasts."""
     try:
         for locale in SUPPORTED_LOCALES:
             await application.bot.set_my_commands(bot_commands(locale), language_code=locale)
@@ -44,6 +44,12 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         await application.bot.set_my_commands(bot_commands(default))
     except Exception:  # the menu is a comfort; the bot must start without it
         log.exception("could not publish the command menu")
+    try:  # broadcasts a stopped process left half-sent go on, without sending anyone twice
+        from handlers.broadcast import resume_broadcasts
+
+        await resume_broadcasts(application)
+    except Exception:
+        log.exception("could not resume the interrupted broadcasts")
 
 
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]

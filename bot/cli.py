@@ -173,6 +173,20 @@ def cmd_parse_stock(args: argparse.Namespace) -> int:
     return run(args.catalog, args.producer, sys.stdin, sys.stdout)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the SQLite database consistently, while the bot runs (PostgreSQL: how to)."""
+    from bot.backup import BackupError, backup
+
+    settings = _settings()
+    try:
+        size = backup(settings.database_url, args.file)
+    except BackupError as exc:
+        print(_("Pas de copie : {reason}").format(reason=exc), file=sys.stderr)
+        return 2
+    print(_("Copie enregistrée dans {path} ({size} octets).").format(path=args.file, size=size))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Play a whole week on the sandbox and the demo network, printing the conversation."""
     from bot.demo import run_demo
@@ -220,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--output", "-o", type=Path, help=_("fichier de sortie (sinon : sortie standard)")
     )
+    from bot.export_cli import add_export_command
+
+    add_export_command(commands)
     parse = add(
         "parse-stock",
         cmd_parse_stock,
@@ -227,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parse.add_argument("--catalog", type=Path, required=True, metavar="FICHIER.csv")
     parse.add_argument("--producer", required=True, metavar="SLUG")
+    add(
+        "backup", cmd_backup, _("Copier la base de données (SQLite), même bot en marche.")
+    ).add_argument("file", type=Path, metavar="FICHIER")
     demo = add("demo", cmd_demo, _("Jouer une semaine entière sans Telegram, sur le bac à sable."))
     demo.add_argument("--lang", choices=("fr", "en"), default="fr")
     demo.add_argument(

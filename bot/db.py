@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from models import Base
+from models.unit_of_work import write_intended
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -21,9 +22,11 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``; on SQLite, foreign keys on, WAL, and write-safe transactions.
 
-    SQLite transactions start with ``BEGIN IMMEDIATE``: a transaction that reads stock and then
-    writes it cannot be overtaken between the two, so stock reservations never fail with
-    "database is locked" halfway; other writers wait up to ``SQLITE_BUSY_TIMEOUT_MS``.
+    On SQLite, a transaction that will write (``models.unit_of_work``) starts with
+    ``BEGIN IMMEDIATE``: it takes the write lock before reading what it changes, so a stock
+    reservation is never overtaken halfway nor fails with "database is locked"; other writers
+    wait up to ``SQLITE_BUSY_TIMEOUT_MS``. Read-only transactions stay deferred (WAL lets them
+    run beside the writer).
     """
     parsed = make_url(url)
     engine = _create_async_engine(url, **kwargs)
@@ -43,7 +46,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intended() else "BEGIN")
 
     return engine
 

@@ -12,6 +12,9 @@ from handlers.callback_data import Route
 from handlers.i18n import current_locale, lazy_gettext, use_locale
 
 MENU = Route("menu")
+# Navigation routes several features link to (their handlers live in catalog.py and basket.py).
+CATALOG = Route("cat")
+BASKET = Route("bsk")
 
 
 @dataclass(frozen=True)

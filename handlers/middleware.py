@@ -16,6 +16,7 @@ from telegram.ext import Application
 from handlers.context import current_member, current_session, services_of
 from handlers.i18n import activate, normalize_locale
 from models.members import get_or_register
+from models.unit_of_work import write_intent
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +38,16 @@ async def serve_update(
         member_token = current_member.set(None)
         try:
             if user is not None and not user.is_bot:
-                member, _new = await get_or_register(
-                    session,
-                    telegram_id=user.id,
-                    first_name=user.first_name,
-                    last_name=user.last_name,
-                    username=user.username,
-                    locale=normalize_locale(user.language_code),
-                )
-                await session.commit()
+                with write_intent():
+                    member, _new = await get_or_register(
+                        session,
+                        telegram_id=user.id,
+                        first_name=user.first_name,
+                        last_name=user.last_name,
+                        username=user.username,
+                        locale=normalize_locale(user.language_code),
+                    )
+                    await session.commit()
                 current_member.set(member)
                 activate(member.locale)
             else:

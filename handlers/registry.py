@@ -1,7 +1,13 @@
-"""All the handlers, registered in one ordered list: the map of what the bot answers."""
+"""All the handlers, registered in one ordered list: the map of what the bot answers.
+
+Each feature module exposes ``handlers() -> list[BaseHandler]``; :data:`FEATURES` orders them.
+Order matters where patterns overlap: commands and buttons first, free text last, then the
+polite fallbacks for whatever nobody took.
+"""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from telegram.ext import (
@@ -13,28 +19,76 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import errors, help, language, start
+from handlers import (
+    basket,
+    broadcast,
+    catalog,
+    cycle_admin,
+    errors,
+    export,
+    free_text,
+    help,
+    language,
+    notifications,
+    orders,
+    pickup_choice,
+    pickup_day,
+    producer_join,
+    purchase_orders,
+    report,
+    shortage,
+    start,
+    stock_messages,
+)
 from handlers.menu import MENU
 
+# Feature modules, in the order PTB must try them (each has ``handlers()``).
+FEATURES: list[ModuleType] = [
+    # Admin conversations first: the admin's text must reach them before any free-text handler.
+    broadcast,
+    report,
+    export,
+    catalog,
+    basket,
+    orders,
+    pickup_choice,
+    producer_join,
+    stock_messages,
+    shortage,
+    purchase_orders,
+    cycle_admin,
+    notifications,
+    pickup_day,
+]
+# Last of all: plain text (stock messages, then search), edits and other message kinds.
+LAST_FEATURES: list[ModuleType] = [free_text]
 
-def _command(names: tuple[str, ...], callback: Any) -> CommandHandler[Any, Any]:
-    return CommandHandler(list(names), callback)
 
-
-def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """Every handler, in the order PTB must try them."""
+def _core() -> list[BaseHandler[Any, Any, Any]]:
     return [
-        _command(("start",), start.start),
-        _command(("aide", "help"), help.show_help),
-        _command(("langue", "language"), language.ask_language),
+        CommandHandler("start", start.start),
+        CommandHandler(["aide", "help"], help.show_help),
+        CommandHandler(["langue", "language"], language.ask_language),
         CallbackQueryHandler(start.show_menu, pattern=MENU.pattern),
         CallbackQueryHandler(help.show_help, pattern=help.HELP.pattern),
         CallbackQueryHandler(language.ask_language, pattern=language.LANGUAGE.pattern),
         CallbackQueryHandler(language.choose_language, pattern=language.SET_LANGUAGE.pattern),
-        # Last: whatever nobody took gets a polite answer.
+    ]
+
+
+def _fallbacks() -> list[BaseHandler[Any, Any, Any]]:
+    return [
         MessageHandler(filters.COMMAND, errors.answer_unknown_command),
         CallbackQueryHandler(errors.answer_unknown_button),
     ]
+
+
+def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """Every handler, in the order PTB must try them."""
+    ordered = _core()
+    for feature in [*FEATURES, *LAST_FEATURES]:
+        ordered.extend(feature.handlers())
+    return ordered + _fallbacks()
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

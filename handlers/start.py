@@ -1,22 +1,51 @@
-"""/start: the greeting, the network in two lines, and the main menu."""
+"""/start: the greeting, the network in two lines, the main menu, and invitation links.
+
+``/start p-CODE`` joins a company pickup point; ``/start f-CODE`` links a producer (see
+``handlers.producer_join``). A member without a pickup point is asked for one.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from handlers.basket import REORDER_NOW
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.help import HELP
 from handlers.i18n import _
 from handlers.language import LANGUAGE
+from handlers.menu import BASKET, CATALOG
+from handlers.orders import ORDERS
+from handlers.pickup_choice import PICKUP, ask_pickup_point
+from models.pickup import join_by_invitation, points_for
+
+COMPANY_PREFIX = "p-"
+PRODUCER_PREFIX = "f-"
 
 
 def main_menu_keyboard() -> InlineKeyboardMarkup:
     """The buttons under the greeting."""
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(_("❓ Aide"), callback_data=HELP.pack())],
-            [InlineKeyboardButton(_("🌐 Langue"), callback_data=LANGUAGE.pack())],
+            [
+                InlineKeyboardButton(_("🛍 Catalogue"), callback_data=CATALOG.pack()),
+                InlineKeyboardButton(_("🧺 Panier"), callback_data=BASKET.pack()),
+            ],
+            [
+                InlineKeyboardButton(
+                    _("🔁 Même panier que la semaine dernière"), callback_data=REORDER_NOW.pack()
+                )
+            ],
+            [
+                InlineKeyboardButton(_("📦 Mes commandes"), callback_data=ORDERS.pack()),
+                InlineKeyboardButton(_("📍 Retrait"), callback_data=PICKUP.pack()),
+            ],
+            [
+                InlineKeyboardButton(_("🌐 Langue"), callback_data=LANGUAGE.pack()),
+                InlineKeyboardButton(_("❓ Aide"), callback_data=HELP.pack()),
+            ],
         ]
     )
 
@@ -36,9 +65,51 @@ def greeting_text(context: DesserteContext) -> str:
     )
 
 
+async def _follow_invitation(update: Update, context: DesserteContext, payload: str) -> bool:
+    """Act on a deep-link payload; True when it answered the member itself."""
+    if payload.startswith(PRODUCER_PREFIX):
+        try:
+            module = importlib.import_module("handlers.producer_join")
+        except ModuleNotFoundError:
+            module = None
+        handle = getattr(module, "handle_producer_invitation", None)
+        if handle is not None:
+            return bool(await handle(update, context, payload[len(PRODUCER_PREFIX) :]))
+    if payload.startswith(COMPANY_PREFIX):
+        point = await join_by_invitation(
+            context.session, context.member, payload[len(COMPANY_PREFIX) :]
+        )
+        if point is not None:
+            await show(
+                update,
+                _(
+                    "Bienvenue ! Vous avez rejoint le point de retrait <b>{point}</b> ({company}) : "
+                    "vos commandes y seront livrées."
+                ).format(point=escape(point.name), company=escape(point.company or "")),
+                main_menu_keyboard(),
+            )
+            return True
+    await show(
+        update, _("Ce lien d’invitation n’est plus valable. Demandez-en un nouveau à l’équipe.")
+    )
+    return False
+
+
 async def start(update: Update, context: DesserteContext) -> None:
-    """Greets the member in their language and shows the main menu."""
+    """Greets the member in their language, shows the main menu, asks for a pickup point."""
+    payload = " ".join(context.args or []).strip()
+    if payload and await _follow_invitation(update, context, payload):
+        return
     await show(update, greeting_text(context), main_menu_keyboard())
+    member = context.member
+    if (
+        member.pickup_point_id is None
+        and member.producer_id is None
+        and await points_for(context.session, member)
+    ):
+        await ask_pickup_point(
+            update, context, _("<b>Pour commencer, où voulez-vous retirer vos commandes ?</b>")
+        )
 
 
 async def show_menu(update: Update, context: DesserteContext) -> None:

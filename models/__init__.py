@@ -3,6 +3,7 @@
 from models.base import Base
 from models.broadcast import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryStatus
 from models.cycle import Cycle, CycleState, Offer
+from models.cycle_event import CycleEvent, CycleNotification
 from models.member import Member
 from models.order import Order, OrderLine, OrderStatus
 from models.pickup_point import PickupPoint
@@ -15,6 +16,8 @@ __all__ = [
     "BroadcastDelivery",
     "BroadcastStatus",
     "Cycle",
+    "CycleEvent",
+    "CycleNotification",
     "CycleState",
     "DeliveryStatus",
     "Member",

@@ -20,9 +20,14 @@ class BroadcastStatus(enum.StrEnum):
 
 
 class DeliveryStatus(enum.StrEnum):
-    """pending → sent | blocked | failed."""
+    """pending → sending → sent | blocked | failed.
+
+    ``sending`` is committed just before the message goes to Telegram: a row still ``sending``
+    after a crash may or may not have reached its recipient, so it is never sent again.
+    """
 
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     BLOCKED = "blocked"
     FAILED = "failed"

@@ -36,7 +36,8 @@ class Cycle(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    opens_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # Unique: two scheduler processes planning at once cannot create the same week twice.
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime(), unique=True)
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     pickup_starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     pickup_ends_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from models.member import Member
+from models.unit_of_work import unit_of_work
 
 
 async def get_or_register(
@@ -56,6 +57,6 @@ async def get_or_register(
 
 async def set_locale(session: AsyncSession, member: Member, locale: str) -> Member:
     """Store ``locale`` as the member's language and commit; the member is returned."""
-    member.locale = locale
-    await session.commit()
+    async with unit_of_work(session):
+        member.locale = locale
     return member

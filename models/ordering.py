@@ -91,7 +91,11 @@ def check_quantity(quantity: Decimal, step: Decimal) -> Decimal:
 async def lock_open_cycle(session: AsyncSession, cycle_id: int) -> Cycle:
     """The cycle, share-locked against a concurrent close; :class:`CycleClosed` if not open."""
     cycle = await session.scalar(
-        select(Cycle).where(Cycle.id == cycle_id).with_for_update(read=True)
+        select(Cycle)
+        .where(Cycle.id == cycle_id)
+        .with_for_update(read=True)
+        # The session may hold the cycle as it was earlier (open, or planned): read it afresh.
+        .execution_options(populate_existing=True)
     )
     if cycle is None:
         raise StaleAction(cycle_id=cycle_id)
@@ -346,7 +350,9 @@ async def confirm_order(
             raise NoPickupPoint()
         order.pickup_point_id = pickup_point_id
         order.status = OrderStatus.CONFIRMED
-        order.confirmed_at = now
+        # The first confirmation keeps its place in line (shortages are shared out
+        # first-confirmed first-served); later changes do not move it back.
+        order.confirmed_at = order.confirmed_at or now
         order.changed_since_confirmed = False
         order.updated_at = now
     return await load_order(session, order.id)

@@ -28,6 +28,8 @@ class Producer(Base):
     description: Mapped[str | None] = mapped_column(Text)
     distance_km: Mapped[int | None] = mapped_column(Integer)
     invite_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The cycle whose weekly "what can you offer?" prompt awaits an answer (None: none pending).
+    stock_prompt_cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id"))
 
     products: Mapped[list[Product]] = relationship(
         back_populates="producer", order_by="Product.name"

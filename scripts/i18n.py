@@ -79,7 +79,9 @@ def fill_french(po: Path) -> None:
         if not message.id:
             continue
         if isinstance(message.id, tuple):
-            message.string = tuple(message.id)
+            # CLDR gives French three plural forms (one, many, other): all but the first plural.
+            singular, plural = message.id[0], message.id[1]
+            message.string = (singular,) + (plural,) * (catalog.num_plurals - 1)
         else:
             message.string = message.id
         message.flags.discard("fuzzy")

@@ -146,3 +146,46 @@ async def make_member(
     session.add(member)
     await session.commit()
     return member
+
+
+async def load_demo_network(session: AsyncSession) -> None:
+    """Import the demo network (producers, pickup points, catalog)."""
+    from bot.demo_network import CATALOG_CSV, PICKUP_POINTS_CSV, PRODUCERS_CSV
+    from models.catalog_import import import_catalog, import_pickup_points, import_producers
+
+    await import_producers(session, PRODUCERS_CSV)
+    await import_pickup_points(session, PICKUP_POINTS_CSV)
+    await import_catalog(session, CATALOG_CSV)
+
+
+async def open_cycle_with_stock(
+    session: AsyncSession,
+    opens_at: datetime,
+    *,
+    stock: Decimal | int = 20,
+    only: dict[str, Decimal | int] | None = None,
+    days_open: int = 4,
+) -> Cycle:
+    """A cycle opened at ``opens_at`` (closing ``days_open`` later, pickup two days after),
+    with ``stock`` of every active product (``only`` overrides per sku). Committed."""
+    from sqlalchemy import select
+
+    from models.cycles import create_cycle, start_cycle
+
+    closes_at = opens_at + timedelta(days=days_open)
+    cycle = await create_cycle(
+        session,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        pickup_starts_at=closes_at + timedelta(days=2),
+        pickup_ends_at=closes_at + timedelta(days=2, hours=2, minutes=30),
+    )
+    await session.commit()
+    await start_cycle(session, cycle, opens_at)
+    offers = await session.scalars(select(Offer).where(Offer.cycle_id == cycle.id))
+    products = {p.id: p.sku for p in await session.scalars(select(Product))}
+    for offer in offers:
+        sku = products[offer.product_id]
+        offer.offered = Decimal((only or {}).get(sku, stock))
+    await session.commit()
+    return cycle

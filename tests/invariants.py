@@ -44,3 +44,4 @@ async def check_invariants(session: AsyncSession) -> None:
         for line in lines:
             assert line.total_cents == line_total(line.quantity, line.unit_price_cents)
             assert line.quantity > 0
+    await session.commit()  # end the read transaction (it wrote nothing): the app goes on writing

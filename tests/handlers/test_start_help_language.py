@@ -10,7 +10,7 @@ from tests.conftest import ADMIN_TELEGRAM_ID
 async def test_start_greets_in_french(app, sandbox):
     alice = sandbox.user("Alice", language="fr")
     await alice.send("/start")
-    text = alice.last_message.text
+    text = alice.messages[0].text
     assert "Bonjour Alice" in text
     assert "La Desserte Locale" in text
 
@@ -18,13 +18,13 @@ async def test_start_greets_in_french(app, sandbox):
 async def test_start_greets_in_english_from_language_code(app, sandbox):
     bob = sandbox.user("Bob", language="en-GB")
     await bob.send("/start")
-    assert "Hello Bob" in bob.last_message.text
+    assert "Hello Bob" in bob.messages[0].text
 
 
 async def test_unknown_language_falls_back_to_french(app, sandbox):
     hans = sandbox.user("Hans", language="de")
     await hans.send("/start")
-    assert "Bonjour Hans" in hans.last_message.text
+    assert "Bonjour Hans" in hans.messages[0].text
 
 
 async def test_help_lists_commands_in_the_members_language(app, sandbox):
@@ -92,7 +92,7 @@ async def test_error_is_apologised_for_and_reported_to_admins(app, sandbox, monk
 async def test_main_menu_buttons_work(app, sandbox, language):
     carol = sandbox.user("Carol", language=language)
     await carol.send("/start")
-    await carol.press("❓")
-    assert "/start" in carol.last_message.text
-    await carol.press("Menu")
-    assert "Carol" in carol.last_message.text
+    await carol.press("❓", message=carol.messages[0])
+    assert "/start" in carol.messages[0].text
+    await carol.press("Menu", message=carol.messages[0])
+    assert "Carol" in carol.messages[0].text

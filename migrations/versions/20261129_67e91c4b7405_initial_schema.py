@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: c0cec25dfcb2
+Revision ID: 67e91c4b7405
 Revises: 
-Create Date: 2026-11-29 03:32:14.951760
+Create Date: 2026-11-29 03:58:02.663063
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 import models.base
 
 
-revision: str = 'c0cec25dfcb2'
+revision: str = '67e91c4b7405'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -35,10 +35,10 @@ def upgrade() -> None:
     sa.CheckConstraint('closes_at > opens_at', name=op.f('ck_cycle_closes_after_opening')),
     sa.CheckConstraint('pickup_ends_at > pickup_starts_at', name=op.f('ck_cycle_pickup_window')),
     sa.CheckConstraint('pickup_starts_at >= closes_at', name=op.f('ck_cycle_pickup_after_close')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_cycle'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cycle')),
+    sa.UniqueConstraint('opens_at', name=op.f('uq_cycle_opens_at'))
     )
     with op.batch_alter_table('cycle', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_cycle_opens_at'), ['opens_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cycle_state'), ['state'], unique=False)
 
     op.create_table('pickup_point',
@@ -56,6 +56,32 @@ def upgrade() -> None:
     sa.UniqueConstraint('invite_code', name=op.f('uq_pickup_point_invite_code')),
     sa.UniqueConstraint('slug', name=op.f('uq_pickup_point_slug'))
     )
+    op.create_table('cycle_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('done_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_cycle_event_cycle_id_cycle')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cycle_event')),
+    sa.UniqueConstraint('cycle_id', 'kind', name=op.f('uq_cycle_event_cycle_id_kind'))
+    )
+    with op.batch_alter_table('cycle_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cycle_event_cycle_id'), ['cycle_id'], unique=False)
+
+    op.create_table('cycle_notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('telegram_id', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_cycle_notification_cycle_id_cycle')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cycle_notification')),
+    sa.UniqueConstraint('cycle_id', 'kind', 'telegram_id', name=op.f('uq_cycle_notification_cycle_id_kind_telegram_id'))
+    )
+    with op.batch_alter_table('cycle_notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cycle_notification_cycle_id'), ['cycle_id'], unique=False)
+
     op.create_table('producer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
@@ -64,6 +90,8 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('distance_km', sa.Integer(), nullable=True),
     sa.Column('invite_code', sa.String(length=64), nullable=True),
+    sa.Column('stock_prompt_cycle_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['stock_prompt_cycle_id'], ['cycle.id'], name=op.f('fk_producer_stock_prompt_cycle_id_cycle')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_producer')),
     sa.UniqueConstraint('invite_code', name=op.f('uq_producer_invite_code')),
     sa.UniqueConstraint('slug', name=op.f('uq_producer_slug'))
@@ -81,6 +109,7 @@ def upgrade() -> None:
     sa.Column('pickup_point_id', sa.Integer(), nullable=True),
     sa.Column('reachable', sa.Boolean(), nullable=False),
     sa.Column('notifications_off', sa.JSON(), nullable=False),
+    sa.Column('joined_points', sa.JSON(), nullable=False),
     sa.Column('joined_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['pickup_point_id'], ['pickup_point.id'], name=op.f('fk_member_pickup_point_id_pickup_point')),
     sa.ForeignKeyConstraint(['producer_id'], ['producer.id'], name=op.f('fk_member_producer_id_producer')),
@@ -196,7 +225,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('broadcast_id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
-    sa.Column('status', sa.Enum('pending', 'sent', 'blocked', 'failed', name='deliverystatus', native_enum=False, length=16), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'sending', 'sent', 'blocked', 'failed', name='deliverystatus', native_enum=False, length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('sent_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['broadcast_id'], ['broadcast.id'], name=op.f('fk_broadcast_delivery_broadcast_id_broadcast')),
@@ -267,10 +296,17 @@ def downgrade() -> None:
 
     op.drop_table('member')
     op.drop_table('producer')
+    with op.batch_alter_table('cycle_notification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cycle_notification_cycle_id'))
+
+    op.drop_table('cycle_notification')
+    with op.batch_alter_table('cycle_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cycle_event_cycle_id'))
+
+    op.drop_table('cycle_event')
     op.drop_table('pickup_point')
     with op.batch_alter_table('cycle', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cycle_state'))
-        batch_op.drop_index(batch_op.f('ix_cycle_opens_at'))
 
     op.drop_table('cycle')
     # ### end Alembic commands ###

@@ -1,0 +1,673 @@
+"""/diffusion (/broadcast): an admin writes a message, picks an audience, previews, sends.
+
+The conversation (compose → audience → preview → send) is wired in one place,
+:func:`handlers`. Sending runs in a background task per broadcast (:func:`launch`), apart from
+the update that started it:
+
+* the recipients are fixed up front (one delivery row each, :mod:`models.broadcasting`);
+* each delivery is claimed (committed) just before its message goes out and settled right after,
+  so a crash never makes anyone receive it twice (see the module docstring there);
+* sends are paced below Telegram's ~30 messages/s by :class:`Pacer`, whatever the application's
+  rate limiter: PTB's ``AIORateLimiter`` only applies its overall 30/s limiter to private chats
+  (no per-chat limit, groups aside) and is absent when an application is built with
+  ``rate_limiter=False``; a 429 pauses every sender for ``retry_after``;
+* a 403 (the member blocked the bot) marks the member unreachable: later broadcasts skip them;
+* the admin sees one message edited as it goes ("640 / 1 800").
+
+:func:`resume_broadcasts` restarts, at start-up, the broadcasts a stopped process left unfinished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from enum import IntEnum
+from typing import Any
+
+from babel.support import LazyProxy
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from handlers.admin_only import admin_or_refuse
+from handlers.callback_data import CallbackDataError, Route
+from handlers.common import answer_stale, escape, show
+from handlers.context import DesserteContext, Services, services_of
+from handlers.i18n import _, format_quantity, lazy_gettext, ngettext, use_locale
+from handlers.menu import ADMIN, Command, register_command
+from models import Broadcast, DeliveryStatus
+from models.broadcasting import (
+    Audience,
+    BroadcastProgress,
+    DeliveryTarget,
+    TextTooLong,
+    author_of,
+    cancel_drafts,
+    choose_audience,
+    claim_delivery,
+    create_draft,
+    finish_broadcast,
+    interrupted_broadcasts,
+    pending_deliveries,
+    progress,
+    record_outcome,
+    recover_interrupted,
+    start_broadcast,
+)
+from models.errors import NoOpenCycle, StaleAction
+from models.exports import active_points
+
+log = logging.getLogger(__name__)
+
+COMMAND = register_command(
+    Command("diffusion", "broadcast", lazy_gettext("Envoyer un message à un public"), ADMIN)
+)
+CANCEL_NAMES = ("annuler", "cancel")
+
+CHOOSE = Route("bc:aud", (int, str))  # draft id, audience
+POINT = Route("bc:pt", (int, int))  # draft id, pickup point id
+SEND = Route("bc:send", (int,))
+BACK = Route("bc:back", (int,))
+CANCEL = Route("bc:no", (int,))
+
+SEND_RATE = 28.0
+"""Messages per second, all broadcasts together: under Telegram's ~30/s, with room to spare."""
+WORKERS = 3
+"""Deliveries in flight at once (a real send takes 50–150 ms: one at a time would be slow)."""
+MAX_ATTEMPTS = 5
+PROGRESS_EVERY = 2.0
+"""Seconds between two edits of the admin's progress message."""
+
+DRAFT_TIMEOUT = timedelta(minutes=15)
+"""A conversation left unfinished this long is forgotten."""
+
+TASKS_KEY = "broadcast_tasks"
+PACER_KEY = "broadcast_pacer"
+
+AUDIENCE_NAMES: dict[Audience, LazyProxy] = {
+    Audience.CONSUMERS: lazy_gettext("tous les consommateurs"),
+    Audience.PRODUCERS: lazy_gettext("les producteurs"),
+    Audience.PICKUP_POINT: lazy_gettext("un point de retrait"),
+    Audience.NOT_ORDERED: lazy_gettext("ceux qui n’ont pas encore commandé cette semaine"),
+}
+
+
+class Step(IntEnum):
+    """Where the admin is in composing a broadcast."""
+
+    TEXT = 1
+    AUDIENCE = 2
+    CONFIRM = 3
+
+
+# -- keyboards and texts ------------------------------------------------------------------------
+
+
+def broadcast_text(body_html: str, network: str) -> str:
+    """The message recipients get: the network's name, then the admin's text."""
+    return f"📣 <b>{escape(network)}</b>\n\n{body_html}"
+
+
+def audience_keyboard(draft_id: int) -> InlineKeyboardMarkup:
+    """One button per audience, and cancel."""
+    rows = [
+        [InlineKeyboardButton(_("👥 Tous les consommateurs"), callback_data=CHOOSE.pack(draft_id, Audience.CONSUMERS.value))],
+        [InlineKeyboardButton(_("🧑‍🌾 Les producteurs"), callback_data=CHOOSE.pack(draft_id, Audience.PRODUCERS.value))],
+        [InlineKeyboardButton(_("📍 Un point de retrait"), callback_data=CHOOSE.pack(draft_id, Audience.PICKUP_POINT.value))],
+        [InlineKeyboardButton(_("⏰ Ceux qui n’ont pas commandé"), callback_data=CHOOSE.pack(draft_id, Audience.NOT_ORDERED.value))],
+        [InlineKeyboardButton(_("✖️ Annuler"), callback_data=CANCEL.pack(draft_id))],
+    ]  # fmt: skip
+    return InlineKeyboardMarkup(rows)
+
+
+def count_text(count: int) -> str:
+    """ "1 800 personnes" with Babel's grouping."""
+    return ngettext("{count} personne", "{count} personnes", count).format(
+        count=format_quantity(count)
+    )
+
+
+def progress_text(state: BroadcastProgress, finished: bool) -> str:
+    """The admin's progress message: "640 / 1 800", then the outcome."""
+    done, total = format_quantity(state.done), format_quantity(state.total)
+    if not finished:
+        return _("📣 Diffusion en cours : {done} / {total}").format(done=done, total=total)
+    lines = [
+        _("✅ Diffusion terminée : {sent} / {total} envoyés.").format(
+            sent=format_quantity(state.sent), total=total
+        )
+    ]
+    if state.blocked:
+        lines.append(
+            ngettext(
+                "{count} personne a bloqué le bot : elle ne recevra plus les diffusions.",
+                "{count} personnes ont bloqué le bot : elles ne recevront plus les diffusions.",
+                state.blocked,
+            ).format(count=format_quantity(state.blocked))
+        )
+    if state.failed:
+        lines.append(
+            ngettext("{count} envoi a échoué.", "{count} envois ont échoué.", state.failed).format(
+                count=format_quantity(state.failed)
+            )
+        )
+    return "\n".join(lines)
+
+
+# -- the conversation -----------------------------------------------------------------------------
+
+
+async def ask_text(update: Update, context: DesserteContext) -> int:
+    """Asks the admin for the message to broadcast (anyone else is refused)."""
+    if not await admin_or_refuse(update, context):
+        return ConversationHandler.END
+    await show(
+        update,
+        _(
+            "📣 <b>Nouvelle diffusion</b>\nÉcrivez le message à envoyer (mise en forme comprise). "
+            "/annuler pour abandonner."
+        ),
+    )
+    return Step.TEXT
+
+
+async def take_text(update: Update, context: DesserteContext) -> int:
+    """Keeps the text as a draft and asks who should get it."""
+    message = update.effective_message
+    assert message is not None
+    if not context.is_admin:
+        return ConversationHandler.END
+    try:
+        draft = await create_draft(context.session, context.member, message.text_html)
+    except TextTooLong as refused:
+        await message.reply_text(
+            _(
+                "Ce message est trop long ({length} caractères, {maximum} au plus). "
+                "Raccourcissez-le et renvoyez-le, ou /annuler."
+            ).format(**refused.params)
+        )
+        return Step.TEXT
+    await message.reply_text(
+        _("À qui faut-il l’envoyer ?"),
+        reply_markup=audience_keyboard(draft.id),
+        parse_mode=ParseMode.HTML,
+    )
+    return Step.AUDIENCE
+
+
+async def ask_text_only(update: Update, context: DesserteContext) -> int:
+    """Anything but text while composing: only text can be broadcast."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(
+            _("Je ne diffuse que du texte. Écrivez le message, ou /annuler.")
+        )
+    return Step.TEXT
+
+
+async def _preview(
+    update: Update, context: DesserteContext, broadcast: Broadcast, count: int, audience: str
+) -> int:
+    lines = [
+        _("<b>Aperçu</b>"),
+        "",
+        broadcast_text(broadcast.text, context.services.network_name),
+        "",
+        "———",
+        _("Destinataires : {audience} — {count}.").format(
+            audience=escape(audience), count=count_text(count)
+        ),
+    ]
+    rows = []
+    if count:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    ngettext(
+                        "✅ Envoyer à {count} personne", "✅ Envoyer à {count} personnes", count
+                    ).format(count=format_quantity(count)),
+                    callback_data=SEND.pack(broadcast.id),
+                )
+            ]
+        )
+    else:
+        lines.append(_("Personne à qui l’envoyer : choisissez d’autres destinataires."))
+    rows.append(
+        [
+            InlineKeyboardButton(
+                _("↩️ Changer les destinataires"), callback_data=BACK.pack(broadcast.id)
+            )
+        ]
+    )
+    rows.append([InlineKeyboardButton(_("✖️ Annuler"), callback_data=CANCEL.pack(broadcast.id))])
+    await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
+    return Step.CONFIRM
+
+
+async def pick_audience(update: Update, context: DesserteContext) -> int:
+    """Shows the preview for the chosen audience (or the pickup points to choose from)."""
+    query = update.callback_query
+    assert query is not None
+    if not await admin_or_refuse(update, context):
+        return ConversationHandler.END
+    try:
+        draft_id, code = CHOOSE.unpack(query.data)
+        audience = Audience(str(code))
+    except (CallbackDataError, ValueError):
+        await answer_stale(update)
+        return Step.AUDIENCE
+    if audience is Audience.PICKUP_POINT:
+        await query.answer()
+        points = await active_points(context.session)
+        rows = [
+            [InlineKeyboardButton(point.name, callback_data=POINT.pack(int(draft_id), point.id))]
+            for point in points
+        ]
+        rows.append([InlineKeyboardButton(_("↩️ Retour"), callback_data=BACK.pack(int(draft_id)))])
+        await show(update, _("Quel point de retrait ?"), InlineKeyboardMarkup(rows))
+        return Step.AUDIENCE
+    try:
+        broadcast, count = await choose_audience(
+            context.session, int(draft_id), context.member, audience
+        )
+    except NoOpenCycle:
+        await query.answer(
+            _(
+                "Aucun cycle n’est ouvert : tout le monde « n’a pas commandé ». Choisissez un autre public."
+            ),
+            show_alert=True,
+        )
+        return Step.AUDIENCE
+    except StaleAction:
+        await answer_stale(update)
+        return ConversationHandler.END
+    await query.answer()
+    return await _preview(update, context, broadcast, count, str(AUDIENCE_NAMES[audience]))
+
+
+async def pick_point(update: Update, context: DesserteContext) -> int:
+    """Shows the preview for one pickup point's members."""
+    query = update.callback_query
+    assert query is not None
+    if not await admin_or_refuse(update, context):
+        return ConversationHandler.END
+    try:
+        draft_id, point_id = POINT.unpack(query.data)
+        broadcast, count = await choose_audience(
+            context.session, int(draft_id), context.member, Audience.PICKUP_POINT, str(point_id)
+        )
+    except (CallbackDataError, StaleAction):
+        await answer_stale(update)
+        return ConversationHandler.END
+    await query.answer()
+    names = {p.id: p.name for p in await active_points(context.session)}
+    label = _("le point de retrait {name}").format(name=names.get(int(point_id), "?"))
+    return await _preview(update, context, broadcast, count, label)
+
+
+async def back_to_audience(update: Update, context: DesserteContext) -> int:
+    """Back to the choice of recipients."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        (draft_id,) = BACK.unpack(query.data)
+    except CallbackDataError:
+        await answer_stale(update)
+        return ConversationHandler.END
+    await query.answer()
+    await show(update, _("À qui faut-il l’envoyer ?"), audience_keyboard(int(draft_id)))
+    return Step.AUDIENCE
+
+
+async def send(update: Update, context: DesserteContext) -> int:
+    """Starts sending: the preview becomes the progress message."""
+    query = update.callback_query
+    assert query is not None
+    if not await admin_or_refuse(update, context):
+        return ConversationHandler.END
+    try:
+        (draft_id,) = SEND.unpack(query.data)
+        total = await start_broadcast(context.session, int(draft_id), context.member)
+    except (CallbackDataError, StaleAction, NoOpenCycle):
+        await answer_stale(update)
+        return ConversationHandler.END
+    await query.answer()
+    state = BroadcastProgress(total=total, sent=0, blocked=0, failed=0, pending=total)
+    message = await show(update, progress_text(state, finished=False))
+    chat_id = update.effective_chat.id if update.effective_chat else None
+    message_id = getattr(message, "message_id", None)
+    launch(context.application, int(draft_id), chat_id, message_id)
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: DesserteContext) -> int:
+    """Drops the draft."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    if context.is_admin:
+        await cancel_drafts(context.session, context.member)
+    await show(update, _("Diffusion abandonnée : rien n’a été envoyé."))
+    return ConversationHandler.END
+
+
+async def answer_outside(update: Update, context: DesserteContext) -> None:
+    """A broadcast button outside its conversation: refused, or stale for an admin."""
+    if await admin_or_refuse(update, context):
+        await answer_stale(update)
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """The broadcast conversation, and the answer to its buttons once it is over."""
+    conversation = ConversationHandler(
+        entry_points=[CommandHandler(list(COMMAND.names), ask_text)],
+        states={
+            Step.TEXT: [
+                MessageHandler(filters.TEXT & ~filters.COMMAND, take_text),
+                MessageHandler(~filters.COMMAND, ask_text_only),
+            ],
+            Step.AUDIENCE: [
+                CallbackQueryHandler(pick_audience, pattern=CHOOSE.pattern),
+                CallbackQueryHandler(pick_point, pattern=POINT.pattern),
+                CallbackQueryHandler(back_to_audience, pattern=BACK.pattern),
+            ],
+            Step.CONFIRM: [
+                CallbackQueryHandler(send, pattern=SEND.pattern),
+                CallbackQueryHandler(back_to_audience, pattern=BACK.pattern),
+            ],
+        },
+        fallbacks=[
+            CommandHandler(list(CANCEL_NAMES), cancel),
+            CallbackQueryHandler(cancel, pattern=CANCEL.pattern),
+        ],
+        name="broadcast",
+        allow_reentry=True,
+        # A forgotten draft must not take the admin's next text (a search) for a broadcast.
+        conversation_timeout=DRAFT_TIMEOUT,
+    )
+    return [conversation, CallbackQueryHandler(answer_outside, pattern=r"^bc:")]
+
+
+# -- sending --------------------------------------------------------------------------------------
+
+
+class Pacer:
+    """Spaces sends at most ``rate`` per second across every sender; a 429 pauses them all.
+
+    Each caller reserves the next free slot, so concurrent workers never bunch up.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._paused_until = 0.0
+
+    async def wait(self) -> None:
+        """Return when this caller may send one message."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            slot = max(now, self._next, self._paused_until)
+            self._next = slot + self.interval
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            if loop.time() >= self._paused_until:
+                return
+
+    def pause(self, seconds: float) -> None:
+        """Nobody sends for ``seconds`` (Telegram's ``retry_after``)."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused_until = max(self._paused_until, until)
+
+
+def _pacer(services: Services) -> Pacer:
+    pacer = services.extra.get(PACER_KEY)
+    if pacer is None:
+        pacer = services.extra[PACER_KEY] = Pacer(services.extra.get("broadcast_rate", SEND_RATE))
+    assert isinstance(pacer, Pacer)
+    return pacer
+
+
+def _tasks(services: Services) -> dict[int, asyncio.Task[BroadcastProgress]]:
+    tasks: dict[int, asyncio.Task[BroadcastProgress]] = services.extra.setdefault(TASKS_KEY, {})
+    return tasks
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    # PTB 22 exposes retry_after as int or timedelta depending on PTB_TIMEDELTA; read it once.
+    value = getattr(error, "_retry_after", None)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    raw = error.retry_after
+    return raw.total_seconds() if isinstance(raw, timedelta) else float(raw)
+
+
+async def _send_one(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    pacer: Pacer,
+    target: DeliveryTarget,
+    text: str,
+) -> DeliveryStatus:
+    """Send one message; the outcome to record. Only sure non-deliveries are retried."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        if attempt > 1:
+            await pacer.wait()
+        try:
+            await application.bot.send_message(target.telegram_id, text, parse_mode=ParseMode.HTML)
+        except RetryAfter as error:  # not delivered: wait as told, everyone with us
+            pacer.pause(_retry_seconds(error) + 0.1)
+            continue
+        except Forbidden:  # blocked the bot, or deactivated
+            return DeliveryStatus.BLOCKED
+        except TimedOut:
+            # The request may have reached Telegram: sending again could duplicate it.
+            log.warning("broadcast to %s timed out; not retried", target.telegram_id)
+            return DeliveryStatus.FAILED
+        except BadRequest as error:  # chat not found, text refused…: retrying will not help
+            log.warning("broadcast to %s refused: %s", target.telegram_id, error)
+            return DeliveryStatus.FAILED
+        except NetworkError:  # Telegram answered 5xx, or no connection: nothing was sent
+            await asyncio.sleep(min(2.0**attempt, 30.0))
+            continue
+        except TelegramError as error:
+            log.warning("broadcast to %s failed: %s", target.telegram_id, error)
+            return DeliveryStatus.FAILED
+        return DeliveryStatus.SENT
+    return DeliveryStatus.FAILED
+
+
+async def _edit_progress(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    chat_id: int | None,
+    message_id: int | None,
+    text: str,
+    note: str | None = None,
+) -> None:
+    if chat_id is None or message_id is None:
+        return
+    if note:
+        text = f"{note}\n\n{text}"
+    try:
+        await application.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            log.info("progress message not updated: %s", error)
+    except TelegramError as error:  # progress is a comfort: never stop a broadcast for it
+        log.info("progress message not updated: %s", error)
+
+
+async def send_broadcast(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    broadcast_id: int,
+    chat_id: int | None = None,
+    message_id: int | None = None,
+    note: str | None = None,
+) -> BroadcastProgress:
+    """Send every pending delivery of the broadcast, then mark it done; returns the counts.
+
+    ``chat_id``/``message_id`` name the admin's progress message, edited as it goes (``note``,
+    if any, kept above the figures).
+    """
+    services = services_of(application)
+    pacer = _pacer(services)
+    async with services.sessions() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        if broadcast is None:
+            raise StaleAction(broadcast_id=broadcast_id)
+        author = await author_of(session, broadcast)
+        targets = await pending_deliveries(session, broadcast_id, limit=1_000_000)
+        state = await progress(session, broadcast_id)
+    locale = author.locale if author is not None else None
+    text = broadcast_text(broadcast.text, services.network_name)
+    queue: asyncio.Queue[DeliveryTarget] = asyncio.Queue()
+    for target in targets:
+        queue.put_nowait(target)
+    settled = {"sent": state.sent, "blocked": state.blocked, "failed": state.failed}
+
+    def current() -> BroadcastProgress:
+        done = sum(settled.values())
+        return BroadcastProgress(total=state.total, pending=state.total - done, **settled)
+
+    async def worker() -> None:
+        this = asyncio.current_task()
+        async with services.sessions() as worker_session:
+            while True:
+                if this is not None and this.cancelling():
+                    # Python 3.11's wait_for (PTB's requests use it) can swallow a cancellation
+                    # that lands as a call completes: stop here rather than send on.
+                    raise asyncio.CancelledError
+                try:
+                    target = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                await pacer.wait()
+                # Claimed (committed) before the send, settled (committed) right after it: a
+                # crash in between leaves the row "sending", and it is never sent again.
+                if not await claim_delivery(worker_session, target.delivery_id):
+                    settled["blocked"] += 1
+                    continue
+                outcome = await _send_one(application, pacer, target, text)
+                await record_outcome(worker_session, target, outcome, services.now())
+                settled[outcome.value] += 1
+
+    async def report_progress() -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_EVERY)
+            with use_locale(locale):
+                await _edit_progress(
+                    application,
+                    chat_id,
+                    message_id,
+                    progress_text(current(), finished=False),
+                    note,
+                )
+
+    reporter = asyncio.get_running_loop().create_task(report_progress())
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _worker in range(min(WORKERS, max(1, len(targets)))):
+                group.create_task(worker())
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
+    async with services.sessions() as session:
+        await finish_broadcast(session, broadcast_id, services.now())
+        final = await progress(session, broadcast_id)
+    with use_locale(locale):
+        await _edit_progress(
+            application, chat_id, message_id, progress_text(final, finished=True), note
+        )
+    log.info("broadcast %s done: %s", broadcast_id, final)
+    return final
+
+
+def launch(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    broadcast_id: int,
+    chat_id: int | None = None,
+    message_id: int | None = None,
+    note: str | None = None,
+) -> asyncio.Task[BroadcastProgress]:
+    """Send the broadcast in the background (once per process: a running one is returned)."""
+    tasks = _tasks(services_of(application))
+    running = tasks.get(broadcast_id)
+    if running is not None and not running.done():
+        return running
+    task = asyncio.get_running_loop().create_task(
+        send_broadcast(application, broadcast_id, chat_id, message_id, note),
+        name=f"broadcast-{broadcast_id}",
+    )
+    tasks[broadcast_id] = task
+
+    def forget(done: asyncio.Task[BroadcastProgress]) -> None:
+        if tasks.get(broadcast_id) is done:
+            del tasks[broadcast_id]
+        if not done.cancelled() and done.exception() is not None:
+            log.error("broadcast %s stopped", broadcast_id, exc_info=done.exception())
+
+    task.add_done_callback(forget)
+    return task
+
+
+async def resume_broadcasts(
+    application: Application[Any, Any, Any, Any, Any, Any],
+) -> list[asyncio.Task[BroadcastProgress]]:
+    """Restart the broadcasts a stopped process left unfinished; returns their tasks.
+
+    Call it once the bot is initialised (``post_init`` or the scheduler's start-up catch-up;
+    calling it twice is harmless). Deliveries that were in flight when the process stopped are
+    marked failed, never re-sent; the author gets a new progress message.
+    """
+    services = services_of(application)
+    running = _tasks(services)
+    launched = []
+    async with services.sessions() as session:
+        for broadcast in await interrupted_broadcasts(session):
+            if broadcast.id in running and not running[broadcast.id].done():
+                continue
+            uncertain = await recover_interrupted(session, broadcast.id)
+            author = await author_of(session, broadcast)
+            chat_id = message_id = None
+            note = None
+            if author is not None:
+                with use_locale(author.locale):
+                    text = _("📣 Reprise de la diffusion interrompue.")
+                    if uncertain:
+                        text += "\n" + ngettext(
+                            "{count} envoi était en cours à l’arrêt : il n’est pas refait "
+                            "(il a peut-être été reçu).",
+                            "{count} envois étaient en cours à l’arrêt : ils ne sont pas refaits "
+                            "(ils ont peut-être été reçus).",
+                            uncertain,
+                        ).format(count=format_quantity(uncertain))
+                    note = text
+                    state = await progress(session, broadcast.id)
+                    text = note + "\n\n" + progress_text(state, finished=False)
+                try:
+                    # One message (Telegram allows about one a second per chat), edited as it
+                    # goes with the notice kept on top.
+                    message = await application.bot.send_message(author.telegram_id, text)
+                    chat_id, message_id = message.chat_id, message.message_id
+                except TelegramError as error:
+                    log.info("could not tell admin %s: %s", author.telegram_id, error)
+            log.info("resuming broadcast %s (%s uncertain)", broadcast.id, uncertain)
+            launched.append(launch(application, broadcast.id, chat_id, message_id, note))
+    return launched
+
+
+async def wait_for_broadcasts(
+    application: Application[Any, Any, Any, Any, Any, Any],
+) -> list[BroadcastProgress]:
+    """Wait until every broadcast this process is sending is done (tests, demo)."""
+    tasks = list(_tasks(services_of(application)).values())
+    return list(await asyncio.gather(*tasks)) if tasks else []

@@ -1,0 +1,366 @@
+"""/catalogue (/catalog): categories, a paginated product list, product cards with − / + / add.
+
+Every step edits the same message in place; a product card with a photo replaces it with a
+photo message (Telegram cannot turn text into a photo).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from handlers.callback_data import CallbackDataError, Route
+from handlers.common import answer_stale, escape, show
+from handlers.context import DesserteContext
+from handlers.i18n import _, format_price, lazy_gettext
+from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, register_command
+from handlers.shop import answer_refusal, current_cycle, cycle_of_button, product_title
+from handlers.units import price_phrase, quantity_phrase
+from models import Cycle, catalog
+from models.errors import DomainError
+from models.ordering import add_to_basket, floor_to_step, line_quantity, line_total
+
+CATEGORY = Route("cat:c", (int, int, int))  # cycle, category index, page
+CARD = Route("cat:p", (int, int, str, int, int))  # cycle, product, quantity, category, page
+ADD = Route("cat:a", (int, int, str, int, int))
+NO_CATEGORY = -1  # a card opened from search results
+PER_PAGE = 8
+
+COMMAND = register_command(
+    Command("catalogue", "catalog", lazy_gettext("Les produits de la semaine"), CONSUMER)
+)
+
+LABELS = {
+    "bio": lazy_gettext("Bio"),
+    "sans-ogm": lazy_gettext("Sans OGM"),
+    "label-rouge": lazy_gettext("Label Rouge"),
+    "aop": lazy_gettext("AOP"),
+    "nature-et-progres": lazy_gettext("Nature & Progrès"),
+}
+
+
+def basket_button() -> InlineKeyboardButton:
+    """The button that opens the basket (its route lives in handlers.basket)."""
+    return InlineKeyboardButton(_("🧺 Panier"), callback_data=BASKET.pack())
+
+
+async def show_categories(update: Update, context: DesserteContext) -> None:
+    """The open cycle's categories, each with how many products are available."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    cycle = await current_cycle(update, context)
+    if cycle is None:
+        return
+    counts = await catalog.categories(context.session, cycle.id)
+    if not counts:
+        await show(
+            update,
+            _("Le catalogue de cette semaine n’est pas encore rempli : revenez un peu plus tard."),
+        )
+        return
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{category.name} ({category.available})",
+                callback_data=CATEGORY.pack(cycle.id, index, 0),
+            )
+        ]
+        for index, category in enumerate(counts)
+    ]
+    rows.append([basket_button(), InlineKeyboardButton(_("⬅️ Menu"), callback_data=MENU.pack())])
+    await show(
+        update,
+        _("<b>Catalogue de la semaine</b>\nChoisissez un rayon :"),
+        InlineKeyboardMarkup(rows),
+    )
+
+
+def _scarcity(view: catalog.OfferView) -> str:
+    if view.sold_out:
+        return _("épuisé")
+    if view.scarce:
+        return _("plus que {left}").format(left=quantity_phrase(view.product, view.remaining))
+    return ""
+
+
+async def show_category(update: Update, context: DesserteContext) -> None:
+    """One page of a category: names, prices per sale unit, scarcity; a button per product."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        cycle_id, index, page = (int(v) for v in CATEGORY.unpack(query.data))
+    except CallbackDataError:
+        await answer_stale(update)
+        return
+    cycle = await cycle_of_button(update, context, cycle_id)
+    if cycle is None:
+        return
+    await query.answer()
+    await render_category(update, context, cycle, index, page)
+
+
+async def render_category(
+    update: Update, context: DesserteContext, cycle: Cycle, index: int, page: int
+) -> None:
+    """Show page ``page`` of the ``index``-th category (back to the list if it vanished)."""
+    counts = await catalog.categories(context.session, cycle.id)
+    if not 0 <= index < len(counts):
+        await show_categories(update, context)
+        return
+    name = counts[index].name
+    result = await catalog.category_page(context.session, cycle.id, name, page, PER_PAGE)
+    lines = [
+        _("<b>{category}</b> — page {page}/{pages}").format(
+            category=escape(name), page=result.number + 1, pages=result.count
+        )
+    ]
+    rows: list[list[InlineKeyboardButton]] = []
+    for view in result.items:
+        scarcity = _scarcity(view)
+        line = f"• {escape(view.product.name)} — {price_phrase(view.product)}"
+        lines.append(f"{line} <i>({scarcity})</i>" if scarcity else line)
+        label = view.product.name if not view.sold_out else f"{view.product.name} ✖️"
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    label,
+                    callback_data=CARD.pack(
+                        cycle.id, view.product.id, str(view.product.step), index, result.number
+                    ),
+                )
+            ]
+        )
+    navigation = []
+    if result.number > 0:
+        navigation.append(
+            InlineKeyboardButton(
+                "◀️", callback_data=CATEGORY.pack(cycle.id, index, result.number - 1)
+            )
+        )
+    if result.number + 1 < result.count:
+        navigation.append(
+            InlineKeyboardButton(
+                "▶️", callback_data=CATEGORY.pack(cycle.id, index, result.number + 1)
+            )
+        )
+    if navigation:
+        rows.append(navigation)
+    rows.append(
+        [InlineKeyboardButton(_("⬅️ Rayons"), callback_data=CATALOG.pack()), basket_button()]
+    )
+    await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+def card_text(view: catalog.OfferView, in_basket: Decimal) -> str:
+    """A product's card: producer and town, labels, origin, farming, price, what is left."""
+    product = view.product
+    producer = product.producer
+    lines = [product_title(product.name)]
+    where = f" — {escape(producer.town)}" if producer.town else ""
+    lines.append(_("🧑‍🌾 {producer}{where}").format(producer=escape(producer.name), where=where))
+    if product.labels:
+        labels = " · ".join(str(LABELS.get(label, label)) for label in product.labels)
+        lines.append(f"🏷 {escape(labels)}")
+    if product.origin:
+        lines.append(_("📍 Origine : {origin}").format(origin=escape(product.origin)))
+    if product.farming:
+        lines.append(_("🌱 {farming}").format(farming=escape(product.farming)))
+    if product.description:
+        lines.append(f"\n<i>{escape(product.description)}</i>\n")
+    lines.append(f"💶 <b>{price_phrase(product)}</b>")
+    if view.sold_out:
+        lines.append(_("📦 Épuisé cette semaine"))
+    elif view.scarce:
+        lines.append(
+            _("📦 Plus que {left} !").format(left=quantity_phrase(product, view.remaining))
+        )
+    else:
+        lines.append(
+            _("📦 Disponible : {left}").format(left=quantity_phrase(product, view.remaining))
+        )
+    if in_basket:
+        lines.append(
+            _("🧺 Dans votre panier : {quantity}").format(
+                quantity=quantity_phrase(product, in_basket)
+            )
+        )
+    return "\n".join(lines)
+
+
+def card_keyboard(
+    cycle: Cycle, view: catalog.OfferView, quantity: Decimal, index: int, page: int
+) -> InlineKeyboardMarkup:
+    """− / quantity / + / add, and the way back."""
+    product = view.product
+    step = product.step
+    rows: list[list[InlineKeyboardButton]] = []
+    if not view.sold_out:
+        less = max(step, quantity - step)
+        more = min(floor_to_step(view.remaining, step), quantity + step) or step
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    "➖", callback_data=CARD.pack(cycle.id, product.id, str(less), index, page)
+                ),
+                InlineKeyboardButton(
+                    quantity_phrase(product, quantity),
+                    callback_data=CARD.pack(cycle.id, product.id, str(quantity), index, page),
+                ),
+                InlineKeyboardButton(
+                    "➕", callback_data=CARD.pack(cycle.id, product.id, str(more), index, page)
+                ),
+            ]
+        )
+        total = format_price(line_total(quantity, product.price_cents))
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("🧺 Ajouter ({total})").format(total=total),
+                    callback_data=ADD.pack(cycle.id, product.id, str(quantity), index, page),
+                )
+            ]
+        )
+    back = CATALOG.pack() if index == NO_CATEGORY else CATEGORY.pack(cycle.id, index, page)
+    rows.append([InlineKeyboardButton(_("⬅️ Retour"), callback_data=back), basket_button()])
+    return InlineKeyboardMarkup(rows)
+
+
+def _quantity(text: str | int) -> Decimal | None:
+    try:
+        value = Decimal(str(text))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value > 0 else None
+
+
+async def show_card(update: Update, context: DesserteContext) -> None:
+    """A product's card with the quantity stepper."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        cycle_id, product_id, raw, index, page = CARD.unpack(query.data)
+    except CallbackDataError:
+        await answer_stale(update)
+        return
+    quantity = _quantity(raw)
+    cycle = await cycle_of_button(update, context, int(cycle_id))
+    if cycle is None:
+        return
+    view = await catalog.offer_view(context.session, cycle.id, int(product_id))
+    if view is None or quantity is None:
+        await answer_stale(update)
+        return
+    await query.answer()
+    await render_card(update, context, cycle, view, quantity, int(index), int(page))
+
+
+async def render_card(
+    update: Update,
+    context: DesserteContext,
+    cycle: Cycle,
+    view: catalog.OfferView,
+    quantity: Decimal,
+    index: int,
+    page: int,
+) -> None:
+    """Show the card (as a photo with caption when the product has one)."""
+    in_basket = await line_quantity(context.session, context.member, cycle.id, view.product.id)
+    text = card_text(view, in_basket)
+    keyboard = card_keyboard(cycle, view, quantity, index, page)
+    photo = view.product.photo
+    if not photo or len(text) > 1024:
+        await show(update, text, keyboard)
+        return
+    await _show_photo(update, photo, text, keyboard)
+
+
+async def _show_photo(
+    update: Update, photo: str, caption: str, keyboard: InlineKeyboardMarkup
+) -> Any:
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if isinstance(message, Message) and message.photo:
+        try:
+            return await message.edit_media(
+                InputMediaPhoto(photo, caption=caption, parse_mode=ParseMode.HTML),
+                reply_markup=keyboard,
+            )
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return message
+            raise
+    chat = update.effective_chat
+    assert chat is not None
+    if isinstance(message, Message):
+        await message.delete()
+    return await chat.send_photo(
+        photo, caption=caption, parse_mode=ParseMode.HTML, reply_markup=keyboard
+    )
+
+
+async def add_product(update: Update, context: DesserteContext) -> None:
+    """Adds the chosen quantity to the basket; says so, or says what was left."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        cycle_id, product_id, raw, index, page = ADD.unpack(query.data)
+    except CallbackDataError:
+        await answer_stale(update)
+        return
+    quantity = _quantity(raw)
+    cycle = await cycle_of_button(update, context, int(cycle_id))
+    if cycle is None:
+        return
+    if quantity is None:
+        await answer_stale(update)
+        return
+    try:
+        result = await add_to_basket(
+            context.session,
+            context.member,
+            cycle.id,
+            int(product_id),
+            quantity,
+            context.services.now(),
+        )
+    except DomainError as error:
+        await answer_refusal(update, context, error)
+        view = await catalog.offer_view(context.session, cycle.id, int(product_id))
+        if view is not None:
+            await render_card(
+                update, context, cycle, view, view.product.step, int(index), int(page)
+            )
+        return
+    view = await catalog.offer_view(context.session, cycle.id, int(product_id))
+    assert view is not None
+    product = view.product
+    if result.short:
+        await query.answer(
+            _("Il n’en restait que {granted} : je les ai ajoutés à votre panier.").format(
+                granted=quantity_phrase(product, result.granted)
+            ),
+            show_alert=True,
+        )
+    else:
+        await query.answer(
+            _("Ajouté : {quantity} de {product}.").format(
+                quantity=quantity_phrase(product, result.granted), product=product.name
+            )
+        )
+    await render_card(update, context, cycle, view, product.step, int(index), int(page))
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """The catalog's command and buttons."""
+    return [
+        CommandHandler(list(COMMAND.names), show_categories),
+        CallbackQueryHandler(show_categories, pattern=CATALOG.pattern),
+        CallbackQueryHandler(show_category, pattern=CATEGORY.pattern),
+        CallbackQueryHandler(show_card, pattern=CARD.pattern),
+        CallbackQueryHandler(add_product, pattern=ADD.pattern),
+    ]

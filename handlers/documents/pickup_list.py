@@ -1,0 +1,140 @@
+"""The printable pickup list of a point (PDF): consumers in alphabetical order, their lines,
+their total and a box to tick when they collect.
+
+fpdf2's core fonts only know Latin-1 (no €, no œ): the list uses DejaVu Sans, the TrueType font
+matplotlib ships, so every accent and the euro sign print.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import matplotlib
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from handlers.i18n import _, format_date, format_price, format_quantity, format_time, ngettext
+from handlers.units import unit_name
+from models.exports import PickupEntry, PickupList
+
+FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+FONT = "DejaVu"
+LINE_HEIGHT = 5.5
+BOX = 4.5
+
+
+class _ListPdf(FPDF):
+    """A4 portrait with the network and page number in the footer."""
+
+    def __init__(self, network: str) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.network = network
+        self.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
+        self.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+        self.set_auto_page_break(auto=True, margin=16)
+        self.set_margins(15, 15, 15)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FONT, "", 8)
+        self.cell(
+            0,
+            5,
+            _("{network} — page {page}").format(network=self.network, page=self.page_no()),
+            align="C",
+        )
+
+
+def _entry_height(entry: PickupEntry) -> float:
+    return LINE_HEIGHT * (len(entry.lines) + 1) + 3
+
+
+def _write_entry(pdf: _ListPdf, entry: PickupEntry) -> None:
+    if pdf.will_page_break(_entry_height(entry)):
+        pdf.add_page()
+    top = pdf.get_y()
+    pdf.rect(pdf.l_margin, top + 0.6, BOX, BOX)
+    pdf.set_x(pdf.l_margin + BOX + 3)
+    pdf.set_font(FONT, "B", 11)
+    width = pdf.epw - BOX - 3
+    pdf.cell(width - 30, LINE_HEIGHT, entry.consumer)
+    pdf.cell(30, LINE_HEIGHT, format_price(entry.total_cents), align="R")
+    pdf.ln(LINE_HEIGHT)
+    pdf.set_font(FONT, "", 9.5)
+    for line in entry.lines:
+        pdf.set_x(pdf.l_margin + BOX + 7)
+        pdf.cell(
+            width - 4 - 70,
+            LINE_HEIGHT,
+            _("{product} — {producer}").format(product=line.product, producer=line.producer),
+        )
+        pdf.cell(
+            40,
+            LINE_HEIGHT,
+            f"{format_quantity(line.quantity)}\u00a0{unit_name(line.unit, line.quantity)}",
+        )
+        pdf.cell(30, LINE_HEIGHT, format_price(line.total_cents), align="R")
+        pdf.ln(LINE_HEIGHT)
+    pdf.set_draw_color(200, 200, 200)
+    pdf.line(pdf.l_margin, pdf.get_y() + 1, pdf.l_margin + pdf.epw, pdf.get_y() + 1)
+    pdf.set_draw_color(0, 0, 0)
+    pdf.ln(3)
+
+
+def _write_list(pdf: _ListPdf, pickup: PickupList, timezone: ZoneInfo) -> None:
+    pdf.add_page()
+    day: datetime = pickup.pickup_day.astimezone(timezone)
+    pdf.set_font(FONT, "B", 16)
+    pdf.cell(
+        0,
+        9,
+        _("Liste de retrait — {point}").format(point=pickup.name),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    pdf.set_font(FONT, "", 10)
+    pdf.cell(0, 6, pickup.address, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(
+        0,
+        6,
+        _("{day}, de {start} à {end}").format(
+            day=format_date(day),
+            start=format_time(pickup.window_start),
+            end=format_time(pickup.window_end),
+        ),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    count = len(pickup.entries)
+    pdf.cell(
+        0,
+        6,
+        ngettext("{count} commande — {total}", "{count} commandes — {total}", count).format(
+            count=count, total=format_price(pickup.total_cents)
+        ),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    pdf.ln(4)
+    if not pickup.entries:
+        pdf.set_font(FONT, "", 11)
+        pdf.cell(0, 8, _("Aucune commande à retirer ici pour ce cycle."))
+        return
+    for entry in pickup.entries:
+        _write_entry(pdf, entry)
+
+
+def pickup_lists_pdf(lists: list[PickupList], network: str, timezone: ZoneInfo) -> bytes:
+    """One PDF with a page (or more) per pickup list."""
+    pdf = _ListPdf(network)
+    pdf.set_title(_("Listes de retrait"))
+    pdf.set_creator(network)
+    if not lists:
+        pdf.add_page()
+        pdf.set_font(FONT, "", 12)
+        pdf.cell(0, 10, _("Aucune commande à retirer pour ce cycle."))
+    for pickup in lists:
+        _write_list(pdf, pickup, timezone)
+    return bytes(pdf.output())

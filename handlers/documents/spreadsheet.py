@@ -1,0 +1,122 @@
+"""A cycle's orders as CSV and as an XLSX workbook (one row per line, plus a totals sheet)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from babel import numbers
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from handlers.i18n import _, current_locale
+from handlers.units import unit_name
+from models.exports import ExportLine, Totals
+
+EURO_FORMAT = '#,##0.00 "€"'
+QUANTITY_FORMAT = "#,##0.###"
+
+
+def headers() -> list[str]:
+    """The column titles, in the current locale."""
+    return [
+        _("Consommateur"),
+        _("Point de retrait"),
+        _("Producteur"),
+        _("Produit"),
+        _("Quantité"),
+        _("Unité"),
+        _("Prix unitaire (€)"),
+        _("Total (€)"),
+    ]
+
+
+def _euros(cents: int) -> Decimal:
+    return Decimal(cents) / 100
+
+
+def orders_csv(lines: list[ExportLine]) -> bytes:
+    """The lines as CSV for a spreadsheet of the current locale.
+
+    French spreadsheets expect ``;`` between fields and a decimal comma, English ones ``,`` and
+    a decimal point; the UTF-8 BOM makes Excel read the accents right.
+    """
+    locale = current_locale()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if locale == "fr" else ",", lineterminator="\r\n")
+    writer.writerow(headers())
+    for line in lines:
+        writer.writerow(
+            [
+                line.consumer,
+                line.pickup_point,
+                line.producer,
+                line.product,
+                numbers.format_decimal(line.quantity, "0.###", locale=locale),
+                unit_name(line.unit),
+                numbers.format_decimal(_euros(line.unit_price_cents), "0.00", locale=locale),
+                numbers.format_decimal(_euros(line.total_cents), "0.00", locale=locale),
+            ]
+        )
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def orders_xlsx(lines: list[ExportLine], totals: Totals, title: str) -> bytes:
+    """A workbook: the lines (numbers as numbers, euros formatted) and a totals sheet."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = _("Commandes")
+    bold = Font(bold=True)
+    sheet.append(headers())
+    for cell in sheet[1]:
+        cell.font = bold
+    for line in lines:
+        sheet.append(
+            [
+                line.consumer,
+                line.pickup_point,
+                line.producer,
+                line.product,
+                line.quantity,
+                unit_name(line.unit),
+                _euros(line.unit_price_cents),
+                _euros(line.total_cents),
+            ]
+        )
+    for row in sheet.iter_rows(min_row=2):
+        row[4].number_format = QUANTITY_FORMAT
+        row[6].number_format = EURO_FORMAT
+        row[7].number_format = EURO_FORMAT
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate((24, 22, 28, 30, 10, 12, 14, 12), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+    summary = workbook.create_sheet(_("Totaux"))
+    summary.column_dimensions["A"].width = 34
+    summary.column_dimensions["B"].width = 16
+    summary.append([title])
+    summary["A1"].font = Font(bold=True, size=13)
+    summary.append([])
+    summary.append([_("Commandes"), totals.orders])
+    summary.append([_("Chiffre d’affaires (€)"), _euros(totals.revenue_cents)])
+    average = _euros(totals.revenue_cents) / totals.orders if totals.orders else Decimal(0)
+    summary.append([_("Panier moyen (€)"), average.quantize(Decimal("0.01"))])
+    for section, values in (
+        (_("Par producteur"), totals.per_producer),
+        (_("Par point de retrait"), totals.per_pickup_point),
+    ):
+        summary.append([])
+        summary.append([section, _("Total (€)")])
+        for cell in summary[summary.max_row]:
+            cell.font = bold
+        for name, cents in values.items():
+            summary.append([name or "—", _euros(cents)])
+    for row in summary.iter_rows(min_row=4):
+        if isinstance(row[1].value, Decimal):
+            row[1].number_format = EURO_FORMAT
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

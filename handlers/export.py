@@ -1,0 +1,177 @@
+"""/exporter (/export): the cycle's orders as CSV or XLSX, and the printable pickup lists (PDF).
+
+The documents are rendered by :func:`orders_document` and :func:`pickup_document`, which the
+command line (``desserte export``) uses too, so the bot and the terminal give the same files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from handlers.admin_only import admin_or_refuse
+from handlers.callback_data import CallbackDataError, Route
+from handlers.common import answer_stale, escape, show
+from handlers.context import DesserteContext
+from handlers.documents.pickup_list import pickup_lists_pdf
+from handlers.documents.spreadsheet import orders_csv, orders_xlsx
+from handlers.i18n import _, format_date, lazy_gettext
+from handlers.menu import ADMIN, Command, register_command
+from models import Cycle
+from models.errors import NoOpenCycle, StaleAction
+from models.exports import active_points, order_lines, pickup_lists, totals
+from models.reports import find_cycle
+
+COMMAND = register_command(
+    Command("exporter", "export", lazy_gettext("Commandes et listes de retrait en fichiers"), ADMIN)
+)
+
+EXPORT_CSV = Route("exp:csv", (int,))  # cycle id
+EXPORT_XLSX = Route("exp:xlsx", (int,))
+EXPORT_PDF = Route("exp:pdf", (int, int))  # cycle id, pickup point id (0: every point)
+
+FORMATS = ("csv", "xlsx")
+
+
+def _day(cycle: Cycle, timezone: ZoneInfo) -> str:
+    return cycle.pickup_starts_at.astimezone(timezone).date().isoformat()
+
+
+async def orders_document(
+    session: AsyncSession, cycle: Cycle, file_format: str, timezone: ZoneInfo
+) -> tuple[str, bytes]:
+    """(file name, content) of the cycle's orders as ``csv`` or ``xlsx``, in the current
+    locale."""
+    if file_format not in FORMATS:
+        raise ValueError(f"unknown export format {file_format!r}")
+    lines = await order_lines(session, cycle.id)
+    name = _("commandes-{day}").format(day=_day(cycle, timezone))
+    if file_format == "csv":
+        return f"{name}.csv", orders_csv(lines)
+    title = _("Commandes du cycle du {day}").format(
+        day=format_date(cycle.pickup_starts_at.astimezone(timezone))
+    )
+    return f"{name}.xlsx", orders_xlsx(lines, totals(lines), title)
+
+
+async def pickup_document(
+    session: AsyncSession,
+    cycle: Cycle,
+    point_slug: str | None,
+    network: str,
+    timezone: ZoneInfo,
+) -> tuple[str, bytes]:
+    """(file name, PDF) of the pickup lists of every point with orders, or of one point."""
+    lists = await pickup_lists(session, cycle, point_slug)
+    name = _("retraits-{day}").format(day=_day(cycle, timezone))
+    if point_slug is not None:
+        name = f"{name}-{point_slug}"
+    # fpdf2 is pure Python and a long list takes a moment: render off the event loop.
+    content = await asyncio.to_thread(pickup_lists_pdf, lists, network, timezone)
+    return f"{name}.pdf", content
+
+
+async def show_exports(update: Update, context: DesserteContext) -> None:
+    """The exports of the open (or last closed) cycle, one button per file."""
+    if not await admin_or_refuse(update, context):
+        return
+    try:
+        cycle = await find_cycle(context.session, None)
+    except NoOpenCycle:
+        await show(update, _("Aucun cycle à exporter pour l’instant."))
+        return
+    points = await active_points(context.session)
+    rows = [
+        [
+            InlineKeyboardButton(_("📄 Commandes (CSV)"), callback_data=EXPORT_CSV.pack(cycle.id)),
+            InlineKeyboardButton(
+                _("📊 Commandes (XLSX)"), callback_data=EXPORT_XLSX.pack(cycle.id)
+            ),
+        ],
+        [
+            InlineKeyboardButton(
+                _("🖨 Listes de retrait (tous les points)"),
+                callback_data=EXPORT_PDF.pack(cycle.id, 0),
+            )
+        ],
+    ]
+    rows += [
+        [
+            InlineKeyboardButton(
+                _("🖨 {point}").format(point=point.name),
+                callback_data=EXPORT_PDF.pack(cycle.id, point.id),
+            )
+        ]
+        for point in points
+    ]
+    day = format_date(cycle.pickup_starts_at.astimezone(context.services.timezone))
+    await show(
+        update,
+        _("🗂 <b>Exports — cycle du {day}</b>\nQuel fichier voulez-vous ?").format(day=escape(day)),
+        InlineKeyboardMarkup(rows),
+    )
+
+
+async def send_orders(update: Update, context: DesserteContext) -> None:
+    """Sends the cycle's orders as a CSV or XLSX document."""
+    query = update.callback_query
+    assert query is not None
+    if not await admin_or_refuse(update, context):
+        return
+    route = EXPORT_CSV if (query.data or "").startswith("exp:csv") else EXPORT_XLSX
+    try:
+        (cycle_id,) = route.unpack(query.data)
+        cycle = await find_cycle(context.session, int(cycle_id))
+    except (CallbackDataError, StaleAction):
+        await answer_stale(update)
+        return
+    await query.answer()
+    file_format = "csv" if route is EXPORT_CSV else "xlsx"
+    name, content = await orders_document(
+        context.session, cycle, file_format, context.services.timezone
+    )
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_document(content, filename=name, caption=name)
+
+
+async def send_pickup_list(update: Update, context: DesserteContext) -> None:
+    """Sends the printable pickup list of one point, or of every point, as a PDF."""
+    query = update.callback_query
+    assert query is not None
+    if not await admin_or_refuse(update, context):
+        return
+    try:
+        cycle_id, point_id = EXPORT_PDF.unpack(query.data)
+        cycle = await find_cycle(context.session, int(cycle_id))
+        slug = None
+        if point_id:
+            points = {p.id: p.slug for p in await active_points(context.session)}
+            if int(point_id) not in points:
+                raise StaleAction(point_id=point_id)
+            slug = points[int(point_id)]
+    except (CallbackDataError, StaleAction):
+        await answer_stale(update)
+        return
+    await query.answer()
+    name, content = await pickup_document(
+        context.session, cycle, slug, context.services.network_name, context.services.timezone
+    )
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_document(content, filename=name, caption=name)
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """/exporter, /export and their buttons."""
+    return [
+        CommandHandler(list(COMMAND.names), show_exports),
+        CallbackQueryHandler(send_orders, pattern=EXPORT_CSV.pattern),
+        CallbackQueryHandler(send_orders, pattern=EXPORT_XLSX.pattern),
+        CallbackQueryHandler(send_pickup_list, pattern=EXPORT_PDF.pattern),
+    ]

@@ -1,0 +1,121 @@
+"""/commandes (/orders): the member's past orders; open one to see its lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from handlers.callback_data import CallbackDataError, Route
+from handlers.common import answer_stale, escape, show
+from handlers.context import DesserteContext
+from handlers.i18n import _, format_date, format_price, lazy_gettext
+from handlers.menu import CONSUMER, MENU, Command, register_command
+from handlers.shop import local, pickup_window
+from handlers.units import quantity_phrase
+from models import Order, OrderStatus
+from models.errors import StaleAction
+from models.ordering import order_history, order_of_member
+
+ORDERS = Route("ord")
+ORDER = Route("ord:v", (int,))
+
+COMMAND = register_command(Command("commandes", "orders", lazy_gettext("Vos commandes"), CONSUMER))
+
+STATUS = {
+    OrderStatus.CONFIRMED: lazy_gettext("confirmée"),
+    OrderStatus.COLLECTED: lazy_gettext("retirée"),
+    OrderStatus.NO_SHOW: lazy_gettext("non retirée"),
+}
+
+
+def _day(context: DesserteContext, order: Order) -> str:
+    return format_date(local(context, order.cycle.pickup_starts_at))
+
+
+async def show_orders(update: Update, context: DesserteContext) -> None:
+    """The list: pickup day, point, total and status; a button per order."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    orders = await order_history(context.session, context.member)
+    if not orders:
+        await show(
+            update,
+            _("Vous n’avez pas encore passé de commande. Le catalogue vous attend : /catalogue"),
+            InlineKeyboardMarkup([[InlineKeyboardButton(_("⬅️ Menu"), callback_data=MENU.pack())]]),
+        )
+        return
+    lines = [_("<b>Vos commandes</b>"), ""]
+    rows = []
+    for order in orders:
+        point = escape(order.pickup_point.name) if order.pickup_point else "—"
+        status = str(STATUS.get(order.status, order.status.value))
+        lines.append(
+            _("• {day} — {point} — {total} — {status}").format(
+                day=_day(context, order),
+                point=point,
+                total=format_price(order.total_cents),
+                status=status,
+            )
+        )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("{day} · {total}").format(
+                        day=_day(context, order), total=format_price(order.total_cents)
+                    ),
+                    callback_data=ORDER.pack(order.id),
+                )
+            ]
+        )
+    rows.append([InlineKeyboardButton(_("⬅️ Menu"), callback_data=MENU.pack())])
+    await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+async def show_order(update: Update, context: DesserteContext) -> None:
+    """One order's lines; someone else's order is answered as a stale button."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        (order_id,) = ORDER.unpack(query.data)
+        order = await order_of_member(context.session, context.member, int(order_id))
+    except (CallbackDataError, StaleAction):
+        await answer_stale(update)
+        return
+    await query.answer()
+    lines = [
+        _("<b>Commande du {day}</b>").format(day=_day(context, order)),
+        _("Statut : {status}").format(status=str(STATUS.get(order.status, order.status.value))),
+    ]
+    if order.pickup_point is not None:
+        lines.append(
+            _("📍 {point} — {window}").format(
+                point=escape(order.pickup_point.name),
+                window=pickup_window(context, order.cycle, order.pickup_point),
+            )
+        )
+    lines.append("")
+    for line in order.lines:
+        lines.append(
+            _("• {product} — {quantity} : {total}").format(
+                product=escape(line.product.name),
+                quantity=quantity_phrase(line.product, line.quantity),
+                total=format_price(line.total_cents),
+            )
+        )
+    lines.append("")
+    lines.append(_("<b>Total : {total}</b>").format(total=format_price(order.total_cents)))
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("⬅️ Vos commandes"), callback_data=ORDERS.pack())]]
+    )
+    await show(update, "\n".join(lines), keyboard)
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """The order history's command and buttons."""
+    return [
+        CommandHandler(list(COMMAND.names), show_orders),
+        CallbackQueryHandler(show_orders, pattern=ORDERS.pattern),
+        CallbackQueryHandler(show_order, pattern=ORDER.pattern),
+    ]

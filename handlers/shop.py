@@ -1,0 +1,127 @@
+"""What the consumer features share: the open cycle, stale buttons, and refusals as sentences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import Update
+
+from handlers.common import escape, show
+from handlers.context import DesserteContext
+from handlers.i18n import _, format_date, format_price, format_time
+from models import Cycle, PickupPoint
+from models.cycles import next_cycle, open_cycle
+from models.errors import (
+    BelowMinimum,
+    CycleClosed,
+    DomainError,
+    EmptyBasket,
+    InvalidQuantity,
+    NoOpenCycle,
+    NoPickupPoint,
+    SoldOut,
+    StaleAction,
+)
+
+
+def local(context: DesserteContext, moment: datetime) -> datetime:
+    """``moment`` in the network's time zone."""
+    return moment.astimezone(context.services.timezone)
+
+
+def when(context: DesserteContext, moment: datetime) -> str:
+    """ "mardi 8 décembre à 23:59" in the network's time zone."""
+    moment = local(context, moment)
+    return _("{day} à {time}").format(day=format_date(moment), time=format_time(moment))
+
+
+def pickup_window(context: DesserteContext, cycle: Cycle, point: PickupPoint | None = None) -> str:
+    """The cycle's pickup day with the point's own hours: "jeudi 10 décembre, 17:00–19:30"."""
+    start, end = local(context, cycle.pickup_starts_at), local(context, cycle.pickup_ends_at)
+    if point is not None:
+        return _("{day}, {start}–{end}").format(
+            day=format_date(start),
+            start=format_time(point.window_start),
+            end=format_time(point.window_end),
+        )
+    return _("{day}, {start}–{end}").format(
+        day=format_date(start), start=format_time(start), end=format_time(end)
+    )
+
+
+async def closed_shop_text(context: DesserteContext) -> str:
+    """What to say when no cycle is open: when the next one opens, if one is planned."""
+    upcoming = await next_cycle(context.session, context.services.now())
+    if upcoming is None:
+        return _("Les commandes sont fermées pour le moment. Je vous préviendrai dès l’ouverture.")
+    return _("Les commandes sont fermées pour le moment. Prochaine ouverture : {when}.").format(
+        when=when(context, upcoming.opens_at)
+    )
+
+
+async def current_cycle(update: Update, context: DesserteContext) -> Cycle | None:
+    """The open cycle, or None after telling the member when the next one opens."""
+    cycle = await open_cycle(context.session)
+    if cycle is None:
+        if update.callback_query:
+            await update.callback_query.answer()
+        await show(update, await closed_shop_text(context))
+    return cycle
+
+
+async def cycle_of_button(update: Update, context: DesserteContext, cycle_id: int) -> Cycle | None:
+    """The open cycle when a button belongs to it; otherwise a polite answer and None."""
+    cycle = await open_cycle(context.session)
+    if cycle is not None and cycle.id == cycle_id:
+        return cycle
+    query = update.callback_query
+    if query is not None:
+        if cycle is None:
+            await query.answer(
+                _("Les commandes sont fermées : ce bouton ne peut plus rien changer."),
+                show_alert=True,
+            )
+        else:
+            await query.answer(
+                _("Ce bouton date d’une semaine précédente. Voici le catalogue de cette semaine."),
+                show_alert=True,
+            )
+    return None
+
+
+def refusal(error: DomainError, context: DesserteContext) -> str:
+    """A refusal from the domain as a polite sentence in the member's language."""
+    if isinstance(error, CycleClosed):
+        return _("Les commandes de cette semaine sont closes : votre panier ne peut plus changer.")
+    if isinstance(error, NoOpenCycle):
+        return _("Les commandes sont fermées pour le moment.")
+    if isinstance(error, SoldOut):
+        return _("Désolé, il n’en reste plus.")
+    if isinstance(error, InvalidQuantity):
+        return _("Cette quantité n’est pas possible pour ce produit.")
+    if isinstance(error, EmptyBasket):
+        return _("Votre panier est vide : ajoutez d’abord des produits depuis le catalogue.")
+    if isinstance(error, BelowMinimum):
+        return _("La commande minimum est de {minimum} (votre panier : {total}).").format(
+            minimum=format_price(int(error.params["minimum"])),
+            total=format_price(int(error.params["total"])),
+        )
+    if isinstance(error, NoPickupPoint):
+        return _("Choisissez d’abord votre point de retrait avec /retrait.")
+    if isinstance(error, StaleAction):
+        return _("Ce bouton n’est plus valable. Tapez /start pour repartir.")
+    return _("Ce n’est pas possible pour le moment.")
+
+
+async def answer_refusal(update: Update, context: DesserteContext, error: DomainError) -> None:
+    """Answer a button press or a message with the refusal, without changing anything."""
+    text = refusal(error, context)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200], show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
+def product_title(name: str) -> str:
+    """A product name made safe for HTML and bolded."""
+    return f"<b>{escape(name)}</b>"

@@ -1,0 +1,241 @@
+"""Shortages after close: "seulement 8 tomates anciennes" (or /manque) shrinks the orders.
+
+The producer confirms a preview; the quantity is shared out first-confirmed first-served, each
+affected consumer is told what changed and their new total, and the admins are told.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from handlers.callback_data import CallbackDataError
+from handlers.common import answer_stale, escape, show
+from handlers.context import DesserteContext
+from handlers.i18n import _, format_price, lazy_gettext, use_locale
+from handlers.menu import PRODUCER, Command, register_command
+from handlers.stock_views import (
+    SHORTAGE_AS_STOCK,
+    SHORTAGE_CANCEL,
+    SHORTAGE_CONFIRM,
+    delivery_title,
+    orders_changed,
+    preview_keyboard,
+    preview_text,
+    quantity,
+    shortage_keyboard,
+    shortage_text,
+)
+from models.cycles import stock_cycle
+from models.errors import StaleAction
+from models.shortage import (
+    AffectedOrder,
+    ShortageReport,
+    admin_recipients,
+    apply_shortage,
+    ordered_products,
+    read_shortage_message,
+    shortage_cycle,
+)
+from models.stock import cancel_update, pending_update, preview, read_stock_message
+
+log = logging.getLogger(__name__)
+
+SHORTAGE_COMMAND = register_command(
+    Command("manque", "shortage", lazy_gettext("Signaler un manque après la clôture"), PRODUCER)
+)
+
+
+async def offer_shortage(update: Update, context: DesserteContext, text: str) -> bool:
+    """After close, a message giving less than was ordered becomes a shortage preview; True
+    when it did."""
+    found = await read_shortage_message(
+        context.session, context.member, text, context.services.now()
+    )
+    if found is None:
+        return False
+    can_be_stock = await stock_cycle(context.session, context.services.now()) is not None
+    await show(
+        update,
+        shortage_text(found, context.services.timezone),
+        shortage_keyboard(found, can_be_stock=can_be_stock),
+    )
+    return True
+
+
+async def report_shortage(update: Update, context: DesserteContext) -> None:
+    """/manque [message]: the shortage preview, or how to report one."""
+    member = context.member
+    if member.producer_id is None:
+        await show(update, _("Cette commande est réservée aux producteurs du réseau."))
+        return
+    text = " ".join(context.args or []).strip()
+    if text and await offer_shortage(update, context, text):
+        return
+    if await shortage_cycle(context.session) is None:
+        await show(update, _("Aucune commande close en attente de livraison : rien à signaler."))
+        return
+    products = await ordered_products(context.session, member)
+    parts = [
+        _(
+            "Dites-moi ce que vous pourrez livrer, par exemple : "
+            "« /manque seulement 8 tomates anciennes »."
+        ),
+    ]
+    if products:
+        parts.append("")
+        parts.append(_("Commandé chez vous cette semaine :"))
+        parts.extend(
+            _("• {name} : {ordered}").format(
+                name=escape(line.name), ordered=quantity(line.ordered, line.sale_unit)
+            )
+            for line in products
+        )
+    await show(update, "\n".join(parts))
+
+
+async def confirm_shortage(update: Update, context: DesserteContext) -> None:
+    """Confirmer le manque: orders shrink, consumers and admins are told."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        (update_id,) = SHORTAGE_CONFIRM.unpack(query.data)
+        report = await apply_shortage(
+            context.session, context.member, int(update_id), context.services.now()
+        )
+    except (CallbackDataError, StaleAction):
+        await answer_stale(update)
+        return
+    await query.answer()
+    producer = context.member.producer
+    producer_name = producer.name if producer is not None else ""
+    for order in report.orders:
+        await _tell_consumer(context, order, report, producer_name)
+    await _tell_admins(context, report, producer_name)
+    parts = [_("✅ <b>Manque enregistré</b>")]
+    parts.extend(_product_lines(report))
+    parts.append(orders_changed(len(report.orders)))
+    await show(update, "\n".join(parts))
+
+
+def _product_lines(report: ShortageReport) -> list[str]:
+    return [
+        _("• {name} : {available} au lieu des {ordered} commandés").format(
+            name=escape(line.name),
+            available=quantity(line.available, line.sale_unit),
+            ordered=quantity(line.ordered, line.sale_unit),
+        )
+        for line in report.lines
+    ]
+
+
+async def _send(context: DesserteContext, chat_id: int, text: str) -> None:
+    try:
+        await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+    except Forbidden:
+        log.info("chat %s blocked the bot; shortage not relayed", chat_id)
+    except TelegramError:
+        log.warning("could not tell chat %s about a shortage", chat_id, exc_info=True)
+
+
+async def _tell_consumer(
+    context: DesserteContext, order: AffectedOrder, report: ShortageReport, producer: str
+) -> None:
+    with use_locale(order.locale):
+        parts = [
+            _(
+                "⚠️ <b>{producer}</b> ne pourra pas livrer tout ce qui était prévu pour la "
+                "{title}. Votre commande change :"
+            ).format(
+                producer=escape(producer),
+                title=delivery_title(report.cycle, context.services.timezone),
+            )
+        ]
+        for change in order.changes:
+            if change.after == 0:
+                parts.append(
+                    _("• {name} : {before} → retiré").format(
+                        name=escape(change.name), before=quantity(change.before, change.sale_unit)
+                    )
+                )
+            else:
+                parts.append(
+                    _("• {name} : {before} → {after}").format(
+                        name=escape(change.name),
+                        before=quantity(change.before, change.sale_unit),
+                        after=quantity(change.after, change.sale_unit),
+                    )
+                )
+        parts.append(
+            _("Nouveau total de votre commande : {total} (au lieu de {before}).").format(
+                total=format_price(order.total_after), before=format_price(order.total_before)
+            )
+        )
+        parts.append(_("Toutes nos excuses, ce sont les aléas des récoltes."))
+        text = "\n".join(parts)
+    await _send(context, order.telegram_id, text)
+
+
+async def _tell_admins(context: DesserteContext, report: ShortageReport, producer: str) -> None:
+    services = context.services
+    recipients = await admin_recipients(
+        context.session, services.admin_ids, str(services.extra.get("default_locale", "fr"))
+    )
+    for telegram_id, locale in recipients:
+        with use_locale(locale):
+            parts = [
+                _("⚠️ Manque signalé par <b>{producer}</b> :").format(producer=escape(producer)),
+                *_product_lines(report),
+                orders_changed(len(report.orders)),
+            ]
+            text = "\n".join(parts)
+        await _send(context, telegram_id, text)
+
+
+async def cancel_shortage(update: Update, context: DesserteContext) -> None:
+    """Annuler: the orders stay as they are."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        (update_id,) = SHORTAGE_CANCEL.unpack(query.data)
+        await cancel_update(context.session, context.member, int(update_id))
+    except (CallbackDataError, StaleAction):
+        await answer_stale(update)
+        return
+    await query.answer()
+    await show(update, _("Rien n’a changé : les commandes restent telles quelles."))
+
+
+async def shortage_as_stock(update: Update, context: DesserteContext) -> None:
+    """ "C’est mon stock de la semaine prochaine": the same message read as a stock update."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        (update_id,) = SHORTAGE_AS_STOCK.unpack(query.data)
+        pending = await pending_update(context.session, context.member, int(update_id))
+        stock_update = await read_stock_message(
+            context.session, context.member, pending.text, context.services.now(), always=True
+        )
+        if stock_update is None:
+            raise StaleAction(update_id=update_id)
+        shown = await preview(context.session, context.member, stock_update.id)
+    except (CallbackDataError, StaleAction):
+        await answer_stale(update)
+        return
+    await query.answer()
+    await show(update, preview_text(shown, context.services.timezone), preview_keyboard(shown))
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """/manque and the shortage preview's buttons."""
+    return [
+        CommandHandler(list(SHORTAGE_COMMAND.names), report_shortage),
+        CallbackQueryHandler(confirm_shortage, pattern=SHORTAGE_CONFIRM.pattern),
+        CallbackQueryHandler(cancel_shortage, pattern=SHORTAGE_CANCEL.pattern),
+        CallbackQueryHandler(shortage_as_stock, pattern=SHORTAGE_AS_STOCK.pattern),
+    ]

@@ -1,0 +1,334 @@
+"""Producers' stock by message: one plain message, a preview, one tap to apply.
+
+``handle_stock_text`` is called first by the free-text handler for every plain message; it takes
+the message when the sender is linked to a producer and names one of that farm's products (any
+message while the weekly prompt is pending). Also: ``/stock`` (the weekly prompt on demand),
+``/mes_produits``, ``/annuler_stock``, and :func:`send_weekly_prompts` for the scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
+
+from handlers import shortage
+from handlers.callback_data import CallbackDataError
+from handlers.common import answer_stale, show
+from handlers.context import DesserteContext, services_of
+from handlers.i18n import _, lazy_gettext, use_locale
+from handlers.menu import PRODUCER, Command, register_command
+from handlers.stock_views import (
+    STOCK_CANCEL,
+    STOCK_FIX,
+    STOCK_PICK,
+    STOCK_SAME,
+    STOCK_VALIDATE,
+    applied_text,
+    delivery_title,
+    preview_keyboard,
+    preview_text,
+    producer_stock_lines,
+    prompt_keyboard,
+    prompt_text,
+)
+from models.cycle import Cycle
+from models.cycles import open_cycle, stock_cycle
+from models.errors import DomainError, NoOpenCycle, StaleAction
+from models.stock import (
+    apply_update,
+    cancel_update,
+    mark_prompted,
+    preview,
+    producer_stock,
+    producers_to_prompt,
+    read_stock_message,
+    resolve_choice,
+    same_as_last_week,
+    undo_last_update,
+)
+
+log = logging.getLogger(__name__)
+
+STOCK_COMMAND = register_command(
+    Command("stock", "stock", lazy_gettext("Donner mon stock de la semaine"), PRODUCER)
+)
+MY_PRODUCTS_COMMAND = register_command(
+    Command(
+        "mes_produits", "my_products", lazy_gettext("Mon offre et ce qui est commandé"), PRODUCER
+    )
+)
+UNDO_COMMAND = register_command(
+    Command(
+        "annuler_stock", "undo_stock", lazy_gettext("Annuler ma dernière mise à jour"), PRODUCER
+    )
+)
+
+# "annuler la dernière mise à jour", "annule la derniere maj", "undo the last update"
+_UNDO_PHRASE = re.compile(
+    r"^\s*(annule[rz]?\s+(la\s+)?(derniere\s+)?(mise\s+a\s+jour|maj)"
+    r"|undo\s+(the\s+)?last\s+update)\b"
+)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _not_a_producer() -> str:
+    return _("Cette commande est réservée aux producteurs du réseau.")
+
+
+# ------------------------------------------------------------------ free text
+
+
+async def handle_stock_text(update: Update, context: DesserteContext) -> bool:
+    """A producer's plain message read as a stock update (or a shortage after close, or an
+    undo); True when it was taken. Anyone else's message is left to the consumer's search."""
+    message = update.effective_message
+    member = context.member
+    if message is None or not message.text or member.producer_id is None:
+        return False
+    text = message.text
+    if _UNDO_PHRASE.match(_fold(text)):
+        await undo_stock(update, context)
+        return True
+    now = context.services.now()
+    if await open_cycle(context.session) is None and await shortage.offer_shortage(
+        update, context, text
+    ):
+        return True
+    stock_update = await read_stock_message(context.session, member, text, now)
+    if stock_update is None:
+        return False
+    await show_preview(update, context, stock_update.id)
+    return True
+
+
+async def show_preview(update: Update, context: DesserteContext, update_id: int) -> None:
+    """The preview of a pending update, with its buttons (in place after a press)."""
+    try:
+        shown = await preview(context.session, context.member, update_id)
+    except StaleAction:
+        await answer_stale(update)
+        return
+    if shown.cycle is None:
+        await cancel_update(context.session, context.member, update_id)
+        await show(update, _no_cycle_text())
+        return
+    await show(update, preview_text(shown, context.services.timezone), preview_keyboard(shown))
+
+
+def _no_cycle_text() -> str:
+    return _(
+        "Aucun cycle de commande n’est ouvert ni prévu : je ne peux pas encore enregistrer "
+        "votre stock. L’équipe vous préviendra à l’ouverture."
+    )
+
+
+# ------------------------------------------------------------------ buttons
+
+
+async def validate_update(update: Update, context: DesserteContext) -> None:
+    """Valider: the whole update applied at once; the message says what changed."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        (update_id,) = STOCK_VALIDATE.unpack(query.data)
+        applied = await apply_update(
+            context.session, context.member, int(update_id), context.services.now()
+        )
+    except (CallbackDataError, StaleAction):
+        await answer_stale(update)
+        return
+    except NoOpenCycle:
+        await query.answer()
+        await show(update, _no_cycle_text())
+        return
+    await query.answer(_("Stock enregistré."))
+    await show(update, applied_text(applied, context.services.timezone))
+
+
+async def fix_update(update: Update, context: DesserteContext) -> None:
+    """Corriger: the preview is dropped; the producer sends the corrected message."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        (update_id,) = STOCK_FIX.unpack(query.data)
+        await cancel_update(context.session, context.member, int(update_id))
+    except (CallbackDataError, StaleAction):
+        await answer_stale(update)
+        return
+    await query.answer()
+    await show(
+        update,
+        _(
+            "D’accord : envoyez-moi le message corrigé, par exemple « tomates 12 kg, plus de "
+            "radis »."
+        ),
+    )
+
+
+async def cancel_pending(update: Update, context: DesserteContext) -> None:
+    """Annuler: nothing changes."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        (update_id,) = STOCK_CANCEL.unpack(query.data)
+        await cancel_update(context.session, context.member, int(update_id))
+    except (CallbackDataError, StaleAction):
+        await answer_stale(update)
+        return
+    await query.answer()
+    await show(update, _("Mise à jour annulée : votre stock n’a pas changé."))
+
+
+async def pick_product(update: Update, context: DesserteContext) -> None:
+    """A product picked for an ambiguous name; the preview is shown again, updated."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        update_id, index, candidate = STOCK_PICK.unpack(query.data)
+        await resolve_choice(
+            context.session, context.member, int(update_id), int(index), int(candidate)
+        )
+    except (CallbackDataError, StaleAction):
+        await answer_stale(update)
+        return
+    await query.answer()
+    await show_preview(update, context, int(update_id))
+
+
+async def copy_last_week(update: Update, context: DesserteContext) -> None:
+    """ "Même stock que la semaine dernière": the preview of last week's quantities."""
+    query = update.callback_query
+    assert query is not None
+    if context.member.producer_id is None:
+        await answer_stale(update)
+        return
+    try:
+        stock_update = await same_as_last_week(
+            context.session, context.member, context.services.now()
+        )
+    except NoOpenCycle:
+        await query.answer()
+        await show(update, _no_cycle_text())
+        return
+    except StaleAction:
+        await query.answer(_("Je n’ai pas de semaine précédente à recopier."), show_alert=True)
+        return
+    await query.answer()
+    await show_preview(update, context, stock_update.id)
+
+
+# ------------------------------------------------------------------ commands
+
+
+async def ask_stock(update: Update, context: DesserteContext) -> None:
+    """/stock: the product list with last week's quantities; the next message is read as stock."""
+    member = context.member
+    if member.producer_id is None:
+        await show(update, _not_a_producer())
+        return
+    cycle = await stock_cycle(context.session, context.services.now())
+    if cycle is None:
+        await show(update, _no_cycle_text())
+        return
+    stock = await producer_stock(context.session, member.producer_id, context.services.now(), cycle)
+    await mark_prompted(context.session, member.producer_id, cycle.id)
+    await show(update, prompt_text(stock, context.services.timezone), prompt_keyboard(stock))
+
+
+async def show_my_products(update: Update, context: DesserteContext) -> None:
+    """/mes_produits: this week's offer and what consumers ordered so far, per product."""
+    member = context.member
+    if member.producer_id is None:
+        await show(update, _not_a_producer())
+        return
+    stock = await producer_stock(context.session, member.producer_id, context.services.now())
+    if stock.cycle is None:
+        await show(update, _no_cycle_text())
+        return
+    parts = [
+        _("<b>{producer} — {title}</b>").format(
+            producer=stock.producer.name,
+            title=delivery_title(stock.cycle, context.services.timezone),
+        ),
+        *producer_stock_lines(stock, last_week=False),
+        "",
+        _("Pour changer votre stock, écrivez-le simplement, par exemple « tomates 12 kg »."),
+    ]
+    await show(update, "\n".join(parts))
+
+
+async def undo_stock(update: Update, context: DesserteContext) -> None:
+    """/annuler_stock (or "annuler la dernière mise à jour"): the last applied update undone."""
+    member = context.member
+    if member.producer_id is None:
+        await show(update, _not_a_producer())
+        return
+    try:
+        applied = await undo_last_update(context.session, member, context.services.now())
+    except DomainError:
+        await show(update, _("Il n’y a pas de mise à jour de stock à annuler cette semaine."))
+        return
+    await show(update, applied_text(applied, context.services.timezone, undo=True))
+
+
+# ------------------------------------------------------------------ the scheduler's call
+
+
+async def send_weekly_prompts(
+    application: Application[Any, Any, Any, Any, Any, Any], cycle_id: int
+) -> int:
+    """Ask every producer's members for this cycle's stock; returns how many messages went.
+
+    Each producer's prompt is marked pending, so that their next plain message is read as
+    stock whatever it says.
+    """
+    services = services_of(application)
+    sent = 0
+    async with services.sessions() as session:
+        cycle = await session.get(Cycle, cycle_id)
+        if cycle is None:
+            return 0
+        for producer, members in await producers_to_prompt(session):
+            stock = await producer_stock(session, producer.id, services.now(), cycle)
+            await mark_prompted(session, producer.id, cycle_id)
+            for member in members:
+                with use_locale(member.locale):
+                    text = prompt_text(stock, services.timezone)
+                    keyboard = prompt_keyboard(stock)
+                try:
+                    await application.bot.send_message(
+                        member.telegram_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+                    )
+                except Forbidden:
+                    log.info("producer member %s blocked the bot; no stock prompt", member.id)
+                    continue
+                except TelegramError:
+                    log.warning("stock prompt to member %s failed", member.id, exc_info=True)
+                    continue
+                sent += 1
+    return sent
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """Producers' stock commands and preview buttons (free text goes through free_text)."""
+    return [
+        CommandHandler(list(STOCK_COMMAND.names), ask_stock),
+        CommandHandler(list(MY_PRODUCTS_COMMAND.names), show_my_products),
+        CommandHandler(list(UNDO_COMMAND.names), undo_stock),
+        CallbackQueryHandler(validate_update, pattern=STOCK_VALIDATE.pattern),
+        CallbackQueryHandler(fix_update, pattern=STOCK_FIX.pattern),
+        CallbackQueryHandler(cancel_pending, pattern=STOCK_CANCEL.pattern),
+        CallbackQueryHandler(pick_product, pattern=STOCK_PICK.pattern),
+        CallbackQueryHandler(copy_last_week, pattern=STOCK_SAME.pattern),
+    ]

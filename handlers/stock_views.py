@@ -1,0 +1,278 @@
+"""What producers see about their stock: routes, previews, keyboards (no handlers here).
+
+Shared by :mod:`handlers.stock_messages` (stock updates) and :mod:`handlers.shortage`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.callback_data import Route
+from handlers.common import escape
+from handlers.i18n import _, format_date, format_quantity, ngettext
+from handlers.units import unit_name
+from models.cycle import Cycle
+from models.shortage import ShortagePreview
+from models.stock import AppliedStock, PreviewLine, ProducerStock, StockPreview
+
+STOCK_VALIDATE = Route("stk:ok", (int,))
+STOCK_FIX = Route("stk:fix", (int,))
+STOCK_CANCEL = Route("stk:no", (int,))
+STOCK_PICK = Route("stk:pick", (int, int, int))
+STOCK_SAME = Route("stk:same")
+
+SHORTAGE_CONFIRM = Route("sht:ok", (int,))
+SHORTAGE_CANCEL = Route("sht:no", (int,))
+SHORTAGE_AS_STOCK = Route("sht:stk", (int,))
+
+
+def quantity(amount: Decimal, sale_unit: str) -> str:
+    """ "12 kg", "24 barquettes", "1 botte"."""
+    return f"{format_quantity(amount)}\u00a0{unit_name(sale_unit, amount)}"
+
+
+def delivery_title(cycle: Cycle | None, timezone: ZoneInfo) -> str:
+    """ "livraison du mardi 8 décembre", or nothing without a cycle."""
+    if cycle is None:
+        return ""
+    return _("livraison du {date}").format(
+        date=format_date(cycle.pickup_starts_at.astimezone(timezone))
+    )
+
+
+def change_line(line: PreviewLine) -> str:
+    """ "• Tomates anciennes : 20 → 12 kg (déjà commandé : 3)"."""
+    text = _("• {name} : {before} → {after}").format(
+        name=escape(line.name),
+        before=format_quantity(line.before),
+        after=quantity(line.after, line.sale_unit),
+    )
+    if line.ordered > 0:
+        text += " " + _("(déjà commandé : {ordered})").format(ordered=format_quantity(line.ordered))
+    return text
+
+
+def clamp_note(line: PreviewLine) -> str:
+    """Why the stock stays higher than asked: consumers already bought that many."""
+    return _(
+        "⚠️ {name} : {ordered} déjà vendu(s) aux consommateurs, le stock ne peut pas descendre "
+        "plus bas que {ordered}."
+    ).format(name=escape(line.name), ordered=quantity(line.ordered, line.sale_unit))
+
+
+def preview_text(preview: StockPreview, timezone: ZoneInfo) -> str:
+    """The preview of a pending stock update: changes, then whatever needs an answer."""
+    title = delivery_title(preview.cycle, timezone)
+    parts = [
+        _("<b>Votre stock pour la {title}</b>").format(title=title)
+        if title
+        else _("<b>Votre stock</b>")
+    ]
+    if preview.lines:
+        parts.append(_("Voici ce que j’ai compris :"))
+        parts.extend(change_line(line) for line in preview.lines)
+        parts.extend(clamp_note(line) for line in preview.lines if line.clamped)
+    else:
+        parts.append(_("Je n’ai reconnu aucune quantité à enregistrer pour vos produits."))
+    if preview.choices:
+        parts.append("")
+        for choice in preview.choices:
+            parts.append(
+                _("❓ « {text} » : de quel produit s’agit-il ? Choisissez ci-dessous.").format(
+                    text=escape(choice.text)
+                )
+            )
+    if preview.problems:
+        parts.append("")
+        for problem in preview.problems:
+            parts.append(
+                _(
+                    "❓ « {text} » : {name} se vend à l’unité « {unit} », je ne sais pas convertir "
+                    "{quantity} {given}. Combien de {unit} ? Renvoyez la ligne corrigée."
+                ).format(
+                    text=escape(problem.text),
+                    name=escape(problem.name),
+                    unit=escape(problem.sale_unit),
+                    quantity=format_quantity(problem.quantity),
+                    given=escape(problem.unit),
+                )
+            )
+    if preview.unknown:
+        parts.append("")
+        parts.append(
+            _("🤷 Pas reconnu parmi vos produits : {items}").format(
+                items=", ".join(f"« {escape(item)} »" for item in preview.unknown)
+            )
+        )
+    if preview.lines:
+        parts.append("")
+        parts.append(_("Tout est juste ? Validez en un geste."))
+    return "\n".join(parts)
+
+
+def preview_keyboard(preview: StockPreview) -> InlineKeyboardMarkup:
+    """Product choices for each ambiguity, then Valider / Corriger / Annuler."""
+    rows = []
+    for choice in preview.choices:
+        for position, (_sku, name) in enumerate(choice.candidates):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        _("{text} → {name}").format(text=choice.text, name=name),
+                        callback_data=STOCK_PICK.pack(preview.update_id, choice.index, position),
+                    )
+                ]
+            )
+    actions = []
+    if preview.actionable:
+        actions.append(
+            InlineKeyboardButton(
+                _("✅ Valider"), callback_data=STOCK_VALIDATE.pack(preview.update_id)
+            )
+        )
+    actions.append(
+        InlineKeyboardButton(_("✏️ Corriger"), callback_data=STOCK_FIX.pack(preview.update_id))
+    )
+    actions.append(
+        InlineKeyboardButton(_("❌ Annuler"), callback_data=STOCK_CANCEL.pack(preview.update_id))
+    )
+    rows.append(actions)
+    return InlineKeyboardMarkup(rows)
+
+
+def applied_text(applied: AppliedStock, timezone: ZoneInfo, *, undo: bool = False) -> str:
+    """What Valider (or the undo) changed."""
+    title = delivery_title(applied.cycle, timezone)
+    head = (
+        _("↩️ <b>Dernière mise à jour annulée</b> ({title}) :")
+        if undo
+        else _("✅ <b>Stock enregistré</b> ({title}) :")
+    )
+    parts = [head.format(title=title)]
+    parts.extend(change_line(line) for line in applied.lines)
+    parts.extend(clamp_note(line) for line in applied.lines if line.clamped)
+    if not undo:
+        parts.append("")
+        parts.append(
+            _("Une erreur ? Écrivez « annuler la dernière mise à jour » ou tapez /annuler_stock.")
+        )
+    return "\n".join(parts)
+
+
+def producer_stock_lines(stock: ProducerStock, *, last_week: bool) -> list[str]:
+    """One line per product: last week's quantity (the prompt) or this week's offer."""
+    lines = []
+    for item in stock.products:
+        name = escape(item.product.name)
+        if last_week:
+            if item.last_week is None:
+                lines.append(_("• {name}").format(name=name))
+            else:
+                lines.append(
+                    _("• {name} — semaine dernière : {quantity}").format(
+                        name=name, quantity=quantity(item.last_week, item.product.sale_unit)
+                    )
+                )
+        else:
+            lines.append(
+                _(
+                    "• {name} : {offered} proposé(s), {ordered} commandé(s), {remaining} restant(s)"
+                ).format(
+                    name=name,
+                    offered=quantity(item.offered, item.product.sale_unit),
+                    ordered=format_quantity(item.ordered),
+                    remaining=format_quantity(item.remaining),
+                )
+            )
+    return lines
+
+
+def prompt_text(stock: ProducerStock, timezone: ZoneInfo) -> str:
+    """The weekly "what can you offer?" message."""
+    parts = [
+        _("<b>Votre stock pour la {title}</b>").format(title=delivery_title(stock.cycle, timezone)),
+        _(
+            "Qu’avez-vous à proposer ? Répondez en un seul message, par exemple : "
+            "« tomates 12 kg, plus de radis »."
+        ),
+        "",
+        *producer_stock_lines(stock, last_week=True),
+    ]
+    return "\n".join(parts)
+
+
+def prompt_keyboard(stock: ProducerStock) -> InlineKeyboardMarkup | None:
+    """ "Même stock que la semaine dernière", when there is a last week."""
+    if not stock.has_last_week:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("🔁 Même stock que la semaine dernière"), callback_data=STOCK_SAME.pack()
+                )
+            ]
+        ]
+    )
+
+
+def shortage_text(preview: ShortagePreview, timezone: ZoneInfo) -> str:
+    """The preview of a shortage: per product, ordered → available."""
+    parts = [
+        _("<b>Manque pour la {title}</b>").format(title=delivery_title(preview.cycle, timezone)),
+        _("Les commandes sont closes. Vous ne pourrez livrer que :"),
+    ]
+    for line in preview.lines:
+        parts.append(
+            _("• {name} : {available} au lieu des {ordered} commandés").format(
+                name=escape(line.name),
+                available=format_quantity(line.available),
+                ordered=quantity(line.ordered, line.sale_unit),
+            )
+        )
+    parts.append("")
+    parts.append(
+        _(
+            "Si vous confirmez, je répartis ce qui reste entre les commandes, les premières "
+            "confirmées d’abord, et je préviens les consommateurs concernés."
+        )
+    )
+    return "\n".join(parts)
+
+
+def shortage_keyboard(preview: ShortagePreview, *, can_be_stock: bool) -> InlineKeyboardMarkup:
+    """Confirmer le manque / (c’est le stock de la semaine prochaine) / Annuler."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                _("✅ Confirmer le manque"), callback_data=SHORTAGE_CONFIRM.pack(preview.update_id)
+            )
+        ]
+    ]
+    if can_be_stock:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("📅 Non, c’est mon stock de la semaine prochaine"),
+                    callback_data=SHORTAGE_AS_STOCK.pack(preview.update_id),
+                )
+            ]
+        )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                _("❌ Annuler"), callback_data=SHORTAGE_CANCEL.pack(preview.update_id)
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def orders_changed(count: int) -> str:
+    """ "3 commandes modifiées"."""
+    return ngettext("{count} commande modifiée", "{count} commandes modifiées", count).format(
+        count=count
+    )

@@ -1,0 +1,233 @@
+"""Who hears about the cycle, and the record that makes every message go out at most once.
+
+A step claims its key before acting (:func:`claim_step`, :func:`claim_message`): the unique
+constraints of :class:`~models.cycle_event.CycleEvent` and
+:class:`~models.cycle_event.CycleNotification` let only one run win, whatever the race.
+Preferences: a member opts out of a kind of notification (``Member.notifications_off``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models.cycle_event import CycleEvent, CycleNotification, NotificationStatus
+from models.errors import StaleAction
+from models.member import NOTIFICATION_KINDS, Member
+from models.order import Order, OrderLine, OrderStatus
+from models.pickup_point import PickupPoint
+from models.unit_of_work import unit_of_work
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone to write to, in their language."""
+
+    telegram_id: int
+    locale: str
+    member_id: int | None = None
+    first_name: str = ""
+
+
+@dataclass(frozen=True)
+class BasketItem:
+    """One line of a basket, as a reminder names it."""
+
+    name: str
+    quantity: Decimal
+    sale_unit: str
+
+
+@dataclass(frozen=True)
+class CloseReminder:
+    """A consumer to remind before close: ``items`` is empty when they have no order yet."""
+
+    recipient: Recipient
+    items: tuple[BasketItem, ...]
+    total_cents: int
+
+
+@dataclass(frozen=True)
+class PickupReminder:
+    """A consumer with a confirmed order to collect: where, when, how much."""
+
+    recipient: Recipient
+    order_id: int
+    total_cents: int
+    point: PickupPoint | None
+
+
+def _recipient(member: Member) -> Recipient:
+    return Recipient(member.telegram_id, member.locale, member.id, member.first_name)
+
+
+def wants(member: Member, kind: str) -> bool:
+    """Whether the member wants notifications of ``kind`` (and can receive them)."""
+    return member.reachable and kind not in (member.notifications_off or [])
+
+
+# -- the record -----------------------------------------------------------------------------
+
+
+async def step_done(session: AsyncSession, cycle_id: int, kind: str) -> bool:
+    """Whether the cycle-wide step ``kind`` was already done."""
+    found = await session.scalar(
+        select(CycleEvent.id).where(CycleEvent.cycle_id == cycle_id, CycleEvent.kind == kind)
+    )
+    await session.commit()
+    return found is not None
+
+
+async def claim_step(session: AsyncSession, cycle_id: int, kind: str) -> bool:
+    """Record the cycle-wide step ``kind`` as done; False when it already was. Commits."""
+    try:
+        async with session.begin_nested():
+            session.add(CycleEvent(cycle_id=cycle_id, kind=kind))
+    except IntegrityError:
+        await session.rollback()
+        return False
+    await session.commit()
+    return True
+
+
+async def claim_message(session: AsyncSession, cycle_id: int, kind: str, telegram_id: int) -> bool:
+    """Reserve the right to send message ``kind`` of the cycle to ``telegram_id``; False when
+    someone already did (this message must then not be sent). Commits."""
+    try:
+        async with session.begin_nested():
+            session.add(CycleNotification(cycle_id=cycle_id, kind=kind, telegram_id=telegram_id))
+    except IntegrityError:
+        await session.rollback()
+        return False
+    await session.commit()
+    return True
+
+
+async def record_outcome(
+    session: AsyncSession, cycle_id: int, kind: str, telegram_id: int, status: str
+) -> None:
+    """Write what became of a claimed message; a blocked member is marked unreachable.
+    Commits."""
+    await session.execute(
+        update(CycleNotification)
+        .where(
+            CycleNotification.cycle_id == cycle_id,
+            CycleNotification.kind == kind,
+            CycleNotification.telegram_id == telegram_id,
+        )
+        .values(status=status)
+    )
+    if status == NotificationStatus.BLOCKED:
+        await session.execute(
+            update(Member).where(Member.telegram_id == telegram_id).values(reachable=False)
+        )
+    await session.commit()
+
+
+async def sent_count(session: AsyncSession, cycle_id: int, kind: str) -> int:
+    """How many messages of ``kind`` went out for the cycle (claimed ones included)."""
+    count = await session.scalar(
+        select(func.count(CycleNotification.id)).where(
+            CycleNotification.cycle_id == cycle_id, CycleNotification.kind == kind
+        )
+    )
+    await session.commit()
+    return int(count or 0)
+
+
+# -- audiences ------------------------------------------------------------------------------
+
+
+async def _consumers(session: AsyncSession, kind: str) -> list[Member]:
+    members = await session.scalars(
+        select(Member).where(Member.is_consumer.is_(True), Member.reachable.is_(True))
+    )
+    return [member for member in members if wants(member, kind)]
+
+
+async def cycle_open_audience(session: AsyncSession) -> list[Recipient]:
+    """The consumers who want to know that ordering is open."""
+    recipients = [_recipient(m) for m in await _consumers(session, "cycle_open")]
+    await session.commit()
+    return recipients
+
+
+async def close_reminder_audience(session: AsyncSession, cycle_id: int) -> list[CloseReminder]:
+    """Consumers to remind before close: those with an unconfirmed basket (with its lines) and
+    those with no order yet; not those whose order is confirmed, nor those who opted out."""
+    consumers = await _consumers(session, "close_reminder")
+    orders = await session.scalars(
+        select(Order)
+        .where(Order.cycle_id == cycle_id)
+        .options(selectinload(Order.lines).selectinload(OrderLine.product))
+    )
+    by_member = {order.member_id: order for order in orders}
+    reminders: list[CloseReminder] = []
+    for member in consumers:
+        order = by_member.get(member.id)
+        if order is None or (order.status == OrderStatus.BASKET and not order.lines):
+            reminders.append(CloseReminder(_recipient(member), (), 0))
+        elif order.status == OrderStatus.BASKET:
+            items = tuple(
+                BasketItem(line.product.name, line.quantity, line.product.sale_unit)
+                for line in order.lines
+            )
+            reminders.append(CloseReminder(_recipient(member), items, order.total_cents))
+    await session.commit()
+    return reminders
+
+
+async def pickup_reminder_audience(session: AsyncSession, cycle_id: int) -> list[PickupReminder]:
+    """Consumers with a confirmed order in the cycle who want the pickup-day reminder."""
+    orders = await session.scalars(
+        select(Order)
+        .where(Order.cycle_id == cycle_id, Order.status == OrderStatus.CONFIRMED)
+        .options(selectinload(Order.member), selectinload(Order.pickup_point))
+        .order_by(Order.id)
+    )
+    reminders = [
+        PickupReminder(_recipient(order.member), order.id, order.total_cents, order.pickup_point)
+        for order in orders
+        if wants(order.member, "pickup_reminder")
+    ]
+    await session.commit()
+    return reminders
+
+
+async def admin_audience(
+    session: AsyncSession, admin_ids: frozenset[int], default_locale: str
+) -> list[Recipient]:
+    """The admins: members with the admin role and the ``ADMIN_IDS``, each once."""
+    members = await session.scalars(
+        select(Member).where(
+            (Member.is_admin.is_(True)) | (Member.telegram_id.in_(sorted(admin_ids)))
+        )
+    )
+    recipients = {m.telegram_id: _recipient(m) for m in members if m.reachable}
+    for telegram_id in admin_ids:
+        recipients.setdefault(telegram_id, Recipient(telegram_id, default_locale))
+    await session.commit()
+    return sorted(recipients.values(), key=lambda r: r.telegram_id)
+
+
+# -- preferences ----------------------------------------------------------------------------
+
+
+async def toggle_notification(session: AsyncSession, member: Member, kind: str) -> bool:
+    """Switch the member's notifications of ``kind`` on or off; returns whether they are now on.
+    Commits; an unknown kind answers :class:`StaleAction`."""
+    if kind not in NOTIFICATION_KINDS:
+        raise StaleAction(kind=kind)
+    async with unit_of_work(session):
+        off = list(member.notifications_off or [])
+        if kind in off:
+            off.remove(kind)
+        else:
+            off.append(kind)
+        member.notifications_off = off  # a new list, so the JSON column is seen as changed
+    return kind not in off

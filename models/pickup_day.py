@@ -1,0 +1,196 @@
+"""Pickup day: each point's list of orders, marking them collected, and ending the pickup.
+
+Ending a point's pickup records its orders nobody collected as no-shows; once no confirmed order
+is left in the cycle, the cycle is delivered. The scheduler ends every point at the end of the
+pickup window. Also the invitation codes of company pickup points.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models.cycle import Cycle, CycleState
+from models.errors import StaleAction
+from models.order import Order, OrderLine, OrderStatus
+from models.pickup_point import PickupPoint
+from models.unit_of_work import unit_of_work
+
+ON_THE_LIST = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+
+
+@dataclass(frozen=True)
+class PickupEntry:
+    """One order on a point's pickup list."""
+
+    order_id: int
+    member_name: str
+    total_cents: int
+    lines: int
+    status: OrderStatus
+
+    @property
+    def collected(self) -> bool:
+        """Whether the consumer took the order."""
+        return self.status == OrderStatus.COLLECTED
+
+
+@dataclass(frozen=True)
+class PickupList:
+    """A point's orders in a cycle, by consumer name."""
+
+    cycle: Cycle
+    point: PickupPoint
+    entries: tuple[PickupEntry, ...]
+
+    @property
+    def collected(self) -> int:
+        """How many orders were collected."""
+        return sum(1 for entry in self.entries if entry.collected)
+
+
+async def pickup_cycle(session: AsyncSession) -> Cycle | None:
+    """The cycle being picked up: the latest closed one, else the latest delivered one."""
+    for state in (CycleState.CLOSED, CycleState.DELIVERED):
+        cycle = await session.scalar(
+            select(Cycle).where(Cycle.state == state).order_by(Cycle.opens_at.desc()).limit(1)
+        )
+        if cycle is not None:
+            return cycle
+    return None
+
+
+async def point_by_slug(session: AsyncSession, slug: str) -> PickupPoint | None:
+    """The pickup point called ``slug`` (case-insensitive), if any."""
+    result: PickupPoint | None = await session.scalar(
+        select(PickupPoint).where(func.lower(PickupPoint.slug) == slug.strip().lower())
+    )
+    return result
+
+
+async def active_points(session: AsyncSession) -> list[PickupPoint]:
+    """Every active pickup point, public ones first, by name."""
+    points = await session.scalars(
+        select(PickupPoint)
+        .where(PickupPoint.active.is_(True))
+        .order_by(PickupPoint.is_public.desc(), PickupPoint.name)
+    )
+    result = list(points)
+    await session.commit()
+    return result
+
+
+async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> PickupList:
+    """The point's confirmed (and collected, no-show) orders in the cycle, by consumer name."""
+    cycle = await session.get(Cycle, cycle_id, populate_existing=True)
+    point = await session.get(PickupPoint, point_id)
+    if cycle is None or point is None:
+        raise StaleAction(cycle_id=cycle_id, point_id=point_id)
+    line_counts = (
+        select(OrderLine.order_id, func.count(OrderLine.id).label("lines"))
+        .group_by(OrderLine.order_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Order, func.coalesce(line_counts.c.lines, 0))
+        .outerjoin(line_counts, line_counts.c.order_id == Order.id)
+        .where(
+            Order.cycle_id == cycle_id,
+            Order.pickup_point_id == point_id,
+            Order.status.in_(ON_THE_LIST),
+        )
+        .options(selectinload(Order.member))
+        .execution_options(populate_existing=True)
+    )
+    entries = sorted(
+        (
+            PickupEntry(
+                order.id, order.member.display_name, order.total_cents, int(lines), order.status
+            )
+            for order, lines in rows
+        ),
+        key=lambda entry: (entry.member_name.casefold(), entry.order_id),
+    )
+    await session.commit()
+    return PickupList(cycle, point, tuple(entries))
+
+
+async def toggle_collected(session: AsyncSession, order_id: int) -> Order:
+    """Mark the order collected, or back to not collected; commits.
+
+    Only while its cycle is being picked up (closed); otherwise :class:`StaleAction`.
+    """
+    async with unit_of_work(session):
+        order = await session.scalar(
+            select(Order)
+            .where(Order.id == order_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if order is None or order.status not in ON_THE_LIST:
+            raise StaleAction(order_id=order_id)
+        cycle = await session.get(Cycle, order.cycle_id, populate_existing=True)
+        if cycle is None or cycle.state != CycleState.CLOSED:
+            raise StaleAction(order_id=order_id)
+        order.status = (
+            OrderStatus.CONFIRMED
+            if order.status == OrderStatus.COLLECTED
+            else OrderStatus.COLLECTED
+        )
+    return order
+
+
+async def finish_pickup(
+    session: AsyncSession, cycle_id: int, now: datetime, point_id: int | None = None
+) -> int:
+    """End the pickup at one point (or every point): what was not collected becomes a no-show.
+
+    When no confirmed order is left, the cycle is delivered. Returns the number of no-shows
+    recorded; a cycle that is not closed answers :class:`StaleAction` (finishing twice records
+    nothing more). Commits.
+    """
+    async with unit_of_work(session):
+        cycle = await session.scalar(
+            select(Cycle)
+            .where(Cycle.id == cycle_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if cycle is None or cycle.state not in (CycleState.CLOSED, CycleState.DELIVERED):
+            raise StaleAction(cycle_id=cycle_id)
+        if cycle.state == CycleState.DELIVERED:
+            return 0
+        query = update(Order).where(
+            Order.cycle_id == cycle_id, Order.status == OrderStatus.CONFIRMED
+        )
+        if point_id is not None:
+            query = query.where(Order.pickup_point_id == point_id)
+        result = await session.execute(
+            query.values(status=OrderStatus.NO_SHOW, updated_at=now).execution_options(
+                synchronize_session=False
+            )
+        )
+        no_shows = int(getattr(result, "rowcount", 0) or 0)
+        left = await session.scalar(
+            select(func.count(Order.id)).where(
+                Order.cycle_id == cycle_id, Order.status == OrderStatus.CONFIRMED
+            )
+        )
+        if not left:
+            cycle.state = CycleState.DELIVERED
+    return no_shows
+
+
+async def invitation_code(session: AsyncSession, point: PickupPoint) -> str:
+    """The point's invitation code, created on first use (letters, digits, ``-``, ``_``, as
+    Telegram's ``/start`` payload allows). Commits."""
+    async with unit_of_work(session):
+        if not point.invite_code:
+            point.invite_code = secrets.token_urlsafe(9)
+    assert point.invite_code is not None
+    return point.invite_code

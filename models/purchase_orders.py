@@ -1,0 +1,164 @@
+"""Purchase orders: what each producer must bring for a cycle, per product and pickup point.
+
+Computed by one SQL aggregation over the cycle's confirmed orders (collected and no-show orders
+too, so that the document stays the same after pickup day); used at close to message producers,
+and by the demo and exports.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.cycle import Cycle
+from models.errors import StaleAction
+from models.order import Order, OrderLine, OrderStatus
+from models.pickup_point import PickupPoint
+from models.producer import Producer, Product
+
+ORDERED_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    """One product for one pickup point: quantity in sale units, amount, number of orders."""
+
+    pickup_point_id: int | None
+    pickup_point: str
+    product_id: int
+    sku: str
+    name: str
+    sale_unit: str
+    quantity: Decimal
+    amount_cents: int
+    orders: int
+
+
+@dataclass(frozen=True)
+class ProductTotal:
+    """One product over every pickup point."""
+
+    sku: str
+    name: str
+    sale_unit: str
+    quantity: Decimal
+    amount_cents: int
+
+
+@dataclass
+class PurchaseOrder:
+    """A producer's purchase order for a cycle."""
+
+    producer_id: int
+    producer_name: str
+    cycle: Cycle
+    lines: list[PurchaseLine] = field(default_factory=list)
+
+    @property
+    def by_pickup_point(self) -> dict[str, list[PurchaseLine]]:
+        """The lines grouped by pickup point name, in line order."""
+        grouped: dict[str, list[PurchaseLine]] = defaultdict(list)
+        for line in self.lines:
+            grouped[line.pickup_point].append(line)
+        return dict(grouped)
+
+    @property
+    def totals(self) -> list[ProductTotal]:
+        """Per product, every pickup point together, by product name."""
+        quantities: dict[str, Decimal] = defaultdict(Decimal)
+        amounts: dict[str, int] = defaultdict(int)
+        info: dict[str, tuple[str, str]] = {}
+        for line in self.lines:
+            quantities[line.sku] += line.quantity
+            amounts[line.sku] += line.amount_cents
+            info[line.sku] = (line.name, line.sale_unit)
+        return sorted(
+            (
+                ProductTotal(sku, info[sku][0], info[sku][1], quantities[sku], amounts[sku])
+                for sku in quantities
+            ),
+            key=lambda total: (total.name, total.sku),
+        )
+
+    @property
+    def total_cents(self) -> int:
+        """The whole purchase order's amount."""
+        return sum(line.amount_cents for line in self.lines)
+
+
+async def purchase_orders(
+    session: AsyncSession, cycle_id: int, producer_id: int | None = None
+) -> list[PurchaseOrder]:
+    """Every producer's purchase order for the cycle (only producers with something ordered),
+    or just ``producer_id``'s. Raises :class:`StaleAction` for an unknown cycle."""
+    cycle = await session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise StaleAction(cycle_id=cycle_id)
+    query = (
+        select(
+            Producer.id,
+            Producer.name,
+            PickupPoint.id,
+            PickupPoint.name,
+            Product.id,
+            Product.sku,
+            Product.name,
+            Product.sale_unit,
+            func.sum(OrderLine.quantity),
+            func.sum(OrderLine.total_cents),
+            func.count(func.distinct(Order.id)),
+        )
+        .select_from(OrderLine)
+        .join(Order, OrderLine.order_id == Order.id)
+        .join(Product, OrderLine.product_id == Product.id)
+        .join(Producer, Product.producer_id == Producer.id)
+        .outerjoin(PickupPoint, Order.pickup_point_id == PickupPoint.id)
+        .where(Order.cycle_id == cycle_id, Order.status.in_(ORDERED_STATUSES))
+        .group_by(
+            Producer.id,
+            Producer.name,
+            PickupPoint.id,
+            PickupPoint.name,
+            Product.id,
+            Product.sku,
+            Product.name,
+            Product.sale_unit,
+        )
+        .order_by(Producer.name, PickupPoint.name, Product.name)
+    )
+    if producer_id is not None:
+        query = query.where(Producer.id == producer_id)
+    result: dict[int, PurchaseOrder] = {}
+    for row in await session.execute(query):
+        (
+            prod_id,
+            prod_name,
+            point_id,
+            point_name,
+            product_id,
+            sku,
+            name,
+            sale_unit,
+            quantity,
+            amount,
+            orders,
+        ) = row
+        purchase = result.setdefault(prod_id, PurchaseOrder(prod_id, prod_name, cycle))
+        purchase.lines.append(
+            PurchaseLine(
+                pickup_point_id=point_id,
+                pickup_point=point_name or "",
+                product_id=product_id,
+                sku=sku,
+                name=name,
+                sale_unit=sale_unit,
+                quantity=Decimal(quantity),
+                amount_cents=int(amount or 0),
+                orders=int(orders),
+            )
+        )
+    return list(result.values())

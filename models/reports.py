@@ -1,0 +1,275 @@
+"""The figures admins read: a cycle's orders, revenue and average basket, what sold, per
+producer and per pickup point, and how it compares with the week and the year before.
+
+Every figure is an SQL aggregation over confirmed orders (collected and no-show ones count too:
+they were ordered); baskets never confirmed are not sales. Money stays in integer cents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.cycle import Cycle, CycleState
+from models.errors import NoOpenCycle, StaleAction
+from models.order import Order, OrderLine, OrderStatus
+from models.pickup_point import PickupPoint
+from models.producer import Producer, Product
+
+SOLD_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+REPORTED_STATES = (CycleState.OPEN, CycleState.CLOSED, CycleState.DELIVERED)
+PAST_STATES = (CycleState.CLOSED, CycleState.DELIVERED)
+# Cycles are weekly but their day may move (a bank holiday): "the cycle a week before" is the
+# one that opened within this margin of exactly 7 (or 364) days earlier.
+MATCH_MARGIN = timedelta(days=3)
+
+
+def average_cents(revenue_cents: int, orders: int) -> int:
+    """The average basket in cents, rounded half up (0 without orders)."""
+    if orders <= 0:
+        return 0
+    return int((Decimal(revenue_cents) / orders).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def change(current: int, previous: int | None) -> float | None:
+    """The relative change from ``previous`` to ``current`` (None when there is no base)."""
+    if previous is None or previous == 0:
+        return None
+    return (current - previous) / previous
+
+
+@dataclass(frozen=True)
+class CycleFigures:
+    """One cycle's totals."""
+
+    cycle_id: int
+    opens_at: datetime
+    pickup_starts_at: datetime
+    orders: int
+    revenue_cents: int
+
+    @property
+    def average_basket_cents(self) -> int:
+        """Revenue per order, in cents."""
+        return average_cents(self.revenue_cents, self.orders)
+
+
+@dataclass(frozen=True)
+class ProductFigure:
+    """What one product sold in the cycle."""
+
+    product_id: int
+    name: str
+    producer: str
+    sale_unit: str
+    quantity: Decimal
+    revenue_cents: int
+
+
+@dataclass(frozen=True)
+class GroupFigure:
+    """Orders and revenue of one producer or one pickup point."""
+
+    name: str
+    orders: int
+    revenue_cents: int
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """Everything ``/rapport`` shows about one cycle."""
+
+    cycle: Cycle
+    figures: CycleFigures
+    top_products: list[ProductFigure]
+    producers: list[GroupFigure]
+    pickup_points: list[GroupFigure]
+    week_before: CycleFigures | None
+    year_before: CycleFigures | None
+
+    @property
+    def revenue_vs_week(self) -> float | None:
+        """Revenue change against the cycle a week before."""
+        return _change_of(self.figures, self.week_before, "revenue_cents")
+
+    @property
+    def basket_vs_week(self) -> float | None:
+        """Average basket change against the cycle a week before."""
+        return _change_of(self.figures, self.week_before, "average_basket_cents")
+
+    @property
+    def revenue_vs_year(self) -> float | None:
+        """Revenue change against the cycle about 52 weeks before."""
+        return _change_of(self.figures, self.year_before, "revenue_cents")
+
+    @property
+    def basket_vs_year(self) -> float | None:
+        """Average basket change against the cycle about 52 weeks before."""
+        return _change_of(self.figures, self.year_before, "average_basket_cents")
+
+
+def _change_of(current: CycleFigures, previous: CycleFigures | None, name: str) -> float | None:
+    if previous is None:
+        return None
+    return change(getattr(current, name), getattr(previous, name))
+
+
+async def report_cycle(session: AsyncSession) -> Cycle | None:
+    """The cycle reports and exports are about by default: the open one, else the last closed."""
+    cycle: Cycle | None = await session.scalar(
+        select(Cycle).where(Cycle.state == CycleState.OPEN).order_by(Cycle.opens_at.desc()).limit(1)
+    )
+    if cycle is None:
+        cycle = await session.scalar(
+            select(Cycle)
+            .where(Cycle.state.in_(PAST_STATES))
+            .order_by(Cycle.closes_at.desc())
+            .limit(1)
+        )
+    return cycle
+
+
+async def find_cycle(session: AsyncSession, cycle_id: int | None) -> Cycle:
+    """Cycle ``cycle_id``, or the default one (:func:`report_cycle`) when it is None.
+
+    Raises :class:`StaleAction` for an unknown id and :class:`NoOpenCycle` when there is no
+    cycle to report on at all.
+    """
+    if cycle_id is None:
+        cycle = await report_cycle(session)
+        if cycle is None:
+            raise NoOpenCycle()
+        return cycle
+    found = await session.get(Cycle, cycle_id)
+    if found is None:
+        raise StaleAction(cycle_id=cycle_id)
+    return found
+
+
+async def figures_of(session: AsyncSession, cycles: list[Cycle]) -> list[CycleFigures]:
+    """The totals of ``cycles`` (same order), in one grouped query."""
+    if not cycles:
+        return []
+    rows = await session.execute(
+        select(Order.cycle_id, func.count(Order.id), func.coalesce(func.sum(Order.total_cents), 0))
+        .where(Order.cycle_id.in_([c.id for c in cycles]), Order.status.in_(SOLD_STATUSES))
+        .group_by(Order.cycle_id)
+    )
+    totals = {cycle_id: (int(n), int(total)) for cycle_id, n, total in rows.all()}
+    return [
+        CycleFigures(
+            cycle_id=c.id,
+            opens_at=c.opens_at,
+            pickup_starts_at=c.pickup_starts_at,
+            orders=totals.get(c.id, (0, 0))[0],
+            revenue_cents=totals.get(c.id, (0, 0))[1],
+        )
+        for c in cycles
+    ]
+
+
+async def _cycle_near(session: AsyncSession, moment: datetime) -> Cycle | None:
+    """The reported cycle that opened closest to ``moment``, within :data:`MATCH_MARGIN`."""
+    candidates = await session.scalars(
+        select(Cycle).where(
+            Cycle.state.in_(REPORTED_STATES),
+            Cycle.opens_at >= moment - MATCH_MARGIN,
+            Cycle.opens_at <= moment + MATCH_MARGIN,
+        )
+    )
+    return min(candidates, key=lambda c: abs(c.opens_at - moment), default=None)
+
+
+async def history(session: AsyncSession, cycle: Cycle, count: int = 12) -> list[CycleFigures]:
+    """The totals of the last ``count`` cycles up to and including ``cycle``, oldest first."""
+    recent = list(
+        await session.scalars(
+            select(Cycle)
+            .where(Cycle.state.in_(REPORTED_STATES), Cycle.opens_at <= cycle.opens_at)
+            .order_by(Cycle.opens_at.desc())
+            .limit(count)
+        )
+    )
+    recent.reverse()
+    return await figures_of(session, recent)
+
+
+async def cycle_report(session: AsyncSession, cycle: Cycle, top: int = 10) -> CycleReport:
+    """The report of ``cycle``: totals, top products, per producer, per pickup point, trends."""
+    sold = Order.status.in_(SOLD_STATUSES)
+    product_rows = await session.execute(
+        select(
+            Product.id,
+            Product.name,
+            Producer.name,
+            Product.sale_unit,
+            func.sum(OrderLine.quantity),
+            func.sum(OrderLine.total_cents).label("revenue"),
+        )
+        .join(Order, OrderLine.order_id == Order.id)
+        .join(Product, OrderLine.product_id == Product.id)
+        .join(Producer, Product.producer_id == Producer.id)
+        .where(Order.cycle_id == cycle.id, sold)
+        .group_by(Product.id, Product.name, Producer.name, Product.sale_unit)
+        .order_by(func.sum(OrderLine.total_cents).desc(), Product.name)
+        .limit(top)
+    )
+    top_products = [
+        ProductFigure(pid, name, producer, unit, Decimal(quantity), int(revenue))
+        for pid, name, producer, unit, quantity, revenue in product_rows.all()
+    ]
+    producer_rows = await session.execute(
+        select(
+            Producer.name,
+            func.count(func.distinct(Order.id)),
+            func.sum(OrderLine.total_cents),
+        )
+        .join(Order, OrderLine.order_id == Order.id)
+        .join(Product, OrderLine.product_id == Product.id)
+        .join(Producer, Product.producer_id == Producer.id)
+        .where(Order.cycle_id == cycle.id, sold)
+        .group_by(Producer.id, Producer.name)
+        .order_by(func.sum(OrderLine.total_cents).desc(), Producer.name)
+    )
+    producers = [GroupFigure(name, int(n), int(total)) for name, n, total in producer_rows.all()]
+    point_rows = await session.execute(
+        select(PickupPoint.name, func.count(Order.id), func.sum(Order.total_cents))
+        .select_from(Order)
+        .outerjoin(PickupPoint, Order.pickup_point_id == PickupPoint.id)
+        .where(Order.cycle_id == cycle.id, sold)
+        .group_by(PickupPoint.id, PickupPoint.name)
+        .order_by(func.sum(Order.total_cents).desc(), PickupPoint.name)
+    )
+    points = [GroupFigure(name or "—", int(n), int(total)) for name, n, total in point_rows.all()]
+    week = await _cycle_near(session, cycle.opens_at - timedelta(weeks=1))
+    year = await _cycle_near(session, cycle.opens_at - timedelta(weeks=52))
+    compared = [c for c in (cycle, week, year) if c is not None]
+    figures = {f.cycle_id: f for f in await figures_of(session, compared)}
+    return CycleReport(
+        cycle=cycle,
+        figures=figures[cycle.id],
+        top_products=top_products,
+        producers=producers,
+        pickup_points=points,
+        week_before=figures[week.id] if week is not None else None,
+        year_before=figures[year.id] if year is not None else None,
+    )
+
+
+__all__ = [
+    "CycleFigures",
+    "CycleReport",
+    "GroupFigure",
+    "ProductFigure",
+    "average_cents",
+    "change",
+    "cycle_report",
+    "figures_of",
+    "find_cycle",
+    "history",
+    "report_cycle",
+]

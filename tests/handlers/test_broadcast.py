@@ -1,0 +1,277 @@
+"""/diffusion through the sandbox: compose, choose the audience, preview, send; flood limits,
+blocked members and a crash in the middle."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.sandbox import Sandbox
+from handlers.broadcast import launch, resume_broadcasts, wait_for_broadcasts
+from models import Broadcast, BroadcastStatus, DeliveryStatus, Member
+from models.broadcast import BroadcastDelivery
+from models.broadcasting import Audience, count_recipients
+from models.cycle import CycleState
+from tests.admin_support import make_members, order, running_app
+from tests.conftest import ADMIN_TELEGRAM_ID
+from tests.factories import make_network
+
+BODY = "Marché de Noël samedi : venez goûter les huîtres !"
+
+
+async def rows(session, model) -> int:
+    """How many rows ``model`` has (the read transaction ends at once: SQLite writers wait)."""
+    count = await session.scalar(select(func.count()).select_from(model))
+    await session.commit()
+    return count
+
+
+def broadcasts_in(user, body: str = BODY) -> int:
+    """How many copies of the broadcast ``user`` received."""
+    return sum(1 for m in user.messages if m.text and body in m.text and "📣" in m.text)
+
+
+async def compose(admin, audience_button: str, body: str = BODY) -> None:
+    await admin.send("/diffusion")
+    await admin.send(body)
+    await admin.press(audience_button)
+
+
+async def test_admin_broadcasts_to_consumers_with_preview_and_progress(
+    app, sandbox, session, clock
+):
+    network = await make_network(session, clock())
+    pairs = await make_members(session, sandbox, 5, pickup=network["central"])
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await compose(admin, "Tous les consommateurs")
+    preview = admin.last_message.text
+    assert "Aperçu" in preview
+    assert BODY in preview
+    assert "6 personnes" in preview  # five consumers and the admin
+    await admin.press("Envoyer à 6 personnes")
+    await wait_for_broadcasts(app)
+    for user, _member in pairs:
+        assert broadcasts_in(user) == 1
+        assert "La Desserte Locale" in user.last_message.text
+    assert broadcasts_in(admin) == 1
+    progress = next(m for m in admin.messages if "Diffusion terminée" in (m.text or ""))
+    assert "6 / 6" in progress.text
+    broadcast = await session.scalar(select(Broadcast))
+    await session.refresh(broadcast)
+    assert broadcast.status == BroadcastStatus.DONE
+
+
+async def test_english_admin_gets_english_flow(app, sandbox, session, clock):
+    await make_network(session, clock())
+    await make_members(session, sandbox, 2)
+    admin = sandbox.user("Admin", language="en", user_id=ADMIN_TELEGRAM_ID)
+    await admin.send("/broadcast")
+    assert "/cancel" in admin.last_message.text or "cancel" in admin.last_message.text.lower()
+    await admin.send(BODY)
+    await admin.press("All consumers")
+    assert "3 people" in admin.last_message.text
+    await admin.press("Send to 3 people")
+    await wait_for_broadcasts(app)
+    assert any("Broadcast finished" in (m.text or "") for m in admin.messages)
+
+
+async def test_audiences_pickup_point_producers_and_not_ordered(app, sandbox, session, clock):
+    network = await make_network(session, clock())
+    at_halle = await make_members(session, sandbox, 3, pickup=network["central"], first_id=710_000)
+    elsewhere = await make_members(session, sandbox, 2, first_id=720_000)
+    producer_user, producer = elsewhere[0]
+    producer.producer_id = network["producer"].id
+    await session.commit()
+    tomatoes = network["products"]["TOM-CER"]
+    await order(session, at_halle[0][1], network["cycle"], {tomatoes: 2}, clock())
+
+    assert await count_recipients(session, Audience.PICKUP_POINT, str(network["central"].id)) == 3
+    assert await count_recipients(session, Audience.PRODUCERS) == 1
+    # Everybody but the one who ordered (the admin is not registered yet).
+    assert await count_recipients(session, Audience.NOT_ORDERED) == 4
+
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await compose(admin, "Un point de retrait")
+    await admin.press("Halle centrale")
+    assert "3 personnes" in admin.last_message.text
+    await admin.press("Changer les destinataires")
+    await admin.press("pas commandé")
+    assert "5 personnes" in admin.last_message.text  # now with the admin
+    await admin.press("Envoyer")
+    await wait_for_broadcasts(app)
+    assert broadcasts_in(at_halle[0][0]) == 0
+    assert all(broadcasts_in(user) == 1 for user, _m in at_halle[1:] + elsewhere)
+    assert producer_user.messages
+
+
+async def test_cancel_and_double_send(app, sandbox, session, clock):
+    await make_network(session, clock())
+    await make_members(session, sandbox, 2)
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await compose(admin, "Les producteurs")
+    assert "Personne à qui l’envoyer" in admin.last_message.text
+    await admin.send("/annuler")
+    assert "abandonnée" in admin.last_message.text
+    assert await rows(session, Broadcast) == 0
+
+    await compose(admin, "Tous les consommateurs")
+    preview = admin.last_message
+    send_data = preview.button_data[0][0]
+    await admin.press("Envoyer")
+    await admin.press_data(send_data, message=preview)  # a second tap on the same button
+    await wait_for_broadcasts(app)
+    assert await rows(session, BroadcastDelivery) == 3
+    assert "plus valable" in admin.answers[-1].text
+
+
+async def test_no_open_cycle_refuses_the_not_ordered_audience(app, sandbox, session, clock):
+    await make_network(session, clock(), state=CycleState.CLOSED)
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await compose(admin, "pas commandé")
+    assert "Aucun cycle" in admin.answers[-1].text
+    assert admin.last_message.buttons  # still choosing
+
+
+async def test_too_long_text_is_refused(app, sandbox, session, clock):
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await admin.send("/diffusion")
+    await admin.send("x" * 3600)
+    assert "trop long" in admin.last_message.text
+    await admin.send("Court.")
+    assert "À qui" in admin.last_message.text
+
+
+async def test_blocked_member_is_marked_and_skipped_next_time(app, sandbox, session, clock):
+    await make_network(session, clock())
+    pairs = await make_members(session, sandbox, 3)
+    blocked_user, blocked = pairs[1]
+    blocked_user.block_bot()
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await compose(admin, "Tous les consommateurs")
+    await admin.press("Envoyer à 4 personnes")
+    await wait_for_broadcasts(app)
+    assert "1 personne a bloqué le bot" in admin.messages[-1].text or any(
+        "a bloqué" in (m.text or "") for m in admin.messages
+    )
+    await session.refresh(blocked)
+    await session.commit()
+    assert blocked.reachable is False
+
+    calls = sandbox.stats.calls["sendMessage"]
+    await compose(admin, "Tous les consommateurs", body="Deuxième annonce")
+    assert "3 personnes" in admin.last_message.text
+    await admin.press("Envoyer")
+    await wait_for_broadcasts(app)
+    assert sandbox.stats.statuses[403] == 1  # nobody tried the blocked chat again
+    # The two replies of the conversation, then the three reachable members.
+    assert sandbox.stats.calls["sendMessage"] - calls == 2 + 3
+    # Writing to the bot again makes the member reachable.
+    blocked_user.unblock_bot()
+    await blocked_user.send("/start")
+    await session.refresh(blocked)
+    assert blocked.reachable is True
+
+
+async def test_300_members_under_strict_limits_with_429_and_403(settings, engine, session, clock):
+    """Telegram's 30 messages/s enforced: every reachable member gets it exactly once."""
+    sandbox = Sandbox(strict_limits=True)
+    async with running_app(settings, engine, sandbox, clock, rate_limiter=True) as application:
+        network = await make_network(session, clock())
+        pairs = await make_members(session, sandbox, 300, pickup=network["central"])
+        blocked_user, blocked = pairs[123]
+        blocked_user.block_bot()
+        admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+        await compose(admin, "Tous les consommateurs")
+        faults = [
+            sandbox.faults.inject("sendMessage", "429", times=2, retry_after=1),
+            sandbox.faults.inject("sendMessage", "429", chat_id=pairs[200][0].id, retry_after=1),
+        ]
+        await admin.press("Envoyer à 301 personnes")
+        await asyncio.wait_for(wait_for_broadcasts(application), timeout=60)
+
+    injected = sum(fault.fired for fault in faults)
+    assert injected == 3
+    assert sandbox.stats.too_many_requests == injected  # none caused by our own pace
+    received = Counter(user.id for user, _m in pairs for _ in range(broadcasts_in(user)))
+    assert received[blocked_user.id] == 0
+    assert all(received[user.id] == 1 for user, _m in pairs if user is not blocked_user)
+    assert broadcasts_in(admin) == 1
+    assert any("300 / 301" in (m.text or "") for m in admin.messages)
+    await session.refresh(blocked)
+    await session.commit()
+    assert blocked.reachable is False
+    assert await count_recipients(session, Audience.CONSUMERS) == 300
+
+
+async def test_crash_mid_way_resumes_without_duplicates(
+    settings, engine, session, clock, monkeypatch
+):
+    """The process dies right after Telegram accepted the 20th message, before the bot wrote it
+    down; a fresh application on the same database finishes the broadcast."""
+    import handlers.broadcast as broadcasting
+
+    # One sender, so that the 20th delivery is the only one in flight when the process dies.
+    monkeypatch.setattr(broadcasting, "WORKERS", 1)
+    sandbox = Sandbox(strict_limits=True)
+    await make_network(session, clock())
+    pairs = await make_members(session, sandbox, 60)
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    recorded = []
+    real_record = broadcasting.record_outcome
+
+    async with running_app(settings, engine, sandbox, clock, rate_limiter=False) as first:
+        await compose(admin, "Tous les consommateurs")
+        broadcast = await session.scalar(select(Broadcast))
+        await session.commit()
+
+        async def record_then_die(db, target, status, now):
+            recorded.append(target)
+            if len(recorded) == 20:
+                launch(first, broadcast.id).cancel()  # the whole process goes
+                raise asyncio.CancelledError
+            await real_record(db, target, status, now)
+
+        monkeypatch.setattr(broadcasting, "record_outcome", record_then_die)
+        await admin.press("Envoyer à 61 personnes")
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(launch(first, broadcast.id), timeout=30)
+        monkeypatch.setattr(broadcasting, "record_outcome", real_record)
+
+    statuses = dict(
+        (
+            await session.execute(
+                select(BroadcastDelivery.status, func.count()).group_by(BroadcastDelivery.status)
+            )
+        ).all()
+    )
+    assert statuses == {
+        DeliveryStatus.SENT: 19,
+        DeliveryStatus.SENDING: 1,
+        DeliveryStatus.PENDING: 41,
+    }
+    assert await session.scalar(select(Broadcast.status)) == BroadcastStatus.SENDING
+    await session.commit()
+    in_flight = recorded[-1]
+
+    async with running_app(settings, engine, sandbox, clock, rate_limiter=False) as second:
+        await resume_broadcasts(second)  # start-up already resumed it: a second call is harmless
+        await asyncio.wait_for(wait_for_broadcasts(second), timeout=30)
+
+    everyone = [user for user, _m in pairs] + [admin]
+    copies = Counter(broadcasts_in(user) for user in everyone)
+    assert copies == {1: 61}  # the one in flight got it once, nobody twice
+    assert sandbox.stats.too_many_requests == 0
+    assert await session.scalar(select(Broadcast.status)) == BroadcastStatus.DONE
+    # The delivery in flight is not re-sent: it is counted failed, as it cannot be known.
+    uncertain = await session.scalar(
+        select(BroadcastDelivery.status).where(BroadcastDelivery.id == in_flight.delivery_id)
+    )
+    assert uncertain == DeliveryStatus.FAILED
+    await session.commit()
+    notices = [m.text for m in admin.messages if "Reprise de la diffusion" in (m.text or "")]
+    assert len(notices) == 1
+    assert "1 envoi était en cours" in notices[0]
+    assert await rows(session, Member) == 61

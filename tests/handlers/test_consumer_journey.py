@@ -1,0 +1,242 @@
+"""The consumer journey through the sandbox, reading only what a person sees."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from models import Cycle, CycleState, Member, Offer, Product
+from tests.factories import load_demo_network, open_cycle_with_stock
+from tests.invariants import check_invariants
+
+
+@pytest.fixture
+async def shop(app, session, clock):
+    await load_demo_network(session)
+    return await open_cycle_with_stock(session, clock() - timedelta(hours=1), only={"OEU-6": 3})
+
+
+def buttons(message) -> list[str]:
+    return [text for row in message.buttons for text in row]
+
+
+async def test_french_consumer_from_start_to_reorder(app, sandbox, session, shop, clock):
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("/start")
+    assert "Bonjour Alice" in alice.messages[0].text
+    # No pickup point yet: asked, with addresses and windows; the company point is invisible.
+    asked = alice.last_message
+    assert "où voulez-vous retirer" in asked.text
+    assert "12 rue des Carmes" in asked.text
+    assert "Enedis" not in asked.text
+    await alice.press("La Desserte — halle centrale")
+    assert "Vous retirerez vos commandes ici" in alice.last_message.text
+
+    await alice.send("/catalogue")
+    catalog_message = alice.last_message
+    assert any(b.startswith("Légumes (") for b in buttons(catalog_message))
+    before = len(alice.messages)
+    await alice.press("Légumes")
+    assert "Légumes — page 1/3" in alice.last_message.text
+    assert "Carottes — 2,40\xa0€ le kg" in alice.last_message.text
+    await alice.press("Carottes")  # sold by the kg in half-kilo steps
+    card = alice.last_message
+    assert "Les Jardins de la Vonne" in card.text
+    assert "Lusignan" in card.text
+    assert "Bio" in card.text
+    assert "Origine" in card.text
+    await alice.press("➕")
+    await alice.press("➕")
+    assert "1,5\xa0kg" in buttons(alice.last_message)
+    await alice.press("Ajouter")
+    assert "Dans votre panier : 1,5\xa0kg" in alice.last_message.text
+    await alice.press("Retour")
+    while "Tomates anciennes" not in buttons(alice.last_message):
+        await alice.press("▶️")
+    assert "Tomates anciennes — 4,80\xa0€ le kg" in alice.last_message.text
+    await alice.press("Tomates anciennes")
+    await alice.press("➕")
+    await alice.press("Ajouter")
+    assert len(alice.messages) == before  # every step edited the same message
+    await alice.press("Retour")
+    await alice.press("▶️")
+    await alice.press("Tomates cerises")
+    await alice.press("Ajouter")
+    assert "barquette de 250\xa0g" in alice.last_message.text
+
+    # Search by typing, with a typo and no accent.
+    await alice.send("oeuf")
+    assert "Œufs plein air" in alice.last_message.text
+    await alice.press("Œufs plein air")
+    assert "Plus que 3" in alice.last_message.text
+    await alice.press("➕")
+    await alice.press("➕")
+    await alice.press("➕")  # only 3 left: the stepper stops at what is left
+    assert "3\xa0boîtes" in buttons(alice.last_message)
+    await alice.press("Ajouter")
+
+    await alice.send("/panier")
+    basket = alice.last_message.text
+    assert "Carottes — 1,5\xa0kg × 2,40\xa0€ = 3,60\xa0€" in basket
+    assert "Tomates anciennes — 2\xa0kg × 4,80\xa0€ = 9,60\xa0€" in basket
+    assert "Total : 25,10\xa0€" in basket  # 3,60 + 9,60 + 3,20 + 3 × 2,90
+    assert "halle centrale" in basket
+    assert "pas encore confirmé" in basket
+    await alice.press("Confirmer la commande")
+    assert "Commande confirmée" in alice.last_message.text
+    assert "Total : 25,10\xa0€" in alice.last_message.text
+    basket_message = alice.messages[-2]
+    assert "Commande confirmée. Vous pouvez la modifier" in basket_message.text
+
+    # A change after confirmation is confirmed again.
+    await alice.send("/panier")
+    assert "vendredi 11 décembre, 17:00–19:30" in alice.last_message.text  # the point's hours
+    await alice.press_data(alice.last_message.button_data[0][0])  # ➖ on carrots: 1,5 → 1 kg
+    assert "confirmez les modifications" in alice.last_message.text
+    await alice.press("Confirmer les modifications")
+    assert "Total : 23,90\xa0€" in alice.last_message.text
+
+    # Next week: same basket in one tap.
+    await session.execute(update(Cycle).values(state=CycleState.CLOSED))
+    await session.commit()
+    clock.advance(days=7)
+    await open_cycle_with_stock(
+        session, clock() - timedelta(hours=1), only={"OEU-6": 1, "TOM-CER": 0}
+    )
+    await alice.send("/start")
+    await alice.press("Même panier")
+    text = alice.last_message.text
+    assert "J’ai repris votre dernière commande" in text
+    assert "Œufs plein air : seulement 1\xa0boîte" in text
+    assert "Pas disponible cette semaine : Tomates cerises" in text
+    assert "Carottes — 1\xa0kg" in text
+    assert "Tomates anciennes — 2\xa0kg" in text
+    await check_invariants(session)
+
+    await alice.send("/commandes")
+    assert "23,90\xa0€" in alice.last_message.text
+    await alice.press("23,90")
+    assert "Tomates anciennes" in alice.last_message.text
+
+
+async def test_english_consumer_orders_and_reads_english(app, sandbox, session, shop):
+    bob = sandbox.user("Bob", language="en")
+    await bob.send("/start")
+    assert "where would you like to collect" in bob.last_message.text
+    await bob.press("La Desserte — halle centrale")
+    await bob.send("/catalog")
+    await bob.press("Crèmerie")
+    assert "€5.80 per piece of 250\xa0g" in bob.last_message.text
+    await bob.press("▶️")
+    await bob.press("Œufs plein air")
+    assert "€2.90 per box of 6" in bob.last_message.text
+    await bob.press("Add")
+    await bob.send("honey")  # nothing in English: the search says so and offers the aisles
+    assert "found nothing" in bob.last_message.text.lower()
+    await bob.send("miel")
+    await bob.press("Miel de châtaignier")
+    await bob.press("Add")
+    await bob.send("/basket")
+    assert "Your basket" in bob.last_message.text
+    await bob.press("Confirm the order")
+    assert "Order confirmed" in bob.last_message.text
+    assert "€" in bob.last_message.text
+    await check_invariants(session)
+
+
+async def test_company_point_joined_by_invitation_only(app, sandbox, session, shop):
+    from models import PickupPoint
+
+    company = await session.scalar(select(PickupPoint).where(PickupPoint.is_public.is_(False)))
+    await session.commit()
+    carol = sandbox.user("Carol", language="fr")
+    await carol.send(f"/start p-{company.invite_code}")
+    assert "Vous avez rejoint le point de retrait" in carol.last_message.text
+    await carol.send("/retrait")
+    assert company.name in carol.last_message.text
+    dave = sandbox.user("Dave", language="fr")
+    await dave.send("/start p-mauvais-code")
+    assert "n’est plus valable" in dave.messages[0].text
+    await dave.send("/retrait")
+    assert company.name not in dave.last_message.text
+    # Forging the button of a company point does nothing.
+    await dave.press_data(f"pk:set:{company.id}")
+    assert "plus valable" in dave.answers[-1].text
+    await session.commit()  # a fresh snapshot: the bot wrote meanwhile
+    member = await session.scalar(select(Member).where(Member.telegram_id == dave.id))
+    assert member.pickup_point_id != company.id
+
+
+async def test_closed_shop_and_stale_buttons(app, sandbox, session, shop, clock):
+    erin = sandbox.user("Erin", language="fr")
+    await erin.send("/start")
+    await erin.press("La Desserte — halle centrale")
+    await erin.send("/catalogue")
+    await erin.press("Légumes")
+    await erin.press("Carottes")
+    card = erin.last_message
+    await session.execute(update(Cycle).values(state=CycleState.CLOSED))
+    await session.commit()
+    await erin.press("Ajouter", message=card)
+    assert "fermées" in erin.answers[-1].text
+    await erin.send("/catalogue")
+    assert "fermées" in erin.last_message.text
+    # Next week's cycle: last week's button says it is from an earlier week.
+    await open_cycle_with_stock(session, clock() + timedelta(days=7))
+    await erin.press("Ajouter", message=card)
+    assert "semaine précédente" in erin.answers[-1].text
+    await check_invariants(session)
+
+
+async def test_stale_confirm_shows_the_current_basket(app, sandbox, session, shop):
+    fanny = sandbox.user("Fanny", language="fr")
+    await fanny.send("/start")
+    await fanny.press("La Desserte — halle centrale")
+    await fanny.send("miel")
+    await fanny.press("Miel de châtaignier")
+    await fanny.press("Ajouter")
+    await fanny.send("/panier")
+    old = fanny.last_message
+    await fanny.send("poireaux")
+    await fanny.press("Poireaux")
+    await fanny.press("Ajouter")
+    await fanny.press("Confirmer la commande", message=old)
+    assert "a changé" in fanny.answers[-1].text
+    assert "Poireaux" in fanny.last_message.text or "Poireaux" in old.text
+
+
+async def test_more_than_left_and_minimum_order(app, sandbox, session, shop, settings):
+    from handlers.context import services_of
+
+    services_of(app).minimum_order_cents = 1500
+    gus = sandbox.user("Gus", language="fr")
+    hugo = sandbox.user("Hugo", language="fr")
+    await gus.send("/start")
+    await gus.press("La Desserte — halle centrale")
+    # Hugo sets 3 boxes on the card while 3 are left…
+    await hugo.send("oeufs")
+    await hugo.press("Œufs plein air")
+    await hugo.press("➕")
+    await hugo.press("➕")
+    # …then Gus takes one…
+    await gus.send("oeufs")
+    await gus.press("Œufs plein air")
+    await gus.press("Ajouter")
+    await gus.send("/panier")
+    assert "Commande minimum : 15,00\xa0€" in gus.last_message.text
+    await gus.press("Confirmer la commande")
+    assert "minimum" in gus.answers[-1].text
+    # …and Hugo gets what is left, and is told so.
+    await hugo.press("Ajouter")
+    assert "Il n’en restait que 2" in hugo.answers[-1].text
+    await session.commit()
+    offer = await session.scalar(
+        select(Offer)
+        .join(Product)
+        .where(Product.sku == "OEU-6")
+        .execution_options(populate_existing=True)
+    )
+    assert offer.ordered == offer.offered == 3
+    await check_invariants(session)
