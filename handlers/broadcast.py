@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from datetime import timedelta
 from enum import IntEnum
 from typing import Any
@@ -39,6 +40,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from handlers.admin_only import admin_or_refuse
 from handlers.callback_data import CallbackDataError, Route
@@ -368,32 +370,36 @@ async def answer_outside(update: Update, context: DesserteContext) -> None:
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The broadcast conversation, and the answer to its buttons once it is over."""
-    conversation = ConversationHandler(
-        entry_points=[CommandHandler(list(COMMAND.names), ask_text)],
-        states={
-            Step.TEXT: [
-                MessageHandler(filters.TEXT & ~filters.COMMAND, take_text),
-                MessageHandler(~filters.COMMAND, ask_text_only),
+    # The flow mixes a text step with button steps, so it is tracked per chat and user, not per
+    # message: PTB warns about exactly that mix, which is what we want here.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
+        conversation = ConversationHandler(
+            entry_points=[CommandHandler(list(COMMAND.names), ask_text)],
+            states={
+                Step.TEXT: [
+                    MessageHandler(filters.TEXT & ~filters.COMMAND, take_text),
+                    MessageHandler(~filters.COMMAND, ask_text_only),
+                ],
+                Step.AUDIENCE: [
+                    CallbackQueryHandler(pick_audience, pattern=CHOOSE.pattern),
+                    CallbackQueryHandler(pick_point, pattern=POINT.pattern),
+                    CallbackQueryHandler(back_to_audience, pattern=BACK.pattern),
+                ],
+                Step.CONFIRM: [
+                    CallbackQueryHandler(send, pattern=SEND.pattern),
+                    CallbackQueryHandler(back_to_audience, pattern=BACK.pattern),
+                ],
+            },
+            fallbacks=[
+                CommandHandler(list(CANCEL_NAMES), cancel),
+                CallbackQueryHandler(cancel, pattern=CANCEL.pattern),
             ],
-            Step.AUDIENCE: [
-                CallbackQueryHandler(pick_audience, pattern=CHOOSE.pattern),
-                CallbackQueryHandler(pick_point, pattern=POINT.pattern),
-                CallbackQueryHandler(back_to_audience, pattern=BACK.pattern),
-            ],
-            Step.CONFIRM: [
-                CallbackQueryHandler(send, pattern=SEND.pattern),
-                CallbackQueryHandler(back_to_audience, pattern=BACK.pattern),
-            ],
-        },
-        fallbacks=[
-            CommandHandler(list(CANCEL_NAMES), cancel),
-            CallbackQueryHandler(cancel, pattern=CANCEL.pattern),
-        ],
-        name="broadcast",
-        allow_reentry=True,
-        # A forgotten draft must not take the admin's next text (a search) for a broadcast.
-        conversation_timeout=DRAFT_TIMEOUT,
-    )
+            name="broadcast",
+            allow_reentry=True,
+            # A forgotten draft must not take the admin's next text (a search) for a broadcast.
+            conversation_timeout=DRAFT_TIMEOUT,
+        )
     return [conversation, CallbackQueryHandler(answer_outside, pattern=r"^bc:")]
 
 

@@ -201,7 +201,7 @@ def card_keyboard(
     rows: list[list[InlineKeyboardButton]] = []
     if not view.sold_out:
         less = max(step, quantity - step)
-        more = min(floor_to_step(view.remaining, step), quantity + step) or step
+        more = quantity + step  # past what is left, the card says so (see show_card)
         rows.append(
             [
                 InlineKeyboardButton(
@@ -255,7 +255,14 @@ async def show_card(update: Update, context: DesserteContext) -> None:
     if view is None or quantity is None:
         await answer_stale(update)
         return
-    await query.answer()
+    most = floor_to_step(view.remaining, view.product.step)
+    if quantity > most > 0:
+        await query.answer(
+            _("Il n’en reste que {left}.").format(left=quantity_phrase(view.product, most))
+        )
+        quantity = most
+    else:
+        await query.answer()
     await render_card(update, context, cycle, view, quantity, int(index), int(page))
 
 
@@ -348,7 +355,7 @@ async def add_product(update: Update, context: DesserteContext) -> None:
         )
     else:
         await query.answer(
-            _("Ajouté : {quantity} de {product}.").format(
+            _("Ajouté au panier : {product}, {quantity}.").format(
                 quantity=quantity_phrase(product, result.granted), product=product.name
             )
         )

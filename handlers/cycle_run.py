@@ -283,7 +283,7 @@ def summary_text(services: Services, cycle: Cycle, summary: CloseSummary) -> str
     """The close summary for the admins."""
     lines = [
         _("🔒 <b>Cycle du {day} clôturé</b>").format(
-            day=format_date(_local(services, cycle.opens_at))
+            day=format_date(_local(services, cycle.pickup_starts_at))
         ),
         ngettext("{count} commande", "{count} commandes", summary.orders).format(
             count=summary.orders

@@ -18,7 +18,7 @@ from handlers.i18n import _
 from handlers.language import LANGUAGE
 from handlers.menu import BASKET, CATALOG
 from handlers.orders import ORDERS
-from handlers.pickup_choice import PICKUP, ask_pickup_point
+from handlers.pickup_choice import PICKUP, points_message
 from models.pickup import join_by_invitation, points_for
 
 COMPANY_PREFIX = "p-"
@@ -100,16 +100,19 @@ async def start(update: Update, context: DesserteContext) -> None:
     payload = " ".join(context.args or []).strip()
     if payload and await _follow_invitation(update, context, payload):
         return
-    await show(update, greeting_text(context), main_menu_keyboard())
     member = context.member
     if (
         member.pickup_point_id is None
         and member.producer_id is None
         and await points_for(context.session, member)
     ):
-        await ask_pickup_point(
-            update, context, _("<b>Pour commencer, où voulez-vous retirer vos commandes ?</b>")
+        # First visit: the greeting and the one question that matters, in one message.
+        text, keyboard = await points_message(
+            context, _("<b>Pour commencer, où voulez-vous retirer vos commandes ?</b>")
         )
+        await show(update, f"{greeting_text(context)}\n\n{text}", keyboard)
+        return
+    await show(update, greeting_text(context), main_menu_keyboard())
 
 
 async def show_menu(update: Update, context: DesserteContext) -> None:
