@@ -15,13 +15,20 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from handlers.callback_data import CallbackDataError, Route
+from handlers.callback_data import Route
 from handlers.catalog import CARD, NO_CATEGORY
-from handlers.common import answer_stale, escape, show
+from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
 from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, register_command
-from handlers.shop import answer_refusal, current_cycle, cycle_of_button, pickup_window, when
+from handlers.shop import (
+    answer_refusal,
+    current_cycle,
+    order_lines,
+    pickup_window,
+    pressed_in_cycle,
+    when,
+)
 from handlers.units import quantity_phrase
 from models import Cycle, Order, OrderStatus, Product
 from models.errors import DomainError
@@ -180,14 +187,11 @@ async def show_basket(update: Update, context: DesserteContext) -> None:
 async def _line_action(update: Update, context: DesserteContext, route: Route) -> None:
     query = update.callback_query
     assert query is not None
-    try:
-        cycle_id, product_id = (int(v) for v in route.unpack(query.data))
-    except CallbackDataError:
-        await answer_stale(update)
+    pressed = await pressed_in_cycle(update, context, route)
+    if pressed is None:
         return
-    cycle = await cycle_of_button(update, context, cycle_id)
-    if cycle is None:
-        return
+    cycle, (product,) = pressed
+    product_id = int(product)
     order = await current_basket(context.session, context.member, cycle.id)
     line = next((ln for ln in order.lines if ln.product_id == product_id), None) if order else None
     if line is None:
@@ -244,14 +248,10 @@ async def ask_empty(update: Update, context: DesserteContext) -> None:
     """Asks before emptying the basket."""
     query = update.callback_query
     assert query is not None
-    try:
-        (cycle_id,) = EMPTY.unpack(query.data)
-    except CallbackDataError:
-        await answer_stale(update)
+    pressed = await pressed_in_cycle(update, context, EMPTY)
+    if pressed is None:
         return
-    cycle = await cycle_of_button(update, context, int(cycle_id))
-    if cycle is None:
-        return
+    cycle, _values = pressed
     await query.answer()
     keyboard = InlineKeyboardMarkup(
         [
@@ -270,14 +270,10 @@ async def empty(update: Update, context: DesserteContext) -> None:
     """Empties the basket; the stock goes back."""
     query = update.callback_query
     assert query is not None
-    try:
-        (cycle_id,) = EMPTY_CONFIRMED.unpack(query.data)
-    except CallbackDataError:
-        await answer_stale(update)
+    pressed = await pressed_in_cycle(update, context, EMPTY_CONFIRMED)
+    if pressed is None:
         return
-    cycle = await cycle_of_button(update, context, int(cycle_id))
-    if cycle is None:
-        return
+    cycle, _values = pressed
     try:
         await empty_basket(context.session, context.member, cycle.id, context.services.now())
     except DomainError as error:
@@ -290,16 +286,7 @@ async def empty(update: Update, context: DesserteContext) -> None:
 def summary_text(context: DesserteContext, cycle: Cycle, order: Order) -> str:
     """The receipt sent when an order is confirmed."""
     lines = [_("✅ <b>Commande confirmée</b> — merci !"), ""]
-    for line in order.lines:
-        lines.append(
-            _("• {product} — {quantity} : {total}").format(
-                product=escape(line.product.name),
-                quantity=quantity_phrase(line.product, line.quantity),
-                total=format_price(line.total_cents),
-            )
-        )
-    lines.append("")
-    lines.append(_("<b>Total : {total}</b>").format(total=format_price(order.total_cents)))
+    lines.extend(order_lines(order))
     if order.pickup_point is not None:
         point = order.pickup_point
         lines.append(
@@ -321,14 +308,10 @@ async def confirm(update: Update, context: DesserteContext) -> None:
     """Turns the basket into an order (or confirms its changes) and sends the summary."""
     query = update.callback_query
     assert query is not None
-    try:
-        cycle_id, shown = CONFIRM.unpack(query.data)
-    except CallbackDataError:
-        await answer_stale(update)
+    pressed = await pressed_in_cycle(update, context, CONFIRM)
+    if pressed is None:
         return
-    cycle = await cycle_of_button(update, context, int(cycle_id))
-    if cycle is None:
-        return
+    cycle, (shown,) = pressed
     current = await current_basket(context.session, context.member, cycle.id)
     if fingerprint(current) != shown:
         await query.answer(
@@ -359,14 +342,10 @@ async def reorder(update: Update, context: DesserteContext) -> None:
     """Copies last week's order into the basket as far as stock allows; lists what is missing."""
     query = update.callback_query
     if query is not None and query.data != REORDER_NOW.pack():
-        try:
-            (cycle_id,) = REORDER.unpack(query.data)
-        except CallbackDataError:
-            await answer_stale(update)
+        pressed = await pressed_in_cycle(update, context, REORDER)
+        if pressed is None:
             return
-        cycle = await cycle_of_button(update, context, int(cycle_id))
-        if cycle is None:
-            return
+        cycle, _values = pressed
         await query.answer()
     else:
         if query is not None:

@@ -14,12 +14,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from handlers.callback_data import CallbackDataError, Route
+from handlers.callback_data import Route
 from handlers.common import answer_stale, escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
 from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, register_command
-from handlers.shop import answer_refusal, current_cycle, cycle_of_button, product_title
+from handlers.shop import answer_refusal, current_cycle, pressed_in_cycle, product_title
 from handlers.units import price_phrase, quantity_phrase
 from models import Cycle, catalog
 from models.errors import DomainError
@@ -92,16 +92,12 @@ async def show_category(update: Update, context: DesserteContext) -> None:
     """One page of a category: names, prices per sale unit, scarcity; a button per product."""
     query = update.callback_query
     assert query is not None
-    try:
-        cycle_id, index, page = (int(v) for v in CATEGORY.unpack(query.data))
-    except CallbackDataError:
-        await answer_stale(update)
+    pressed = await pressed_in_cycle(update, context, CATEGORY)
+    if pressed is None:
         return
-    cycle = await cycle_of_button(update, context, cycle_id)
-    if cycle is None:
-        return
+    cycle, (index, page) = pressed
     await query.answer()
-    await render_category(update, context, cycle, index, page)
+    await render_category(update, context, cycle, int(index), int(page))
 
 
 async def render_category(
@@ -242,15 +238,11 @@ async def show_card(update: Update, context: DesserteContext) -> None:
     """A product's card with the quantity stepper."""
     query = update.callback_query
     assert query is not None
-    try:
-        cycle_id, product_id, raw, index, page = CARD.unpack(query.data)
-    except CallbackDataError:
-        await answer_stale(update)
+    pressed = await pressed_in_cycle(update, context, CARD)
+    if pressed is None:
         return
+    cycle, (product_id, raw, index, page) = pressed
     quantity = _quantity(raw)
-    cycle = await cycle_of_button(update, context, int(cycle_id))
-    if cycle is None:
-        return
     view = await catalog.offer_view(context.session, cycle.id, int(product_id))
     if view is None or quantity is None:
         await answer_stale(update)
@@ -314,15 +306,11 @@ async def add_product(update: Update, context: DesserteContext) -> None:
     """Adds the chosen quantity to the basket; says so, or says what was left."""
     query = update.callback_query
     assert query is not None
-    try:
-        cycle_id, product_id, raw, index, page = ADD.unpack(query.data)
-    except CallbackDataError:
-        await answer_stale(update)
+    pressed = await pressed_in_cycle(update, context, ADD)
+    if pressed is None:
         return
+    cycle, (product_id, raw, index, page) = pressed
     quantity = _quantity(raw)
-    cycle = await cycle_of_button(update, context, int(cycle_id))
-    if cycle is None:
-        return
     if quantity is None:
         await answer_stale(update)
         return

@@ -96,7 +96,8 @@ async def cycle_text(context: DesserteContext, cycle: Cycle) -> str:
         [
             # A cycle is named by its delivery day, as everywhere else (reports, exports).
             _("<b>Cycle du {day}</b> — {state}").format(
-                day=format_date(cycle.pickup_starts_at.astimezone(tz)), state=state_label(cycle.state)
+                day=format_date(cycle.pickup_starts_at.astimezone(tz)),
+                state=state_label(cycle.state),
             ),
             _("Ouverture : {moment}").format(moment=format_datetime(cycle.opens_at.astimezone(tz))),
             _("Clôture : {moment}").format(moment=format_datetime(cycle.closes_at.astimezone(tz))),

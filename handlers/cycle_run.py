@@ -148,6 +148,28 @@ async def _call_seam(
         log.exception("%s for cycle %s failed", step, cycle_id)
 
 
+async def _call_resumable_seam(
+    application: AnyApplication,
+    seam: Callable[[AnyApplication, int], Awaitable[Any]] | None,
+    cycle_id: int,
+    step: str,
+) -> None:
+    """Run another feature's step until it has completed once; the seam claims each of its
+    messages itself, so a run interrupted midway (crash, restart) is finished by the next one
+    without sending anything twice. The step is recorded when the seam returns."""
+    services = services_of(application)
+    async with services.sessions() as session:
+        if seam is None or await step_done(session, cycle_id, step):
+            return
+    try:
+        await seam(application, cycle_id)
+    except Exception:
+        log.exception("%s for cycle %s failed", step, cycle_id)
+        return
+    async with services.sessions() as session:
+        await claim_step(session, cycle_id, step)
+
+
 # -- sending --------------------------------------------------------------------------------
 
 
@@ -361,7 +383,7 @@ async def dispatch_close(
     async with services.sessions() as session:
         if await step_done(session, cycle_id, CLOSE_DISPATCHED):
             return 0
-    await _call_seam(application, purchase_orders_seam(), cycle_id, PURCHASE_ORDERS)
+    await _call_resumable_seam(application, purchase_orders_seam(), cycle_id, PURCHASE_ORDERS)
     cycle = await _cycle(services, cycle_id)
     if cycle is None:
         return 0

@@ -12,8 +12,7 @@ from handlers.common import answer_stale, escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, lazy_gettext
 from handlers.menu import CONSUMER, MENU, Command, register_command
-from handlers.shop import local, pickup_window
-from handlers.units import quantity_phrase
+from handlers.shop import local, order_lines, pickup_window
 from models import Order, OrderStatus
 from models.errors import StaleAction
 from models.ordering import order_history, order_of_member
@@ -96,16 +95,7 @@ async def show_order(update: Update, context: DesserteContext) -> None:
             )
         )
     lines.append("")
-    for line in order.lines:
-        lines.append(
-            _("• {product} — {quantity} : {total}").format(
-                product=escape(line.product.name),
-                quantity=quantity_phrase(line.product, line.quantity),
-                total=format_price(line.total_cents),
-            )
-        )
-    lines.append("")
-    lines.append(_("<b>Total : {total}</b>").format(total=format_price(order.total_cents)))
+    lines.extend(order_lines(order))
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(_("⬅️ Vos commandes"), callback_data=ORDERS.pack())]]
     )

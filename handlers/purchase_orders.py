@@ -23,8 +23,11 @@ from handlers.common import escape
 from handlers.context import services_of
 from handlers.i18n import _, current_locale, format_date, format_price, use_locale
 from handlers.stock_views import delivery_title, quantity
+from models.cycle_event import NotificationStatus
+from models.notifications import claim_message, record_outcome
 from models.producers import producer_members
 from models.purchase_orders import PurchaseOrder, purchase_orders
+from models.unit_of_work import write_intent
 
 log = logging.getLogger(__name__)
 
@@ -136,17 +139,37 @@ def csv_file_name(order: PurchaseOrder, timezone: ZoneInfo) -> str:
     return _("bon-de-commande-{date}.csv").format(date=day)
 
 
+PURCHASE_ORDER = "purchase_order"
+"""The per-person message kind (``CycleNotification``) claimed before each purchase order."""
+
+
 async def send_purchase_orders(
     application: Application[Any, Any, Any, Any, Any, Any], cycle_id: int
 ) -> int:
     """Send each producer's purchase order for the closed cycle to every person linked to the
-    producer (message + CSV, in their language); returns how many people received one."""
+    producer (message + CSV, in their language); returns how many people received one.
+
+    Each person's purchase order is claimed in the database before it goes out, so running this
+    again — after a crash midway, or from two closes at once — sends only the missing ones and
+    never one twice.
+    """
     services = services_of(application)
     sent = 0
     async with services.sessions() as session:
-        orders = await purchase_orders(session, cycle_id)
-        for order in orders:
-            for member in await producer_members(session, order.producer_id):
+        orders = [
+            (order, await producer_members(session, order.producer_id))
+            for order in await purchase_orders(session, cycle_id)
+        ]
+        await session.commit()  # end the read: each claim below is a short write of its own
+        for order, members in orders:
+            for member in members:
+                with write_intent():
+                    claimed = await claim_message(
+                        session, cycle_id, PURCHASE_ORDER, member.telegram_id
+                    )
+                if not claimed:
+                    continue
+                status = NotificationStatus.SENT
                 with use_locale(member.locale):
                     texts = purchase_order_text(order, services.timezone)
                     document = purchase_order_csv(order)
@@ -166,11 +189,16 @@ async def send_purchase_orders(
                     )
                 except Forbidden:
                     log.info("producer member %s blocked the bot; no purchase order", member.id)
-                    continue
+                    status = NotificationStatus.BLOCKED
                 except TelegramError:
                     log.warning("purchase order to member %s failed", member.id, exc_info=True)
-                    continue
-                sent += 1
+                    status = NotificationStatus.FAILED
+                with write_intent():
+                    await record_outcome(
+                        session, cycle_id, PURCHASE_ORDER, member.telegram_id, status
+                    )
+                if status == NotificationStatus.SENT:
+                    sent += 1
     return sent
 
 

@@ -6,10 +6,12 @@ from datetime import datetime
 
 from telegram import Update
 
-from handlers.common import escape, show
+from handlers.callback_data import CallbackDataError, Route
+from handlers.common import answer_stale, escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, format_time
-from models import Cycle, PickupPoint
+from handlers.units import quantity_phrase
+from models import Cycle, Order, PickupPoint
 from models.cycles import next_cycle, open_cycle
 from models.errors import (
     BelowMinimum,
@@ -89,6 +91,27 @@ async def cycle_of_button(update: Update, context: DesserteContext, cycle_id: in
     return None
 
 
+async def pressed_in_cycle(
+    update: Update, context: DesserteContext, route: Route
+) -> tuple[Cycle, tuple[int | str, ...]] | None:
+    """For a button whose first value is its cycle: the open cycle and the other values.
+
+    A forged or malformed button, or one from a closed or earlier cycle, is answered politely
+    and gives None: the caller simply returns.
+    """
+    query = update.callback_query
+    assert query is not None
+    try:
+        values = route.unpack(query.data)
+    except CallbackDataError:
+        await answer_stale(update)
+        return None
+    cycle = await cycle_of_button(update, context, int(values[0]))
+    if cycle is None:
+        return None
+    return cycle, values[1:]
+
+
 def refusal(error: DomainError, context: DesserteContext) -> str:
     """A refusal from the domain as a polite sentence in the member's language."""
     if isinstance(error, CycleClosed):
@@ -120,6 +143,21 @@ async def answer_refusal(update: Update, context: DesserteContext, error: Domain
         await update.callback_query.answer(text[:200], show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
+
+
+def order_lines(order: Order) -> list[str]:
+    """The order's lines and its total, as the receipt and the history show them."""
+    lines = [
+        _("• {product} — {quantity} : {total}").format(
+            product=escape(line.product.name),
+            quantity=quantity_phrase(line.product, line.quantity),
+            total=format_price(line.total_cents),
+        )
+        for line in order.lines
+    ]
+    lines.append("")
+    lines.append(_("<b>Total : {total}</b>").format(total=format_price(order.total_cents)))
+    return lines
 
 
 def product_title(name: str) -> str:

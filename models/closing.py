@@ -16,7 +16,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.cycle import Cycle, CycleState, Offer
+from models.cycle import CycleState, Offer
+from models.cycles import lock_cycle
 from models.errors import StaleAction
 from models.order import Order, OrderLine, OrderStatus
 from models.pickup_point import PickupPoint
@@ -61,18 +62,6 @@ class CloseSummary:
     already_closed: bool = False
 
 
-async def _lock_cycle(session: AsyncSession, cycle_id: int) -> Cycle:
-    cycle = await session.scalar(
-        select(Cycle)
-        .where(Cycle.id == cycle_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if cycle is None:
-        raise StaleAction(cycle_id=cycle_id)
-    return cycle
-
-
 async def close_cycle(session: AsyncSession, cycle_id: int, now: datetime) -> CloseSummary:
     """Close the cycle (once) and return its summary; commits.
 
@@ -80,7 +69,7 @@ async def close_cycle(session: AsyncSession, cycle_id: int, now: datetime) -> Cl
     ``already_closed=True``; a cycle that never opened answers :class:`StaleAction`.
     """
     async with unit_of_work(session):
-        cycle = await _lock_cycle(session, cycle_id)
+        cycle = await lock_cycle(session, cycle_id)
         if cycle.state == CycleState.PLANNED:
             raise StaleAction(cycle_id=cycle_id, state=cycle.state.value)
         already_closed = cycle.state != CycleState.OPEN

@@ -9,7 +9,28 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.cycle import Cycle, CycleState, Offer
+from models.errors import StaleAction
 from models.producer import Product
+from models.unit_of_work import unit_of_work
+
+
+async def lock_cycle(session: AsyncSession, cycle_id: int, *, shared: bool = False) -> Cycle:
+    """The cycle, read afresh and locked for this transaction; :class:`StaleAction` if unknown.
+
+    ``shared`` takes a shared lock (``FOR SHARE``: basket changes, which may run side by side);
+    otherwise the lock is exclusive (``FOR UPDATE``: opening, closing, moving the cycle), so a
+    close waits for the basket changes in flight and the ones after it see the cycle closed.
+    The session may hold the cycle as it was earlier: ``populate_existing`` reloads it.
+    """
+    cycle = await session.scalar(
+        select(Cycle)
+        .where(Cycle.id == cycle_id)
+        .with_for_update(read=shared)
+        .execution_options(populate_existing=True)
+    )
+    if cycle is None:
+        raise StaleAction(cycle_id=cycle_id)
+    return cycle
 
 
 async def open_cycle(session: AsyncSession) -> Cycle | None:
@@ -84,12 +105,11 @@ async def start_cycle(session: AsyncSession, cycle: Cycle, now: datetime) -> boo
 
     Returns False when it was already open or past (opening is idempotent).
     """
-    locked = await session.scalar(select(Cycle).where(Cycle.id == cycle.id).with_for_update())
-    if locked is None or locked.state != CycleState.PLANNED:
-        await session.rollback()
-        return False
-    await ensure_offers(session, locked)
-    locked.state = CycleState.OPEN
-    locked.opened_at = now
-    await session.commit()
+    async with unit_of_work(session):
+        locked = await lock_cycle(session, cycle.id)
+        if locked.state != CycleState.PLANNED:
+            return False
+        await ensure_offers(session, locked)
+        locked.state = CycleState.OPEN
+        locked.opened_at = now
     return True

@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from models.base import normalize_quantity
 from models.cycle import Cycle, CycleState, Offer
+from models.cycles import lock_cycle
 from models.errors import (
     BelowMinimum,
     CycleClosed,
@@ -90,15 +91,7 @@ def check_quantity(quantity: Decimal, step: Decimal) -> Decimal:
 
 async def lock_open_cycle(session: AsyncSession, cycle_id: int) -> Cycle:
     """The cycle, share-locked against a concurrent close; :class:`CycleClosed` if not open."""
-    cycle = await session.scalar(
-        select(Cycle)
-        .where(Cycle.id == cycle_id)
-        .with_for_update(read=True)
-        # The session may hold the cycle as it was earlier (open, or planned): read it afresh.
-        .execution_options(populate_existing=True)
-    )
-    if cycle is None:
-        raise StaleAction(cycle_id=cycle_id)
+    cycle = await lock_cycle(session, cycle_id, shared=True)
     if cycle.state != CycleState.OPEN:
         raise CycleClosed(cycle_id=cycle_id, state=cycle.state.value)
     return cycle

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.calendar import CycleTimes, WeeklyCalendar
 from models.cycle import Cycle, CycleState
-from models.cycles import create_cycle, open_cycle, start_cycle
-from models.errors import CycleClosed, DomainError, StaleAction
+from models.cycles import create_cycle, lock_cycle, open_cycle, start_cycle
+from models.errors import CycleClosed, DomainError
 from models.unit_of_work import unit_of_work
 
 PLANNED_AHEAD = 2
@@ -85,7 +85,7 @@ async def open_now(session: AsyncSession, cycle_id: int, now: datetime) -> Cycle
     (:class:`CycleClosed`), and when its close has already passed (:class:`CannotMove`).
     """
     async with unit_of_work(session):
-        cycle = await _locked(session, cycle_id)
+        cycle = await lock_cycle(session, cycle_id)
         if cycle.state == CycleState.OPEN:
             return cycle
         if cycle.state != CycleState.PLANNED:
@@ -104,14 +104,8 @@ async def open_now(session: AsyncSession, cycle_id: int, now: datetime) -> Cycle
 async def open_planned(session: AsyncSession, cycle_id: int, now: datetime) -> bool:
     """Open the planned cycle (offers for every product); False when it was not planned any
     more (opening twice opens once). Commits."""
-    cycle = await session.scalar(
-        select(Cycle)
-        .where(Cycle.id == cycle_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    cycle = await session.get(Cycle, cycle_id)
     if cycle is None:
-        await session.rollback()
         return False
     return await start_cycle(session, cycle, now)
 
@@ -125,25 +119,13 @@ async def extend_cycle(
     (:class:`CannotMove`).
     """
     async with unit_of_work(session):
-        cycle = await _locked(session, cycle_id)
+        cycle = await lock_cycle(session, cycle_id)
         if cycle.state not in (CycleState.PLANNED, CycleState.OPEN):
             raise CycleClosed(cycle_id=cycle_id, state=cycle.state.value)
         closes_at = cycle.closes_at + delta
         if closes_at > cycle.pickup_starts_at or closes_at <= max(now, cycle.opens_at):
             raise CannotMove(cycle_id=cycle_id, closes_at=closes_at)
         cycle.closes_at = closes_at
-    return cycle
-
-
-async def _locked(session: AsyncSession, cycle_id: int) -> Cycle:
-    cycle = await session.scalar(
-        select(Cycle)
-        .where(Cycle.id == cycle_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if cycle is None:
-        raise StaleAction(cycle_id=cycle_id)
     return cycle
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import normalize_quantity
 from models.cycle import Cycle, CycleState, Offer
-from models.cycles import stock_cycle
+from models.cycles import lock_cycle, stock_cycle
 from models.errors import NoOpenCycle, NotAllowed, StaleAction
 from models.member import Member
 from models.producer import Producer, Product
@@ -444,13 +444,8 @@ async def cancel_update(session: AsyncSession, member: Member, update_id: int) -
 async def _lock_stock_cycle(session: AsyncSession, cycle_id: int | None) -> Cycle:
     if cycle_id is None:
         raise NoOpenCycle()
-    cycle = await session.scalar(
-        select(Cycle)
-        .where(Cycle.id == cycle_id)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    )
-    if cycle is None or cycle.state not in STOCK_STATES:
+    cycle = await lock_cycle(session, cycle_id, shared=True)
+    if cycle.state not in STOCK_STATES:
         raise StaleAction(cycle_id=cycle_id)
     return cycle
 
