@@ -1,0 +1,1 @@
+"""desserte's benchmarks: ``python -m bench`` (see ``bench/README.md``)."""

@@ -1,0 +1,102 @@
+"""``python -m bench --quick --json`` at a tiny scale: it runs, and its JSON line has exactly
+the issue's keys, each a number or null. Speed is never asserted here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import KEYS, parse_args, table
+from bench.common import BenchResult, percentile, ratio
+from bench.memory import from_updates
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED = {
+    "updates": {"bot_per_s", "echo_per_s", "ratio", "p95_ms", "users"},
+    "close": {"seconds", "sql_seconds", "ratio", "lines"},
+    "broadcast": {
+        "seconds",
+        "floor_seconds",
+        "ratio",
+        "recipients",
+        "delivered",
+        "duplicates",
+        "http_429",
+    },
+    "parser": {"messages_per_s", "exact_pct"},
+    "memory": {"peak_rss_mb"},
+}
+
+
+@pytest.fixture(scope="module")
+def quick_run() -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", "--scale", "0.002"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_quick_json_has_exactly_the_keys_and_numbers_or_nulls(quick_run):
+    assert quick_run.returncode == 0, quick_run.stderr
+    last = quick_run.stdout.strip().splitlines()[-1]
+    figures = json.loads(last)
+    assert {name: set(values) for name, values in figures.items()} == EXPECTED
+    for name, values in figures.items():
+        for key, value in values.items():
+            assert value is None or (
+                isinstance(value, int | float) and not isinstance(value, bool)
+            ), (name, key, value)
+
+
+def test_the_table_names_every_benchmark_and_its_goals(quick_run):
+    for name in EXPECTED:
+        assert name in quick_run.stdout
+    assert "goals:" in quick_run.stdout
+
+
+def test_a_benchmark_that_cannot_run_yields_nulls_and_says_why():
+    waiting = BenchResult(
+        name="updates",
+        figures={"echo_per_s": 900.0, "users": 9},
+        status="waiting",
+        note="waiting for the consumer journey",
+        extra={"peak_rss_mb": 120.0},
+    )
+    memory = from_updates(waiting, 1.0)
+    assert memory.figures == {"peak_rss_mb": None}
+    assert "waiting" in memory.note
+    text = table({"updates": waiting, "memory": memory})
+    assert "waiting for the consumer journey" in text
+    assert "bot_per_s=null" in text
+
+
+def test_keys_match_the_issue():
+    assert {name: set(keys) for name, keys in KEYS.items()} == EXPECTED
+
+
+def test_quick_defaults():
+    args = parse_args(["--quick"])
+    assert args.scale < 1
+    assert args.budget is not None
+    assert parse_args([]).scale == 1.0
+
+
+def test_helpers():
+    assert percentile([5.0, 1.0, 3.0, 2.0, 4.0], 0.95) == 5.0
+    assert percentile([], 0.95) is None
+    assert ratio(3.0, 2.0) == 1.5
+    assert ratio(None, 2.0) is None
+    assert ratio(1.0, 0) is None
