@@ -7,12 +7,14 @@ pressed under an older view, it shows the current basket again instead of confir
 
 from __future__ import annotations
 
+import logging
 import zlib
 from decimal import Decimal
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
+from telegram.error import TimedOut
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers.callback_data import Route
@@ -31,7 +33,7 @@ from handlers.shop import (
 )
 from handlers.units import quantity_phrase
 from models import Cycle, Order, OrderStatus, Product
-from models.errors import DomainError
+from models.errors import AlreadyConfirmed, DomainError
 from models.ordering import (
     add_to_basket,
     confirm_order,
@@ -40,6 +42,8 @@ from models.ordering import (
     reorder_last,
     set_quantity,
 )
+
+log = logging.getLogger(__name__)
 
 MORE = Route("bsk:more", (int, int))  # cycle, product
 LESS = Route("bsk:less", (int, int))
@@ -165,10 +169,16 @@ def basket_keyboard(cycle: Cycle, order: Order | None) -> InlineKeyboardMarkup:
 
 
 async def render_basket(
-    update: Update, context: DesserteContext, cycle: Cycle, notice: str = ""
+    update: Update,
+    context: DesserteContext,
+    cycle: Cycle,
+    notice: str = "",
+    order: Order | None = None,
 ) -> None:
-    """Show the member's basket for ``cycle`` in place (or as a new message for a command)."""
-    order = await current_basket(context.session, context.member, cycle.id)
+    """Show the member's basket for ``cycle`` in place (or as a new message for a command);
+    ``order`` when the caller has just loaded it."""
+    if order is None:
+        order = await current_basket(context.session, context.member, cycle.id)
     text = basket_text(context, cycle, order)
     if notice:
         text = f"{notice}\n\n{text}"
@@ -327,15 +337,30 @@ async def confirm(update: Update, context: DesserteContext) -> None:
             cycle.id,
             context.services.now(),
             context.services.minimum_order_cents,
+            refuse_unchanged=True,
         )
+    except AlreadyConfirmed:
+        # A second tap (or a retry after a lost answer): the receipt was sent the first time.
+        await query.answer(_("Votre commande est déjà confirmée."))
+        await render_basket(update, context, cycle)
+        return
     except DomainError as error:
         await answer_refusal(update, context, error)
         return
     await query.answer(_("Commande confirmée !"))
-    await render_basket(update, context, cycle)
+    # The order is confirmed: from here on, a lost answer must neither stop the receipt nor
+    # tell the member to try again. A timed-out request may well have been delivered, so it is
+    # never sent again (that would show two receipts).
+    try:
+        await render_basket(update, context, cycle, order=order)
+    except TimedOut:
+        log.warning("the confirmed basket's edit timed out; the receipt follows anyway")
     chat = update.effective_chat
     assert chat is not None
-    await chat.send_message(summary_text(context, cycle, order), parse_mode=ParseMode.HTML)
+    try:
+        await chat.send_message(summary_text(context, cycle, order), parse_mode=ParseMode.HTML)
+    except TimedOut:
+        log.warning("the receipt of order %s timed out; not sent again", order.id)
 
 
 async def reorder(update: Update, context: DesserteContext) -> None:

@@ -266,9 +266,12 @@ async def render_card(
     quantity: Decimal,
     index: int,
     page: int,
+    in_basket: Decimal | None = None,
 ) -> None:
-    """Show the card (as a photo with caption when the product has one)."""
-    in_basket = await line_quantity(context.session, context.member, cycle.id, view.product.id)
+    """Show the card (as a photo with caption when the product has one); ``in_basket`` when the
+    caller already knows how much of it the basket holds."""
+    if in_basket is None:
+        in_basket = await line_quantity(context.session, context.member, cycle.id, view.product.id)
     text = card_text(view, in_basket)
     keyboard = card_keyboard(cycle, view, quantity, index, page)
     photo = view.product.photo
@@ -347,7 +350,9 @@ async def add_product(update: Update, context: DesserteContext) -> None:
                 quantity=quantity_phrase(product, result.granted), product=product.name
             )
         )
-    await render_card(update, context, cycle, view, product.step, int(index), int(page))
+    await render_card(
+        update, context, cycle, view, product.step, int(index), int(page), result.line_quantity
+    )
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

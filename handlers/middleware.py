@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import Application
 
 from handlers.context import current_member, current_session, services_of
 from handlers.i18n import activate, normalize_locale
 from models.members import get_or_register
-from models.unit_of_work import write_intent
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +29,33 @@ async def serve_update(
     """Run ``process(update)`` with a session open, the sender registered and their locale on.
 
     Whatever a handler left uncommitted is rolled back: the domain commits its own units of work,
-    so a failure never leaves half an operation behind.
+    so a failure never leaves half an operation behind. Updates from groups and channels are
+    ignored (the bot only talks in private chats), and so are other bots.
     """
-    services = services_of(application)
+    chat = update.effective_chat if isinstance(update, Update) else None
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        # The bot talks to people one to one: a group or channel it was added to must not read
+        # anyone's basket aloud, nor register the group's members.
+        log.info("update %s from a %s chat ignored", getattr(update, "update_id", None), chat.type)
+        return
     user = update.effective_user if isinstance(update, Update) else None
+    if user is not None and user.is_bot:
+        log.info("update %s from bot %s ignored", getattr(update, "update_id", None), user.id)
+        return
+    services = services_of(application)
     async with services.sessions() as session:
         session_token = current_session.set(session)
         member_token = current_member.set(None)
         try:
             if user is not None and not user.is_bot:
-                with write_intent():
-                    member, _new = await get_or_register(
-                        session,
-                        telegram_id=user.id,
-                        first_name=user.first_name,
-                        last_name=user.last_name,
-                        username=user.username,
-                        locale=normalize_locale(user.language_code),
-                    )
-                    await session.commit()
+                member, _new = await get_or_register(
+                    session,
+                    telegram_id=user.id,
+                    first_name=user.first_name,
+                    last_name=user.last_name,
+                    username=user.username,
+                    locale=normalize_locale(user.language_code),
+                )
                 current_member.set(member)
                 activate(member.locale)
             else:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from models.cycle import Offer
 from models.producer import Product
@@ -72,14 +72,18 @@ def _category_key(name: str) -> tuple[int, str]:
         return (len(CATEGORY_ORDER), fold(name))
 
 
-async def offers(session: AsyncSession, cycle_id: int) -> list[OfferView]:
-    """Every product offered in the cycle (offered > 0, active), with its producer loaded."""
-    rows = await session.execute(
+def _offered(cycle_id: int) -> Select[Decimal, Decimal, Product]:
+    return (
         select(Offer.offered, Offer.ordered, Product)
         .join(Product, Offer.product_id == Product.id)
         .where(Offer.cycle_id == cycle_id, Offer.offered > 0, Product.active.is_(True))
-        .options(selectinload(Product.producer))
+        .options(joinedload(Product.producer))
     )
+
+
+async def offers(session: AsyncSession, cycle_id: int) -> list[OfferView]:
+    """Every product offered in the cycle (offered > 0, active), with its producer loaded."""
+    rows = await session.execute(_offered(cycle_id))
     return [
         OfferView(product=product, offered=offered, ordered=ordered)
         for offered, ordered, product in rows
@@ -88,11 +92,14 @@ async def offers(session: AsyncSession, cycle_id: int) -> list[OfferView]:
 
 async def categories(session: AsyncSession, cycle_id: int) -> list[CategoryCount]:
     """The cycle's categories, in the network's order, with their available product counts."""
-    counts: dict[str, int] = {}
-    for view in await offers(session, cycle_id):
-        counts.setdefault(view.product.category, 0)
-        if not view.sold_out:
-            counts[view.product.category] += 1
+    available = case((Offer.ordered < Offer.offered, 1), else_=0)
+    rows = await session.execute(
+        select(Product.category, func.sum(available))
+        .join(Offer, Offer.product_id == Product.id)
+        .where(Offer.cycle_id == cycle_id, Offer.offered > 0, Product.active.is_(True))
+        .group_by(Product.category)
+    )
+    counts = {name: int(count or 0) for name, count in rows}
     return [CategoryCount(name, counts[name]) for name in sorted(counts, key=_category_key)]
 
 
@@ -100,7 +107,8 @@ async def category_page(
     session: AsyncSession, cycle_id: int, category: str, page: int, per_page: int = 8
 ) -> Page:
     """Page ``page`` (0-based, clamped) of a category: available products by name, sold out last."""
-    views = [v for v in await offers(session, cycle_id) if v.product.category == category]
+    rows = await session.execute(_offered(cycle_id).where(Product.category == category))
+    views = [OfferView(product=p, offered=offered, ordered=ordered) for offered, ordered, p in rows]
     views.sort(key=lambda v: (v.sold_out, fold(v.product.name)))
     count = max(1, -(-len(views) // per_page))
     page = min(max(page, 0), count - 1)
@@ -116,7 +124,7 @@ async def offer_view(session: AsyncSession, cycle_id: int, product_id: int) -> O
             .where(
                 Offer.cycle_id == cycle_id, Offer.product_id == product_id, Product.active.is_(True)
             )
-            .options(selectinload(Product.producer))
+            .options(joinedload(Product.producer))
         )
     ).first()
     if row is None:

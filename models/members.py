@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from models.member import Member
 from models.unit_of_work import unit_of_work
+
+
+async def _find(session: AsyncSession, telegram_id: int) -> Member | None:
+    member: Member | None = await session.scalar(
+        select(Member)
+        .where(Member.telegram_id == telegram_id)
+        .options(joinedload(Member.pickup_point), joinedload(Member.producer))
+    )
+    return member
 
 
 async def get_or_register(
@@ -20,39 +30,40 @@ async def get_or_register(
     locale: str,
 ) -> tuple[Member, bool]:
     """The member for ``telegram_id`` (created with ``locale`` on first contact), and whether it
-    is new. Names are refreshed when Telegram reports a change. Flushes; the caller commits."""
-    member = await session.scalar(
-        select(Member)
-        .where(Member.telegram_id == telegram_id)
-        .options(selectinload(Member.pickup_point), selectinload(Member.producer))
-    )
-    if member is None:
-        member = Member(
-            telegram_id=telegram_id,
-            first_name=first_name or "?",
-            last_name=last_name,
-            username=username,
-            locale=locale,
-            is_consumer=True,
-            is_admin=False,
-            reachable=True,
-            notifications_off=[],
-            pickup_point=None,
-            producer=None,
-        )
-        session.add(member)
-        await session.flush()
-        return member, True
-    if (member.first_name, member.last_name, member.username) != (first_name, last_name, username):
-        member.first_name, member.last_name, member.username = (
-            first_name or "?",
-            last_name,
-            username,
-        )
-    if not member.reachable:
-        # A member who writes to the bot has unblocked it.
-        member.reachable = True
-    return member, False
+    is new. Names are refreshed when Telegram reports a change; a member who writes again is
+    reachable again. Reads only, unless something must be written (then one unit of work)."""
+    first_name = first_name or "?"
+    member = await _find(session, telegram_id)
+    if member is not None and member.reachable and (
+        member.first_name,
+        member.last_name,
+        member.username,
+    ) == (first_name, last_name, username):
+        return member, False
+    try:
+        async with unit_of_work(session):
+            member = await _find(session, telegram_id)
+            new = member is None
+            if member is None:
+                member = Member(
+                    telegram_id=telegram_id,
+                    locale=locale,
+                    is_consumer=True,
+                    is_admin=False,
+                    notifications_off=[],
+                    joined_points=[],
+                    pickup_point=None,
+                    producer=None,
+                )
+                session.add(member)
+            member.first_name, member.last_name, member.username = first_name, last_name, username
+            member.reachable = True  # a member who writes to the bot has unblocked it
+    except IntegrityError:
+        # The same person's other update registered them a moment ago.
+        member, new = await _find(session, telegram_id), False
+        if member is None:
+            raise
+    return member, new
 
 
 async def set_locale(session: AsyncSession, member: Member, locale: str) -> Member:

@@ -15,15 +15,16 @@ from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from models.base import normalize_quantity
 from models.cycle import Cycle, CycleState, Offer
 from models.cycles import lock_cycle
 from models.errors import (
+    AlreadyConfirmed,
     BelowMinimum,
     CycleClosed,
     EmptyBasket,
@@ -105,6 +106,10 @@ async def _order_for(
         .where(Order.member_id == member.id, Order.cycle_id == cycle.id)
         .options(selectinload(Order.lines))
         .with_for_update(of=Order)
+        # The session may hold the order and its lines as an earlier read saw them (the handler
+        # showed the basket first): read them afresh under the lock, or two quick taps would
+        # both start from the same old quantity and one would be lost.
+        .execution_options(populate_existing=True)
     )
     if order is not None or not create:
         return order
@@ -128,6 +133,7 @@ async def _order_for(
             .where(Order.member_id == member.id, Order.cycle_id == cycle.id)
             .options(selectinload(Order.lines))
             .with_for_update(of=Order)
+            .execution_options(populate_existing=True)
         )
     assert order is not None
     return order
@@ -137,7 +143,7 @@ async def _offer(session: AsyncSession, cycle: Cycle, product_id: int) -> Offer:
     offer = await session.scalar(
         select(Offer)
         .where(Offer.cycle_id == cycle.id, Offer.product_id == product_id)
-        .options(selectinload(Offer.product))
+        .options(joinedload(Offer.product))
     )
     if offer is None or not offer.product.active:
         raise StaleAction(product_id=product_id)
@@ -325,10 +331,14 @@ async def confirm_order(
     cycle_id: int,
     now: datetime,
     minimum_cents: int = 0,
+    *,
+    refuse_unchanged: bool = False,
 ) -> Order:
     """Turn the basket into an order (or confirm the changes of one); returns it with its lines.
 
-    Refuses an empty basket, one below ``minimum_cents`` and a member without a pickup point.
+    Refuses an empty basket, one below ``minimum_cents`` and a member without a pickup point;
+    with ``refuse_unchanged``, also an order already confirmed as it stands
+    (:class:`AlreadyConfirmed`: a second tap, even a simultaneous one, confirms nothing).
     Commits.
     """
     async with unit_of_work(session):
@@ -336,6 +346,12 @@ async def confirm_order(
         order = await _order_for(session, member, cycle, create=False)
         if order is None or not order.lines:
             raise EmptyBasket()
+        if (
+            refuse_unchanged
+            and order.status == OrderStatus.CONFIRMED
+            and not order.changed_since_confirmed
+        ):
+            raise AlreadyConfirmed(order_id=order.id)
         if order.total_cents < minimum_cents:
             raise BelowMinimum(total=order.total_cents, minimum=minimum_cents)
         pickup_point_id = member.pickup_point_id or order.pickup_point_id
@@ -353,33 +369,33 @@ async def confirm_order(
 
 async def load_order(session: AsyncSession, order_id: int) -> Order:
     """The order with its lines, their products and producers, its pickup point and cycle."""
-    order = await session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .options(
-            selectinload(Order.lines)
-            .selectinload(OrderLine.product)
-            .selectinload(Product.producer),
-            selectinload(Order.pickup_point),
-            selectinload(Order.cycle),
-        )
-        .execution_options(populate_existing=True)
-    )
+    order = await session.scalar(_with_everything(select(Order).where(Order.id == order_id)))
     if order is None:
         raise StaleAction(order_id=order_id)
     return order
 
 
+def _with_everything(query: Select[Order]) -> Select[Order]:
+    """``query`` loading what showing an order needs, in two statements."""
+    return query.options(
+        selectinload(Order.lines).joinedload(OrderLine.product).joinedload(Product.producer),
+        joinedload(Order.pickup_point),
+        joinedload(Order.cycle),
+    ).execution_options(populate_existing=True)
+
+
 async def current_basket(session: AsyncSession, member: Member, cycle_id: int) -> Order | None:
     """The member's basket or order in this cycle with everything needed to show it."""
-    order_id = await session.scalar(
-        select(Order.id).where(
-            Order.member_id == member.id,
-            Order.cycle_id == cycle_id,
-            Order.status.in_(LIVE_STATUSES),
+    order: Order | None = await session.scalar(
+        _with_everything(
+            select(Order).where(
+                Order.member_id == member.id,
+                Order.cycle_id == cycle_id,
+                Order.status.in_(LIVE_STATUSES),
+            )
         )
     )
-    return None if order_id is None else await load_order(session, order_id)
+    return order
 
 
 async def last_order(session: AsyncSession, member: Member, before_cycle: Cycle) -> Order | None:
