@@ -48,6 +48,12 @@ class EmptyBasket(DomainError):
     code = "empty_basket"
 
 
+class AlreadyConfirmed(DomainError):
+    """The order is already confirmed as it stands: confirming again would change nothing."""
+
+    code = "already_confirmed"
+
+
 class BelowMinimum(DomainError):
     """The basket is below the network's minimum order amount."""
 
