@@ -121,7 +121,7 @@ async def test_french_consumer_from_start_to_reorder(app, sandbox, session, shop
     assert "Tomates anciennes" in alice.last_message.text
 
 
-async def test_english_consumer_orders_and_reads_english(app, sandbox, session, shop):
+async def test_english_consumer_orders_changes_and_reorders(app, sandbox, session, shop, clock):
     bob = sandbox.user("Bob", language="en")
     await bob.send("/start")
     assert "where would you like to collect" in bob.last_message.text
@@ -140,9 +140,29 @@ async def test_english_consumer_orders_and_reads_english(app, sandbox, session, 
     await bob.press("Add")
     await bob.send("/basket")
     assert "Your basket" in bob.last_message.text
+    assert "Total: €11.90" in bob.last_message.text  # €2.90 + €9.00
     await bob.press("Confirm the order")
     assert "Order confirmed" in bob.last_message.text
-    assert "€" in bob.last_message.text
+    assert "Total: €11.90" in bob.last_message.text
+    # A change after confirmation is confirmed again.
+    await bob.send("/basket")
+    await bob.press_data(bob.last_message.button_data[0][2])  # ➕ on the eggs
+    assert "confirm the changes" in bob.last_message.text
+    await bob.press("Confirm the changes")
+    assert "Total: €14.80" in bob.last_message.text
+    # Next week, the same basket in one tap.
+    await session.execute(update(Cycle).values(state=CycleState.CLOSED))
+    await session.commit()
+    clock.advance(days=7)
+    await open_cycle_with_stock(session, clock() - timedelta(hours=1), only={"OEU-6": 1})
+    await bob.send("/start")
+    await bob.press("Same basket")
+    text = bob.last_message.text
+    assert "I copied your last order" in text
+    assert "Œufs plein air: only 1\xa0box (limited stock)" in text
+    assert "Miel de châtaignier — 1\xa0jar" in text
+    await bob.send("/orders")
+    assert "€14.80" in bob.last_message.text
     await check_invariants(session)
 
 
