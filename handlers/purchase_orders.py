@@ -161,44 +161,47 @@ async def send_purchase_orders(
             for order in await purchase_orders(session, cycle_id)
         ]
         await session.commit()  # end the read: each claim below is a short write of its own
-        for order, members in orders:
-            for member in members:
+    for order, members in orders:
+        for member in members:
+            # A session of its own: a claim refused rolls back, which must not expire ``order``.
+            async with services.sessions() as claims:
                 with write_intent():
                     claimed = await claim_message(
-                        session, cycle_id, PURCHASE_ORDER, member.telegram_id
+                        claims, cycle_id, PURCHASE_ORDER, member.telegram_id
                     )
-                if not claimed:
-                    continue
-                status = NotificationStatus.SENT
-                with use_locale(member.locale):
-                    texts = purchase_order_text(order, services.timezone)
-                    document = purchase_order_csv(order)
-                    name = csv_file_name(order, services.timezone)
-                    caption = _("Bon de commande du {date}").format(
-                        date=format_date(order.cycle.pickup_starts_at.astimezone(services.timezone))
+            if not claimed:
+                continue
+            status = NotificationStatus.SENT
+            with use_locale(member.locale):
+                texts = purchase_order_text(order, services.timezone)
+                document = purchase_order_csv(order)
+                name = csv_file_name(order, services.timezone)
+                caption = _("Bon de commande du {date}").format(
+                    date=format_date(order.cycle.pickup_starts_at.astimezone(services.timezone))
+                )
+            try:
+                for text in texts:
+                    await application.bot.send_message(
+                        member.telegram_id, text, parse_mode=ParseMode.HTML
                     )
-                try:
-                    for text in texts:
-                        await application.bot.send_message(
-                            member.telegram_id, text, parse_mode=ParseMode.HTML
-                        )
-                    await application.bot.send_document(
-                        member.telegram_id,
-                        InputFile(document, filename=name),
-                        caption=caption,
-                    )
-                except Forbidden:
-                    log.info("producer member %s blocked the bot; no purchase order", member.id)
-                    status = NotificationStatus.BLOCKED
-                except TelegramError:
-                    log.warning("purchase order to member %s failed", member.id, exc_info=True)
-                    status = NotificationStatus.FAILED
+                await application.bot.send_document(
+                    member.telegram_id,
+                    InputFile(document, filename=name),
+                    caption=caption,
+                )
+            except Forbidden:
+                log.info("producer member %s blocked the bot; no purchase order", member.id)
+                status = NotificationStatus.BLOCKED
+            except TelegramError:
+                log.warning("purchase order to member %s failed", member.id, exc_info=True)
+                status = NotificationStatus.FAILED
+            async with services.sessions() as outcome:
                 with write_intent():
                     await record_outcome(
-                        session, cycle_id, PURCHASE_ORDER, member.telegram_id, status
+                        outcome, cycle_id, PURCHASE_ORDER, member.telegram_id, status
                     )
-                if status == NotificationStatus.SENT:
-                    sent += 1
+            if status == NotificationStatus.SENT:
+                sent += 1
     return sent
 
 

@@ -180,6 +180,11 @@ class Sandbox:
         """The user (and private chat) with this id; KeyError if unknown."""
         return self._users[user_id]
 
+    def forget_chat(self, user_id: int) -> None:
+        """Drop the transcript of the private chat with ``user_id`` (see
+        :meth:`SandboxUser.forget`); KeyError if unknown."""
+        self._users[user_id].forget()
+
     def attach(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Deliver updates straight to ``app`` (``await app.process_update(...)``).
 
@@ -354,6 +359,12 @@ class Sandbox:
                 listener(event)
             except Exception:  # a broken printer must not break the bot under test
                 logger.exception("sandbox event listener failed on %s", event.kind)
+
+    async def deliver_raw(self, payload: JSON) -> None:
+        """Deliver an update of any kind as Telegram would send it (``{"channel_post": {...}}``,
+        ``{"inline_query": {...}}``…; the ``update_id`` is added): for tests of what the driver
+        does not model."""
+        await self._deliver(payload)
 
     async def _deliver(self, payload: JSON) -> None:
         """Turn ``payload`` (e.g. ``{"message": {...}}``) into an Update and deliver it."""

@@ -103,6 +103,22 @@ class SandboxUser:
                 return message.keyboard
         return []
 
+    def forget(self) -> None:
+        """Drop this chat's transcript from the sandbox: its messages (both sides, with their
+        edit histories), the bot's answers to its presses, its button presses and the messages
+        the bot deleted in it. The user, their chat and its message numbering remain.
+
+        Telegram keeps chat histories, not the bot: a long simulation (a benchmark) calls this
+        once a conversation is over, so the sandbox's memory does not grow with every chat.
+        """
+        sandbox = self._sandbox
+        self._messages.clear()
+        self.answers.clear()
+        for query_id in [q for q, r in sandbox.callback_queries.items() if r.user_id == self.id]:
+            del sandbox.callback_queries[query_id]
+        if any(m.chat_id == self.id for m in sandbox.deleted):
+            sandbox.deleted[:] = [m for m in sandbox.deleted if m.chat_id != self.id]
+
     def block_bot(self) -> None:
         """From now on every send to this chat answers 403 ``bot was blocked by the user``."""
         self.blocked = True

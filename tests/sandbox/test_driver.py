@@ -49,6 +49,24 @@ async def test_start_press_and_back(sandbox: Sandbox) -> None:
 
 
 @pytest.mark.usefixtures("app")
+async def test_forget_drops_a_finished_chat_only(sandbox: Sandbox) -> None:
+    alice, bob = sandbox.user("Alice", language="fr"), sandbox.user("Bob", language="fr")
+    for person in (alice, bob):
+        await person.send("/start")
+        await person.press("Légumes")
+    before = alice.last_message.message_id
+
+    sandbox.forget_chat(alice.id)
+
+    assert (alice.history, alice.answers) == ([], [])
+    assert {q.user_id for q in sandbox.callback_queries.values()} == {bob.id}
+    assert (len(bob.history), len(bob.answers)) == (2, 1)
+    await alice.send("/start")  # the chat goes on, its message ids keep counting
+    assert alice.last_message.text == "Bonjour Alice"
+    assert alice.last_message.message_id > before
+
+
+@pytest.mark.usefixtures("app")
 async def test_deep_link_and_language(sandbox: Sandbox) -> None:
     bob = sandbox.user("Bob", language="en", last_name="Martin", username="bobm")
     await bob.send("/start promo42")
