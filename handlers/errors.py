@@ -14,6 +14,11 @@ from handlers.i18n import _, use_locale
 
 log = logging.getLogger(__name__)
 
+# The same failure repeating (a chat whose sends keep failing, a database that went away)
+# reaches the admins once per this many seconds, with a count of what was held back.
+RELAY_EVERY_SECONDS = 300
+_RELAYED_KEY = "errors_relayed"
+
 
 async def report_error(update: object, context: DesserteContext) -> None:
     """Logs the failure, apologises to the person in their language and tells the admins."""
@@ -40,6 +45,14 @@ async def report_error(update: object, context: DesserteContext) -> None:
             except TelegramError:
                 log.debug("could not apologise to chat %s", update.effective_chat.id)
     summary = html.escape(f"{type(error).__name__}: {error}")[:500]
+    held_back = _hold_back(context, type(error).__name__)
+    if held_back is None:
+        return
+    if held_back:
+        with use_locale(None):
+            summary += "\n" + _("(et {count} fois de plus depuis le dernier message)").format(
+                count=held_back
+            )
     for admin_id in context.services.admin_ids:
         try:
             with use_locale(None):
@@ -50,6 +63,19 @@ async def report_error(update: object, context: DesserteContext) -> None:
             log.info("admin %s blocked the bot; error not relayed", admin_id)
         except TelegramError:
             log.warning("could not relay the error to admin %s", admin_id)
+
+
+def _hold_back(context: DesserteContext, kind: str) -> int | None:
+    """None when this kind of error was relayed less than RELAY_EVERY_SECONDS ago (it is
+    counted instead); otherwise how many were held back since the last relay."""
+    relayed: dict[str, tuple[float, int]] = context.bot_data.setdefault(_RELAYED_KEY, {})
+    now = context.services.now().timestamp()
+    last, count = relayed.get(kind, (float("-inf"), 0))
+    if now - last < RELAY_EVERY_SECONDS:
+        relayed[kind] = (last, count + 1)
+        return None
+    relayed[kind] = (now, 0)
+    return count
 
 
 async def answer_unknown_button(update: Update, context: DesserteContext) -> None:

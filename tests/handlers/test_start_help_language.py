@@ -96,3 +96,26 @@ async def test_main_menu_buttons_work(app, sandbox, language):
     assert "/start" in carol.messages[0].text
     await carol.press("Menu", message=carol.messages[0])
     assert "Carol" in carol.messages[0].text
+
+
+async def test_a_repeating_error_reaches_the_admins_once_per_five_minutes(
+    app, sandbox, monkeypatch, clock
+):
+    from handlers import help as help_module
+
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await admin.send("/start")
+    before = len(admin.messages)
+
+    def broken(context):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(help_module, "help_text", broken)
+    bob = sandbox.user("Bob", language="fr")
+    for _ in range(3):
+        await bob.send("/aide")
+    assert len(admin.messages) == before + 1  # one relay, two held back
+    clock.advance(minutes=6)
+    await bob.send("/aide")
+    assert "et 2 fois de plus" in admin.last_message.text
+    assert len(bob.messages) == 4  # every person still gets an apology
