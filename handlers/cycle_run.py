@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application
 
+from handlers.basket import REORDER_NOW
 from handlers.common import escape
 from handlers.context import Services, services_of
 from handlers.i18n import (
@@ -33,6 +35,7 @@ from handlers.i18n import (
     ngettext,
     use_locale,
 )
+from handlers.menu import BASKET, CATALOG
 from models.calendar import WeeklyCalendar
 from models.closing import CloseSummary, close_cycle
 from models.cycle import Cycle, CycleState
@@ -178,9 +181,10 @@ async def notify(
     recipient: Recipient,
     cycle_id: int,
     kind: str,
-    render: Callable[[], str],
+    render: Callable[[], str | tuple[str, InlineKeyboardMarkup]],
 ) -> bool:
-    """Send ``render()`` (in the recipient's language) once for (cycle, kind, person).
+    """Send ``render()`` (in the recipient's language; a text, or a text and its buttons) once
+    for (cycle, kind, person).
 
     Returns whether this call sent it. A 403 marks the member unreachable; any other failure is
     logged and recorded; neither is raised.
@@ -192,9 +196,13 @@ async def notify(
         status = NotificationStatus.SENT
         try:
             with use_locale(recipient.locale):
-                text = render()
+                rendered = render()
+            text, buttons = rendered if isinstance(rendered, tuple) else (rendered, None)
             await application.bot.send_message(
-                recipient.telegram_id, text[:TELEGRAM_LIMIT], parse_mode=ParseMode.HTML
+                recipient.telegram_id,
+                text[:TELEGRAM_LIMIT],
+                parse_mode=ParseMode.HTML,
+                reply_markup=buttons,
             )
         except Forbidden:
             status = NotificationStatus.BLOCKED
@@ -214,7 +222,7 @@ async def _notify_all(
     recipients: Sequence[Recipient],
     cycle_id: int,
     kind: str,
-    render: Callable[[Recipient], str],
+    render: Callable[[Recipient], str | tuple[str, InlineKeyboardMarkup]],
 ) -> int:
     sent = 0
     for recipient in recipients:
@@ -228,6 +236,23 @@ async def _notify_all(
 
 def _local(services: Services, moment: datetime) -> datetime:
     return moment.astimezone(services.timezone)
+
+
+def shopping_buttons(*, basket: bool = False, reorder: bool = False) -> InlineKeyboardMarkup:
+    """The buttons under an announcement or a reminder: straight to the shop."""
+    row = [InlineKeyboardButton(_("🛍 Catalogue"), callback_data=CATALOG.pack())]
+    if basket:
+        row.append(InlineKeyboardButton(_("🧺 Panier"), callback_data=BASKET.pack()))
+    rows = [row]
+    if reorder:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("🔁 Même panier que la semaine dernière"), callback_data=REORDER_NOW.pack()
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
 
 
 def open_text(services: Services, cycle: Cycle) -> str:
@@ -367,7 +392,11 @@ async def announce_open(application: AnyApplication, cycle_id: int) -> int:
     async with services.sessions() as session:
         audience = await cycle_open_audience(session)
     sent = await _notify_all(
-        application, audience, cycle_id, "cycle_open", lambda _r: open_text(services, cycle)
+        application,
+        audience,
+        cycle_id,
+        "cycle_open",
+        lambda _r: (open_text(services, cycle), shopping_buttons(reorder=True)),
     )
     async with services.sessions() as session:
         await claim_step(session, cycle_id, OPEN_ANNOUNCED)
@@ -439,7 +468,10 @@ async def send_close_reminders(application: AnyApplication, cycle: Cycle, key: s
             reminder.recipient,
             cycle.id,
             step,
-            lambda r=reminder: close_reminder_text(services, cycle, r),
+            lambda r=reminder: (
+                close_reminder_text(services, cycle, r),
+                shopping_buttons(basket=bool(r.items)),
+            ),
         ):
             sent += 1
     async with services.sessions() as session:
