@@ -30,12 +30,12 @@ from handlers.i18n import (
     format_date,
     format_datetime,
     format_price,
-    format_quantity,
     format_time,
     ngettext,
     use_locale,
 )
 from handlers.menu import BASKET, CATALOG
+from handlers.units import amount_phrase
 from models.calendar import WeeklyCalendar
 from models.closing import CloseSummary, close_cycle
 from models.cycle import Cycle, CycleState
@@ -276,7 +276,7 @@ def close_reminder_text(services: Services, cycle: Cycle, reminder: CloseReminde
     close = format_datetime(_local(services, cycle.closes_at))
     if reminder.items:
         items = "\n".join(
-            f"• {escape(item.name)} × {format_quantity(item.quantity)} {escape(item.sale_unit)}"
+            f"• {escape(item.name)} × {amount_phrase(item.quantity, item.sale_unit)}"
             for item in reminder.items
         )
         lines = [

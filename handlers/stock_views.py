@@ -5,7 +5,6 @@ Shared by :mod:`handlers.stock_messages` (stock updates) and :mod:`handlers.shor
 
 from __future__ import annotations
 
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -13,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from handlers.callback_data import Route
 from handlers.common import escape
 from handlers.i18n import _, format_date, format_quantity, ngettext
-from handlers.units import unit_name
+from handlers.units import amount_phrase
 from models.cycle import Cycle
 from models.shortage import ShortagePreview
 from models.stock import AppliedStock, PreviewLine, ProducerStock, StockPreview
@@ -29,9 +28,7 @@ SHORTAGE_CANCEL = Route("sht:no", (int,))
 SHORTAGE_AS_STOCK = Route("sht:stk", (int,))
 
 
-def quantity(amount: Decimal, sale_unit: str) -> str:
-    """ "12 kg", "24 barquettes", "1 botte"."""
-    return f"{format_quantity(amount)}\u00a0{unit_name(sale_unit, amount)}"
+quantity = amount_phrase  # "12 kg", "24 barquettes", "1 botte"
 
 
 def delivery_title(cycle: Cycle | None, timezone: ZoneInfo) -> str:

@@ -95,6 +95,11 @@ def price_phrase(product: Product, price_cents: int | None = None) -> str:
     return _("{price} {per_unit}").format(price=price, per_unit=per_unit(product))
 
 
+def amount_phrase(quantity: Decimal, sale_unit: str) -> str:
+    """A quantity of a sale unit in the current language: "2 barquettes", "1,5 kg", "1 pièce"."""
+    return f"{format_quantity(quantity)}\u00a0{unit_name(sale_unit, quantity)}"
+
+
 def quantity_phrase(product: Product, quantity: Decimal) -> str:
-    """ "2 barquettes", "1,5 kg", "1 pièce"."""
-    return f"{format_quantity(quantity)}\u00a0{unit_name(product.sale_unit, quantity)}"
+    """A quantity of ``product`` in its sale unit: "2 barquettes", "1,5 kg", "1 pièce"."""
+    return amount_phrase(quantity, product.sale_unit)

@@ -1,7 +1,8 @@
 """The chart of the last cycles: revenue as bars, the average basket as a line (PNG).
 
 Drawn with matplotlib's object API on the Agg canvas (no pyplot, no global state, no display),
-so it is safe to render from a worker thread.
+so it is safe to render from a worker thread. matplotlib (and numpy, PIL with it) is imported
+when a chart is drawn, not with the bot: most processes never draw one.
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, numbers
 from babel.dates import format_date as babel_format_date
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
 from handlers.i18n import _, current_locale
 from models.reports import CycleFigures
@@ -35,6 +33,10 @@ def format_euros(value: float, locale: str | None = None) -> str:
 
 def revenue_chart(history: list[CycleFigures], timezone: ZoneInfo) -> bytes:
     """A PNG of ``history`` (oldest first): revenue bars and the average basket line."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
     locale = current_locale()
     figure = Figure(figsize=(9, 4.8), dpi=100)
     FigureCanvasAgg(figure)

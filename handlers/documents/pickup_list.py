@@ -2,56 +2,80 @@
 their total and a box to tick when they collect.
 
 fpdf2's core fonts only know Latin-1 (no €, no œ): the list uses DejaVu Sans, the TrueType font
-matplotlib ships, so every accent and the euro sign print.
+matplotlib ships, so every accent and the euro sign print. fpdf2 (and PIL with it) is imported
+when a list is printed, not with the bot; the fonts are found without importing matplotlib.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import datetime
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import matplotlib
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
 from handlers.i18n import _, format_date, format_price, format_quantity, format_time, ngettext
 from handlers.units import unit_name
 from models.exports import PickupEntry, PickupList
 
-FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
 FONT = "DejaVu"
 LINE_HEIGHT = 5.5
 BOX = 4.5
 
 
-class _ListPdf(FPDF):
+@cache
+def fonts() -> Path:
+    """The folder of the DejaVu fonts matplotlib ships (found without importing matplotlib)."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is not None and spec.submodule_search_locations:
+        found = Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf"
+        if (found / "DejaVuSans.ttf").is_file():
+            return found
+    import matplotlib  # an unusual layout: ask matplotlib itself
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+def _new_pdf(network: str) -> FPDF:
     """A4 portrait with the network and page number in the footer."""
+    return _list_pdf_class()(network)
 
-    def __init__(self, network: str) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.network = network
-        self.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
-        self.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-        self.set_auto_page_break(auto=True, margin=16)
-        self.set_margins(15, 15, 15)
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FONT, "", 8)
-        self.cell(
-            0,
-            5,
-            _("{network} — page {page}").format(network=self.network, page=self.page_no()),
-            align="C",
-        )
+@cache
+def _list_pdf_class() -> type[FPDF]:
+    from fpdf import FPDF
+
+    class ListPdf(FPDF):
+        def __init__(self, network: str) -> None:
+            super().__init__(orientation="portrait", unit="mm", format="A4")
+            self.network = network
+            self.add_font(FONT, "", str(fonts() / "DejaVuSans.ttf"))
+            self.add_font(FONT, "B", str(fonts() / "DejaVuSans-Bold.ttf"))
+            self.set_auto_page_break(auto=True, margin=16)
+            self.set_margins(15, 15, 15)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(FONT, "", 8)
+            self.cell(
+                0,
+                5,
+                _("{network} — page {page}").format(network=self.network, page=self.page_no()),
+                align="C",
+            )
+
+    return ListPdf
 
 
 def _entry_height(entry: PickupEntry) -> float:
     return LINE_HEIGHT * (len(entry.lines) + 1) + 3
 
 
-def _write_entry(pdf: _ListPdf, entry: PickupEntry) -> None:
+def _write_entry(pdf: FPDF, entry: PickupEntry) -> None:
     if pdf.will_page_break(_entry_height(entry)):
         pdf.add_page()
     top = pdf.get_y()
@@ -83,7 +107,9 @@ def _write_entry(pdf: _ListPdf, entry: PickupEntry) -> None:
     pdf.ln(3)
 
 
-def _write_list(pdf: _ListPdf, pickup: PickupList, timezone: ZoneInfo) -> None:
+def _write_list(pdf: FPDF, pickup: PickupList, timezone: ZoneInfo) -> None:
+    from fpdf.enums import XPos, YPos
+
     pdf.add_page()
     day: datetime = pickup.pickup_day.astimezone(timezone)
     pdf.set_font(FONT, "B", 16)
@@ -128,7 +154,7 @@ def _write_list(pdf: _ListPdf, pickup: PickupList, timezone: ZoneInfo) -> None:
 
 def pickup_lists_pdf(lists: list[PickupList], network: str, timezone: ZoneInfo) -> bytes:
     """One PDF with a page (or more) per pickup list."""
-    pdf = _ListPdf(network)
+    pdf = _new_pdf(network)
     pdf.set_title(_("Listes de retrait"))
     pdf.set_creator(network)
     if not lists:

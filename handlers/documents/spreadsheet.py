@@ -1,4 +1,7 @@
-"""A cycle's orders as CSV and as an XLSX workbook (one row per line, plus a totals sheet)."""
+"""A cycle's orders as CSV and as an XLSX workbook (one row per line, plus a totals sheet).
+
+openpyxl is imported when a workbook is made, not with the bot.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,6 @@ import io
 from decimal import Decimal
 
 from babel import numbers
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from handlers.i18n import _, current_locale
 from handlers.units import unit_name
@@ -65,6 +65,10 @@ def orders_csv(lines: list[ExportLine]) -> bytes:
 
 def orders_xlsx(lines: list[ExportLine], totals: Totals, title: str) -> bytes:
     """A workbook: the lines (numbers as numbers, euros formatted) and a totals sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None

@@ -171,8 +171,8 @@ async def test_a_whole_week_runs_itself(app, sandbox, session, clock, network, s
     assert report.reminded == [(week.id, "1440m")]
     reminder = alice.last_message.text
     assert "pas encore confirmé" in reminder
-    assert "Tomates anciennes × 2 kg" in reminder
-    assert "Miel de châtaignier × 1 pot" in reminder
+    assert "Tomates anciennes × 2\xa0kg" in reminder
+    assert "Miel de châtaignier × 1\xa0pot" in reminder
     assert "pas encore commandé" in dave.last_message.text
     assert len(bob.messages) == counts["Bob"]  # confirmed: no reminder
     assert len(carol.messages) == counts["Carol"]  # opted out
