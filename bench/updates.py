@@ -197,15 +197,12 @@ def echo_application(sandbox: Sandbox) -> Application[Any, Any, Any, Any, Any, A
 
 
 def forget_chat(user: SandboxUser) -> None:
-    """Drop a finished session's transcript from the sandbox, and its button presses.
+    """Drop a finished session's transcript from the sandbox (:meth:`SandboxUser.forget`).
 
     Telegram keeps chat histories, not the bot: the memory figure must measure the bot, and
     1,800 × 14 recorded messages with every edit's earlier states would swamp it.
     """
-    sandbox = user._sandbox
-    for message_id in [q for q, r in sandbox.callback_queries.items() if r.user_id == user.id]:
-        del sandbox.callback_queries[message_id]
-    user._messages.clear()
+    user.forget()
 
 
 async def _sessions(

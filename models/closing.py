@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.cycle import CycleState, Offer
@@ -81,31 +81,23 @@ async def close_cycle(session: AsyncSession, cycle_id: int, now: datetime) -> Cl
 
 
 async def _abandon_baskets(session: AsyncSession, cycle_id: int) -> None:
-    """Unconfirmed baskets become abandoned; what they held goes back to the offers."""
+    """Unconfirmed baskets become abandoned; what they held goes back to the offers.
+
+    Two statements whatever the number of baskets: one ``UPDATE offer … FROM`` the baskets'
+    quantities summed per product (PostgreSQL, and SQLite since 3.33), then one ``UPDATE`` of
+    the orders.
+    """
     held = (
-        select(func.coalesce(func.sum(OrderLine.quantity), 0))
+        select(OrderLine.product_id, func.sum(OrderLine.quantity).label("quantity"))
         .join(Order, OrderLine.order_id == Order.id)
-        .where(
-            Order.cycle_id == cycle_id,
-            Order.status == OrderStatus.BASKET,
-            OrderLine.product_id == Offer.product_id,
-        )
-        .scalar_subquery()
-    )
-    in_baskets = (
-        select(OrderLine.id)
-        .join(Order, OrderLine.order_id == Order.id)
-        .where(
-            Order.cycle_id == cycle_id,
-            Order.status == OrderStatus.BASKET,
-            OrderLine.product_id == Offer.product_id,
-        )
-        .exists()
+        .where(Order.cycle_id == cycle_id, Order.status == OrderStatus.BASKET)
+        .group_by(OrderLine.product_id)
+        .subquery()
     )
     await session.execute(
         update(Offer)
-        .where(Offer.cycle_id == cycle_id, in_baskets)
-        .values(ordered=Offer.ordered - held)
+        .where(Offer.cycle_id == cycle_id, Offer.product_id == held.c.product_id)
+        .values(ordered=Offer.ordered - held.c.quantity)
         .execution_options(synchronize_session=False)
     )
     await session.execute(
@@ -119,70 +111,79 @@ async def _abandon_baskets(session: AsyncSession, cycle_id: int) -> None:
 async def cycle_summary(
     session: AsyncSession, cycle_id: int, *, already_closed: bool = False
 ) -> CloseSummary:
-    """The cycle's confirmed orders in figures (so far, when it is still open)."""
-    counted = and_(Order.cycle_id == cycle_id, Order.status.in_(COUNTED_STATUSES))
-    orders, revenue = (
-        await session.execute(
-            select(func.count(Order.id), func.coalesce(func.sum(Order.total_cents), 0)).where(
-                counted
-            )
-        )
-    ).one()
-    lines = await session.scalar(
-        select(func.count(OrderLine.id)).join(Order, OrderLine.order_id == Order.id).where(counted)
-    )
-    abandoned = await session.scalar(
-        select(func.count(Order.id)).where(
-            Order.cycle_id == cycle_id, Order.status == OrderStatus.ABANDONED
-        )
-    )
-    producer_rows = await session.execute(
+    """The cycle's confirmed orders in figures (so far, when it is still open).
+
+    Two aggregations: the lines per producer, and the orders per pickup point (abandoned
+    baskets counted alongside); the cycle's totals are their sums.
+    """
+    counted = Order.status.in_(COUNTED_STATUSES)
+    # Summed per producer id, then named: a name is joined to its producer's row, not to each line.
+    per_producer = (
         select(
-            Producer.id,
-            Producer.name,
-            func.count(OrderLine.id),
-            func.coalesce(func.sum(OrderLine.total_cents), 0),
+            Product.producer_id.label("producer_id"),
+            func.count().label("lines"),
+            func.sum(OrderLine.total_cents).label("cents"),
         )
         .select_from(OrderLine)
         .join(Order, OrderLine.order_id == Order.id)
         .join(Product, OrderLine.product_id == Product.id)
-        .join(Producer, Product.producer_id == Producer.id)
-        .where(counted)
-        .group_by(Producer.id, Producer.name)
-        .order_by(Producer.name)
+        .where(Order.cycle_id == cycle_id, counted)
+        .group_by(Product.producer_id)
+        .subquery()
     )
-    point_rows = await session.execute(
-        select(
-            Order.pickup_point_id,
-            PickupPoint.name,
-            func.count(Order.id),
-            func.coalesce(func.sum(Order.total_cents), 0),
+    producer_rows = (
+        await session.execute(
+            select(
+                Producer.id,
+                Producer.name,
+                per_producer.c.lines,
+                func.coalesce(per_producer.c.cents, 0),
+            )
+            .join(per_producer, per_producer.c.producer_id == Producer.id)
+            .order_by(Producer.name)
         )
-        .select_from(Order)
-        .outerjoin(PickupPoint, Order.pickup_point_id == PickupPoint.id)
-        .where(counted)
-        .group_by(Order.pickup_point_id, PickupPoint.name)
-        .order_by(PickupPoint.name)
-    )
+    ).all()
+    point_rows = (
+        await session.execute(
+            select(
+                Order.pickup_point_id,
+                PickupPoint.name,
+                func.count(case((counted, Order.id))),
+                func.coalesce(func.sum(case((counted, Order.total_cents), else_=0)), 0),
+                func.count(case((Order.status == OrderStatus.ABANDONED, Order.id))),
+            )
+            .select_from(Order)
+            .outerjoin(PickupPoint, Order.pickup_point_id == PickupPoint.id)
+            .where(
+                Order.cycle_id == cycle_id,
+                Order.status.in_((*COUNTED_STATUSES, OrderStatus.ABANDONED)),
+            )
+            .group_by(Order.pickup_point_id, PickupPoint.name)
+            .order_by(PickupPoint.name)
+        )
+    ).all()
     await session.commit()  # reads only: end the transaction, release SQLite's write lock
+    producers = tuple(
+        ProducerTotal(int(pid), str(name), int(count), int(total))
+        for pid, name, count, total in producer_rows
+    )
+    pickup_points = tuple(
+        PickupPointTotal(
+            None if pid is None else int(pid),
+            None if name is None else str(name),
+            int(count),
+            int(total),
+        )
+        for pid, name, count, total, _abandoned in point_rows
+        if count
+    )
     return CloseSummary(
         cycle_id=cycle_id,
-        orders=int(orders),
-        revenue_cents=int(revenue),
-        lines=int(lines or 0),
-        abandoned=int(abandoned or 0),
-        producers=tuple(
-            ProducerTotal(int(pid), str(name), int(count), int(total))
-            for pid, name, count, total in producer_rows
-        ),
-        pickup_points=tuple(
-            PickupPointTotal(
-                None if pid is None else int(pid),
-                None if name is None else str(name),
-                int(count),
-                int(total),
-            )
-            for pid, name, count, total in point_rows
-        ),
+        orders=sum(point.orders for point in pickup_points),
+        revenue_cents=sum(point.revenue_cents for point in pickup_points),
+        lines=sum(producer.lines for producer in producers),
+        abandoned=sum(int(row[4]) for row in point_rows),
+        producers=producers,
+        pickup_points=pickup_points,
         already_closed=already_closed,
     )

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, ColumnElement, Row, and_, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from models.base import QUANTITY_SCALE, normalize_quantity
 from models.catalog import fold
 from models.cycle import Cycle
 from models.errors import StaleAction
@@ -24,9 +25,13 @@ from models.producer import Producer, Product
 from models.reports import SOLD_STATUSES
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ExportLine:
-    """One order line as the exports show it."""
+    """One order line as the exports show it (plain data, never changed once read).
+
+    Not ``frozen``: an export builds one per order line (21,600 for a full cycle), and a frozen
+    dataclass's ``__init__`` costs four times as much.
+    """
 
     order_id: int
     consumer: str
@@ -83,54 +88,157 @@ class PickupList:
         return sum(entry.total_cents for entry in self.entries)
 
 
-def _consumer_key(name: str) -> tuple[str, str]:
-    return (fold(name), name)
+class _Folded(dict[str, str]):
+    """``fold`` with a memory: an export folds the same few hundred names thousands of times."""
+
+    def __missing__(self, text: str) -> str:
+        folded = self[text] = fold(text)
+        return folded
 
 
 async def order_lines(
     session: AsyncSession, cycle_id: int, point_id: int | None = None
 ) -> list[ExportLine]:
     """The cycle's confirmed order lines (optionally one point's), by point, consumer, producer
-    and product."""
-    query = (
-        select(OrderLine, Order, Member, PickupPoint, Product, Producer)
-        .join(Order, OrderLine.order_id == Order.id)
+    and product.
+
+    Three narrow queries — the orders' consumers and points, the products' names and producers,
+    then the bare lines — joined here by id: each name is read once per order or product, not
+    once per line. They run as Core statements on the session's connection (plain rows, none of
+    the ORM's per-row work), and each line's row is dropped as soon as its :class:`ExportLine`
+    is made, which halves what the garbage collector walks. The lines query decides which lines
+    there are: an order confirmed or changed meanwhile (PostgreSQL reads each statement afresh)
+    has its names read afterwards.
+    """
+    sold = and_(Order.cycle_id == cycle_id, Order.status.in_(SOLD_STATUSES))
+    if point_id is not None:
+        sold = and_(sold, Order.pickup_point_id == point_id)
+    sold_ids = select(Order.id).where(sold)
+    connection = await session.connection()
+    orders = await _order_names(connection, sold)
+    products = await _product_names(
+        connection,
+        Product.id.in_(select(OrderLine.product_id).where(OrderLine.order_id.in_(sold_ids))),
+    )
+    line_rows = await connection.execute(
+        select(
+            OrderLine.order_id,
+            OrderLine.product_id,
+            # The stored thousandths: made a Decimal once per distinct quantity, not per line.
+            type_coerce(OrderLine.quantity, BigInteger),
+            OrderLine.unit_price_cents,
+            OrderLine.total_cents,
+        ).where(OrderLine.order_id.in_(sold_ids))
+    )
+    quantities: dict[int, Decimal] = {}
+    lines: list[ExportLine] = []
+    late: list[Row[int, int, int, int, int]] = []
+    for row in line_rows:
+        order_id, product_id, thousandths, unit_price, total = row
+        names = orders.get(order_id)
+        product = products.get(product_id)
+        if names is None or product is None:
+            late.append(row)
+            continue
+        consumer, point, slug = names
+        producer, name, sku, unit = product
+        quantity = quantities.get(thousandths)
+        if quantity is None:
+            quantity = quantities[thousandths] = _quantity(thousandths)
+        # Positional, in the order of the fields: faster than by name, 21,600 times.
+        lines.append(
+            ExportLine(
+                order_id,
+                consumer,
+                point,
+                slug,
+                producer,
+                name,
+                sku,
+                quantity,
+                unit,
+                unit_price,
+                total,
+            )
+        )
+    if late:
+        orders |= await _order_names(connection, Order.id.in_({row[0] for row in late}))
+        products |= await _product_names(connection, Product.id.in_({row[1] for row in late}))
+        for order_id, product_id, thousandths, unit_price, total in late:
+            consumer, point, slug = orders[order_id]
+            producer, name, sku, unit = products[product_id]
+            lines.append(
+                ExportLine(
+                    order_id,
+                    consumer,
+                    point,
+                    slug,
+                    producer,
+                    name,
+                    sku,
+                    _quantity(thousandths),
+                    unit,
+                    unit_price,
+                    total,
+                )
+            )
+    await session.commit()
+
+    # Sorted on one integer per line: the rank of its order (by point, consumer, id) times the
+    # number of products, plus the rank of its product (by producer, product; a sku is one
+    # product); names compared with accents and case aside, each folded once.
+    folded = _Folded()
+    product_rank = {
+        sku: rank
+        for rank, (_producer, _product, sku, _unit) in enumerate(
+            sorted(products.values(), key=lambda p: (folded[p[0]], folded[p[1]]))
+        )
+    }
+    stride = len(product_rank)
+    order_rank = {
+        order_id: rank * stride
+        for rank, order_id in enumerate(
+            sorted(
+                orders,
+                key=lambda o: (folded[orders[o][1]], folded[orders[o][0]], orders[o][0], o),
+            )
+        )
+    }
+    lines.sort(key=lambda line: order_rank[line.order_id] + product_rank[line.sku])
+    return lines
+
+
+async def _order_names(
+    connection: AsyncConnection, where: ColumnElement[bool]
+) -> dict[int, tuple[str, str, str]]:
+    """Order id → (consumer, pickup point, point slug), for the orders ``where`` selects."""
+    rows = await connection.execute(
+        select(Order.id, Member.first_name, Member.last_name, PickupPoint.name, PickupPoint.slug)
         .join(Member, Order.member_id == Member.id)
         .outerjoin(PickupPoint, Order.pickup_point_id == PickupPoint.id)
-        .join(Product, OrderLine.product_id == Product.id)
+        .where(where)
+    )
+    return {
+        order_id: (" ".join(part for part in (first, last) if part), point or "", slug or "")
+        for order_id, first, last, point, slug in rows
+    }
+
+
+async def _product_names(
+    connection: AsyncConnection, where: ColumnElement[bool]
+) -> dict[int, tuple[str, str, str, str]]:
+    """Product id → (producer, product, sku, sale unit), for the products ``where`` selects."""
+    rows = await connection.execute(
+        select(Product.id, Producer.name, Product.name, Product.sku, Product.sale_unit)
         .join(Producer, Product.producer_id == Producer.id)
-        .where(Order.cycle_id == cycle_id, Order.status.in_(SOLD_STATUSES))
+        .where(where)
     )
-    if point_id is not None:
-        query = query.where(Order.pickup_point_id == point_id)
-    rows = await session.execute(query)
-    lines = [
-        ExportLine(
-            order_id=order.id,
-            consumer=member.display_name,
-            pickup_point=point.name if point is not None else "",
-            pickup_slug=point.slug if point is not None else "",
-            producer=producer.name,
-            product=product.name,
-            sku=product.sku,
-            quantity=line.quantity,
-            unit=product.sale_unit,
-            unit_price_cents=line.unit_price_cents,
-            total_cents=line.total_cents,
-        )
-        for line, order, member, point, product, producer in rows.all()
-    ]
-    await session.commit()
-    lines.sort(
-        key=lambda ln: (
-            fold(ln.pickup_point),
-            _consumer_key(ln.consumer),
-            ln.order_id,
-            fold(ln.producer),
-            fold(ln.product),
-        )
-    )
-    return lines
+    return {pid: (producer, name, sku, unit) for pid, producer, name, sku, unit in rows}
+
+
+def _quantity(thousandths: int) -> Decimal:
+    """A stored quantity as the ORM reads it (``base.Quantity``)."""
+    return normalize_quantity(Decimal(int(thousandths)) / QUANTITY_SCALE)
 
 
 def totals(lines: list[ExportLine]) -> Totals:
@@ -173,7 +281,15 @@ async def pickup_lists(
     points = list(await session.scalars(query))
     if point_slug is not None and not points:
         raise StaleAction(point=point_slug)
-    lines = await order_lines(session, cycle.id)
+    # One point asked for: only its lines are read.
+    lines = await order_lines(session, cycle.id, points[0].id if point_slug is not None else None)
+    by_point: dict[str, list[PickupEntry]] = {}
+    entry: PickupEntry | None = None
+    for line in lines:
+        if entry is None or entry.order_id != line.order_id:
+            entry = PickupEntry(line.consumer, line.order_id)
+            by_point.setdefault(line.pickup_slug, []).append(entry)
+        entry.lines.append(line)
     result: list[PickupList] = []
     for point in points:
         pickup = PickupList(
@@ -184,13 +300,8 @@ async def pickup_lists(
             window_end=point.window_end,
             pickup_day=cycle.pickup_starts_at,
         )
-        entries: dict[int, PickupEntry] = {}
-        for line in lines:
-            if line.pickup_slug != point.slug:
-                continue
-            entry = entries.setdefault(line.order_id, PickupEntry(line.consumer, line.order_id))
-            entry.lines.append(line)
-        pickup.entries = sorted(entries.values(), key=lambda e: _consumer_key(e.consumer))
+        # ``lines`` come by point, then consumer: each point's entries are already in order.
+        pickup.entries = by_point.get(point.slug, [])
         if pickup.entries or point_slug is not None:
             result.append(pickup)
     return result

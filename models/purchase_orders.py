@@ -11,9 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import Quantity
 from models.cycle import Cycle
 from models.errors import StaleAction
 from models.order import Order, OrderLine, OrderStatus
@@ -94,44 +95,52 @@ async def purchase_orders(
     session: AsyncSession, cycle_id: int, producer_id: int | None = None
 ) -> list[PurchaseOrder]:
     """Every producer's purchase order for the cycle (only producers with something ordered),
-    or just ``producer_id``'s. Raises :class:`StaleAction` for an unknown cycle."""
+    or just ``producer_id``'s. Raises :class:`StaleAction` for an unknown cycle.
+
+    The lines are summed per (product, pickup point) over ids only, then named: the grouping
+    never compares strings. An order holds a product on one line at most (``order_line``'s
+    unique key), so the lines counted per group are its orders.
+    """
     cycle = await session.get(Cycle, cycle_id)
     if cycle is None:
         raise StaleAction(cycle_id=cycle_id)
+    sums = (
+        select(
+            OrderLine.product_id.label("product_id"),
+            Order.pickup_point_id.label("point_id"),
+            func.sum(OrderLine.quantity).label("quantity"),
+            func.sum(OrderLine.total_cents).label("amount"),
+            func.count().label("orders"),
+        )
+        .join(Order, OrderLine.order_id == Order.id)
+        .where(Order.cycle_id == cycle_id, Order.status.in_(ORDERED_STATUSES))
+        .group_by(OrderLine.product_id, Order.pickup_point_id)
+    )
+    if producer_id is not None:
+        sums = sums.join(Product, OrderLine.product_id == Product.id).where(
+            Product.producer_id == producer_id
+        )
+    totals = sums.subquery()
     query = (
         select(
             Producer.id,
             Producer.name,
-            PickupPoint.id,
+            totals.c.point_id,
             PickupPoint.name,
             Product.id,
             Product.sku,
             Product.name,
             Product.sale_unit,
-            func.sum(OrderLine.quantity),
-            func.sum(OrderLine.total_cents),
-            func.count(func.distinct(Order.id)),
+            type_coerce(totals.c.quantity, Quantity()),
+            totals.c.amount,
+            totals.c.orders,
         )
-        .select_from(OrderLine)
-        .join(Order, OrderLine.order_id == Order.id)
-        .join(Product, OrderLine.product_id == Product.id)
+        .select_from(totals)
+        .join(Product, totals.c.product_id == Product.id)
         .join(Producer, Product.producer_id == Producer.id)
-        .outerjoin(PickupPoint, Order.pickup_point_id == PickupPoint.id)
-        .where(Order.cycle_id == cycle_id, Order.status.in_(ORDERED_STATUSES))
-        .group_by(
-            Producer.id,
-            Producer.name,
-            PickupPoint.id,
-            PickupPoint.name,
-            Product.id,
-            Product.sku,
-            Product.name,
-            Product.sale_unit,
-        )
+        .outerjoin(PickupPoint, totals.c.point_id == PickupPoint.id)
         .order_by(Producer.name, PickupPoint.name, Product.name)
     )
-    if producer_id is not None:
-        query = query.where(Producer.id == producer_id)
     result: dict[int, PurchaseOrder] = {}
     for row in await session.execute(query):
         (
