@@ -6,6 +6,7 @@ benchmarks (the sandbox), so what is tested is what runs.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -18,6 +19,7 @@ from telegram.request import BaseRequest
 from bot.db import create_engine, sessionmaker
 from bot.settings import Settings
 from handlers import registry
+from handlers.broadcast import resume_broadcasts
 from handlers.context import SERVICES_KEY, DesserteContext, Services
 from handlers.i18n import SUPPORTED_LOCALES, set_default_locale
 from handlers.menu import bot_commands
@@ -45,11 +47,12 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     except Exception:  # the menu is a comfort; the bot must start without it
         log.exception("could not publish the command menu")
     try:  # broadcasts a stopped process left half-sent go on, without sending anyone twice
-        from handlers.broadcast import resume_broadcasts
-
         await resume_broadcasts(application)
     except Exception:
         log.exception("could not resume the interrupted broadcasts")
+    # Everything loaded so far (modules, catalogs, handlers) lives as long as the process: keep
+    # the garbage collector from scanning it again at every collection of an update's objects.
+    gc.freeze()
 
 
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
