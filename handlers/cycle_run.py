@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
@@ -453,25 +454,25 @@ async def open_and_announce(application: AnyApplication, cycle_id: int) -> bool:
     return opened
 
 
-async def send_close_reminders(application: AnyApplication, cycle: Cycle, key: str) -> int:
-    """The reminder round ``key`` before the cycle's close; returns how many were sent."""
+async def _remind_once(
+    application: AnyApplication,
+    cycle: Cycle,
+    step: str,
+    kind: str,
+    audience: Callable[[AsyncSession], Awaitable[Sequence[Any]]],
+    render: Callable[[Any], str | tuple[str, InlineKeyboardMarkup]],
+) -> int:
+    """Send ``render(reminder)`` to each of ``audience``, once per cycle for ``step`` (and once
+    per person for ``kind``); returns how many were sent now."""
     services = services_of(application)
-    step = f"close_reminder:{key}"
     async with services.sessions() as session:
         if await step_done(session, cycle.id, step):
             return 0
-        audience = await close_reminder_audience(session, cycle.id)
+        reminders = await audience(session)
     sent = 0
-    for reminder in audience:
+    for reminder in reminders:
         if await notify(
-            application,
-            reminder.recipient,
-            cycle.id,
-            step,
-            lambda r=reminder: (
-                close_reminder_text(services, cycle, r),
-                shopping_buttons(basket=bool(r.items)),
-            ),
+            application, reminder.recipient, cycle.id, kind, lambda r=reminder: render(r)
         ):
             sent += 1
     async with services.sessions() as session:
@@ -479,26 +480,34 @@ async def send_close_reminders(application: AnyApplication, cycle: Cycle, key: s
     return sent
 
 
+async def send_close_reminders(application: AnyApplication, cycle: Cycle, key: str) -> int:
+    """The reminder round ``key`` before the cycle's close; returns how many were sent."""
+    services = services_of(application)
+    step = f"close_reminder:{key}"
+    return await _remind_once(
+        application,
+        cycle,
+        step,
+        step,
+        lambda session: close_reminder_audience(session, cycle.id),
+        lambda reminder: (
+            close_reminder_text(services, cycle, reminder),
+            shopping_buttons(basket=bool(reminder.items)),
+        ),
+    )
+
+
 async def send_pickup_reminders(application: AnyApplication, cycle: Cycle) -> int:
     """The pickup-day reminder to each consumer with a confirmed order; returns how many."""
     services = services_of(application)
-    async with services.sessions() as session:
-        if await step_done(session, cycle.id, PICKUP_REMINDED):
-            return 0
-        audience = await pickup_reminder_audience(session, cycle.id)
-    sent = 0
-    for reminder in audience:
-        if await notify(
-            application,
-            reminder.recipient,
-            cycle.id,
-            "pickup_reminder",
-            lambda r=reminder: pickup_reminder_text(services, cycle, r),
-        ):
-            sent += 1
-    async with services.sessions() as session:
-        await claim_step(session, cycle.id, PICKUP_REMINDED)
-    return sent
+    return await _remind_once(
+        application,
+        cycle,
+        PICKUP_REMINDED,
+        "pickup_reminder",
+        lambda session: pickup_reminder_audience(session, cycle.id),
+        lambda reminder: pickup_reminder_text(services, cycle, reminder),
+    )
 
 
 async def run_due_work(application: AnyApplication) -> DueReport:
