@@ -137,19 +137,7 @@ def sandbox():
 @pytest.fixture
 async def app(settings, engine: AsyncEngine, sandbox, clock: Clock) -> AsyncIterator[object]:
     """The real application, wired to the sandbox and the test database, started."""
-    from bot.app import build_application, start_application, stop_application
+    from tests.admin_support import running_app
 
-    application = build_application(
-        settings,
-        request=sandbox.request(),
-        get_updates_request=sandbox.request(),
-        engine=engine,
-        clock=clock,
-        rate_limiter=False,
-    )
-    await start_application(application)
-    sandbox.attach(application)
-    try:
+    async with running_app(settings, engine, sandbox, clock, rate_limiter=False) as application:
         yield application
-    finally:
-        await stop_application(application)
