@@ -160,30 +160,37 @@ def applied_text(applied: AppliedStock, timezone: ZoneInfo, *, undo: bool = Fals
 
 
 def producer_stock_lines(stock: ProducerStock, *, last_week: bool) -> list[str]:
-    """One line per product: last week's quantity (the prompt) or this week's offer."""
+    """One line per product: last week's quantity (the prompt), or this week's offer — what
+    is sold and what is left — with the products not offered this week gathered on one line."""
     lines = []
+    idle = []
     for item in stock.products:
         name = escape(item.product.name)
+        unit = item.product.sale_unit
         if last_week:
             if item.last_week is None:
                 lines.append(_("• {name}").format(name=name))
             else:
                 lines.append(
                     _("• {name} — semaine dernière : {quantity}").format(
-                        name=name, quantity=quantity(item.last_week, item.product.sale_unit)
+                        name=name, quantity=quantity(item.last_week, unit)
                     )
                 )
+        elif item.offered == 0 and item.ordered == 0:
+            idle.append(name)
         else:
             lines.append(
                 _(
-                    "• {name} : {offered} proposé(s), {ordered} commandé(s), {remaining} restant(s)"
+                    "• {name} — proposé : {offered} · commandé : {ordered} · reste : {remaining}"
                 ).format(
                     name=name,
-                    offered=quantity(item.offered, item.product.sale_unit),
-                    ordered=format_quantity(item.ordered),
-                    remaining=format_quantity(item.remaining),
+                    offered=quantity(item.offered, unit),
+                    ordered=quantity(item.ordered, unit),
+                    remaining=quantity(item.remaining, unit),
                 )
             )
+    if idle:
+        lines.append(_("Pas proposés cette semaine : {products}").format(products=", ".join(idle)))
     return lines
 
 

@@ -294,7 +294,7 @@ async def test_my_products_shows_offer_and_orders(farm, session, sandbox, clock)
     await marie.send("/mes_produits")
     text = marie.last_message.text
     assert "Les Jardins de la Vonne" in text
-    assert "Radis : 20\xa0bottes proposé(s), 2 commandé(s), 18 restant(s)" in text
+    assert "Radis — proposé : 20\xa0bottes · commandé : 2\xa0bottes · reste : 18\xa0bottes" in text
     english_user = sandbox.user("Eve", language="en", user_id=700_009)
     await link(session, 700_009, "jardins-lusignan", name="Eve", locale="en")
     await english_user.send("/my_products")
