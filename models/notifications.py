@@ -21,7 +21,7 @@ from models.errors import StaleAction
 from models.member import NOTIFICATION_KINDS, Member
 from models.order import Order, OrderLine, OrderStatus
 from models.pickup_point import PickupPoint
-from models.unit_of_work import unit_of_work
+from models.unit_of_work import unit_of_work, writing
 
 
 @dataclass(frozen=True)
@@ -85,26 +85,30 @@ async def step_done(session: AsyncSession, cycle_id: int, kind: str) -> bool:
 
 async def claim_step(session: AsyncSession, cycle_id: int, kind: str) -> bool:
     """Record the cycle-wide step ``kind`` as done; False when it already was. Commits."""
-    try:
-        async with session.begin_nested():
-            session.add(CycleEvent(cycle_id=cycle_id, kind=kind))
-    except IntegrityError:
-        await session.rollback()
-        return False
-    await session.commit()
+    async with writing(session):
+        try:
+            async with session.begin_nested():
+                session.add(CycleEvent(cycle_id=cycle_id, kind=kind))
+        except IntegrityError:
+            await session.rollback()
+            return False
+        await session.commit()
     return True
 
 
 async def claim_message(session: AsyncSession, cycle_id: int, kind: str, telegram_id: int) -> bool:
     """Reserve the right to send message ``kind`` of the cycle to ``telegram_id``; False when
     someone already did (this message must then not be sent). Commits."""
-    try:
-        async with session.begin_nested():
-            session.add(CycleNotification(cycle_id=cycle_id, kind=kind, telegram_id=telegram_id))
-    except IntegrityError:
-        await session.rollback()
-        return False
-    await session.commit()
+    async with writing(session):
+        try:
+            async with session.begin_nested():
+                session.add(
+                    CycleNotification(cycle_id=cycle_id, kind=kind, telegram_id=telegram_id)
+                )
+        except IntegrityError:
+            await session.rollback()
+            return False
+        await session.commit()
     return True
 
 
@@ -113,20 +117,21 @@ async def record_outcome(
 ) -> None:
     """Write what became of a claimed message; a blocked member is marked unreachable.
     Commits."""
-    await session.execute(
-        update(CycleNotification)
-        .where(
-            CycleNotification.cycle_id == cycle_id,
-            CycleNotification.kind == kind,
-            CycleNotification.telegram_id == telegram_id,
-        )
-        .values(status=status)
-    )
-    if status == NotificationStatus.BLOCKED:
+    async with writing(session):
         await session.execute(
-            update(Member).where(Member.telegram_id == telegram_id).values(reachable=False)
+            update(CycleNotification)
+            .where(
+                CycleNotification.cycle_id == cycle_id,
+                CycleNotification.kind == kind,
+                CycleNotification.telegram_id == telegram_id,
+            )
+            .values(status=status)
         )
-    await session.commit()
+        if status == NotificationStatus.BLOCKED:
+            await session.execute(
+                update(Member).where(Member.telegram_id == telegram_id).values(reachable=False)
+            )
+        await session.commit()
 
 
 async def sent_count(session: AsyncSession, cycle_id: int, kind: str) -> int:
