@@ -12,6 +12,7 @@ import zlib
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import TimedOut
@@ -403,10 +404,12 @@ async def reorder(update: Update, context: DesserteContext) -> None:
                 )
             )
     if report.missing:
-        missing = [await context.session.get(Product, pid) for pid in report.missing]
+        names = await context.session.scalars(
+            select(Product.name).where(Product.id.in_(report.missing)).order_by(Product.name)
+        )
         notice.append(
             _("❌ Pas disponible cette semaine : {products}").format(
-                products=", ".join(escape(p.name) for p in missing if p is not None)
+                products=", ".join(escape(name) for name in names)
             )
         )
     await render_basket(update, context, cycle, "\n".join(notice))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers.callback_data import CallbackDataError, Route
@@ -173,12 +173,22 @@ async def show_cycle(update: Update, context: DesserteContext) -> None:
     await render_cycle(update, context, cycle)
 
 
-def _cycle_id(route: Route, update: Update) -> tuple[int | str, ...] | None:
+async def _pressed(
+    update: Update, context: DesserteContext, route: Route
+) -> tuple[CallbackQuery, tuple[int | str, ...]] | None:
+    """An admin's press on ``route`` and its values; anyone else is refused, a forged or
+    malformed button answered as stale, and None returned for both."""
+    if await refuse_unless_admin(update, context):
+        return None
     query = update.callback_query
     try:
-        return route.unpack(query.data if query else None)
+        values = route.unpack(query.data if query else None)
     except CallbackDataError:
+        values = None
+    if query is None or values is None:
+        await answer_stale(update)
         return None
+    return query, values
 
 
 def refusal_text(error: DomainError) -> str:
@@ -194,14 +204,10 @@ def refusal_text(error: DomainError) -> str:
 
 async def open_cycle_now(update: Update, context: DesserteContext) -> None:
     """Opens the planned cycle at once; consumers and producers are told."""
-    if await refuse_unless_admin(update, context):
+    pressed = await _pressed(update, context, OPEN)
+    if pressed is None:
         return
-    values = _cycle_id(OPEN, update)
-    query = update.callback_query
-    if values is None or query is None:
-        await answer_stale(update)
-        return
-    (cycle_id,) = values
+    query, (cycle_id,) = pressed
     try:
         cycle = await open_now(context.session, int(cycle_id), context.services.now())
     except DomainError as error:
@@ -215,14 +221,11 @@ async def open_cycle_now(update: Update, context: DesserteContext) -> None:
 
 async def ask_close(update: Update, context: DesserteContext) -> None:
     """Asks the admin to confirm closing the cycle now."""
-    if await refuse_unless_admin(update, context):
+    pressed = await _pressed(update, context, ASK_CLOSE)
+    if pressed is None:
         return
-    values = _cycle_id(ASK_CLOSE, update)
-    if values is None or update.callback_query is None:
-        await answer_stale(update)
-        return
-    (cycle_id,) = values
-    await update.callback_query.answer()
+    query, (cycle_id,) = pressed
+    await query.answer()
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(_("✅ Oui, clôturer"), callback_data=CLOSE.pack(cycle_id))],
@@ -241,14 +244,10 @@ async def ask_close(update: Update, context: DesserteContext) -> None:
 
 async def close_cycle_now(update: Update, context: DesserteContext) -> None:
     """Closes the cycle (once) and shows its summary in place."""
-    if await refuse_unless_admin(update, context):
+    pressed = await _pressed(update, context, CLOSE)
+    if pressed is None:
         return
-    values = _cycle_id(CLOSE, update)
-    query = update.callback_query
-    if values is None or query is None:
-        await answer_stale(update)
-        return
-    (cycle_id,) = values
+    query, (cycle_id,) = pressed
     try:
         summary = await close_and_dispatch(context.application, int(cycle_id))
     except StaleAction:
@@ -268,14 +267,13 @@ async def close_cycle_now(update: Update, context: DesserteContext) -> None:
 
 async def extend_cycle_by(update: Update, context: DesserteContext) -> None:
     """Moves the cycle's close later by an hour or a day, and shows the new times."""
-    if await refuse_unless_admin(update, context):
+    pressed = await _pressed(update, context, EXTEND)
+    if pressed is None:
         return
-    values = _cycle_id(EXTEND, update)
-    query = update.callback_query
-    if values is None or query is None or values[1] not in EXTENSIONS:
+    query, (cycle_id, key) = pressed
+    if key not in EXTENSIONS:
         await answer_stale(update)
         return
-    cycle_id, key = values
     try:
         cycle = await extend_cycle(
             context.session, int(cycle_id), EXTENSIONS[str(key)], context.services.now()

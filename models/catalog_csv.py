@@ -79,16 +79,42 @@ PRODUCER_COLUMNS: tuple[str, ...] = ("slug", "name", "town", "description", "dis
 _PRODUCER_REQUIRED = ("slug", "name")
 
 CATALOG_COLUMNS: tuple[str, ...] = (
-    "producer", "sku", "name", "category", "sale_unit", "unit_amount", "unit_measure", "price",
-    "labels", "aliases", "description", "origin", "farming", "step", "photo",
+    "producer",
+    "sku",
+    "name",
+    "category",
+    "sale_unit",
+    "unit_amount",
+    "unit_measure",
+    "price",
+    "labels",
+    "aliases",
+    "description",
+    "origin",
+    "farming",
+    "step",
+    "photo",
 )
 _CATALOG_HEADER_REQUIRED = CATALOG_COLUMNS[:10]
 _CATALOG_REQUIRED = (
-    "producer", "sku", "name", "category", "sale_unit", "unit_amount", "unit_measure", "price",
+    "producer",
+    "sku",
+    "name",
+    "category",
+    "sale_unit",
+    "unit_amount",
+    "unit_measure",
+    "price",
 )
 
 PICKUP_POINT_COLUMNS: tuple[str, ...] = (
-    "slug", "name", "address", "kind", "company", "window_start", "window_end",
+    "slug",
+    "name",
+    "address",
+    "kind",
+    "company",
+    "window_start",
+    "window_end",
 )
 _PICKUP_REQUIRED = ("slug", "name", "address", "kind")
 
@@ -241,7 +267,7 @@ def _records(
         values = [v.strip() for v in raw]
         if not any(values):
             continue
-        if len(values) > len(header) and any(values[len(header):]):
+        if len(values) > len(header) and any(values[len(header) :]):
             errors.append(
                 RowError(start, None, "extra_values", {"expected": len(header), "got": len(values)})
             )
@@ -322,6 +348,24 @@ def _run(
     return out
 
 
+def _check_slug(
+    line: int, rec: dict[str, str], first_line: dict[str, int], errors: list[RowError]
+) -> str:
+    """The row's slug; a malformed one, or one already seen on an earlier line, is an error."""
+    slug = rec.get("slug", "")
+    if slug and not _SLUG_RE.match(slug):
+        errors.append(RowError(line, "slug", "bad_slug", {"value": slug}))
+    elif slug in first_line:
+        errors.append(
+            RowError(
+                line, "slug", "duplicate_slug", {"value": slug, "first_line": first_line[slug]}
+            )
+        )
+    elif slug:
+        first_line[slug] = line
+    return slug
+
+
 # ---------------------------------------------------------------- producers
 
 
@@ -333,17 +377,7 @@ def read_producers(text_or_path: Source) -> list[ProducerRow]:
     def build(line: int, rec: dict[str, str], errors: list[RowError]) -> ProducerRow | None:
         n = len(errors)
         _check_required(line, rec, _PRODUCER_REQUIRED, errors)
-        slug = rec.get("slug", "")
-        if slug and not _SLUG_RE.match(slug):
-            errors.append(RowError(line, "slug", "bad_slug", {"value": slug}))
-        elif slug in first_line:
-            errors.append(
-                RowError(
-                    line, "slug", "duplicate_slug", {"value": slug, "first_line": first_line[slug]}
-                )
-            )
-        elif slug:
-            first_line[slug] = line
+        slug = _check_slug(line, rec, first_line, errors)
         distance: Decimal | None = None
         raw = rec.get("distance_km", "")
         if raw:
@@ -474,23 +508,25 @@ def write_catalog(rows: Iterable[ProductRow], stream: TextIO) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(CATALOG_COLUMNS)
     for row in rows:
-        writer.writerow([
-            row.producer,
-            row.sku,
-            row.name,
-            row.category,
-            row.sale_unit,
-            format_decimal(row.unit_amount),
-            row.unit_measure,
-            format_price(row.price_cents),
-            ";".join(row.labels),
-            ";".join(row.aliases),
-            row.description or "",
-            row.origin or "",
-            row.farming or "",
-            format_decimal(row.step) if row.step is not None else "",
-            row.photo or "",
-        ])
+        writer.writerow(
+            [
+                row.producer,
+                row.sku,
+                row.name,
+                row.category,
+                row.sale_unit,
+                format_decimal(row.unit_amount),
+                row.unit_measure,
+                format_price(row.price_cents),
+                ";".join(row.labels),
+                ";".join(row.aliases),
+                row.description or "",
+                row.origin or "",
+                row.farming or "",
+                format_decimal(row.step) if row.step is not None else "",
+                row.photo or "",
+            ]
+        )
 
 
 # ---------------------------------------------------------------- pickup points
@@ -504,17 +540,7 @@ def read_pickup_points(text_or_path: Source) -> list[PickupPointRow]:
     def build(line: int, rec: dict[str, str], errors: list[RowError]) -> PickupPointRow | None:
         n = len(errors)
         _check_required(line, rec, _PICKUP_REQUIRED, errors)
-        slug = rec.get("slug", "")
-        if slug and not _SLUG_RE.match(slug):
-            errors.append(RowError(line, "slug", "bad_slug", {"value": slug}))
-        elif slug in first_line:
-            errors.append(
-                RowError(
-                    line, "slug", "duplicate_slug", {"value": slug, "first_line": first_line[slug]}
-                )
-            )
-        elif slug:
-            first_line[slug] = line
+        slug = _check_slug(line, rec, first_line, errors)
         kind = rec.get("kind", "").lower()
         company = rec.get("company", "")
         if kind and kind not in ("public", "company"):
