@@ -24,6 +24,7 @@ from handlers.context import SERVICES_KEY, DesserteContext, Services
 from handlers.i18n import SUPPORTED_LOCALES, set_default_locale
 from handlers.menu import bot_commands
 from handlers.middleware import serve_update
+from models.calendar import WeeklyCalendar
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     try:
         for locale in SUPPORTED_LOCALES:
             await application.bot.set_my_commands(bot_commands(locale), language_code=locale)
-        default = application.bot_data[SERVICES_KEY].extra.get("default_locale", "fr")
+        default = application.bot_data[SERVICES_KEY].default_locale
         await application.bot.set_my_commands(bot_commands(default))
     except Exception:  # the menu is a comfort; the bot must start without it
         log.exception("could not publish the command menu")
@@ -57,9 +58,8 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
 
 async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
     services: Services = application.bot_data[SERVICES_KEY]
-    engine: AsyncEngine | None = services.extra.get("engine")
-    if engine is not None and services.extra.get("owns_engine"):
-        await engine.dispose()
+    if services.engine is not None and services.owns_engine:
+        await services.engine.dispose()
 
 
 def build_application(
@@ -88,12 +88,16 @@ def build_application(
         admin_ids=frozenset(settings.admin_ids),
         timezone=settings.tz,
         minimum_order_cents=settings.minimum_order_cents,
-        extra={
-            "engine": engine,
-            "owns_engine": owns_engine,
-            "default_locale": settings.default_locale,
-            "settings": settings,
-        },
+        default_locale=settings.default_locale,
+        calendar=WeeklyCalendar.from_settings(
+            cycle_opens=settings.cycle_opens,
+            cycle_closes=settings.cycle_closes,
+            pickup=settings.pickup,
+            reminders=settings.reminders,
+            timezone=settings.tz,
+        ),
+        engine=engine,
+        owns_engine=owns_engine,
     )
     if clock is not None:
         services.clock = clock

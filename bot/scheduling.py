@@ -10,7 +10,6 @@ changes made elsewhere.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -18,8 +17,8 @@ from typing import Any
 from telegram.ext import Application, CallbackContext
 
 from handlers.context import services_of
-from handlers.cycle_run import DueReport, calendar_of, run_due_work, upcoming_moments
-from models.planning import cycles_to_watch
+from handlers.cycle_run import DueReport, run_due_work
+from models.planning import cycles_to_watch, upcoming_moments
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,6 @@ JOB_PREFIX = "desserte:"
 CATCH_UP_JOB = JOB_PREFIX + "catch-up"
 TICK_JOB = JOB_PREFIX + "tick"
 TICK_INTERVAL = timedelta(minutes=10)
-_LOCK_KEY = "scheduler_lock"
 # A job that fires late (start-up slower than a second, a busy loop) still runs: the work it
 # triggers is whatever is due then, and doing it twice does nothing twice.
 _LATE_OK: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True}
@@ -37,17 +35,9 @@ _LATE_OK: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True}
 __all__ = ["install_jobs", "reschedule", "run_due_work", "run_scheduled"]
 
 
-def _lock(application: AnyApplication) -> asyncio.Lock:
-    extra = services_of(application).extra
-    lock = extra.get(_LOCK_KEY)
-    if not isinstance(lock, asyncio.Lock):
-        lock = extra[_LOCK_KEY] = asyncio.Lock()
-    return lock
-
-
 async def run_scheduled(application: AnyApplication) -> DueReport:
     """One scheduler pass: do what is due (one pass at a time), then plan the next jobs."""
-    async with _lock(application):
+    async with services_of(application).scheduler_lock:
         report = await run_due_work(application)
     await reschedule(application)
     return report
@@ -71,7 +61,7 @@ async def reschedule(application: AnyApplication) -> None:
     services = services_of(application)
     async with services.sessions() as session:
         cycles = await cycles_to_watch(session)
-    moments = upcoming_moments(calendar_of(services), cycles, services.now())
+    moments = upcoming_moments(services.calendar, cycles, services.now())
     for job in queue.jobs():
         if job.name and job.name.startswith(JOB_PREFIX + "cycle:"):
             job.schedule_removal()
@@ -83,14 +73,14 @@ def install_jobs(application: AnyApplication) -> None:
     """Install the scheduler on ``application`` (before or after it starts).
 
     A catch-up pass runs as soon as the job queue starts, then one job per upcoming instant and
-    a safety-net tick. Admin actions plan the jobs again through ``services.extra["reschedule"]``.
+    a safety-net tick. Admin actions plan the jobs again through ``services.reschedule``.
     """
     queue = application.job_queue
     if queue is None:
         raise RuntimeError(
             "the scheduler needs PTB's job queue: pip install 'python-telegram-bot[job-queue]'"
         )
-    services_of(application).extra["reschedule"] = reschedule
+    services_of(application).reschedule = reschedule
     queue.run_once(_job, when=0, name=CATCH_UP_JOB, job_kwargs=_LATE_OK)
     queue.run_repeating(
         _job, interval=TICK_INTERVAL, first=TICK_INTERVAL, name=TICK_JOB, job_kwargs=_LATE_OK

@@ -4,14 +4,10 @@ The conversation (compose → audience → preview → send) is wired in one pla
 :func:`handlers`. Sending runs in a background task per broadcast (:func:`launch`), apart from
 the update that started it:
 
-* the recipients are fixed up front (one delivery row each, :mod:`models.broadcasting`);
-* each delivery is claimed (committed) just before its message goes out and settled right after,
-  so a crash never makes anyone receive it twice (see the module docstring there);
-* sends are paced below Telegram's ~30 messages/s by :class:`Pacer`, whatever the application's
-  rate limiter: PTB's ``AIORateLimiter`` only applies its overall 30/s limiter to private chats
-  (no per-chat limit, groups aside) and is absent when an application is built with
-  ``rate_limiter=False``; a 429 pauses every sender for ``retry_after``;
-* a 403 (the member blocked the bot) marks the member unreachable: later broadcasts skip them;
+* the recipients are fixed up front: one outbox row each (:mod:`models.broadcasting`);
+* the outbox's one sender (:mod:`handlers.delivery`) claims, paces (below Telegram's 30/s),
+  retries and settles each row, so a crash or a second process never makes anyone receive it
+  twice; a 403 marks the member unreachable, so later broadcasts skip them;
 * the admin sees one message edited as it goes ("640 / 1 800").
 
 :func:`resume_broadcasts` restarts, at start-up, the broadcasts a stopped process left unfinished.
@@ -30,7 +26,7 @@ from typing import Any
 from babel.support import LazyProxy
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -45,30 +41,27 @@ from telegram.warnings import PTBUserWarning
 from handlers.admin_only import admin_or_refuse
 from handlers.callback_data import CallbackDataError, Route
 from handlers.common import answer_stale, escape, show
-from handlers.context import DesserteContext, Services, services_of
+from handlers.context import DesserteContext, services_of
+from handlers.delivery import deliver
 from handlers.i18n import _, format_quantity, lazy_gettext, ngettext, use_locale
 from handlers.menu import ADMIN, Command, register_command
-from models import Broadcast, DeliveryStatus
+from models import Broadcast
 from models.broadcasting import (
     Audience,
     BroadcastProgress,
-    DeliveryTarget,
     TextTooLong,
     author_of,
     cancel_drafts,
     choose_audience,
-    claim_delivery,
     create_draft,
     finish_broadcast,
     interrupted_broadcasts,
-    pending_deliveries,
     progress,
-    record_outcome,
-    recover_interrupted,
     start_broadcast,
 )
 from models.errors import NoOpenCycle, StaleAction
 from models.exports import active_points
+from models.outbox import OutboxState, broadcast_topic, recover_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -83,22 +76,11 @@ SEND = Route("bc:send", (int,))
 BACK = Route("bc:back", (int,))
 CANCEL = Route("bc:no", (int,))
 
-SEND_RATE = 29.5
-"""Messages per second, all broadcasts together, evenly spaced (one every 33.9 ms): just under
-Telegram's 30/s. Telegram (and the sandbox's strict mode) counts 30 messages in any second with
-a small burst allowance; sends spaced 1/29.5 s apart never exceed it, even when one is a few
-milliseconds late, and the half message per second left over absorbs the bot's other replies."""
-WORKERS = 3
-"""Deliveries in flight at once (a real send takes 50–150 ms: one at a time would be slow)."""
-MAX_ATTEMPTS = 5
 PROGRESS_EVERY = 2.0
 """Seconds between two edits of the admin's progress message."""
 
 DRAFT_TIMEOUT = timedelta(minutes=15)
 """A conversation left unfinished this long is forgotten."""
-
-TASKS_KEY = "broadcast_tasks"
-PACER_KEY = "broadcast_pacer"
 
 AUDIENCE_NAMES: dict[Audience, LazyProxy] = {
     Audience.CONSUMERS: lazy_gettext("tous les consommateurs"),
@@ -166,6 +148,14 @@ def progress_text(state: BroadcastProgress, finished: bool) -> str:
             ngettext("{count} envoi a échoué.", "{count} envois ont échoué.", state.failed).format(
                 count=format_quantity(state.failed)
             )
+        )
+    if state.uncertain:
+        lines.append(
+            ngettext(
+                "{count} envoi a été interrompu : il a peut-être été reçu.",
+                "{count} envois ont été interrompus : ils ont peut-être été reçus.",
+                state.uncertain,
+            ).format(count=format_quantity(state.uncertain))
         )
     return "\n".join(lines)
 
@@ -342,12 +332,18 @@ async def send(update: Update, context: DesserteContext) -> int:
         return ConversationHandler.END
     try:
         (draft_id,) = SEND.unpack(query.data)
-        total = await start_broadcast(context.session, int(draft_id), context.member)
+        network = context.services.network_name
+        total = await start_broadcast(
+            context.session,
+            int(draft_id),
+            context.member,
+            lambda body: broadcast_text(body, network),
+        )
     except (CallbackDataError, StaleAction, NoOpenCycle):
         await answer_stale(update)
         return ConversationHandler.END
     await query.answer()
-    state = BroadcastProgress(total=total, sent=0, blocked=0, failed=0, pending=total)
+    state = BroadcastProgress(total=total, sent=0, blocked=0, failed=0, uncertain=0, pending=total)
     message = await show(update, progress_text(state, finished=False))
     chat_id = update.effective_chat.id if update.effective_chat else None
     message_id = getattr(message, "message_id", None)
@@ -409,93 +405,6 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
 # -- sending --------------------------------------------------------------------------------------
 
 
-class Pacer:
-    """Spaces sends at most ``rate`` per second across every sender; a 429 pauses them all.
-
-    Each caller reserves the next free slot (``interval`` after the previous one), so concurrent
-    workers never bunch up; the first slot, and any slot after an idle moment, is now. A slot
-    missed because every sender was busy is not made up later by sending faster.
-    """
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self._next = 0.0
-        self._paused_until = 0.0
-
-    async def wait(self) -> None:
-        """Return when this caller may send one message."""
-        loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            slot = max(now, self._next, self._paused_until)
-            self._next = slot + self.interval
-            if slot > now:
-                await asyncio.sleep(slot - now)
-            if loop.time() >= self._paused_until:
-                return
-
-    def pause(self, seconds: float) -> None:
-        """Nobody sends for ``seconds`` (Telegram's ``retry_after``)."""
-        until = asyncio.get_running_loop().time() + seconds
-        self._paused_until = max(self._paused_until, until)
-
-
-def _pacer(services: Services) -> Pacer:
-    pacer = services.extra.get(PACER_KEY)
-    if pacer is None:
-        pacer = services.extra[PACER_KEY] = Pacer(services.extra.get("broadcast_rate", SEND_RATE))
-    assert isinstance(pacer, Pacer)
-    return pacer
-
-
-def _tasks(services: Services) -> dict[int, asyncio.Task[BroadcastProgress]]:
-    tasks: dict[int, asyncio.Task[BroadcastProgress]] = services.extra.setdefault(TASKS_KEY, {})
-    return tasks
-
-
-def _retry_seconds(error: RetryAfter) -> float:
-    # PTB 22 exposes retry_after as int or timedelta depending on PTB_TIMEDELTA; read it once.
-    value = getattr(error, "_retry_after", None)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    raw = error.retry_after
-    return raw.total_seconds() if isinstance(raw, timedelta) else float(raw)
-
-
-async def _send_one(
-    application: Application[Any, Any, Any, Any, Any, Any],
-    pacer: Pacer,
-    target: DeliveryTarget,
-    text: str,
-) -> DeliveryStatus:
-    """Send one message; the outcome to record. Only sure non-deliveries are retried."""
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        if attempt > 1:
-            await pacer.wait()
-        try:
-            await application.bot.send_message(target.telegram_id, text, parse_mode=ParseMode.HTML)
-        except RetryAfter as error:  # not delivered: wait as told, everyone with us
-            pacer.pause(_retry_seconds(error) + 0.1)
-            continue
-        except Forbidden:  # blocked the bot, or deactivated
-            return DeliveryStatus.BLOCKED
-        except TimedOut:
-            # The request may have reached Telegram: sending again could duplicate it.
-            log.warning("broadcast to %s timed out; not retried", target.telegram_id)
-            return DeliveryStatus.FAILED
-        except BadRequest as error:  # chat not found, text refused…: retrying will not help
-            log.warning("broadcast to %s refused: %s", target.telegram_id, error)
-            return DeliveryStatus.FAILED
-        except NetworkError:  # Telegram answered 5xx, or no connection: nothing was sent
-            await asyncio.sleep(min(2.0**attempt, 30.0))
-            continue
-        except TelegramError as error:
-            log.warning("broadcast to %s failed: %s", target.telegram_id, error)
-            return DeliveryStatus.FAILED
-        return DeliveryStatus.SENT
-    return DeliveryStatus.FAILED
-
-
 async def _edit_progress(
     application: Application[Any, Any, Any, Any, Any, Any],
     chat_id: int | None,
@@ -523,76 +432,45 @@ async def send_broadcast(
     message_id: int | None = None,
     note: str | None = None,
 ) -> BroadcastProgress:
-    """Send every pending delivery of the broadcast, then mark it done; returns the counts.
+    """Deliver the broadcast's outbox rows (:func:`handlers.delivery.deliver`), then mark it
+    done; returns the counts. Rows another sender holds are waited for (or, if that sender
+    died, resolved once their lease lapses).
 
     ``chat_id``/``message_id`` name the admin's progress message, edited as it goes (``note``,
     if any, kept above the figures).
     """
     services = services_of(application)
-    pacer = _pacer(services)
+    topic = broadcast_topic(broadcast_id)
     async with services.sessions() as session:
         broadcast = await session.get(Broadcast, broadcast_id)
         if broadcast is None:
             raise StaleAction(broadcast_id=broadcast_id)
         author = await author_of(session, broadcast)
-        targets = await pending_deliveries(session, broadcast_id, limit=1_000_000)
-        state = await progress(session, broadcast_id)
+        await session.commit()
     locale = author.locale if author is not None else None
-    text = broadcast_text(broadcast.text, services.network_name)
-    queue: asyncio.Queue[DeliveryTarget] = asyncio.Queue()
-    for target in targets:
-        queue.put_nowait(target)
-    settled = {"sent": state.sent, "blocked": state.blocked, "failed": state.failed}
-
-    def current() -> BroadcastProgress:
-        done = sum(settled.values())
-        return BroadcastProgress(total=state.total, pending=state.total - done, **settled)
-
-    async def worker() -> None:
-        this = asyncio.current_task()
-        async with services.sessions() as worker_session:
-            while True:
-                if this is not None and this.cancelling():
-                    # Python 3.11's wait_for (PTB's requests use it) can swallow a cancellation
-                    # that lands as a call completes: stop here rather than send on.
-                    raise asyncio.CancelledError
-                try:
-                    target = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                await pacer.wait()
-                # Claimed (committed) before the send, settled (committed) right after it: a
-                # crash in between leaves the row "sending", and it is never sent again.
-                if not await claim_delivery(worker_session, target.delivery_id):
-                    settled["blocked"] += 1
-                    continue
-                outcome = await _send_one(application, pacer, target, text)
-                await record_outcome(worker_session, target, outcome, services.now())
-                settled[outcome.value] += 1
 
     async def report_progress() -> None:
         while True:
             await asyncio.sleep(PROGRESS_EVERY)
+            async with services.sessions() as session:
+                state = await progress(session, broadcast_id)
             with use_locale(locale):
-                await _edit_progress(
-                    application,
-                    chat_id,
-                    message_id,
-                    progress_text(current(), finished=False),
-                    note,
-                )
+                text = progress_text(state, finished=False)
+            await _edit_progress(application, chat_id, message_id, text, note)
 
     reporter = asyncio.get_running_loop().create_task(report_progress())
     try:
-        async with asyncio.TaskGroup() as group:
-            for _worker in range(min(WORKERS, max(1, len(targets)))):
-                group.create_task(worker())
+        while True:
+            await deliver(application, topic)
+            async with services.sessions() as session:
+                if await finish_broadcast(session, broadcast_id, services.now()):
+                    break
+            await asyncio.sleep(PROGRESS_EVERY)  # rows in another sender's hands
     finally:
         reporter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reporter
     async with services.sessions() as session:
-        await finish_broadcast(session, broadcast_id, services.now())
         final = await progress(session, broadcast_id)
     with use_locale(locale):
         await _edit_progress(
@@ -610,19 +488,20 @@ def launch(
     note: str | None = None,
 ) -> asyncio.Task[BroadcastProgress]:
     """Send the broadcast in the background (once per process: a running one is returned)."""
-    tasks = _tasks(services_of(application))
-    running = tasks.get(broadcast_id)
+    tasks = services_of(application).delivery.tasks
+    key = broadcast_topic(broadcast_id)
+    running = tasks.get(key)
     if running is not None and not running.done():
         return running
     task = asyncio.get_running_loop().create_task(
         send_broadcast(application, broadcast_id, chat_id, message_id, note),
         name=f"broadcast-{broadcast_id}",
     )
-    tasks[broadcast_id] = task
+    tasks[key] = task
 
     def forget(done: asyncio.Task[BroadcastProgress]) -> None:
-        if tasks.get(broadcast_id) is done:
-            del tasks[broadcast_id]
+        if tasks.get(key) is done:
+            del tasks[key]
         if not done.cancelled() and done.exception() is not None:
             log.error("broadcast %s stopped", broadcast_id, exc_info=done.exception())
 
@@ -637,16 +516,18 @@ async def resume_broadcasts(
 
     Call it once the bot is initialised (``post_init`` or the scheduler's start-up catch-up;
     calling it twice is harmless). Deliveries that were in flight when the process stopped are
-    marked failed, never re-sent; the author gets a new progress message.
+    marked uncertain, never re-sent; the author gets a new progress message saying so.
     """
     services = services_of(application)
-    running = _tasks(services)
+    running = services.delivery.tasks
     launched = []
     async with services.sessions() as session:
         for broadcast in await interrupted_broadcasts(session):
-            if broadcast.id in running and not running[broadcast.id].done():
+            topic = broadcast_topic(broadcast.id)
+            if topic in running and not running[topic].done():
                 continue
-            uncertain = await recover_interrupted(session, broadcast.id)
+            recovered = await recover_interrupted(session, services.now(), topic)
+            uncertain = recovered[OutboxState.UNCERTAIN]
             author = await author_of(session, broadcast)
             chat_id = message_id = None
             note = None
@@ -680,5 +561,9 @@ async def wait_for_broadcasts(
     application: Application[Any, Any, Any, Any, Any, Any],
 ) -> list[BroadcastProgress]:
     """Wait until every broadcast this process is sending is done (tests, demo)."""
-    tasks = list(_tasks(services_of(application)).values())
+    tasks = [
+        task
+        for topic, task in services_of(application).delivery.tasks.items()
+        if topic.startswith("broadcast:")
+    ]
     return list(await asyncio.gather(*tasks)) if tasks else []

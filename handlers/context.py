@@ -6,21 +6,34 @@ duration of one update, so they are read through :class:`DesserteContext` proper
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from models import Member
+from models.calendar import WeeklyCalendar
+
+if TYPE_CHECKING:
+    from handlers.delivery import Delivery
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _new_delivery() -> Delivery:
+    from handlers.delivery import Delivery  # the sender imports this module
+
+    return Delivery()
 
 
 @dataclass
@@ -33,7 +46,15 @@ class Services:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
     minimum_order_cents: int = 0
     clock: Callable[[], datetime] = _utcnow
-    extra: dict[str, Any] = field(default_factory=dict)
+    default_locale: str = "fr"
+    calendar: WeeklyCalendar = field(default_factory=WeeklyCalendar.from_settings)
+    delivery: Delivery = field(default_factory=lambda: _new_delivery())
+    engine: AsyncEngine | None = None
+    owns_engine: bool = False
+    reschedule: Callable[[AnyApplication], Awaitable[None]] | None = None
+    """Plans the scheduler's jobs again (set when the scheduler is installed)."""
+    scheduler_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One scheduler pass at a time in this process."""
 
     def now(self) -> datetime:
         """The current time (simulated in the demo and the tests), timezone-aware."""

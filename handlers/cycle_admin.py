@@ -18,7 +18,6 @@ from handlers.common import answer_stale, show
 from handlers.context import DesserteContext
 from handlers.cycle_run import (
     announce_open,
-    calendar_of,
     close_and_dispatch,
     reschedule,
     summary_text,
@@ -296,7 +295,7 @@ async def plan_cycle(update: Update, context: DesserteContext) -> None:
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
-    calendar = calendar_of(context.services)
+    calendar = context.services.calendar
     cycle, created = await plan_next_cycle(context.session, calendar, context.services.now())
     await reschedule(context.application)
     note = _("🗓 Prochain cycle planifié.") if created else _("Un cycle est déjà prévu.")

@@ -1,35 +1,28 @@
 """Purchase orders at close: each producer's people get what to bring, per pickup point, with a
 CSV document, in their own language.
 
-:func:`send_purchase_orders` is called by the scheduler once a cycle is closed.
+:func:`purchase_order_parts` renders them for the outbox when the scheduler dispatches a close.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import logging
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import numbers
-from telegram import InputFile
-from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application, BaseHandler
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.ext import BaseHandler
 
 from handlers.common import escape
-from handlers.context import services_of
+from handlers.context import Services
 from handlers.i18n import _, current_locale, format_date, format_price, use_locale
 from handlers.stock_views import delivery_title, quantity
-from models.cycle_event import NotificationStatus
-from models.notifications import claim_message, record_outcome
+from models.outbox import Part, parts
 from models.producers import producer_members
 from models.purchase_orders import PurchaseOrder, purchase_orders
-from models.unit_of_work import write_intent
-
-log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000  # Telegram allows 4096 characters per message; keep a margin
 
@@ -139,70 +132,29 @@ def csv_file_name(order: PurchaseOrder, timezone: ZoneInfo) -> str:
     return _("bon-de-commande-{date}.csv").format(date=day)
 
 
-PURCHASE_ORDER = "purchase_order"
-"""The per-person message kind (``CycleNotification``) claimed before each purchase order."""
-
-
-async def send_purchase_orders(
-    application: Application[Any, Any, Any, Any, Any, Any], cycle_id: int
-) -> int:
-    """Send each producer's purchase order for the closed cycle to every person linked to the
-    producer (message + CSV, in their language); returns how many people received one.
-
-    Each person's purchase order is claimed in the database before it goes out, so running this
-    again — after a crash midway, or from two closes at once — sends only the missing ones and
-    never one twice.
-    """
-    services = services_of(application)
-    sent = 0
-    async with services.sessions() as session:
-        orders = [
-            (order, await producer_members(session, order.producer_id))
-            for order in await purchase_orders(session, cycle_id)
-        ]
-        await session.commit()  # end the read: each claim below is a short write of its own
-    for order, members in orders:
-        for member in members:
-            # A session of its own: a claim refused rolls back, which must not expire ``order``.
-            async with services.sessions() as claims:
-                with write_intent():
-                    claimed = await claim_message(
-                        claims, cycle_id, PURCHASE_ORDER, member.telegram_id
-                    )
-            if not claimed:
-                continue
-            status = NotificationStatus.SENT
+async def purchase_order_parts(
+    session: AsyncSession, services: Services, cycle_id: int
+) -> list[Part]:
+    """Each producer's purchase order for the closed cycle, for every person linked to the
+    producer, in their language: the text (split when long) and the CSV, as outbox parts.
+    Ends its read (commits)."""
+    drafts: list[Part] = []
+    for order in await purchase_orders(session, cycle_id):
+        for member in await producer_members(session, order.producer_id):
             with use_locale(member.locale):
-                texts = purchase_order_text(order, services.timezone)
-                document = purchase_order_csv(order)
-                name = csv_file_name(order, services.timezone)
-                caption = _("Bon de commande du {date}").format(
-                    date=format_date(order.cycle.pickup_starts_at.astimezone(services.timezone))
-                )
-            try:
-                for text in texts:
-                    await application.bot.send_message(
-                        member.telegram_id, text, parse_mode=ParseMode.HTML
-                    )
-                await application.bot.send_document(
+                drafts += parts(
                     member.telegram_id,
-                    InputFile(document, filename=name),
-                    caption=caption,
+                    member.locale,
+                    purchase_order_text(order, services.timezone),
+                    document=purchase_order_csv(order),
+                    filename=csv_file_name(order, services.timezone),
+                    caption=_("Bon de commande du {date}").format(
+                        date=format_date(order.cycle.pickup_starts_at.astimezone(services.timezone))
+                    ),
+                    member_id=member.id,
                 )
-            except Forbidden:
-                log.info("producer member %s blocked the bot; no purchase order", member.id)
-                status = NotificationStatus.BLOCKED
-            except TelegramError:
-                log.warning("purchase order to member %s failed", member.id, exc_info=True)
-                status = NotificationStatus.FAILED
-            async with services.sessions() as outcome:
-                with write_intent():
-                    await record_outcome(
-                        outcome, cycle_id, PURCHASE_ORDER, member.telegram_id, status
-                    )
-            if status == NotificationStatus.SENT:
-                sent += 1
-    return sent
+    await session.commit()
+    return drafts
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

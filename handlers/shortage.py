@@ -10,13 +10,12 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers.callback_data import CallbackDataError
 from handlers.common import answer_stale, escape, show
 from handlers.context import DesserteContext
+from handlers.delivery import deliver
 from handlers.i18n import _, format_price, lazy_gettext, use_locale
 from handlers.menu import PRODUCER, Command, register_command
 from handlers.stock_views import (
@@ -33,10 +32,11 @@ from handlers.stock_views import (
 )
 from models.cycles import stock_cycle
 from models.errors import StaleAction
+from models.notifications import admin_audience
+from models.outbox import Kind, Part, enqueue
 from models.shortage import (
     AffectedOrder,
     ShortageReport,
-    admin_recipients,
     apply_shortage,
     ordered_products,
     read_shortage_message,
@@ -114,13 +114,15 @@ async def confirm_shortage(update: Update, context: DesserteContext) -> None:
     await query.answer()
     producer = context.member.producer
     producer_name = producer.name if producer is not None else ""
-    for order in report.orders:
-        await _tell_consumer(context, order, report, producer_name)
-    await _tell_admins(context, report, producer_name)
+    notices = [_consumer_notice(context, order, report, producer_name) for order in report.orders]
+    admins = await _admin_notices(context, report, producer_name)
+    topic = f"shortage:{int(update_id)}"
+    await enqueue(context.session, topic, Kind.SHORTAGE_NOTICE, [*notices, *admins])
     parts = [_("✅ <b>Manque enregistré</b>")]
     parts.extend(_product_lines(report))
     parts.append(orders_changed(len(report.orders)))
     await show(update, "\n".join(parts))
+    await deliver(context.application, topic)
 
 
 def _product_lines(report: ShortageReport) -> list[str]:
@@ -134,18 +136,10 @@ def _product_lines(report: ShortageReport) -> list[str]:
     ]
 
 
-async def _send(context: DesserteContext, chat_id: int, text: str) -> None:
-    try:
-        await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
-    except Forbidden:
-        log.info("chat %s blocked the bot; shortage not relayed", chat_id)
-    except TelegramError:
-        log.warning("could not tell chat %s about a shortage", chat_id, exc_info=True)
-
-
-async def _tell_consumer(
+def _consumer_notice(
     context: DesserteContext, order: AffectedOrder, report: ShortageReport, producer: str
-) -> None:
+) -> Part:
+    """What changes in one consumer's order, in their language."""
     with use_locale(order.locale):
         parts = [
             _(
@@ -177,24 +171,32 @@ async def _tell_consumer(
             )
         )
         parts.append(_("Toutes nos excuses, ce sont les aléas des récoltes."))
-        text = "\n".join(parts)
-    await _send(context, order.telegram_id, text)
+        return Part(order.telegram_id, order.locale, text="\n".join(parts))
 
 
-async def _tell_admins(context: DesserteContext, report: ShortageReport, producer: str) -> None:
+async def _admin_notices(
+    context: DesserteContext, report: ShortageReport, producer: str
+) -> list[Part]:
+    """The shortage, for each admin in their language."""
     services = context.services
-    recipients = await admin_recipients(
-        context.session, services.admin_ids, str(services.extra.get("default_locale", "fr"))
-    )
-    for telegram_id, locale in recipients:
-        with use_locale(locale):
+    admins = await admin_audience(context.session, services.admin_ids, services.default_locale)
+    notices = []
+    for admin in admins:
+        with use_locale(admin.locale):
             parts = [
                 _("⚠️ Manque signalé par <b>{producer}</b> :").format(producer=escape(producer)),
                 *_product_lines(report),
                 orders_changed(len(report.orders)),
             ]
-            text = "\n".join(parts)
-        await _send(context, telegram_id, text)
+            notices.append(
+                Part(
+                    admin.telegram_id,
+                    admin.locale,
+                    text="\n".join(parts),
+                    member_id=admin.member_id,
+                )
+            )
+    return notices
 
 
 async def cancel_shortage(update: Update, context: DesserteContext) -> None:

@@ -3,7 +3,7 @@
 ``handle_stock_text`` is called first by the free-text handler for every plain message; it takes
 the message when the sender is linked to a producer and names one of that farm's products (any
 message while the weekly prompt is pending). Also: ``/stock`` (the weekly prompt on demand),
-``/mes_produits``, ``/annuler_stock``, and :func:`send_weekly_prompts` for the scheduler.
+``/mes_produits``, ``/annuler_stock``, and :func:`weekly_prompt_parts` for the scheduler.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import re
 import unicodedata
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import shortage
 from handlers.callback_data import CallbackDataError
 from handlers.common import answer_stale, show
-from handlers.context import DesserteContext, services_of
+from handlers.context import DesserteContext, Services
+from handlers.delivery import markup_json
 from handlers.i18n import _, lazy_gettext, use_locale
 from handlers.menu import PRODUCER, Command, register_command
 from handlers.stock_views import (
@@ -41,6 +41,7 @@ from handlers.stock_views import (
 from models.cycle import Cycle
 from models.cycles import open_cycle, stock_cycle
 from models.errors import DomainError, NoOpenCycle, StaleAction
+from models.outbox import Part, parts
 from models.stock import (
     apply_update,
     cancel_update,
@@ -285,39 +286,28 @@ async def undo_stock(update: Update, context: DesserteContext) -> None:
 # ------------------------------------------------------------------ the scheduler's call
 
 
-async def send_weekly_prompts(
-    application: Application[Any, Any, Any, Any, Any, Any], cycle_id: int
-) -> int:
-    """Ask every producer's members for this cycle's stock; returns how many messages went.
-
-    Each producer's prompt is marked pending, so that their next plain message is read as
-    stock whatever it says.
-    """
-    services = services_of(application)
-    sent = 0
-    async with services.sessions() as session:
-        cycle = await session.get(Cycle, cycle_id)
-        if cycle is None:
-            return 0
-        for producer, members in await producers_to_prompt(session):
-            stock = await producer_stock(session, producer.id, services.now(), cycle)
-            await mark_prompted(session, producer.id, cycle_id)
-            for member in members:
-                with use_locale(member.locale):
-                    text = prompt_text(stock, services.timezone)
-                    keyboard = prompt_keyboard(stock)
-                try:
-                    await application.bot.send_message(
-                        member.telegram_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
-                    )
-                except Forbidden:
-                    log.info("producer member %s blocked the bot; no stock prompt", member.id)
-                    continue
-                except TelegramError:
-                    log.warning("stock prompt to member %s failed", member.id, exc_info=True)
-                    continue
-                sent += 1
-    return sent
+async def weekly_prompt_parts(
+    session: AsyncSession, services: Services, cycle: Cycle
+) -> tuple[list[int], list[Part]]:
+    """The weekly stock prompt of every producer's people, in their language, as outbox parts,
+    with the ids of the producers asked (whose next plain message is then read as stock
+    whatever it says: :func:`models.stock.add_prompted`). Ends its read (commits)."""
+    drafts: list[Part] = []
+    producer_ids: list[int] = []
+    for producer, members in await producers_to_prompt(session):
+        stock = await producer_stock(session, producer.id, services.now(), cycle)
+        producer_ids.append(producer.id)
+        for member in members:
+            with use_locale(member.locale):
+                drafts += parts(
+                    member.telegram_id,
+                    member.locale,
+                    [prompt_text(stock, services.timezone)],
+                    markup=markup_json(prompt_keyboard(stock)),
+                    member_id=member.id,
+                )
+    await session.commit()
+    return producer_ids, drafts
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -1,34 +1,37 @@
-"""Broadcasts: audiences, the draft, one delivery row per recipient, and their outcomes.
+"""Broadcasts: audiences, the draft, and the start that writes one outbox row per recipient.
 
-A broadcast goes draft → sending → done. Starting it writes one :class:`BroadcastDelivery` per
-recipient in the same unit of work, so the list of who must get it is fixed before the first
-message leaves. The sender then walks the pending rows one at a time:
-
-1. :func:`claim_delivery` marks the row ``sending`` and commits, *before* the message is sent;
-2. the message is sent;
-3. :func:`record_outcome` marks it ``sent`` (or ``blocked``/``failed``) and commits.
-
-A crash between 1 and 3 leaves the row ``sending``: the message may or may not have reached the
-person, and Telegram offers no way to ask. :func:`recover_interrupted` turns such rows into
-``failed`` rather than ``pending``, so a resumed broadcast never sends anyone the same message
-twice; the price is that at most one person per sending worker may miss it after a crash.
+A broadcast goes draft → sending → done. Starting it writes one outbox row
+(:mod:`models.outbox`, topic ``broadcast:N``) per recipient in the same unit of work, so the
+list of who must get it is fixed before the first message leaves. The outbox's sender then
+claims, sends and settles each row; a row left in flight by a crash becomes ``uncertain`` (a
+broadcast may be dropped rather than sent twice: see :data:`models.outbox.MUST_ARRIVE`).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import exists, false, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from models.broadcast import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryStatus
+from models.base import utcnow
+from models.broadcast import Broadcast, BroadcastStatus
 from models.cycle import Cycle, CycleState
 from models.errors import DomainError, NoOpenCycle, StaleAction
 from models.member import Member
 from models.order import Order, OrderStatus
+from models.outbox import (
+    Kind,
+    OutboxMessage,
+    OutboxState,
+    TopicProgress,
+    broadcast_topic,
+    unfinished,
+)
+from models.outbox import progress as topic_progress
 from models.pickup_point import PickupPoint
 from models.unit_of_work import unit_of_work
 
@@ -53,30 +56,8 @@ class TextTooLong(DomainError):
     code = "text_too_long"
 
 
-@dataclass(frozen=True)
-class DeliveryTarget:
-    """One pending delivery: the row and the chat it goes to."""
-
-    delivery_id: int
-    member_id: int
-    telegram_id: int
-    locale: str
-
-
-@dataclass(frozen=True)
-class BroadcastProgress:
-    """How far a broadcast went: counts per delivery status."""
-
-    total: int
-    sent: int
-    blocked: int
-    failed: int
-    pending: int
-
-    @property
-    def done(self) -> int:
-        """Deliveries settled one way or another."""
-        return self.sent + self.blocked + self.failed
+BroadcastProgress = TopicProgress
+"""How far a broadcast went: its outbox rows' counts per state."""
 
 
 def _audience_query(audience: Audience, point_id: int | None, cycle_id: int | None) -> Select[int]:
@@ -209,11 +190,14 @@ async def cancel_drafts(session: AsyncSession, author: Member) -> int:
     return len(drafts)
 
 
-async def start_broadcast(session: AsyncSession, broadcast_id: int, author: Member) -> int:
-    """Turn the draft into a broadcast being sent, with one pending delivery per recipient.
+async def start_broadcast(
+    session: AsyncSession, broadcast_id: int, author: Member, render: Callable[[str], str]
+) -> int:
+    """Turn the draft into a broadcast being sent, with one pending outbox row per recipient
+    carrying ``render(draft text)`` (the message as sent). Returns the number of recipients.
 
-    Returns the number of recipients. The draft → sending transition is a conditional update,
-    so a double tap on "send" starts it once; the second answers :class:`StaleAction`. Commits.
+    The draft → sending transition is a conditional update, so a double tap on "send" starts
+    it once; the second answers :class:`StaleAction`. Commits.
     """
     async with unit_of_work(session):
         broadcast = await _draft(session, broadcast_id, author)
@@ -229,130 +213,58 @@ async def start_broadcast(session: AsyncSession, broadcast_id: int, author: Memb
         )
         if started.rowcount != 1:  # type: ignore[attr-defined]
             raise StaleAction(broadcast_id=broadcast_id)
-        recipients = _audience_query(audience, point_id, cycle_id).subquery()
+        ids = _audience_query(audience, point_id, cycle_id).subquery()
+        topic = broadcast_topic(broadcast_id)
         # One INSERT … SELECT: 1,800 rows in one statement, not 1,800 round trips.
         await session.execute(
-            insert(BroadcastDelivery).from_select(
-                ["broadcast_id", "member_id", "status", "attempts"],
+            insert(OutboxMessage).from_select(
+                [
+                    "topic",
+                    "kind",
+                    "telegram_id",
+                    "member_id",
+                    "locale",
+                    "part",
+                    "text",
+                    "state",
+                    "attempts",
+                    "resend",
+                    "reported",
+                    "created_at",
+                ],
                 select(
-                    literal(broadcast_id),
-                    recipients.c.id,
-                    literal(DeliveryStatus.PENDING.value),
+                    literal(topic),
+                    literal(Kind.BROADCAST.value),
+                    Member.telegram_id,
+                    Member.id,
+                    Member.locale,
                     literal(0),
-                ),
+                    literal(render(broadcast.text)),
+                    literal(OutboxState.PENDING.value),
+                    literal(0),
+                    false(),
+                    false(),
+                    literal(utcnow()),
+                ).where(Member.id.in_(select(ids.c.id))),
             )
         )
         count = int(
-            await session.scalar(
-                select(func.count()).where(BroadcastDelivery.broadcast_id == broadcast_id)
-            )
-            or 0
+            await session.scalar(select(func.count()).where(OutboxMessage.topic == topic)) or 0
         )
     await session.refresh(broadcast)
     return count
 
 
-async def pending_deliveries(
-    session: AsyncSession, broadcast_id: int, limit: int = 200
-) -> list[DeliveryTarget]:
-    """The next pending deliveries of the broadcast, in a stable order."""
-    rows = await session.execute(
-        select(BroadcastDelivery.id, Member.id, Member.telegram_id, Member.locale)
-        .join(Member, BroadcastDelivery.member_id == Member.id)
-        .where(
-            BroadcastDelivery.broadcast_id == broadcast_id,
-            BroadcastDelivery.status == DeliveryStatus.PENDING,
-        )
-        .order_by(BroadcastDelivery.id)
-        .limit(limit)
-    )
-    await session.commit()
-    return [DeliveryTarget(d, m, int(t), locale) for d, m, t, locale in rows.all()]
-
-
-async def claim_delivery(session: AsyncSession, delivery_id: int) -> bool:
-    """Mark the delivery ``sending`` just before it is sent, and commit.
-
-    Returns False when it is no longer pending (another sender took it) or its member became
-    unreachable since (then it is marked ``blocked`` and must not be sent).
-    """
-    async with unit_of_work(session):
-        unreachable = await session.scalar(
-            select(Member.reachable.is_(False))
-            .join(BroadcastDelivery, BroadcastDelivery.member_id == Member.id)
-            .where(BroadcastDelivery.id == delivery_id)
-        )
-        target = DeliveryStatus.BLOCKED if unreachable else DeliveryStatus.SENDING
-        claimed = await session.execute(
-            update(BroadcastDelivery)
-            .where(
-                BroadcastDelivery.id == delivery_id,
-                BroadcastDelivery.status == DeliveryStatus.PENDING,
-            )
-            .values(status=target, attempts=BroadcastDelivery.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-    return claimed.rowcount == 1 and target is DeliveryStatus.SENDING  # type: ignore[attr-defined]
-
-
-async def record_outcome(
-    session: AsyncSession, target: DeliveryTarget, status: DeliveryStatus, now: datetime
-) -> None:
-    """Settle a claimed delivery as ``sent``, ``blocked`` or ``failed``, and commit.
-
-    ``blocked`` also marks the member unreachable, so later broadcasts skip them until they
-    write to the bot again.
-    """
-    if status not in (DeliveryStatus.SENT, DeliveryStatus.BLOCKED, DeliveryStatus.FAILED):
-        raise ValueError(f"a delivery cannot end as {status}")
-    async with unit_of_work(session):
-        await session.execute(
-            update(BroadcastDelivery)
-            .where(
-                BroadcastDelivery.id == target.delivery_id,
-                BroadcastDelivery.status == DeliveryStatus.SENDING,
-            )
-            .values(status=status, sent_at=now if status is DeliveryStatus.SENT else None)
-            .execution_options(synchronize_session=False)
-        )
-        if status is DeliveryStatus.BLOCKED:
-            await session.execute(
-                update(Member)
-                .where(Member.id == target.member_id)
-                .values(reachable=False)
-                .execution_options(synchronize_session=False)
-            )
-
-
 async def progress(session: AsyncSession, broadcast_id: int) -> BroadcastProgress:
-    """Counts per delivery status (``sending`` counts as pending)."""
-    rows = await session.execute(
-        select(BroadcastDelivery.status, func.count())
-        .where(BroadcastDelivery.broadcast_id == broadcast_id)
-        .group_by(BroadcastDelivery.status)
-    )
-    counts = {DeliveryStatus(status): int(n) for status, n in rows.all()}
-    await session.commit()
-    return BroadcastProgress(
-        total=sum(counts.values()),
-        sent=counts.get(DeliveryStatus.SENT, 0),
-        blocked=counts.get(DeliveryStatus.BLOCKED, 0),
-        failed=counts.get(DeliveryStatus.FAILED, 0),
-        pending=counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0),
-    )
+    """Counts of the broadcast's deliveries per state (``sending`` counts as pending)."""
+    return await topic_progress(session, broadcast_topic(broadcast_id))
 
 
 async def finish_broadcast(session: AsyncSession, broadcast_id: int, now: datetime) -> bool:
-    """Mark the broadcast done once no delivery is pending; returns whether it is done."""
+    """Mark the broadcast done once no delivery is pending or in flight; whether it is done."""
+    if await unfinished(session, broadcast_topic(broadcast_id)):
+        return False
     async with unit_of_work(session):
-        left = await session.scalar(
-            select(func.count()).where(
-                BroadcastDelivery.broadcast_id == broadcast_id,
-                BroadcastDelivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENDING)),
-            )
-        )
-        if left:
-            return False
         await session.execute(
             update(Broadcast)
             .where(Broadcast.id == broadcast_id, Broadcast.status == BroadcastStatus.SENDING)
@@ -372,25 +284,6 @@ async def interrupted_broadcasts(session: AsyncSession) -> list[Broadcast]:
     return result
 
 
-async def recover_interrupted(session: AsyncSession, broadcast_id: int) -> int:
-    """After a crash: deliveries left ``sending`` become ``failed`` (never re-sent, see the
-    module docstring). Returns how many. Call it only when no sender of this process is working
-    on the broadcast. Commits."""
-    async with unit_of_work(session):
-        result = await session.execute(
-            update(BroadcastDelivery)
-            .where(
-                and_(
-                    BroadcastDelivery.broadcast_id == broadcast_id,
-                    BroadcastDelivery.status == DeliveryStatus.SENDING,
-                )
-            )
-            .values(status=DeliveryStatus.FAILED)
-            .execution_options(synchronize_session=False)
-        )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 async def author_of(session: AsyncSession, broadcast: Broadcast) -> Member | None:
     """The member who wrote the broadcast."""
     return await session.get(Member, broadcast.author_id)
@@ -400,19 +293,14 @@ __all__ = [
     "MAX_TEXT_LENGTH",
     "Audience",
     "BroadcastProgress",
-    "DeliveryTarget",
     "TextTooLong",
     "author_of",
     "cancel_drafts",
     "choose_audience",
-    "claim_delivery",
     "count_recipients",
     "create_draft",
     "finish_broadcast",
     "interrupted_broadcasts",
-    "pending_deliveries",
     "progress",
-    "record_outcome",
-    "recover_interrupted",
     "start_broadcast",
 ]

@@ -1,8 +1,9 @@
-"""Who hears about the cycle, and the record that makes every message go out at most once.
+"""Who hears about the cycle, and the record that makes every step of the week happen once.
 
-A step claims its key before acting (:func:`claim_step`, :func:`claim_message`): the unique
-constraints of :class:`~models.cycle_event.CycleEvent` and
-:class:`~models.cycle_event.CycleNotification` let only one run win, whatever the race.
+A step claims its key before acting (:func:`claim_step`, or :func:`add_step` inside the unit of
+work that writes the step's messages into the outbox): the unique constraint of
+:class:`~models.cycle_event.CycleEvent` lets only one run win, whatever the race. Each message
+is then delivered once by the outbox (:mod:`models.outbox`).
 Preferences: a member opts out of a kind of notification (``Member.notifications_off``).
 """
 
@@ -11,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models.cycle_event import CycleEvent, CycleNotification, NotificationStatus
+from models.cycle_event import CycleEvent
 from models.errors import StaleAction
 from models.member import NOTIFICATION_KINDS, Member
 from models.order import Order, OrderLine, OrderStatus
@@ -96,53 +97,15 @@ async def claim_step(session: AsyncSession, cycle_id: int, kind: str) -> bool:
     return True
 
 
-async def claim_message(session: AsyncSession, cycle_id: int, kind: str, telegram_id: int) -> bool:
-    """Reserve the right to send message ``kind`` of the cycle to ``telegram_id``; False when
-    someone already did (this message must then not be sent). Commits."""
-    async with writing(session):
-        try:
-            async with session.begin_nested():
-                session.add(
-                    CycleNotification(cycle_id=cycle_id, kind=kind, telegram_id=telegram_id)
-                )
-        except IntegrityError:
-            await session.rollback()
-            return False
-        await session.commit()
+async def add_step(session: AsyncSession, cycle_id: int, kind: str) -> bool:
+    """Record the cycle-wide step ``kind`` as done in the caller's transaction (nothing is
+    committed); False when it already was (the caller must then not do it)."""
+    try:
+        async with session.begin_nested():
+            session.add(CycleEvent(cycle_id=cycle_id, kind=kind))
+    except IntegrityError:
+        return False
     return True
-
-
-async def record_outcome(
-    session: AsyncSession, cycle_id: int, kind: str, telegram_id: int, status: str
-) -> None:
-    """Write what became of a claimed message; a blocked member is marked unreachable.
-    Commits."""
-    async with writing(session):
-        await session.execute(
-            update(CycleNotification)
-            .where(
-                CycleNotification.cycle_id == cycle_id,
-                CycleNotification.kind == kind,
-                CycleNotification.telegram_id == telegram_id,
-            )
-            .values(status=status)
-        )
-        if status == NotificationStatus.BLOCKED:
-            await session.execute(
-                update(Member).where(Member.telegram_id == telegram_id).values(reachable=False)
-            )
-        await session.commit()
-
-
-async def sent_count(session: AsyncSession, cycle_id: int, kind: str) -> int:
-    """How many messages of ``kind`` went out for the cycle (claimed ones included)."""
-    count = await session.scalar(
-        select(func.count(CycleNotification.id)).where(
-            CycleNotification.cycle_id == cycle_id, CycleNotification.kind == kind
-        )
-    )
-    await session.commit()
-    return int(count or 0)
 
 
 # -- audiences ------------------------------------------------------------------------------

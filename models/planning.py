@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -159,3 +160,32 @@ async def admin_cycle(session: AsyncSession, now: datetime) -> Cycle | None:
         )
     await session.commit()
     return cycle
+
+
+def upcoming_moments(
+    calendar: WeeklyCalendar, cycles: Sequence[Cycle], now: datetime
+) -> list[tuple[str, datetime]]:
+    """The instants after ``now`` at which :func:`run_due_work` has something to do, each with
+    a job name (the scheduler plans one job per instant)."""
+    moments: list[tuple[str, datetime]] = []
+    for cycle in cycles:
+        prefix = f"cycle:{cycle.id}:"
+        if cycle.state == CycleState.PLANNED:
+            moments.append((prefix + "open", cycle.opens_at))
+        if cycle.state in (CycleState.PLANNED, CycleState.OPEN):
+            moments += [
+                (prefix + "remind:" + key, moment)
+                for key, moment in calendar.reminder_moments(cycle.closes_at)
+            ]
+            moments.append((prefix + "close", cycle.closes_at))
+        if cycle.state in (CycleState.PLANNED, CycleState.OPEN, CycleState.CLOSED):
+            moments.append(
+                (
+                    prefix + "pickup",
+                    calendar.pickup_reminder_at(cycle.closes_at, cycle.pickup_starts_at),
+                )
+            )
+            moments.append((prefix + "delivered", cycle.pickup_ends_at))
+    return sorted(
+        ((name, moment) for name, moment in moments if moment > now), key=lambda item: item[1]
+    )

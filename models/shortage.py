@@ -8,12 +8,11 @@ or lose the line, their totals follow (the unit price snapshot is kept), and the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -326,19 +325,3 @@ async def _share_out(
         ordered=ordered_before,
         available=offer.offered,
     )
-
-
-async def admin_recipients(
-    session: AsyncSession, admin_ids: Iterable[int], default_locale: str
-) -> list[tuple[int, str]]:
-    """(telegram id, locale) of every admin: the configured ids and the members marked admin."""
-    wanted = set(admin_ids)
-    rows = await session.execute(
-        select(Member.telegram_id, Member.locale).where(
-            or_(Member.is_admin.is_(True), Member.telegram_id.in_(wanted))
-        )
-    )
-    found = dict(rows.all())
-    for telegram_id in wanted - set(found):
-        found[telegram_id] = default_locale
-    return sorted(found.items())

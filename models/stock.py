@@ -678,6 +678,18 @@ async def mark_prompted(session: AsyncSession, producer_id: int, cycle_id: int) 
         producer.stock_prompt_cycle_id = cycle_id
 
 
+async def add_prompted(session: AsyncSession, producer_ids: Sequence[int], cycle_id: int) -> None:
+    """Remember, in the caller's transaction (not committed), that these producers were asked
+    for this cycle's stock."""
+    if producer_ids:
+        await session.execute(
+            update(Producer)
+            .where(Producer.id.in_(list(producer_ids)))
+            .values(stock_prompt_cycle_id=cycle_id)
+            .execution_options(synchronize_session=False)
+        )
+
+
 async def producers_to_prompt(session: AsyncSession) -> list[tuple[Producer, list[Member]]]:
     """Every producer with active products and at least one reachable member, with them."""
     rows = await session.execute(

@@ -60,6 +60,7 @@ class ApiResponse:
     status: int
     body: JSON | None
     dropped: bool = False
+    unsent: bool = False  # the client timed out connecting: the request never left
 
     @property
     def payload(self) -> bytes:
@@ -430,6 +431,8 @@ def _fault_response(kind: str, retry_after: int) -> ApiResponse:
         )
     if kind == "502":
         return ApiResponse(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
+    if kind == "connect_timeout":
+        return ApiResponse(0, None, dropped=True, unsent=True)
     return ApiResponse(0, None, dropped=True)
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-FaultKind = Literal["429", "500", "502", "stall", "drop"]
-FAULT_KINDS: frozenset[str] = frozenset({"429", "500", "502", "stall", "drop"})
+FaultKind = Literal["429", "500", "502", "stall", "drop", "connect_timeout"]
+FAULT_KINDS: frozenset[str] = frozenset({"429", "500", "502", "stall", "drop", "connect_timeout"})
 
 
 @dataclass(slots=True)
@@ -104,6 +104,8 @@ class FaultInjector:
       The call is not executed.
     * ``"drop"`` — the connection is closed before any answer (PTB: ``NetworkError``). The call
       is not executed.
+    * ``"connect_timeout"`` — the client times out before the request left (PTB: ``TimedOut``
+      caused by ``httpx.ConnectTimeout``). The call is not executed.
     * ``"stall"`` — the call IS executed (the message is delivered, as happens for real when a
       response is lost), then the answer is held back for ``stall_seconds`` (default: longer than
       any client read timeout). The client's own read timeout fires (PTB: ``TimedOut``), so a

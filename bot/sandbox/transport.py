@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+import httpx
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -82,6 +83,10 @@ class SandboxRequest(BaseRequest):
             )
         except TimeoutError as exc:
             raise TimedOut(f"Timed out after {timeout}s (sandbox)") from exc
+        if response.unsent:
+            raise TimedOut("Timed out connecting (sandbox)") from httpx.ConnectTimeout(
+                "sandbox: connect timeout"
+            )
         if response.dropped:
             raise NetworkError("httpx.RemoteProtocolError: Server disconnected (sandbox drop)")
         return response.status, response.payload

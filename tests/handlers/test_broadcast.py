@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from bot.sandbox import Sandbox
 from handlers.broadcast import launch, resume_broadcasts, wait_for_broadcasts
-from models import Broadcast, BroadcastStatus, DeliveryStatus, Member
-from models.broadcast import BroadcastDelivery
+from models import Broadcast, BroadcastStatus, Member, OutboxMessage, OutboxState
 from models.broadcasting import Audience, count_recipients
 from models.cycle import CycleState
+from models.outbox import LEASE
 from tests.admin_support import make_members, order, running_app
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import make_network
@@ -123,7 +123,7 @@ async def test_cancel_and_double_send(app, sandbox, session, clock):
     await admin.press("Envoyer")
     await admin.press_data(send_data, message=preview)  # a second tap on the same button
     await wait_for_broadcasts(app)
-    assert await rows(session, BroadcastDelivery) == 3
+    assert await rows(session, OutboxMessage) == 3
     assert "plus valable" in admin.answers[-1].text
 
 
@@ -211,50 +211,52 @@ async def test_crash_mid_way_resumes_without_duplicates(
 ):
     """The process dies right after Telegram accepted the 20th message, before the bot wrote it
     down; a fresh application on the same database finishes the broadcast."""
-    import handlers.broadcast as broadcasting
+    import handlers.delivery as delivery
 
     # One sender, so that the 20th delivery is the only one in flight when the process dies.
-    monkeypatch.setattr(broadcasting, "WORKERS", 1)
+    monkeypatch.setattr(delivery, "WORKERS", 1)
     sandbox = Sandbox(strict_limits=True)
     await make_network(session, clock())
     pairs = await make_members(session, sandbox, 60)
     admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
     recorded = []
-    real_record = broadcasting.record_outcome
+    real_record = delivery.settle
 
     async with running_app(settings, engine, sandbox, clock, rate_limiter=False) as first:
         await compose(admin, "Tous les consommateurs")
         broadcast = await session.scalar(select(Broadcast))
         await session.commit()
 
-        async def record_then_die(db, target, status, now):
+        async def record_then_die(db, target, status, now, error=None):
             recorded.append(target)
             if len(recorded) == 20:
                 launch(first, broadcast.id).cancel()  # the whole process goes
                 raise asyncio.CancelledError
-            await real_record(db, target, status, now)
+            await real_record(db, target, status, now, error)
 
-        monkeypatch.setattr(broadcasting, "record_outcome", record_then_die)
+        monkeypatch.setattr(delivery, "settle", record_then_die)
         await admin.press("Envoyer à 61 personnes")
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(launch(first, broadcast.id), timeout=30)
-        monkeypatch.setattr(broadcasting, "record_outcome", real_record)
+        monkeypatch.setattr(delivery, "settle", real_record)
 
     statuses = dict(
         (
             await session.execute(
-                select(BroadcastDelivery.status, func.count()).group_by(BroadcastDelivery.status)
+                select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
             )
         ).all()
     )
     assert statuses == {
-        DeliveryStatus.SENT: 19,
-        DeliveryStatus.SENDING: 1,
-        DeliveryStatus.PENDING: 41,
+        OutboxState.SENT: 19,
+        OutboxState.SENDING: 1,
+        OutboxState.PENDING: 41,
     }
     assert await session.scalar(select(Broadcast.status)) == BroadcastStatus.SENDING
     await session.commit()
     in_flight = recorded[-1]
+    # The row in flight is known to be orphaned once its claim's lease has lapsed.
+    clock.set(clock() + LEASE)
 
     async with running_app(settings, engine, sandbox, clock, rate_limiter=False) as second:
         await resume_broadcasts(second)  # start-up already resumed it: a second call is harmless
@@ -265,11 +267,11 @@ async def test_crash_mid_way_resumes_without_duplicates(
     assert copies == {1: 61}  # the one in flight got it once, nobody twice
     assert sandbox.stats.too_many_requests == 0
     assert await session.scalar(select(Broadcast.status)) == BroadcastStatus.DONE
-    # The delivery in flight is not re-sent: it is counted failed, as it cannot be known.
+    # The delivery in flight is not re-sent: it is marked uncertain, as it cannot be known.
     uncertain = await session.scalar(
-        select(BroadcastDelivery.status).where(BroadcastDelivery.id == in_flight.delivery_id)
+        select(OutboxMessage.state).where(OutboxMessage.id == in_flight.id)
     )
-    assert uncertain == DeliveryStatus.FAILED
+    assert uncertain == OutboxState.UNCERTAIN
     await session.commit()
     notices = [m.text for m in admin.messages if "Reprise de la diffusion" in (m.text or "")]
     assert len(notices) == 1

@@ -19,12 +19,12 @@ from sqlalchemy import func, select, update
 from handlers import cycle_run
 from models import (
     Cycle,
-    CycleNotification,
     CycleState,
     Member,
     Offer,
     Order,
     OrderStatus,
+    OutboxMessage,
 )
 from models.closing import close_cycle
 from models.ordering import add_to_basket, confirm_order
@@ -41,17 +41,22 @@ def paris(*args: int) -> datetime:
 
 @pytest.fixture
 def seams(monkeypatch):
-    """Stand-ins for the producers' weekly prompt and purchase orders (other features)."""
+    """Records each time the week renders the producers' weekly prompts and purchase orders
+    (the real functions, wrapped)."""
     calls: dict[str, list[int]] = {"prompts": [], "purchase_orders": []}
+    real_prompts = cycle_run.weekly_prompt_parts
+    real_orders = cycle_run.purchase_order_parts
 
-    async def prompts(application, cycle_id):
-        calls["prompts"].append(cycle_id)
+    async def prompts(session, services, cycle):
+        calls["prompts"].append(cycle.id)
+        return await real_prompts(session, services, cycle)
 
-    async def purchase_orders(application, cycle_id):
+    async def purchase_orders(session, services, cycle_id):
         calls["purchase_orders"].append(cycle_id)
+        return await real_orders(session, services, cycle_id)
 
-    monkeypatch.setattr(cycle_run, "weekly_prompts_seam", lambda: prompts)
-    monkeypatch.setattr(cycle_run, "purchase_orders_seam", lambda: purchase_orders)
+    monkeypatch.setattr(cycle_run, "weekly_prompt_parts", prompts)
+    monkeypatch.setattr(cycle_run, "purchase_order_parts", purchase_orders)
     return calls
 
 
@@ -103,7 +108,9 @@ def texts(user) -> list[str]:
 
 async def notifications(session, kind: str) -> int:
     count = await session.scalar(
-        select(func.count(CycleNotification.id)).where(CycleNotification.kind == kind)
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.kind == kind, OutboxMessage.part == 0
+        )
     )
     await session.commit()
     return int(count or 0)
@@ -255,10 +262,7 @@ async def test_a_whole_week_runs_itself(app, sandbox, session, clock, network, s
     await check_invariants(session)
 
 
-async def test_opening_works_without_the_other_features(
-    app, sandbox, session, clock, network, monkeypatch
-):
-    monkeypatch.setattr(cycle_run, "_seam", lambda module, name: None)
+async def test_opening_and_closing_with_no_producer_to_ask(app, sandbox, session, clock, network):
     alice = sandbox.user("Alice", language="fr")
     await alice.send("/start")
     await cycle_run.run_due_work(app)

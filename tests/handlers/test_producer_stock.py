@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from handlers.cycle_run import announce_open, dispatch_close
 from handlers.i18n import _, format_price, use_locale
-from handlers.purchase_orders import send_purchase_orders
-from handlers.stock_messages import send_weekly_prompts
 from models import Cycle, Member, Offer, Order, Producer, Product, StockUpdate, StockUpdateStatus
 from models.closing import close_cycle
 from models.cycles import create_cycle
 from models.ordering import add_to_basket, confirm_order
+from models.outbox import Kind, cycle_topic, sent_count
 from models.pickup_point import PickupPoint
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import load_demo_network, make_member, open_cycle_with_stock
@@ -322,9 +322,10 @@ async def test_weekly_prompt_and_same_stock_as_last_week(farm, session, app, clo
     )
     await session.commit()
     await close_cycle(session, cycle.id, clock())
-    sent = await send_weekly_prompts(app, following.id)
-    assert sent >= 1
-    prompt = marie.last_message
+    await announce_open(app, following.id)
+    assert await sent_count(session, cycle_topic(following.id), Kind.STOCK_PROMPT) >= 1
+    # Marie also buys: the opening announcement reaches her beside the prompt.
+    prompt = next(m for m in reversed(marie.messages) if "semaine dernière" in (m.text or ""))
     assert "Tomates anciennes — semaine dernière : 12\xa0kg" in prompt.text
     assert "Radis — semaine dernière : 7\xa0bottes" in prompt.text
     # While the prompt is pending any message is read as stock (no consumer search).
@@ -368,7 +369,8 @@ async def test_purchase_order_at_close_with_csv(farm, session, sandbox, app, clo
     await add_to_basket(session, dan, cycle.id, radishes, Decimal(5), clock())
     await close_cycle(session, cycle.id, clock())  # Dan's unconfirmed basket is dropped
 
-    sent = await send_purchase_orders(app, cycle.id)
+    await dispatch_close(app, cycle.id)
+    sent = await sent_count(session, cycle_topic(cycle.id), Kind.PURCHASE_ORDER)
     assert sent == 2  # Marie and Eve (the egg farm has no one linked)
     marie = farm["marie"]
     text = marie.messages[-2].text

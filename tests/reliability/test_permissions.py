@@ -12,7 +12,6 @@ button, answered as stale — and nothing changes in the database nor in anyone 
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -274,10 +273,9 @@ async def test_every_command_and_button_for_every_role(app, sandbox, session, wo
     others.clear()
     await allowed("bob", "press ord:v", lambda p: p.press_data(f"ord:v:{world.bob_order_id}"))
     # The admin's allowed "send" started a broadcast in the background: let it finish.
-    from handlers.broadcast import TASKS_KEY
-    from handlers.context import services_of
+    from handlers.broadcast import wait_for_broadcasts
 
-    await asyncio.gather(*services_of(app).extra.get(TASKS_KEY, {}).values())
+    await wait_for_broadcasts(app)
     await check_invariants(session)
     print(f"permission cases: {refused_cases} refused, {cases - refused_cases} allowed")
     assert refused_cases > 150

@@ -25,13 +25,13 @@ from sqlalchemy import func, select, update
 from handlers import cycle_run
 from models import (
     Cycle,
-    CycleNotification,
     CycleState,
     Member,
     Offer,
     Order,
     OrderLine,
     OrderStatus,
+    OutboxMessage,
     Product,
     StockUpdateStatus,
 )
@@ -331,7 +331,7 @@ async def test_two_admins_close_while_consumers_order_through_the_bot(app, sandb
     kinds = Counter(
         (n.kind, n.telegram_id)
         for n in await session.scalars(
-            select(CycleNotification).where(CycleNotification.cycle_id == cycle.id)
+            select(OutboxMessage).where(OutboxMessage.cycle_id == cycle.id, OutboxMessage.part == 0)
         )
     )
     await session.commit()

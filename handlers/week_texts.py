@@ -1,0 +1,152 @@
+"""The texts the week sends on its own: the opening announcement, the reminders before close
+and on pickup day, the admins' close summary, and the buttons under them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.basket import REORDER_NOW
+from handlers.common import escape
+from handlers.context import Services
+from handlers.i18n import _, format_date, format_datetime, format_price, format_time, ngettext
+from handlers.menu import BASKET, CATALOG
+from handlers.units import amount_phrase
+from models.closing import CloseSummary
+from models.cycle import Cycle
+from models.notifications import CloseReminder, PickupReminder
+
+
+def _local(services: Services, moment: datetime) -> datetime:
+    return moment.astimezone(services.timezone)
+
+
+def shopping_buttons(*, basket: bool = False, reorder: bool = False) -> InlineKeyboardMarkup:
+    """The buttons under an announcement or a reminder: straight to the shop."""
+    row = [InlineKeyboardButton(_("🛍 Catalogue"), callback_data=CATALOG.pack())]
+    if basket:
+        row.append(InlineKeyboardButton(_("🧺 Panier"), callback_data=BASKET.pack()))
+    rows = [row]
+    if reorder:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("🔁 Même panier que la semaine dernière"), callback_data=REORDER_NOW.pack()
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+def open_text(services: Services, cycle: Cycle) -> str:
+    """The announcement that ordering is open."""
+    return "\n".join(
+        [
+            _("🧺 <b>Les commandes de la semaine sont ouvertes !</b>"),
+            _("Commandez jusqu’au {close}, retrait le {pickup}.").format(
+                close=format_datetime(_local(services, cycle.closes_at)),
+                pickup=format_date(_local(services, cycle.pickup_starts_at)),
+            ),
+            _("Tapez /catalogue pour voir les produits de la semaine."),
+            "",
+            _("<i>Ne plus recevoir ces messages : /notifications</i>"),
+        ]
+    )
+
+
+def close_reminder_text(services: Services, cycle: Cycle, reminder: CloseReminder) -> str:
+    """The reminder before close: the basket's contents, or an invitation to order."""
+    close = format_datetime(_local(services, cycle.closes_at))
+    if reminder.items:
+        items = "\n".join(
+            f"• {escape(item.name)} × {amount_phrase(item.quantity, item.sale_unit)}"
+            for item in reminder.items
+        )
+        lines = [
+            _("⏰ <b>Votre panier n’est pas encore confirmé</b> ({total}) :").format(
+                total=format_price(reminder.total_cents)
+            ),
+            items,
+            _(
+                "Les commandes ferment le {close}. Tapez /panier pour le confirmer ; sans "
+                "confirmation, il sera abandonné."
+            ).format(close=close),
+        ]
+    else:
+        lines = [
+            _("⏰ <b>Vous n’avez pas encore commandé cette semaine.</b>"),
+            _("Les commandes ferment le {close}. Tapez /catalogue pour voir les produits.").format(
+                close=close
+            ),
+        ]
+    lines += ["", _("<i>Ne plus recevoir ces rappels : /notifications</i>")]
+    return "\n".join(lines)
+
+
+def pickup_reminder_text(services: Services, cycle: Cycle, reminder: PickupReminder) -> str:
+    """The pickup-day reminder: where, when, how much."""
+    point = reminder.point
+    if point is not None:
+        place = f"<b>{escape(point.name)}</b>, {escape(point.address)}"
+        window = _("de {start} à {end}").format(
+            start=format_time(point.window_start), end=format_time(point.window_end)
+        )
+    else:
+        place = _("au point de retrait")
+        window = _("de {start} à {end}").format(
+            start=format_time(_local(services, cycle.pickup_starts_at)),
+            end=format_time(_local(services, cycle.pickup_ends_at)),
+        )
+    return "\n".join(
+        [
+            _("📦 <b>C’est aujourd’hui : votre commande vous attend !</b>"),
+            _("Où : {place}").format(place=place),
+            _("Quand : {day}, {window}").format(
+                day=format_date(_local(services, cycle.pickup_starts_at)), window=window
+            ),
+            _("Montant : {total}").format(total=format_price(reminder.total_cents)),
+        ]
+    )
+
+
+def summary_text(services: Services, cycle: Cycle, summary: CloseSummary) -> str:
+    """The close summary for the admins."""
+    lines = [
+        _("🔒 <b>Cycle du {day} clôturé</b>").format(
+            day=format_date(_local(services, cycle.pickup_starts_at))
+        ),
+        ngettext("{count} commande", "{count} commandes", summary.orders).format(
+            count=summary.orders
+        )
+        + " — "
+        + format_price(summary.revenue_cents)
+        + " — "
+        + ngettext("{count} ligne", "{count} lignes", summary.lines).format(count=summary.lines),
+    ]
+    if summary.abandoned:
+        lines.append(
+            ngettext(
+                "{count} panier non confirmé abandonné",
+                "{count} paniers non confirmés abandonnés",
+                summary.abandoned,
+            ).format(count=summary.abandoned)
+        )
+    if summary.producers:
+        lines += ["", _("<b>Par producteur</b>")]
+        lines += [
+            f"• {escape(p.name)} : {format_price(p.revenue_cents)}" for p in summary.producers
+        ]
+    if summary.pickup_points:
+        lines += ["", _("<b>Par point de retrait</b>")]
+        lines += [
+            "• {name} : {orders} — {total}".format(
+                name=escape(p.name or _("sans point de retrait")),
+                orders=ngettext("{count} commande", "{count} commandes", p.orders).format(
+                    count=p.orders
+                ),
+                total=format_price(p.revenue_cents),
+            )
+            for p in summary.pickup_points
+        ]
+    return "\n".join(lines)
