@@ -59,6 +59,29 @@ number words, fillers, a farm's vocabulary: steps 1 and 3's tables),
 
 Clauses with a quantity but no name give ``unknown`` (the quantity text); clauses with only a
 name and no quantity or operation are ignored (headers like ``Salades :``, signatures).
+
+What a person would understand, and what is asked rather than guessed:
+
+* **ranges** (``10-12``, ``8 à 10``, ``8 ou 10``, ``entre 8 et 10``) and **approximations**
+  (``une vingtaine``, ``20aine``) are read as their lower bound / round value and applied: the
+  producer sees the number in the preview before validating, and never oversells;
+* **self-corrections** (``12, euh non 10``, ``12 pardon 10``, ``8 kg plutôt 6 kg``): the last
+  quantity wins;
+* a **size after the name** (``cidre 75cl : 24``, ``miel de fleurs 500g 20``) picks the
+  product whose sale unit holds it and is not a quantity; a size that fits none of the named
+  products is asked (an :class:`Ambiguity` among them); a name with only its own size
+  (``miel de fleurs 500g``) is a description, ignored;
+* a **typo correction** is applied only when sure (one edit, not the word with more letters:
+  ``poiraux``); otherwise (``poulettes`` → poulet, ``pintadeaux`` → pintade) the product is
+  asked, an :class:`Ambiguity` with the candidate(s) — possibly only one. Abbreviations
+  (``poiv``, ``pal``) are tried before typos and are sure when two letters short or more;
+* a bare **count before the name** of a product sold by containers of several pièces counts
+  the pièces (``30 œufs`` by boxes of 6 → 5; ``32 œufs`` is unconvertible, asked);
+  ``2 douzaines de pots`` is 24 pots;
+* a **tail after the name** (``vendu 3 chapons au marché de …``): when the whole name fits no
+  product, the words before the first filler are tried;
+* an **elided head** (``palets frais 20, affinés 15``): a name that fits several products or
+  none is tried again with the head word of the product named just before on the line.
 """
 
 from __future__ import annotations
@@ -67,8 +90,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from models.stock_parser.grammar import Item, clauses
-from models.stock_parser.lexicon import UNIT_DISPLAY, FarmLexicon, Product, fold, stem
-from models.stock_parser.resolution import Resolver, stock_line
+from models.stock_parser.lexicon import MEASURES, UNIT_DISPLAY, FarmLexicon, Product, fold, stem
+from models.stock_parser.resolution import Resolver, measure_of, size_of, stock_line
 from models.stock_parser.tokens import CONTENT, Tok, Tokenizer
 from models.stock_parser.types import (
     Ambiguity,
@@ -120,9 +143,13 @@ class StockParser:
         folded, offsets = fold(text)
         source = _Source(text, offsets)
         result = ParseResult()
+        context: tuple[int, str] = (-1, "")  # (line, head word of the last product named)
         for clause in clauses(self._tokenizer.tokens(folded)):
             for item in clause.items:
-                self._emit(item, source, result)
+                head = context[1] if context[0] == clause.line else ""
+                named = self._emit(item, source, result, head)
+                if named is not None:
+                    context = (clause.line, named.head)
         return result
 
     def resolve(self, ambiguity: Ambiguity, sku: str) -> StockLine | Unconvertible:
@@ -134,50 +161,108 @@ class StockParser:
 
     # -- emitting results ------------------------------------------------------------
 
-    def _candidates(self, item: Item) -> tuple[tuple[Product, ...], Tok | None]:
+    def _candidates(self, item: Item, head: str) -> tuple[tuple[Product, ...], Tok | None]:
         """The products the item names, and its unit (None when the unit word was the
-        product's name: ``12 pains``)."""
+        product's name: ``12 pains``, ``3 plateaux d'oeufs``). ``head``: the head word of the
+        product named before on the line (``palets frais 20, affinés 15``)."""
         unit_tok = item.unit
-        candidates: tuple[Product, ...] = ()
-        if item.content:
-            candidates = self._resolver.match(frozenset(t.text for t in item.content))
-        if not candidates and unit_tok is not None and stem(unit_tok.word) in self._lexicon.vocab:
-            fallback = [_unit_as_content(unit_tok), *item.content]
-            found = self._resolver.match(frozenset(t.text for t in fallback))
+        if unit_tok is not None and stem(unit_tok.word) in self._lexicon.vocab:
+            with_unit = [_unit_as_content(unit_tok), *item.content]
+            found = self._match(with_unit)
             if found or not item.content:
-                candidates, item.content, unit_tok = found, fallback, None
+                item.content = with_unit
+                return found, None
+        candidates = self._match(item.content) if item.content else ()
+        if not candidates and item.num is not None and any(t.gap for t in item.content):
+            # "chapons au marché de Parthenay": the name ends at the filler
+            cut = next(i for i, t in enumerate(item.content) if t.gap)
+            candidates = self._match(item.content[:cut])
+            if candidates:
+                item.content = item.content[:cut]
+        if len(candidates) != 1 and head and item.content:
+            elided = self._match([*item.content, _head_tok(head)])
+            if len(elided) == 1:
+                candidates = elided
         return candidates, unit_tok
 
-    def _emit(self, item: Item, source: _Source, result: ParseResult) -> None:
-        candidates, unit_tok = self._candidates(item)
+    def _match(self, content: list[Tok]) -> tuple[Product, ...]:
+        return self._resolver.match(frozenset(t.text for t in content))
+
+    def _emit(self, item: Item, source: _Source, result: ParseResult, head: str) -> Product | None:
+        """Add what the item says to ``result``; the caller gets the product it named for
+        sure (an update or an unconvertible quantity), else None."""
+        candidates, unit_tok = self._candidates(item, head)
         if not item.content:
             if item.num is not None and not item.article_only():
                 result.unknown.append(source.quote(*item.span()))
-            return
+            return None
+        if item.size is None and _size_only(item, unit_tok, candidates):
+            return None  # "cidre brut 75cl": the size of the bottle, no count
         if item.num is None and item.op != "zero":
-            return  # a name without quantity or operation: a header, a signature…
+            return None  # a name without quantity or operation: a header, a signature…
         name_text = source.quote(item.content[0].start, item.content[-1].end)
         if not candidates:
             if not item.carried or item.forced:
                 result.unknown.append(name_text)
-            return
+            return None
         op, quantity, unit = _operation(item, unit_tok)
-        if len(candidates) > 1:
+        sure = candidates
+        if item.size is not None:
+            sure = self._resolver.of_size(item.content, item.size) or ()
+            if not sure:
+                sure, candidates = (), self._resolver.of_size(item.content, None) or candidates
+        if len(sure) != 1 or any(t.guess for t in item.content):
             result.ambiguous.append(
                 Ambiguity(
                     text=name_text,
-                    candidates=tuple(sorted(p.item.sku for p in candidates)),
+                    candidates=tuple(sorted(p.item.sku for p in (sure or candidates))),
                     op=op,
                     quantity=quantity,
                     unit=UNIT_DISPLAY.get(unit, unit) if unit else None,
                 )
             )
-            return
-        line = stock_line(candidates[0], op, quantity, unit, source.quote(*item.span()))
+            return None
+        (product,) = sure
+        if unit is None and _counts_items(item, product):
+            unit = "piece"  # "30 œufs" by boxes of 6: 5 boxes
+        line = stock_line(product, op, quantity, unit, source.quote(*item.span()))
         if isinstance(line, StockLine):
             result.updates.append(line)
         else:
             result.unconvertible.append(line)
+        return product
+
+
+def _head_tok(head: str) -> Tok:
+    return Tok(CONTENT, 0, 0, head)
+
+
+def _size_only(item: Item, unit_tok: Tok | None, candidates: tuple[Product, ...]) -> bool:
+    """The item's only quantity is a measure right after the name that is exactly the size of
+    the product it names (``miel de fleurs 500g``): a description, not a stock."""
+    num = item.num
+    if num is None or unit_tok is None or unit_tok.text not in MEASURES or len(candidates) != 1:
+        return False
+    if item.op is not None:
+        return False
+    return num.start > item.content[-1].start and size_of(candidates[0]) == measure_of(
+        num.value, unit_tok.text
+    )
+
+
+def _counts_items(item: Item, product: Product) -> bool:
+    """A bare count before the name of a product sold by containers of several pièces counts
+    the pièces (``30 œufs``, ``20 cuisses``), unless the container is named."""
+    return (
+        item.num is not None
+        and not item.num.article
+        and item.num.start < item.content[0].start
+        and item.op != "zero"
+        and product.measure == "piece"
+        and product.sale_unit != "piece"
+        and product.item.unit_amount > 1
+        and product.sale_unit not in {t.text for t in item.content}
+    )
 
 
 def _unit_as_content(tok: Tok) -> Tok:

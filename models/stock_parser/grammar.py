@@ -13,7 +13,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from models.stock_parser.tokens import ADD, CONTENT, MARKERS, NUM, REM, SEP, UNIT, ZERO, Tok
+from models.stock_parser.lexicon import MEASURES
+from models.stock_parser.tokens import (
+    ADD,
+    CONTENT,
+    FILLER,
+    MARKERS,
+    NUM,
+    REM,
+    SEP,
+    UNIT,
+    ZERO,
+    Tok,
+)
 
 
 @dataclass
@@ -24,6 +36,7 @@ class Item:
     num: Tok | None = None
     unit: Tok | None = None
     content: list[Tok] = field(default_factory=list)
+    size: tuple[Tok, Tok] | None = None  # a size written after the name: "cidre 75cl : 24"
     op: str | None = None
     carried: bool = False  # its "none left" came from a leading operation of the line
     forced: bool = False  # … after "ni": an unknown name is still reported
@@ -85,6 +98,21 @@ def _name_only(clause: Clause) -> bool:
     return clause.has_content and not clause.has_num and not clause.has_marker
 
 
+def _name_and_size(clause: Clause) -> bool:
+    """A name then one measure (``cidre brut 75cl``), which the next clause's count may
+    turn into a size."""
+    nums = [t for t in clause.tokens if t.kind == NUM]
+    if not clause.has_content or clause.has_marker or len(nums) != 1:
+        return False
+    (item,) = clause.items or [Item()]
+    return (
+        item.unit is not None
+        and item.unit.text in MEASURES
+        and item.content != []
+        and item.content[0].start < nums[0].start
+    )
+
+
 def merge_names_with_quantities(found: list[Clause]) -> list[Clause]:
     """A name alone followed (same or next line) by a quantity/operation alone: one clause."""
     merged: list[Clause] = []
@@ -93,7 +121,7 @@ def merge_names_with_quantities(found: list[Clause]) -> list[Clause]:
             merged
             and not clause.has_content
             and (clause.has_num or clause.has_marker)
-            and _name_only(merged[-1])
+            and (_name_only(merged[-1]) or (clause.has_num and _name_and_size(merged[-1])))
             and clause.line - merged[-1].line <= 1
         ):
             previous = merged.pop()
@@ -144,6 +172,7 @@ def analyze(clause: Clause) -> None:
     clause.has_marker = any(t.kind in MARKERS for t in tokens)
     clause.lead_op = leading_operation(tokens)
     elements, markers = elements_of(tokens)
+    sizes = take_sizes(elements, markers)
     if sum(1 for tag, _ in elements if tag == "Q") <= 1:
         items, owners = _one_item(elements)
     else:
@@ -151,6 +180,8 @@ def analyze(clause: Clause) -> None:
     for position, marker in markers:
         _apply_marker(items, elements, owners, position, marker)
     for item in items:
+        if item.content and item.content[0] in sizes:
+            item.size = sizes[item.content[0]]
         if item.op is None and item.num is not None and item.num.sign is not None:
             item.op = item.num.sign
     clause.items = items
@@ -173,6 +204,8 @@ def elements_of(tokens: list[Tok]) -> tuple[list[Element], list[tuple[int, Tok]]
     markers: list[tuple[int, Tok]] = []
     for t in tokens:
         last = elements[-1] if elements else None
+        if t.kind == CONTENT:
+            t.gap = last is not None and last[0] == "N" and _follows_filler(tokens, t)
         if t.kind == NUM:
             elements.append(("Q", [t]))
         elif t.kind == UNIT:
@@ -188,6 +221,38 @@ def elements_of(tokens: list[Tok]) -> tuple[list[Element], list[tuple[int, Tok]]
             if last is not None and last[0] == "N":
                 elements.append(("M", []))
     return elements, markers
+
+
+def _follows_filler(tokens: list[Tok], tok: Tok) -> bool:
+    """A filler word stands between ``tok`` and the content word before it."""
+    index = tokens.index(tok)
+    for before in reversed(tokens[:index]):
+        if before.kind == CONTENT:
+            return False
+        if before.kind == FILLER:
+            return True
+    return False
+
+
+def _is_measure(toks: list[Tok]) -> bool:
+    return len(toks) == 2 and toks[1].text in MEASURES
+
+
+def take_sizes(
+    elements: list[Element], markers: list[tuple[int, Tok]]
+) -> dict[Tok, tuple[Tok, Tok]]:
+    """Remove from ``elements`` the sizes written after a name and before its count (``miel
+    500g : 20``, ``cidre 75cl x 24``); the caller gets them by the name's first token."""
+    sizes: dict[Tok, tuple[Tok, Tok]] = {}
+    index = 1
+    while index + 1 < len(elements):
+        (tag0, name), (tag1, size), (tag2, count) = elements[index - 1 : index + 2]
+        if (tag0, tag1, tag2) == ("N", "Q", "Q") and _is_measure(size) and not _is_measure(count):
+            sizes[name[0]] = (size[0], size[1])
+            del elements[index]
+            markers[:] = [(p - 1 if p > index else p, m) for p, m in markers]
+        index += 1
+    return sizes
 
 
 def _set_quantity(item: Item, toks: list[Tok]) -> None:

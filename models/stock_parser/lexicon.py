@@ -180,9 +180,14 @@ FILLERS = _wordset(
     courage petite petit petits petites beau belle beaux belles jolie joli jolis bio special
     meme comme habitude chez moi te t me m s n se ne eu fait faire peu pres rien tjrs
     toujours ici voila sinon enfin bref mettre mets met mis actuellement actuel actuelle
-    maintenant nouveau nouvelle niveau cote
+    maintenant nouveau nouvelle niveau cote qte qtes qt entre euh hum bah
     """
 )
+CORRECTIONS = _wordset("euh pardon plutot oups non correction erreur")
+"""Words that, between two quantities, take the first one back (``12, euh non 10``)."""
+RANGE_WORDS = _wordset("a ou")
+"""``8 à 10``, ``8 ou 10`` (and ``entre 8 et 10``): a range, its lower bound is kept."""
+THIS = _wordset("cette ce cet")
 
 
 def canon_unit(label: str) -> str:

@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from models.stock_parser.lexicon import (
     DIMENSIONS,
@@ -27,6 +29,9 @@ from models.stock_parser.lexicon import (
 )
 from models.stock_parser.types import Op, StockLine, Unconvertible
 
+if TYPE_CHECKING:
+    from models.stock_parser.tokens import Tok
+
 
 class Resolver:
     """Matches words and names against one farm's lexicon (results cached per word/name)."""
@@ -35,18 +40,25 @@ class Resolver:
         self.lexicon = lexicon
         self._match_cache: dict[frozenset[str], tuple[Product, ...]] = {}
 
-    def correct(self, word_stem: str) -> str:
-        """The vocabulary word ``word_stem`` is a typo or a prefix of, else ``word_stem``."""
+    def correct(self, word_stem: str) -> tuple[str, bool]:
+        """(the vocabulary word ``word_stem`` abbreviates or is a typo of, sure), else
+        (``word_stem``, True). Abbreviations first (``poiv`` → ``poivron``): sure when at
+        least two letters short; then typos (rapidfuzz ratio ≥ 80, same first letter): sure
+        only for one edit (``poiraux``) that does not extend the word (``poulettes`` is not
+        ``poulet``): the rest is to be asked, never applied."""
         candidates = self.lexicon.vocab_by_letter.get(word_stem[0], [])
-        if len(word_stem) >= 4 and candidates:
-            best = process.extractOne(word_stem, candidates, scorer=fuzz.ratio, score_cutoff=80)
-            if best is not None:
-                return str(best[0])
         if len(word_stem) >= 3:
             prefixed = [w for w in candidates if w.startswith(word_stem)]
             if len(prefixed) == 1:
-                return prefixed[0]
-        return word_stem
+                return prefixed[0], len(prefixed[0]) - len(word_stem) >= 2
+        if len(word_stem) >= 4 and candidates:
+            best = process.extractOne(word_stem, candidates, scorer=fuzz.ratio, score_cutoff=80)
+            if best is not None:
+                found = str(best[0])
+                return found, OSA.distance(word_stem, found) <= 1 and not word_stem.startswith(
+                    found
+                )
+        return word_stem, True
 
     def match(self, key: frozenset[str]) -> tuple[Product, ...]:
         """The products a name (its content stems) designates: () none, one, or several."""
@@ -63,6 +75,33 @@ class Resolver:
             found = headed or partial
         self._match_cache[key] = found
         return found
+
+    def of_size(self, content: list[Tok], size: tuple[Tok, Tok] | None) -> tuple[Product, ...]:
+        """The products whose name contains every word of ``content`` and whose sale unit
+        holds ``size`` (``jus de pomme 25cl``); None: every product the words fit."""
+        key = frozenset(t.text for t in content)
+        fitting = tuple(
+            p
+            for p in self.lexicon.products
+            if key <= p.name_set or any(key <= a for a in p.alias_sets)
+        )
+        if size is None:
+            return fitting
+        wanted = measure_of(size[0].value, size[1].text)
+        return tuple(p for p in fitting if size_of(p) == wanted)
+
+
+def measure_of(value: Decimal, unit: str) -> tuple[str, Decimal] | None:
+    """(dimension, amount in its base unit) of ``value`` ``unit`` (canonical), or None."""
+    dimension = DIMENSIONS.get(unit)
+    if dimension is None:
+        return None
+    return dimension[0], value * dimension[1]
+
+
+def size_of(product: Product) -> tuple[str, Decimal] | None:
+    """What one sale unit of ``product`` holds, as :func:`measure_of` gives it."""
+    return measure_of(product.item.unit_amount, product.measure)
 
 
 def to_sale_units(product: Product, quantity: Decimal, unit: str | None) -> Decimal | None:

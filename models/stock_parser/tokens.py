@@ -18,7 +18,7 @@ from models.stock_parser.lexicon import FarmLexicon, stem
 from models.stock_parser.resolution import Resolver
 
 # token kinds
-NUM, UNIT, CONTENT, STOPW, FILLER, ADD, REM, ZERO, SEP = range(9)
+NUM, UNIT, CONTENT, STOPW, FILLER, ADD, REM, ZERO, SEP, CORR = range(10)
 MARKERS = (ADD, REM, ZERO)
 
 _LEX = re.compile(
@@ -38,7 +38,10 @@ Raw = tuple[str, str, int, int]  # (lexical kind, text, start, end) in the folde
 class Tok:
     """One classified token; ``start``/``end`` index the folded text."""
 
-    __slots__ = ("article", "end", "kind", "prefix", "sign", "start", "text", "value", "word")
+    __slots__ = (
+        "article", "end", "gap", "guess", "kind", "prefix", "sign", "start", "text", "value",
+        "word",
+    )  # fmt: skip
 
     def __init__(self, kind: int, start: int, end: int, text: str = "") -> None:
         self.kind = kind
@@ -50,6 +53,8 @@ class Tok:
         self.sign: str | None = None
         self.article = False
         self.prefix = False  # for ADD/REM: a verb that can lead a clause and carry over
+        self.guess = False  # for CONTENT: a typo correction that is not sure (to be asked)
+        self.gap = False  # for CONTENT: comes after a filler word in its name run
 
 
 def lex(folded: str) -> list[Raw]:
@@ -63,33 +68,35 @@ class Tokenizer:
     def __init__(self, lexicon: FarmLexicon, resolver: Resolver) -> None:
         self.lexicon = lexicon
         self.resolver = resolver
-        self._word_cache: dict[str, tuple[int, str]] = {}
+        self._word_cache: dict[str, tuple[int, str, bool]] = {}
 
     def tokens(self, folded: str) -> list[list[Tok]]:
         """Classified tokens of ``folded`` text, one list per line."""
-        return _Lexing(self, folded).run()
+        return [take_back_and_ranges(line) for line in _Lexing(self, folded).run()]
 
-    def classify(self, word: str) -> tuple[int, str]:
-        """(kind, stem) of a plain word: content (corrected), stop word or filler."""
+    def classify(self, word: str) -> tuple[int, str, bool]:
+        """(kind, stem, guessed) of a plain word: content (corrected, guessed when the
+        correction is not sure), stop word or filler."""
         cached = self._word_cache.get(word)
         if cached is not None:
             return cached
         word_stem = stem(word)
         vocab = self.lexicon.vocab
-        result: tuple[int, str]
+        result: tuple[int, str, bool]
         if word_stem in vocab or word in vocab:
-            result = (CONTENT, word_stem if word_stem in vocab else word)
+            result = (CONTENT, word_stem if word_stem in vocab else word, False)
         elif word in lx.STOP:
-            result = (STOPW, word)
+            result = (STOPW, word, False)
         elif (
             word in lx.FILLERS
             or word_stem in lx.FILLERS
             or word in lx.UNIT_WORDS
             or word_stem in self.lexicon.sale_units
         ):
-            result = (FILLER, word)
+            result = (FILLER, word, False)
         else:
-            result = (CONTENT, self.resolver.correct(word_stem))
+            corrected, sure = self.resolver.correct(word_stem)
+            result = (CONTENT, corrected, not sure and corrected != word_stem)
         self._word_cache[word] = result
         return result
 
@@ -182,8 +189,18 @@ class _Lexing:
             or nw in lx.HOURS
             or (nw.startswith("h") and nw[1:].isdigit())
             or (len(text) > 1 and text[0] == "0" and text.isdigit())
-            or (prev is not None and prev.kind == FILLER and prev.text in lx.DATE_BEFORE)
+            or (
+                prev is not None
+                and prev.kind == FILLER
+                and prev.text in lx.DATE_BEFORE
+                and not self.this_week(prev)
+            )
         )
+
+    def this_week(self, prev: Tok) -> bool:
+        """``cette semaine 12 …``: the number after it is a quantity, not a week number."""
+        before = self.out[-2] if len(self.out) > 1 else None
+        return prev.text == "semaine" and before is not None and before.text in lx.THIS
 
     def number(self, i: int) -> int:
         _, text, start, end = self.raw[i]
@@ -201,7 +218,9 @@ class _Lexing:
         return self.after_number(i + 1, tok)
 
     def after_number(self, i: int, num: Tok) -> int:
-        """After a number: its unit, ``1 kg 500``, ``… et demi``, ``de 250 g``."""
+        """After a number: its unit, ``1 kg 500``, ``… et demi``, ``de 250 g``, ``20aine``."""
+        if self.word_at(i) == "aine" and self.raw[i][2] == self.raw[i - 1][3]:
+            i += 1  # "20aine": about 20
         canon = self.tokenizer.lexicon.unit_of(self.word_at(i)) if self.word_at(i) else None
         if canon is not None:
             unit = Tok(UNIT, self.raw[i][2], self.raw[i][3], canon)
@@ -214,7 +233,15 @@ class _Lexing:
         return i
 
     def after_unit(self, i: int, num: Tok, canon: str) -> int:
-        """``1 kg 500`` adds the grams; ``20 barquettes de 250 g`` skips the container's size."""
+        """``1 kg 500`` adds the grams; ``20 barquettes de 250 g`` skips the container's size;
+        ``2 douzaines de pots`` is 24 pots."""
+        if canon == "douzaine" and self.word_at(i) in lx.OF:
+            container = self.tokenizer.lexicon.unit_of(self.word_at(i + 1))
+            if container is not None and container not in lx.DIMENSIONS:
+                num.value *= 12
+                unit = self.out[-1]
+                unit.text, unit.word, unit.end = container, self.raw[i + 1][1], self.raw[i + 1][3]
+                return i + 2
         if (
             canon == "kg"
             and self.kind_at(i) == "num"
@@ -257,13 +284,26 @@ class _Lexing:
         if marker is not None:
             self.out.append(marker)
             return i + 1
-        if word not in lx.EACH:
+        if word in lx.CORRECTIONS and self.takes_back(i):
+            self.out.append(Tok(CORR, self.raw[i][2], self.raw[i][3], word))
+        elif word not in lx.EACH:
             _, _, start, end = self.raw[i]
-            kind, word_stem = self.tokenizer.classify(word)
+            kind, word_stem, guess = self.tokenizer.classify(word)
             tok = Tok(kind, start, end, word_stem)
             tok.word = word
+            tok.guess = guess
             self.out.append(tok)
         return i + 1
+
+    def takes_back(self, i: int) -> bool:
+        """A correction word between two quantities (``12 pardon 10``, ``8 kg, euh non 6``)."""
+        before = [t for t in self.out if t.kind not in (SEP, CORR)]
+        if not before or before[-1].kind not in (NUM, UNIT):
+            return False
+        j = i + 1
+        while self.word_at(j) in lx.CORRECTIONS:
+            j += 1
+        return self.kind_at(j) == "num" or self.word_at(j) in lx.NUMBER_WORDS
 
     def marker_word(self, i: int) -> Tok | None:
         """A separator word, an add/remove verb, or a "none left" word, as its token."""
@@ -374,3 +414,48 @@ class _Lexing:
             return i + 2
         self.out.append(Tok(ZERO, start, end))
         return i + 1
+
+
+def take_back_and_ranges(line: list[Tok]) -> list[Tok]:
+    """One line's tokens with the self-corrections applied (``12, euh non 10`` → 10) and the
+    ranges reduced to their lower bound (``entre 8 et 10``, ``8 à 10``, ``8 ou 10`` → 8)."""
+    out: list[Tok] = []
+    skipped_bound = False
+    for tok in line:
+        if skipped_bound and tok.kind == UNIT:
+            if out[-1].kind == NUM:
+                out.append(tok)  # "entre 8 et 10 kg": the unit of both bounds
+            skipped_bound = False
+            continue
+        skipped_bound = False
+        if tok.kind == NUM and out and out[-1].kind == CORR:
+            while out and out[-1].kind in (CORR, SEP):
+                out.pop()
+            while out and out[-1].kind in (NUM, UNIT):
+                out.pop()
+        elif tok.kind == NUM and _range_before(out):
+            out.pop()  # the range word; the lower bound stays, the upper one goes
+            skipped_bound = True
+            continue
+        out.append(tok)
+    return [t for t in out if t.kind != CORR]
+
+
+def _range_before(out: list[Tok]) -> bool:
+    """``out`` ends with NUM [UNIT] and a range word (``et`` only after ``entre``)."""
+    if len(out) < 2 or out[-1].kind not in (SEP, STOPW):
+        return False
+    first = len(out) - 2
+    if out[first].kind == UNIT:
+        first -= 1
+    if first < 0 or out[first].kind != NUM:
+        return False
+    word = out[-1].text
+    if word in lx.RANGE_WORDS:
+        return True
+    return (
+        word == "et"
+        and first > 0
+        and out[first - 1].kind == FILLER
+        and (out[first - 1].text == "entre")
+    )

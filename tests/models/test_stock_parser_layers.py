@@ -111,8 +111,35 @@ def test_resolution_exact_alias_partial_and_none() -> None:
     assert skus("coeur", "boeuf") == ["TOM-ANC"]
     assert skus("tomate") == ["TOM-ANC", "TOM-CER"]
     assert skus("asperge") == []
-    assert resolver.correct("anc") == "ancienne"
-    assert resolver.correct("zzz") == "zzz"
+    assert resolver.correct("anc") == ("ancienne", True)
+    assert resolver.correct("zzz") == ("zzz", True)
+
+
+def test_resolution_typo_corrections_are_sure_only_for_one_edit() -> None:
+    _, resolver, _ = layers()
+    assert resolver.correct("tomato") == ("tomate", True)  # one letter
+    assert resolver.correct("cerisse") == ("cerise", True)
+    assert resolver.correct("tomatee") == ("tomate", False)  # the word and more: ask
+    assert resolver.correct("tomat") == ("tomate", False)  # one letter short of it: ask
+
+
+def test_tokens_take_back_self_corrections_and_keep_lower_bounds() -> None:
+    _, _, tokenizer = layers()
+    values = lambda text: [t.value for t in tokenizer.tokens(text)[0] if t.kind == NUM]  # noqa: E731
+    assert values("radis 12, euh non 10") == [Decimal(10)]
+    assert values("radis 12 pardon 10 et tomates 3") == [Decimal(10), Decimal(3)]
+    assert values("radis entre 8 et 10") == [Decimal(8)]
+    assert values("radis 8 a 10") == [Decimal(8)]
+    assert values("radis 20aine") == [Decimal(20)]
+
+
+def test_grammar_reads_a_size_after_the_name() -> None:
+    _, _, tokenizer = layers()
+    ((item,),) = [c.items for c in clauses(tokenizer.tokens("tomates cerises 250 g : 12"))]
+    assert item.size is not None
+    assert (item.size[0].value, item.size[1].text) == (Decimal(250), "g")
+    assert item.num is not None
+    assert item.num.value == 12
 
 
 def test_resolution_converts_into_sale_units() -> None:
