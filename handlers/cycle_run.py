@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -227,7 +228,7 @@ async def _notify_all(
 ) -> int:
     sent = 0
     for recipient in recipients:
-        if await notify(application, recipient, cycle_id, kind, lambda r=recipient: render(r)):
+        if await notify(application, recipient, cycle_id, kind, partial(render, recipient)):
             sent += 1
     return sent
 
@@ -471,9 +472,7 @@ async def _remind_once(
         reminders = await audience(session)
     sent = 0
     for reminder in reminders:
-        if await notify(
-            application, reminder.recipient, cycle.id, kind, lambda r=reminder: render(r)
-        ):
+        if await notify(application, reminder.recipient, cycle.id, kind, partial(render, reminder)):
             sent += 1
     async with services.sessions() as session:
         await claim_step(session, cycle.id, step)
