@@ -149,13 +149,33 @@ for _cp in range(0xC0, 0x250):
     _base = "".join(c for c in unicodedata.normalize("NFKD", _ch) if c.isascii())
     if _base and _base != _ch:
         _FOLD_TABLE[_cp] = _base.lower()
-_FOLD_TABLE.update({
-    ord("œ"): "oe", ord("Œ"): "oe", ord("æ"): "ae", ord("Æ"): "ae", ord("ß"): "ss",
-    ord("’"): "'", ord("‘"): "'", ord("ʼ"): "'", ord("´"): "'", ord("`"): "'",
-    ord("–"): "-", ord("—"): "-", ord("‐"): "-", ord("−"): "-",
-    ord("\u00a0"): " ", ord("\u202f"): " ", ord("\t"): " ", ord("\r"): " ",
-    ord("•"): " ", ord("*"): " ", ord("·"): " ", ord("►"): " ", ord("→"): " ",
-})
+_FOLD_TABLE.update(
+    {
+        ord("œ"): "oe",
+        ord("Œ"): "oe",
+        ord("æ"): "ae",
+        ord("Æ"): "ae",
+        ord("ß"): "ss",
+        ord("’"): "'",
+        ord("‘"): "'",
+        ord("ʼ"): "'",
+        ord("´"): "'",
+        ord("`"): "'",
+        ord("–"): "-",
+        ord("—"): "-",
+        ord("‐"): "-",
+        ord("−"): "-",
+        ord("\u00a0"): " ",
+        ord("\u202f"): " ",
+        ord("\t"): " ",
+        ord("\r"): " ",
+        ord("•"): " ",
+        ord("*"): " ",
+        ord("·"): " ",
+        ord("►"): " ",
+        ord("→"): " ",
+    }
+)
 _FOLD = str.maketrans(_FOLD_TABLE)
 
 _LEX = re.compile(
@@ -169,6 +189,7 @@ _LEX = re.compile(
     r"|(?P<euro>[€%$])"
 )
 
+
 def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
@@ -178,8 +199,15 @@ _NUMBER_WORDS = _wordset(
     "quinze seize vingt vingts trente quarante cinquante soixante cent cents mille"
 )
 _APPROX = {
-    "dizaine": 10, "dizaines": 10, "quinzaine": 15, "vingtaine": 20, "trentaine": 30,
-    "quarantaine": 40, "cinquantaine": 50, "soixantaine": 60, "centaine": 100,
+    "dizaine": 10,
+    "dizaines": 10,
+    "quinzaine": 15,
+    "vingtaine": 20,
+    "trentaine": 30,
+    "quarantaine": 40,
+    "cinquantaine": 50,
+    "soixantaine": 60,
+    "centaine": 100,
 }
 _UNIT_WORDS: dict[str, str] = {}
 for _canon, _names in {
@@ -206,28 +234,28 @@ _CONTAINERS = _wordset(
 )
 _UNIT_DISPLAY = {"piece": "pièce", "boite": "boîte"}
 _DIMENSIONS: dict[str, tuple[str, int]] = {
-    "g": ("mass", 1), "kg": ("mass", 1000), "ml": ("volume", 1), "cl": ("volume", 10),
-    "l": ("volume", 1000), "piece": ("count", 1), "douzaine": ("count", 12),
+    "g": ("mass", 1),
+    "kg": ("mass", 1000),
+    "ml": ("volume", 1),
+    "cl": ("volume", 10),
+    "l": ("volume", 1000),
+    "piece": ("count", 1),
+    "douzaine": ("count", 12),
     "botte": ("botte", 1),
 }
 _CONTINUOUS = frozenset({"g", "kg", "ml", "cl", "l"})
 
 _STOP = _wordset("de d du des la le les l au aux a en sur par avec")
 _SEP_WORDS = _wordset("et ni mais puis ou")
-_ADD_VERBS = _wordset(
-    "ajoute ajouter ajoutez ajoutes ajout rajoute rajouter rajoutez rajout"
-)
+_ADD_VERBS = _wordset("ajoute ajouter ajoutez ajoutes ajout rajoute rajouter rajoutez rajout")
 _REMOVE_VERBS = _wordset(
-    "enleve enlever enlevez enleves retire retirer retirez retires vendu vendus vendue "
-    "vendues"
+    "enleve enlever enlevez enleves retire retirer retirez retires vendu vendus vendue vendues"
 )
 _ZERO_WORDS = _wordset(
     "epuise epuisee epuises epuisees rupture ruptures fini finie finis finies termine "
     "terminee termines terminees nada"
 )
-_DATE_BEFORE = _wordset(
-    "semaine sem lundi mardi mercredi jeudi vendredi samedi dimanche le du au"
-)
+_DATE_BEFORE = _wordset("semaine sem lundi mardi mercredi jeudi vendredi samedi dimanche le du au")
 _MONTHS = _wordset(
     "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
     "janv fev sept oct nov dec"
@@ -422,13 +450,11 @@ class StockParser:
         or :class:`Unconvertible` when the quantity does not fit that product's sale unit.
         Raises ``KeyError`` for a sku outside this parser's catalog."""
         product = self._by_sku[sku]
-        return self._line(product, ambiguity.op, ambiguity.quantity, ambiguity.unit,
-                          ambiguity.text)
+        return self._line(product, ambiguity.op, ambiguity.quantity, ambiguity.unit, ambiguity.text)
 
     # -- emitting results ------------------------------------------------------------
 
-    def _emit(self, item: _Item, text: str, offsets: list[int] | None,
-              result: ParseResult) -> None:
+    def _emit(self, item: _Item, text: str, offsets: list[int] | None, result: ParseResult) -> None:
         def original(start: int, end: int) -> str:
             if offsets is not None:
                 start, end = offsets[start], offsets[end - 1] + 1
@@ -467,13 +493,15 @@ class StockParser:
             if quantity == 0:
                 op, unit = "set", None
         if len(candidates) > 1:
-            result.ambiguous.append(Ambiguity(
-                text=name_text,
-                candidates=tuple(sorted(p.item.sku for p in candidates)),
-                op=op,
-                quantity=quantity,
-                unit=_UNIT_DISPLAY.get(unit, unit) if unit else None,
-            ))
+            result.ambiguous.append(
+                Ambiguity(
+                    text=name_text,
+                    candidates=tuple(sorted(p.item.sku for p in candidates)),
+                    op=op,
+                    quantity=quantity,
+                    unit=_UNIT_DISPLAY.get(unit, unit) if unit else None,
+                )
+            )
             return
         line = self._line(candidates[0], op, quantity, unit, original(*item.span()))
         if isinstance(line, StockLine):
@@ -486,14 +514,19 @@ class StockParser:
         content.word = tok.word
         return content
 
-    def _line(self, product: _Product, op: Op, quantity: Decimal, unit: str | None,
-              text: str) -> StockLine | Unconvertible:
+    def _line(
+        self, product: _Product, op: Op, quantity: Decimal, unit: str | None, text: str
+    ) -> StockLine | Unconvertible:
         canon = None if unit is None else _UNIT_WORDS.get(unit, _canon_unit(unit))
         converted = self._convert(product, quantity, canon)
         if converted is None:
             shown = unit if unit is not None else product.item.sale_unit
-            return Unconvertible(text=text, sku=product.item.sku, quantity=quantity,
-                                 unit=_UNIT_DISPLAY.get(shown, shown))
+            return Unconvertible(
+                text=text,
+                sku=product.item.sku,
+                quantity=quantity,
+                unit=_UNIT_DISPLAY.get(shown, shown),
+            )
         return StockLine(sku=product.item.sku, op=op, quantity=converted, text=text)
 
     @staticmethod
@@ -522,9 +555,7 @@ class StockParser:
         cached = self._match_cache.get(key)
         if cached is not None:
             return cached
-        exact = tuple(
-            p for p in self._products if p.name_set == key or key in p.alias_sets
-        )
+        exact = tuple(p for p in self._products if p.name_set == key or key in p.alias_sets)
         if exact:
             found = exact
         else:
@@ -548,8 +579,7 @@ class StockParser:
         elif word in _STOP:
             result = (_STOPW, word)
         elif (
-            word in _FILLERS or stem in _FILLERS or word in _UNIT_WORDS
-            or stem in self._sale_units
+            word in _FILLERS or stem in _FILLERS or word in _UNIT_WORDS or stem in self._sale_units
         ):
             result = (_FILLER, word)
         else:
@@ -618,7 +648,7 @@ class StockParser:
                     continue
                 elif adjacent_num:
                     sign, sign_start = "remove", start
-                elif (start == 0 or folded[start - 1] == " ") and folded[end:end + 1] == " ":
+                elif (start == 0 or folded[start - 1] == " ") and folded[end : end + 1] == " ":
                     out.append(_Tok(_SEP, start, end, "-"))
             elif kind == "num":
                 nxt_kind = raw[i + 1][0] if i + 1 < n else ""
@@ -661,15 +691,17 @@ class StockParser:
             i += 1
         return lines
 
-    def _after_number(self, raw: list[tuple[str, str, int, int]], i: int, out: list[_Tok],
-                      num: _Tok) -> int:
+    def _after_number(
+        self, raw: list[tuple[str, str, int, int]], i: int, out: list[_Tok], num: _Tok
+    ) -> int:
         """After a number: its unit, ``1 kg 500``, ``… et demi``, ``de 250 g``."""
         n = len(raw)
         if i < n and raw[i][0] == "word":
             word = raw[i][1]
             canon = _UNIT_WORDS.get(word)
             if canon is None and (
-                _stem(word) in self._sale_units or word in self._sale_units
+                _stem(word) in self._sale_units
+                or word in self._sale_units
                 or (word in _CONTAINERS and _stem(word) not in self._vocab)
             ):
                 canon = _stem(word)
@@ -678,8 +710,11 @@ class StockParser:
                 unit.word = word
                 out.append(unit)
                 i += 1
-                if canon == "kg" and i < n and raw[i][0] == "num" and not (
-                    i + 1 < n and raw[i + 1][0] == "word" and raw[i + 1][1] in _UNIT_WORDS
+                if (
+                    canon == "kg"
+                    and i < n
+                    and raw[i][0] == "num"
+                    and not (i + 1 < n and raw[i + 1][0] == "word" and raw[i + 1][1] in _UNIT_WORDS)
                 ):
                     num.value += _decimal(raw[i][1]) / 1000  # "1 kg 500"
                     i += 1
@@ -816,8 +851,9 @@ class StockParser:
         return i + 1
 
     @staticmethod
-    def _pending_sign(raw: list[tuple[str, str, int, int]], i: int, out: list[_Tok],
-                      sign: str) -> None:
+    def _pending_sign(
+        raw: list[tuple[str, str, int, int]], i: int, out: list[_Tok], sign: str
+    ) -> None:
         # "plus 5 …" / "moins 3 …": record as a marker that the next number takes
         tok = _Tok(_ADD if sign == "add" else _REM, raw[i][2], raw[i][3])
         out.append(tok)
@@ -958,12 +994,12 @@ class StockParser:
                 continue
             op = "add" if marker.kind == _ADD else "remove"
             if marker.prefix:
-                for item in items[min(owners[position], len(items) - 1):]:
+                for item in items[min(owners[position], len(items) - 1) :]:
                     if item.num is not None and item.num.sign is None and item.op is None:
                         item.op = op
             else:
                 before = [it for it in items[: owners[position] + 1] if it.num is not None]
-                after = [it for it in items[owners[position]:] if it.num is not None]
+                after = [it for it in items[owners[position] :] if it.num is not None]
                 # "plus 5 …" (marker then number) or "… 5 en plus" (number then marker)
                 target = None
                 if position < len(elements) and elements[position][0] == "Q" and after:
