@@ -317,7 +317,7 @@ def _save(person: SandboxUser, output: Path, predicate: Callable[[str], bool]) -
     saved = []
     for message in person.messages:
         record = message.document or message.photo
-        if record is None:
+        if record is None or record.content is None:  # None: sent by URL, nothing to save
             continue
         name = record.file_name or f"{person.first_name}-{message.message_id}.png"
         if message.photo is not None and not name.endswith(".png"):

@@ -1,22 +1,26 @@
-"""Database migrations (Alembic) run from Python: ``upgrade(url)`` brings a database to head."""
+"""Database migrations (Alembic) run from Python: ``upgrade(url)`` brings a database to head.
+
+The revisions are the repository's ``migrations/``, shipped as ``bot/migrations/`` in the wheel
+(:func:`handlers.package_data.shipped_dir`). ``alembic.ini`` is the ``alembic`` command's
+configuration in a checkout (writing revisions); running them needs only the folder.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
+from handlers.package_data import shipped_dir
 
 
 def alembic_config(database_url: str) -> Config:
-    """Alembic's configuration for ``database_url`` (logging left to the caller)."""
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    """Alembic's configuration for ``database_url``: the shipped revisions, no logging setup."""
+    config = Config()
+    config.set_main_option("script_location", str(shipped_dir("bot", "migrations")))
+    config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = database_url
-    config.attributes["configure_logging"] = False
     return config
 
 

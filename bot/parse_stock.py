@@ -53,15 +53,14 @@ def result_to_json(message_id: Any, result: ParseResult) -> dict[str, Any]:
             {"sku": u.sku, "op": u.op, "quantity": format_decimal(u.quantity, comma=False)}
             for u in result.updates
         ],
-        "ambiguous": [
-            {"text": a.text, "candidates": list(a.candidates)} for a in result.ambiguous
-        ],
+        "ambiguous": [{"text": a.text, "candidates": list(a.candidates)} for a in result.ambiguous],
         "unknown": [*result.unknown, *(u.text for u in result.unconvertible)],
     }
 
 
-def run(catalog_path: Path, producer: str, stdin: TextIO, stdout: TextIO,
-        stderr: TextIO | None = None) -> int:
+def run(
+    catalog_path: Path, producer: str, stdin: TextIO, stdout: TextIO, stderr: TextIO | None = None
+) -> int:
     """Parse every JSON line of ``stdin`` against ``producer``'s catalog; see the module doc."""
     err = stderr if stderr is not None else sys.stderr
     try:

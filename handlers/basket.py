@@ -376,9 +376,10 @@ async def reorder(update: Update, context: DesserteContext) -> None:
     else:
         if query is not None:
             await query.answer()
-        cycle = await current_cycle(update, context)
-        if cycle is None:
+        open_now = await current_cycle(update, context)
+        if open_now is None:
             return
+        cycle = open_now
     try:
         report = await reorder_last(
             context.session, context.member, cycle.id, context.services.now()
@@ -404,12 +405,12 @@ async def reorder(update: Update, context: DesserteContext) -> None:
                 )
             )
     if report.missing:
-        names = await context.session.scalars(
+        missing = await context.session.scalars(
             select(Product.name).where(Product.id.in_(report.missing)).order_by(Product.name)
         )
         notice.append(
             _("❌ Pas disponible cette semaine : {products}").format(
-                products=", ".join(escape(name) for name in names)
+                products=", ".join(escape(name) for name in missing)
             )
         )
     await render_basket(update, context, cycle, "\n".join(notice))

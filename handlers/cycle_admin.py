@@ -16,12 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from handlers.callback_data import CallbackDataError, Route
 from handlers.common import answer_stale, show
 from handlers.context import DesserteContext
-from handlers.cycle_run import (
-    announce_open,
-    close_and_dispatch,
-    reschedule,
-    summary_text,
-)
+from handlers.cycle_run import announce_open, close_and_dispatch, reschedule
 from handlers.i18n import (
     _,
     format_date,
@@ -32,6 +27,7 @@ from handlers.i18n import (
     ngettext,
 )
 from handlers.menu import ADMIN, MENU, Command, register_command
+from handlers.week_texts import summary_text
 from models.closing import cycle_summary
 from models.cycle import Cycle, CycleState
 from models.errors import CycleClosed, DomainError, StaleAction

@@ -1,5 +1,8 @@
 """The translation layer: gettext catalogs from ``locales/``, and Babel formatting per locale.
 
+The catalogs are the repository's ``locales/``, shipped as ``handlers/locales/`` in the wheel
+(:func:`handlers.package_data.shipped_dir`).
+
 French is the source language: message ids are the French texts, ``fr`` is the identity
 catalog and ``en`` translates. The ``.po`` files are compiled in memory at first use, so a fresh
 install needs no compile step. The current locale is a context variable, set once per update by
@@ -10,22 +13,24 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import gettext as stdlib_gettext
 import io
 import logging
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 
 from babel import dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
 
+from handlers.package_data import shipped_dir
+
 log = logging.getLogger(__name__)
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = shipped_dir("handlers", "locales")
 SUPPORTED_LOCALES = ("fr", "en")
 DEFAULT_LOCALE = "fr"
 
@@ -48,8 +53,12 @@ def normalize_locale(language_code: str | None) -> str:
 
 
 @cache
-def translations(locale: str) -> NullTranslations:
-    """The compiled catalog of ``locale`` (an empty one, logged, when it is missing)."""
+def translations(locale: str) -> stdlib_gettext.NullTranslations:
+    """The compiled catalog of ``locale`` (an empty one, logged, when it is missing).
+
+    Typed as the standard library's interface, which Babel's classes implement: Babel annotates
+    its ``pgettext`` as returning ``str | object`` although it returns a message.
+    """
     po_path = LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
     if not po_path.exists():
         log.warning("no catalog for locale %s at %s", locale, po_path)

@@ -73,8 +73,9 @@ def unit_size(product: Product) -> str | None:
     amount = format_quantity(product.unit_amount)
     if product.unit_measure == "pièce":
         return amount
-    measure = MEASURE_NAMES.get(product.unit_measure, lambda n: product.unit_measure)
-    return f"{amount}\u00a0{measure(_plural_count(product.unit_amount))}"
+    measure = MEASURE_NAMES.get(product.unit_measure)
+    name = measure(_plural_count(product.unit_amount)) if measure else product.unit_measure
+    return f"{amount}\u00a0{name}"
 
 
 def per_unit(product: Product) -> str:

@@ -12,7 +12,7 @@ from bot.db import create_engine
 from models import Base
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get("configure_logging", True):
+if config.config_file_name is not None:  # the alembic command, with alembic.ini
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata

@@ -34,11 +34,16 @@ async def get_or_register(
     reachable again. Reads only, unless something must be written (then one unit of work)."""
     first_name = first_name or "?"
     member = await _find(session, telegram_id)
-    if member is not None and member.reachable and (
-        member.first_name,
-        member.last_name,
-        member.username,
-    ) == (first_name, last_name, username):
+    if (
+        member is not None
+        and member.reachable
+        and (
+            member.first_name,
+            member.last_name,
+            member.username,
+        )
+        == (first_name, last_name, username)
+    ):
         return member, False
     try:
         async with unit_of_work(session):

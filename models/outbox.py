@@ -298,7 +298,7 @@ async def add_messages(
         .on_conflict_do_nothing(index_elements=["topic", "kind", "telegram_id", "part"])
     )
     result = await session.execute(statement)
-    return int(result.rowcount or 0)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def enqueue(
