@@ -21,7 +21,7 @@ from tests.factories import make_member, make_network
 
 PRODUCER = 'Ferme <b>Bio & "Fils" </code>'
 BREAD = "Pain </code>"
-LONG = "\u202eTomates\u200b\u200f " + "x" * 186 + " &amp;"  # 200 characters
+LONG = "\u202eTomates\u200b\u200f " + "x" * 183 + " &amp;"  # 200 characters
 HONEY = "Miel &amp; <i>châtaignier"
 CATEGORY = "Légumes <tr> & co"
 POINT = "Halle <centrale> & Cie"
