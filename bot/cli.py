@@ -187,6 +187,24 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Replace the SQLite database with a checked copy, keeping the old one next to it."""
+    from bot.backup import BackupError, restore
+
+    settings = _settings()
+    try:
+        kept = restore(settings.database_url, args.file)
+    except BackupError as exc:
+        print(_("Rien n’a été restauré : {reason}").format(reason=exc), file=sys.stderr)
+        return 2
+    print(
+        _("Base restaurée depuis {path} ; l’ancienne est gardée dans {kept}.").format(
+            path=args.file, kept=kept
+        )
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Play a whole week on the sandbox and the demo network, printing the conversation."""
     from bot.demo import run_demo
@@ -246,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--producer", required=True, metavar="SLUG")
     add(
         "backup", cmd_backup, _("Copier la base de données (SQLite), même bot en marche.")
+    ).add_argument("file", type=Path, metavar="FICHIER")
+    add(
+        "restore",
+        cmd_restore,
+        _("Remplacer la base (SQLite) par une copie vérifiée, en gardant l’ancienne."),
     ).add_argument("file", type=Path, metavar="FICHIER")
     demo = add("demo", cmd_demo, _("Jouer une semaine entière sans Telegram, sur le bac à sable."))
     demo.add_argument("--lang", choices=("fr", "en"), default="fr")

@@ -86,7 +86,7 @@ def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None) -> 
         lines.append(
             _("• {product} — {quantity} × {price} = <b>{total}</b>").format(
                 product=escape(product.name),
-                quantity=quantity_phrase(product, line.quantity),
+                quantity=escape(quantity_phrase(product, line.quantity)),
                 price=format_price(line.unit_price_cents),
                 total=format_price(line.total_cents),
             )
@@ -401,7 +401,7 @@ async def reorder(update: Update, context: DesserteContext) -> None:
             notice.append(
                 _("⚠️ {product} : seulement {granted} (stock limité)").format(
                     product=escape(product.name),
-                    granted=quantity_phrase(product, reservation.granted),
+                    granted=escape(quantity_phrase(product, reservation.granted)),
                 )
             )
     if report.missing:

@@ -84,7 +84,9 @@ def _scarcity(view: catalog.OfferView) -> str:
     if view.sold_out:
         return _("épuisé")
     if view.scarce:
-        return _("plus que {left}").format(left=quantity_phrase(view.product, view.remaining))
+        return _("plus que {left}").format(
+            left=escape(quantity_phrase(view.product, view.remaining))
+        )
     return ""
 
 
@@ -118,7 +120,7 @@ async def render_category(
     rows: list[list[InlineKeyboardButton]] = []
     for view in result.items:
         scarcity = _scarcity(view)
-        line = f"• {escape(view.product.name)} — {price_phrase(view.product)}"
+        line = f"• {escape(view.product.name)} — {escape(price_phrase(view.product))}"
         lines.append(f"{line} <i>({scarcity})</i>" if scarcity else line)
         label = view.product.name if not view.sold_out else f"{view.product.name} ✖️"
         rows.append(
@@ -168,21 +170,23 @@ def card_text(view: catalog.OfferView, in_basket: Decimal) -> str:
         lines.append(_("🌱 {farming}").format(farming=escape(product.farming)))
     if product.description:
         lines.append(f"\n<i>{escape(product.description)}</i>\n")
-    lines.append(f"💶 <b>{price_phrase(product)}</b>")
+    lines.append(f"💶 <b>{escape(price_phrase(product))}</b>")
     if view.sold_out:
         lines.append(_("📦 Épuisé cette semaine"))
     elif view.scarce:
         lines.append(
-            _("📦 Plus que {left} !").format(left=quantity_phrase(product, view.remaining))
+            _("📦 Plus que {left} !").format(left=escape(quantity_phrase(product, view.remaining)))
         )
     else:
         lines.append(
-            _("📦 Disponible : {left}").format(left=quantity_phrase(product, view.remaining))
+            _("📦 Disponible : {left}").format(
+                left=escape(quantity_phrase(product, view.remaining))
+            )
         )
     if in_basket:
         lines.append(
             _("🧺 Dans votre panier : {quantity}").format(
-                quantity=quantity_phrase(product, in_basket)
+                quantity=escape(quantity_phrase(product, in_basket))
             )
         )
     return "\n".join(lines)
@@ -348,7 +352,7 @@ async def add_product(update: Update, context: DesserteContext) -> None:
         await query.answer(
             _("Ajouté au panier : {product}, {quantity}.").format(
                 quantity=quantity_phrase(product, result.granted), product=product.name
-            )
+            )[:200]  # Telegram refuses a longer answer; a 200-character name must not break it
         )
     await render_card(
         update, context, cycle, view, product.step, int(index), int(page), result.line_quantity

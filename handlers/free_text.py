@@ -63,7 +63,9 @@ async def read_text(update: Update, context: DesserteContext) -> None:
     rows = []
     for view in views:
         suffix = _(" (épuisé)") if view.sold_out else ""
-        lines.append(f"• {escape(view.product.name)} — {price_phrase(view.product)}{suffix}")
+        lines.append(
+            f"• {escape(view.product.name)} — {escape(price_phrase(view.product))}{suffix}"
+        )
         rows.append(
             [
                 InlineKeyboardButton(

@@ -20,6 +20,7 @@ from handlers.common import escape
 from handlers.context import Services
 from handlers.i18n import _, current_locale, format_date, format_price, use_locale
 from handlers.stock_views import delivery_title, quantity
+from models.cells import spreadsheet_row
 from models.outbox import Part, parts
 from models.producers import producer_members
 from models.purchase_orders import PurchaseOrder, purchase_orders
@@ -89,39 +90,45 @@ def purchase_order_csv(order: PurchaseOrder) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(
-        [
-            _("Point de retrait"),
-            _("Référence"),
-            _("Produit"),
-            _("Unité"),
-            _("Quantité"),
-            _("Commandes"),
-            _("Montant (€)"),
-        ]
+        spreadsheet_row(
+            [
+                _("Point de retrait"),
+                _("Référence"),
+                _("Produit"),
+                _("Unité"),
+                _("Quantité"),
+                _("Commandes"),
+                _("Montant (€)"),
+            ]
+        )
     )
     for line in order.lines:
         writer.writerow(
-            [
-                line.pickup_point,
-                line.sku,
-                line.name,
-                line.sale_unit,
-                _number(line.quantity),
-                line.orders,
-                _money(line.amount_cents),
-            ]
+            spreadsheet_row(
+                [
+                    line.pickup_point,
+                    line.sku,
+                    line.name,
+                    line.sale_unit,
+                    _number(line.quantity),
+                    line.orders,
+                    _money(line.amount_cents),
+                ]
+            )
         )
     for total in order.totals:
         writer.writerow(
-            [
-                _("TOTAL"),
-                total.sku,
-                total.name,
-                total.sale_unit,
-                _number(total.quantity),
-                "",
-                _money(total.amount_cents),
-            ]
+            spreadsheet_row(
+                [
+                    _("TOTAL"),
+                    total.sku,
+                    total.name,
+                    total.sale_unit,
+                    _number(total.quantity),
+                    "",
+                    _money(total.amount_cents),
+                ]
+            )
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 

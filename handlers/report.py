@@ -24,7 +24,7 @@ from handlers.i18n import (
     ngettext,
 )
 from handlers.menu import ADMIN, Command, register_command
-from handlers.units import unit_name
+from handlers.units import amount_phrase
 from models import CycleState
 from models.errors import NoOpenCycle
 from models.reports import CycleReport, cycle_report, find_cycle, history
@@ -86,8 +86,7 @@ def report_text(context: DesserteContext, report: CycleReport) -> str:
                     rank=rank,
                     product=escape(product.name),
                     producer=escape(product.producer),
-                    quantity=f"{format_quantity(product.quantity)}\u00a0"
-                    f"{unit_name(product.sale_unit, product.quantity)}",
+                    quantity=escape(amount_phrase(product.quantity, product.sale_unit)),
                     amount=format_price(product.revenue_cents),
                 )
             )

@@ -150,7 +150,7 @@ def order_lines(order: Order) -> list[str]:
     lines = [
         _("• {product} — {quantity} : {total}").format(
             product=escape(line.product.name),
-            quantity=quantity_phrase(line.product, line.quantity),
+            quantity=escape(quantity_phrase(line.product, line.quantity)),
             total=format_price(line.total_cents),
         )
         for line in order.lines

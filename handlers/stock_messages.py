@@ -19,7 +19,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers import shortage
 from handlers.callback_data import CallbackDataError
-from handlers.common import answer_stale, show
+from handlers.common import answer_stale, escape, show
 from handlers.context import DesserteContext, Services
 from handlers.delivery import markup_json
 from handlers.i18n import _, lazy_gettext, use_locale
@@ -259,7 +259,7 @@ async def show_my_products(update: Update, context: DesserteContext) -> None:
         return
     parts = [
         _("<b>{producer} — {title}</b>").format(
-            producer=stock.producer.name,
+            producer=escape(stock.producer.name),
             title=delivery_title(stock.cycle, context.services.timezone),
         ),
         *producer_stock_lines(stock, last_week=False),

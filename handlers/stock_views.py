@@ -5,6 +5,7 @@ Shared by :mod:`handlers.stock_messages` (stock updates) and :mod:`handlers.shor
 
 from __future__ import annotations
 
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -28,7 +29,10 @@ SHORTAGE_CANCEL = Route("sht:no", (int,))
 SHORTAGE_AS_STOCK = Route("sht:stk", (int,))
 
 
-quantity = amount_phrase  # "12 kg", "24 barquettes", "1 botte"
+def quantity(amount: Decimal, sale_unit: str) -> str:
+    """ "12 kg", "24 barquettes", "1 botte": the amount in its sale unit, made safe for HTML
+    (a sale unit is catalog data: "sac<5kg" must not open a tag)."""
+    return escape(amount_phrase(amount, sale_unit))
 
 
 def delivery_title(cycle: Cycle | None, timezone: ZoneInfo) -> str:

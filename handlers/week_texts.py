@@ -60,7 +60,7 @@ def close_reminder_text(services: Services, cycle: Cycle, reminder: CloseReminde
     close = format_datetime(_local(services, cycle.closes_at))
     if reminder.items:
         items = "\n".join(
-            f"• {escape(item.name)} × {amount_phrase(item.quantity, item.sale_unit)}"
+            f"• {escape(item.name)} × {escape(amount_phrase(item.quantity, item.sale_unit))}"
             for item in reminder.items
         )
         lines = [

@@ -34,7 +34,8 @@ gives codes. Reason codes:
 ``bad_time``      a window bound is not ``HH:MM`` (``17:00``, ``17h00`` and ``17h`` accepted)
 ``bad_window``    ``window_start`` is not before ``window_end``
 
-Cells are trimmed. Prices read ``3,20``, ``3.20``, ``3`` (an optional trailing ``€``) into
+Cells are trimmed, and a ``'`` that :mod:`models.cells` put before a formula character
+is taken off (:func:`models.cells.read_cell`). Prices read ``3,20``, ``3.20``, ``3`` (an optional trailing ``€``) into
 integer cents; ``3,2,0``, ``abc``, ``-1``, ``3,205`` are rejected. Decimal cells accept a comma
 or a dot. Labels and aliases are separated by ``;``. An empty optional cell becomes ``None``.
 :func:`write_catalog` writes the same format back; reading what it wrote gives equal rows.
@@ -52,6 +53,8 @@ from datetime import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
+
+from models.cells import read_cell, spreadsheet_row
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -264,7 +267,7 @@ def _records(
     for raw in reader:
         start = previous_end + 1
         previous_end = reader.line_num
-        values = [v.strip() for v in raw]
+        values = [read_cell(v.strip()) for v in raw]
         if not any(values):
             continue
         if len(values) > len(header) and any(values[len(header) :]):
@@ -509,23 +512,25 @@ def write_catalog(rows: Iterable[ProductRow], stream: TextIO) -> None:
     writer.writerow(CATALOG_COLUMNS)
     for row in rows:
         writer.writerow(
-            [
-                row.producer,
-                row.sku,
-                row.name,
-                row.category,
-                row.sale_unit,
-                format_decimal(row.unit_amount),
-                row.unit_measure,
-                format_price(row.price_cents),
-                ";".join(row.labels),
-                ";".join(row.aliases),
-                row.description or "",
-                row.origin or "",
-                row.farming or "",
-                format_decimal(row.step) if row.step is not None else "",
-                row.photo or "",
-            ]
+            spreadsheet_row(
+                [
+                    row.producer,
+                    row.sku,
+                    row.name,
+                    row.category,
+                    row.sale_unit,
+                    format_decimal(row.unit_amount),
+                    row.unit_measure,
+                    format_price(row.price_cents),
+                    ";".join(row.labels),
+                    ";".join(row.aliases),
+                    row.description or "",
+                    row.origin or "",
+                    row.farming or "",
+                    format_decimal(row.step) if row.step is not None else "",
+                    row.photo or "",
+                ]
+            )
         )
 
 

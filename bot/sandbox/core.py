@@ -72,10 +72,12 @@ class ApiResponse:
 
 @dataclass
 class SandboxStats:
-    """``sandbox.stats``: calls per method and answers per HTTP status, for benchmarks."""
+    """``sandbox.stats``: calls per method and answers per HTTP status, for benchmarks;
+    ``refusals`` lists the 400 answers as ``(method, description)``, oldest first."""
 
     calls: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
+    refusals: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def too_many_requests(self) -> int:
@@ -96,6 +98,7 @@ class SandboxStats:
         """Forget everything counted so far."""
         self.calls.clear()
         self.statuses.clear()
+        self.refusals.clear()
 
 
 class Sandbox:
@@ -311,6 +314,8 @@ class Sandbox:
                 response = ApiResponse(200, {"ok": True, "result": result})
             except ApiError as exc:
                 response = ApiResponse(exc.status, exc.body())
+                if exc.status == 400:
+                    self.stats.refusals.append((name, exc.description))
                 logger.debug("sandbox: %s -> %s %s", name, exc.status, exc.description)
             if fault is not None:
                 # The call took effect; only the answer is late (see FaultInjector).

@@ -13,6 +13,7 @@ from babel import numbers
 
 from handlers.i18n import _, current_locale
 from handlers.units import unit_name
+from models.cells import spreadsheet_row
 from models.exports import ExportLine, Totals
 
 EURO_FORMAT = '#,##0.00 "€"'
@@ -46,19 +47,21 @@ def orders_csv(lines: list[ExportLine]) -> bytes:
     locale = current_locale()
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if locale == "fr" else ",", lineterminator="\r\n")
-    writer.writerow(headers())
+    writer.writerow(spreadsheet_row(headers()))
     for line in lines:
         writer.writerow(
-            [
-                line.consumer,
-                line.pickup_point,
-                line.producer,
-                line.product,
-                numbers.format_decimal(line.quantity, "0.###", locale=locale),
-                unit_name(line.unit),
-                numbers.format_decimal(_euros(line.unit_price_cents), "0.00", locale=locale),
-                numbers.format_decimal(_euros(line.total_cents), "0.00", locale=locale),
-            ]
+            spreadsheet_row(
+                [
+                    line.consumer,
+                    line.pickup_point,
+                    line.producer,
+                    line.product,
+                    numbers.format_decimal(line.quantity, "0.###", locale=locale),
+                    unit_name(line.unit),
+                    numbers.format_decimal(_euros(line.unit_price_cents), "0.00", locale=locale),
+                    numbers.format_decimal(_euros(line.total_cents), "0.00", locale=locale),
+                ]
+            )
         )
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -74,21 +77,23 @@ def orders_xlsx(lines: list[ExportLine], totals: Totals, title: str) -> bytes:
     assert sheet is not None
     sheet.title = _("Commandes")
     bold = Font(bold=True)
-    sheet.append(headers())
+    sheet.append(spreadsheet_row(headers()))
     for cell in sheet[1]:
         cell.font = bold
     for line in lines:
         sheet.append(
-            [
-                line.consumer,
-                line.pickup_point,
-                line.producer,
-                line.product,
-                line.quantity,
-                unit_name(line.unit),
-                _euros(line.unit_price_cents),
-                _euros(line.total_cents),
-            ]
+            spreadsheet_row(
+                [
+                    line.consumer,
+                    line.pickup_point,
+                    line.producer,
+                    line.product,
+                    line.quantity,
+                    unit_name(line.unit),
+                    _euros(line.unit_price_cents),
+                    _euros(line.total_cents),
+                ]
+            )
         )
     for row in sheet.iter_rows(min_row=2):
         row[4].number_format = QUANTITY_FORMAT
@@ -101,7 +106,7 @@ def orders_xlsx(lines: list[ExportLine], totals: Totals, title: str) -> bytes:
     summary = workbook.create_sheet(_("Totaux"))
     summary.column_dimensions["A"].width = 34
     summary.column_dimensions["B"].width = 16
-    summary.append([title])
+    summary.append(spreadsheet_row([title]))
     summary["A1"].font = Font(bold=True, size=13)
     summary.append([])
     summary.append([_("Commandes"), totals.orders])
@@ -113,11 +118,11 @@ def orders_xlsx(lines: list[ExportLine], totals: Totals, title: str) -> bytes:
         (_("Par point de retrait"), totals.per_pickup_point),
     ):
         summary.append([])
-        summary.append([section, _("Total (€)")])
+        summary.append(spreadsheet_row([section, _("Total (€)")]))
         for cell in summary[summary.max_row]:
             cell.font = bold
         for name, cents in values.items():
-            summary.append([name or "—", _euros(cents)])
+            summary.append(spreadsheet_row([name or "—", _euros(cents)]))
     for row in summary.iter_rows(min_row=4):
         if isinstance(row[1].value, Decimal):
             row[1].number_format = EURO_FORMAT

@@ -32,12 +32,14 @@ from models import (
     OrderLine,
     OrderStatus,
     OutboxMessage,
+    Producer,
     Product,
     StockUpdateStatus,
 )
 from models.closing import close_cycle, cycle_summary
-from models.errors import CycleClosed, SoldOut
+from models.errors import CycleClosed, SoldOut, StaleAction
 from models.ordering import add_to_basket, confirm_order, empty_basket, set_quantity
+from models.producers import accept_invitation
 from models.stock import apply_update, read_stock_message
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import load_demo_network, make_member, make_network, open_cycle_with_stock
@@ -473,3 +475,46 @@ async def test_quick_taps_on_plus_and_confirm_from_one_member(app, sandbox, sess
     receipts = [m for m in alice.messages if (m.text or "").startswith("✅ Commande confirmée —")]
     assert len(receipts) == 1
     await check_invariants(session)
+
+
+# ------------------------------------------------------------------ (c) a single-use invitation
+
+
+async def test_two_people_accepting_one_invitation_at_once_make_one_producer_member(
+    sessions, session
+):
+    """Ten farms each send one single-use link; two people open each link at the same moment.
+    Exactly one of the two is linked to the farm, the other is told the link is used up."""
+    farms = [
+        Producer(slug=f"ferme-{n}", name=f"Ferme {n}", invite_code=f"code{n:04d}")
+        for n in range(10)
+    ]
+    session.add_all(farms)
+    await session.commit()
+    people = [await make_member(session, 30_000 + n, name=f"P{n}") for n in range(20)]
+
+    async def accept(member: Member, code: str) -> str:
+        async with sessions() as own:
+            member = await own.merge(member)
+            try:
+                await accept_invitation(own, member, f"f-{code}")
+            except StaleAction:
+                return "refused"
+            return "linked"
+
+    work = [accept(people[2 * n + k], f"code{n:04d}") for n in range(10) for k in (0, 1)]
+    results = await asyncio.gather(*work, return_exceptions=True)
+    for result in results:
+        assert not isinstance(result, BaseException), repr(result)
+    for n in range(10):
+        assert sorted(results[2 * n : 2 * n + 2]) == ["linked", "refused"], (n, results)
+    await session.commit()
+    linked = await session.scalars(
+        select(Member.producer_id)
+        .where(Member.producer_id.is_not(None))
+        .execution_options(populate_existing=True)
+    )
+    assert Counter(linked) == Counter(farm.id for farm in farms)
+    assert not list(
+        await session.scalars(select(Producer).where(Producer.invite_code.is_not(None)))
+    )

@@ -138,6 +138,13 @@ async def test_html_is_validated_and_stored_as_plain_text(bot: Bot, alice: Sandb
         await bot.send_message(alice.id, "<div>x</div>", parse_mode="HTML")
     with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(alice.id, "<b>jamais fermé", parse_mode="HTML")
+    # Catalog data written into HTML without escaping: a stray "<" or a closing tag.
+    for stray in ("sac<5kg", "a < b", "Pain </code>", "<b> la pièce", "2 <kg>"):
+        with pytest.raises(BadRequest, match=r"^Can't parse entities: "):
+            await bot.send_message(alice.id, stray, parse_mode="HTML")
+    # Telegram reads a lone "&" (one that starts no entity) as the character itself.
+    sent = await bot.send_message(alice.id, "Bio & Fils &amp; co &nbsp;", parse_mode="HTML")
+    assert sent.text == "Bio & Fils & co &nbsp;"
     with pytest.raises(BadRequest, match=r"(?i)reserved"):
         await bot.send_message(alice.id, "Total: 3.50 €", parse_mode="MarkdownV2")
 
