@@ -16,20 +16,21 @@ from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import TimedOut
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import Route
-from handlers.catalog import CARD, NO_CATEGORY
+from handlers.buttons import button
+from handlers.callback_data import CallbackData
+from handlers.catalog import NO_CATEGORY, ShowCard
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
-from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, register_command
+from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, OpenBasket, register_command
 from handlers.shop import (
     answer_refusal,
     current_cycle,
     order_lines,
     pickup_window,
-    pressed_in_cycle,
+    refusal,
     when,
 )
 from handlers.units import quantity_phrase
@@ -46,14 +47,50 @@ from models.ordering import (
 
 log = logging.getLogger(__name__)
 
-MORE = Route("bsk:more", (int, int))  # cycle, product
-LESS = Route("bsk:less", (int, int))
-REMOVE = Route("bsk:rm", (int, int))
-EMPTY = Route("bsk:empty", (int,))
-EMPTY_CONFIRMED = Route("bsk:empty!", (int,))
-CONFIRM = Route("bsk:ok", (int, str))  # cycle, fingerprint of what was shown
-REORDER = Route("bsk:again", (int,))
-REORDER_NOW = Route("bsk:again")  # from the main menu: whatever cycle is open
+
+class MoreOfLine(CallbackData, prefix="bsk:more"):
+    """One more step of the basket's line of ``product_id``."""
+
+    cycle_id: int
+    product_id: int
+
+
+class LessOfLine(MoreOfLine, prefix="bsk:less"):
+    """One step less of the line (the line goes at zero)."""
+
+
+class RemoveLine(MoreOfLine, prefix="bsk:rm"):
+    """The line removed from the basket."""
+
+
+class AskEmpty(CallbackData, prefix="bsk:empty"):
+    """The question before emptying the basket."""
+
+    cycle_id: int
+
+
+class EmptyNow(AskEmpty, prefix="bsk:empty!"):
+    """The basket emptied (the member said yes)."""
+
+
+class ConfirmBasket(CallbackData, prefix="bsk:ok"):
+    """The basket confirmed, if it still is what was shown (``shown``: its fingerprint)."""
+
+    cycle_id: int
+    shown: str
+
+
+class Reorder(CallbackData, prefix="bsk:again"):
+    """Last week's order copied into the basket of ``cycle_id``."""
+
+    cycle_id: int
+
+
+class ReorderNow(CallbackData, prefix="bsk:again"):
+    """Last week's order copied into the open cycle's basket (the main menu's button)."""
+
+
+REORDER_NOW = ReorderNow()
 
 COMMAND = register_command(Command("panier", "basket", lazy_gettext("Votre panier"), CONSUMER))
 REORDER_COMMAND = register_command(
@@ -123,15 +160,21 @@ def basket_keyboard(cycle: Cycle, order: Order | None) -> InlineKeyboardMarkup:
             short = name if len(name) <= 22 else name[:21] + "…"
             rows.append(
                 [
-                    InlineKeyboardButton("➖", callback_data=LESS.pack(cycle.id, line.product_id)),
+                    InlineKeyboardButton(
+                        "➖", callback_data=LessOfLine(cycle.id, line.product_id).pack()
+                    ),
                     InlineKeyboardButton(
                         f"{short} · {quantity_phrase(line.product, line.quantity)}",
-                        callback_data=CARD.pack(
+                        callback_data=ShowCard(
                             cycle.id, line.product_id, str(line.product.step), NO_CATEGORY, 0
-                        ),
+                        ).pack(),
                     ),
-                    InlineKeyboardButton("➕", callback_data=MORE.pack(cycle.id, line.product_id)),
-                    InlineKeyboardButton("🗑", callback_data=REMOVE.pack(cycle.id, line.product_id)),
+                    InlineKeyboardButton(
+                        "➕", callback_data=MoreOfLine(cycle.id, line.product_id).pack()
+                    ),
+                    InlineKeyboardButton(
+                        "🗑", callback_data=RemoveLine(cycle.id, line.product_id).pack()
+                    ),
                 ]
             )
         if order.status != OrderStatus.CONFIRMED or order.changed_since_confirmed:
@@ -144,19 +187,19 @@ def basket_keyboard(cycle: Cycle, order: Order | None) -> InlineKeyboardMarkup:
                 [
                     InlineKeyboardButton(
                         label.format(total=format_price(order.total_cents)),
-                        callback_data=CONFIRM.pack(cycle.id, fingerprint(order)),
+                        callback_data=ConfirmBasket(cycle.id, fingerprint(order)).pack(),
                     )
                 ]
             )
         rows.append(
-            [InlineKeyboardButton(_("🗑 Vider le panier"), callback_data=EMPTY.pack(cycle.id))]
+            [InlineKeyboardButton(_("🗑 Vider le panier"), callback_data=AskEmpty(cycle.id).pack())]
         )
     else:
         rows.append(
             [
                 InlineKeyboardButton(
                     _("🔁 Même panier que la semaine dernière"),
-                    callback_data=REORDER.pack(cycle.id),
+                    callback_data=Reorder(cycle.id).pack(),
                 )
             ]
         )
@@ -188,87 +231,75 @@ async def render_basket(
 
 async def show_basket(update: Update, context: DesserteContext) -> None:
     """The basket of the open cycle."""
-    if update.callback_query:
-        await update.callback_query.answer()
     cycle = await current_cycle(update, context)
     if cycle is not None:
         await render_basket(update, context, cycle)
 
 
-async def _line_action(update: Update, context: DesserteContext, route: Route) -> None:
-    query = update.callback_query
-    assert query is not None
-    pressed = await pressed_in_cycle(update, context, route)
-    if pressed is None:
-        return
-    cycle, (product,) = pressed
-    product_id = int(product)
+async def _line_action(
+    update: Update, context: DesserteContext, data: MoreOfLine, cycle: Cycle
+) -> None:
+    """One more, one less or none of a line; the basket shown again says what happened."""
     order = await current_basket(context.session, context.member, cycle.id)
-    line = next((ln for ln in order.lines if ln.product_id == product_id), None) if order else None
+    line = (
+        next((ln for ln in order.lines if ln.product_id == data.product_id), None)
+        if order
+        else None
+    )
     if line is None:
-        await query.answer(_("Ce produit n’est plus dans votre panier."))
-        await render_basket(update, context, cycle)
+        await render_basket(update, context, cycle, _("Ce produit n’est plus dans votre panier."))
         return
     step = line.product.step
     now = context.services.now()
+    notice = ""
     try:
-        if route is MORE:
-            result = await add_to_basket(
-                context.session, context.member, cycle.id, product_id, step, now
-            )
-            if result.short or result.granted == 0:
-                await query.answer(_("Il n’en reste plus."), show_alert=True)
-            else:
-                await query.answer()
-        elif route is LESS:
+        if isinstance(data, LessOfLine):
             await set_quantity(
                 context.session,
                 context.member,
                 cycle.id,
-                product_id,
+                data.product_id,
                 max(Decimal(0), line.quantity - step),
                 now,
             )
-            await query.answer()
-        else:
+        elif isinstance(data, RemoveLine):
             await set_quantity(
-                context.session, context.member, cycle.id, product_id, Decimal(0), now
+                context.session, context.member, cycle.id, data.product_id, Decimal(0), now
             )
-            await query.answer(_("Retiré du panier."))
+            notice = _("Retiré du panier.")
+        else:
+            result = await add_to_basket(
+                context.session, context.member, cycle.id, data.product_id, step, now
+            )
+            if result.short or result.granted == 0:
+                notice = _("Il n’en reste plus.")
     except DomainError as error:
-        await answer_refusal(update, context, error)
-    await render_basket(update, context, cycle)
+        notice = escape(refusal(error, context))
+    await render_basket(update, context, cycle, notice)
 
 
-async def more(update: Update, context: DesserteContext) -> None:
+async def more(update: Update, context: DesserteContext, data: MoreOfLine, cycle: Cycle) -> None:
     """One more step of a line."""
-    await _line_action(update, context, MORE)
+    await _line_action(update, context, data, cycle)
 
 
-async def less(update: Update, context: DesserteContext) -> None:
+async def less(update: Update, context: DesserteContext, data: LessOfLine, cycle: Cycle) -> None:
     """One step less of a line (the line goes at zero)."""
-    await _line_action(update, context, LESS)
+    await _line_action(update, context, data, cycle)
 
 
-async def remove(update: Update, context: DesserteContext) -> None:
+async def remove(update: Update, context: DesserteContext, data: RemoveLine, cycle: Cycle) -> None:
     """Removes a line."""
-    await _line_action(update, context, REMOVE)
+    await _line_action(update, context, data, cycle)
 
 
-async def ask_empty(update: Update, context: DesserteContext) -> None:
+async def ask_empty(update: Update, context: DesserteContext, data: AskEmpty, cycle: Cycle) -> None:
     """Asks before emptying the basket."""
-    query = update.callback_query
-    assert query is not None
-    pressed = await pressed_in_cycle(update, context, EMPTY)
-    if pressed is None:
-        return
-    cycle, _values = pressed
-    await query.answer()
     keyboard = InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    _("Oui, vider le panier"), callback_data=EMPTY_CONFIRMED.pack(cycle.id)
+                    _("Oui, vider le panier"), callback_data=EmptyNow(cycle.id).pack()
                 )
             ],
             [InlineKeyboardButton(_("Non, garder mon panier"), callback_data=BASKET.pack())],
@@ -277,21 +308,14 @@ async def ask_empty(update: Update, context: DesserteContext) -> None:
     await show(update, _("Vider tout votre panier ?"), keyboard)
 
 
-async def empty(update: Update, context: DesserteContext) -> None:
+async def empty(update: Update, context: DesserteContext, data: EmptyNow, cycle: Cycle) -> None:
     """Empties the basket; the stock goes back."""
-    query = update.callback_query
-    assert query is not None
-    pressed = await pressed_in_cycle(update, context, EMPTY_CONFIRMED)
-    if pressed is None:
-        return
-    cycle, _values = pressed
     try:
         await empty_basket(context.session, context.member, cycle.id, context.services.now())
     except DomainError as error:
         await answer_refusal(update, context, error)
         return
-    await query.answer(_("Panier vidé."))
-    await render_basket(update, context, cycle)
+    await render_basket(update, context, cycle, _("Panier vidé."))
 
 
 def summary_text(context: DesserteContext, cycle: Cycle, order: Order) -> str:
@@ -315,21 +339,14 @@ def summary_text(context: DesserteContext, cycle: Cycle, order: Order) -> str:
     return "\n".join(lines)
 
 
-async def confirm(update: Update, context: DesserteContext) -> None:
+async def confirm(
+    update: Update, context: DesserteContext, data: ConfirmBasket, cycle: Cycle
+) -> None:
     """Turns the basket into an order (or confirms its changes) and sends the summary."""
-    query = update.callback_query
-    assert query is not None
-    pressed = await pressed_in_cycle(update, context, CONFIRM)
-    if pressed is None:
-        return
-    cycle, (shown,) = pressed
     current = await current_basket(context.session, context.member, cycle.id)
-    if fingerprint(current) != shown:
-        await query.answer(
-            _("Votre panier a changé depuis ce message : vérifiez-le avant de confirmer."),
-            show_alert=True,
-        )
-        await render_basket(update, context, cycle)
+    if fingerprint(current) != data.shown:
+        notice = _("Votre panier a changé depuis ce message : vérifiez-le avant de confirmer.")
+        await render_basket(update, context, cycle, f"⚠️ {notice}", order=current)
         return
     try:
         order = await confirm_order(
@@ -342,13 +359,11 @@ async def confirm(update: Update, context: DesserteContext) -> None:
         )
     except AlreadyConfirmed:
         # A second tap (or a retry after a lost answer): the receipt was sent the first time.
-        await query.answer(_("Votre commande est déjà confirmée."))
-        await render_basket(update, context, cycle)
+        await render_basket(update, context, cycle, _("Votre commande est déjà confirmée."))
         return
     except DomainError as error:
         await answer_refusal(update, context, error)
         return
-    await query.answer(_("Commande confirmée !"))
     # The order is confirmed: from here on, a lost answer must neither stop the receipt nor
     # tell the member to try again. A timed-out request may well have been delivered, so it is
     # never sent again (that would show two receipts).
@@ -365,21 +380,21 @@ async def confirm(update: Update, context: DesserteContext) -> None:
 
 
 async def reorder(update: Update, context: DesserteContext) -> None:
+    """Last week's order copied into the open cycle's basket (the command, the menu's button)."""
+    cycle = await current_cycle(update, context)
+    if cycle is not None:
+        await reorder_into(update, context, cycle)
+
+
+async def reorder_from_basket(
+    update: Update, context: DesserteContext, data: Reorder, cycle: Cycle
+) -> None:
+    """Last week's order copied into the basket the button was shown with."""
+    await reorder_into(update, context, cycle)
+
+
+async def reorder_into(update: Update, context: DesserteContext, cycle: Cycle) -> None:
     """Copies last week's order into the basket as far as stock allows; lists what is missing."""
-    query = update.callback_query
-    if query is not None and query.data != REORDER_NOW.pack():
-        pressed = await pressed_in_cycle(update, context, REORDER)
-        if pressed is None:
-            return
-        cycle, _values = pressed
-        await query.answer()
-    else:
-        if query is not None:
-            await query.answer()
-        open_now = await current_cycle(update, context)
-        if open_now is None:
-            return
-        cycle = open_now
     try:
         report = await reorder_last(
             context.session, context.member, cycle.id, context.services.now()
@@ -421,13 +436,13 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler(list(COMMAND.names), show_basket),
         CommandHandler(list(REORDER_COMMAND.names), reorder),
-        CallbackQueryHandler(show_basket, pattern=BASKET.pattern),
-        CallbackQueryHandler(more, pattern=MORE.pattern),
-        CallbackQueryHandler(less, pattern=LESS.pattern),
-        CallbackQueryHandler(remove, pattern=REMOVE.pattern),
-        CallbackQueryHandler(ask_empty, pattern=EMPTY.pattern),
-        CallbackQueryHandler(empty, pattern=EMPTY_CONFIRMED.pattern),
-        CallbackQueryHandler(confirm, pattern=CONFIRM.pattern),
-        CallbackQueryHandler(reorder, pattern=REORDER.pattern),
-        CallbackQueryHandler(reorder, pattern=REORDER_NOW.pattern),
+        button(OpenBasket, show_basket),
+        button(MoreOfLine, more, cycle=True),
+        button(LessOfLine, less, cycle=True),
+        button(RemoveLine, remove, cycle=True),
+        button(AskEmpty, ask_empty, cycle=True),
+        button(EmptyNow, empty, cycle=True),
+        button(ConfirmBasket, confirm, cycle=True),
+        button(Reorder, reorder_from_basket, cycle=True),
+        button(ReorderNow, reorder),
     ]

@@ -39,8 +39,9 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from handlers.admin_only import admin_or_refuse
-from handlers.callback_data import CallbackDataError, Route
-from handlers.common import answer_stale, escape, show
+from handlers.buttons import button
+from handlers.callback_data import CallbackData
+from handlers.common import answer_stale, escape, show, tell_stale
 from handlers.context import DesserteContext, services_of
 from handlers.delivery import deliver
 from handlers.i18n import _, format_quantity, lazy_gettext, ngettext, use_locale
@@ -70,11 +71,43 @@ COMMAND = register_command(
 )
 CANCEL_NAMES = ("annuler", "cancel")
 
-CHOOSE = Route("bc:aud", (int, str))  # draft id, audience
-POINT = Route("bc:pt", (int, int))  # draft id, pickup point id
-SEND = Route("bc:send", (int,))
-BACK = Route("bc:back", (int,))
-CANCEL = Route("bc:no", (int,))
+
+class ChooseAudience(CallbackData, prefix="bc:aud"):
+    """The draft's recipients: one of the :class:`Audience` values."""
+
+    draft_id: int
+    audience: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        Audience(self.audience)  # a ValueError for anything else
+
+    @property
+    def chosen(self) -> Audience:
+        """The audience, as the domain names it."""
+        return Audience(self.audience)
+
+
+class ChoosePoint(CallbackData, prefix="bc:pt"):
+    """The draft's recipients: the members of one pickup point."""
+
+    draft_id: int
+    point_id: int
+
+
+class SendDraft(CallbackData, prefix="bc:send"):
+    """The draft sent to the recipients chosen."""
+
+    draft_id: int
+
+
+class BackToAudience(SendDraft, prefix="bc:back"):
+    """Back to the choice of recipients."""
+
+
+class CancelDraft(SendDraft, prefix="bc:no"):
+    """The draft dropped."""
+
 
 PROGRESS_EVERY = 2.0
 """Seconds between two edits of the admin's progress message."""
@@ -109,11 +142,11 @@ def broadcast_text(body_html: str, network: str) -> str:
 def audience_keyboard(draft_id: int) -> InlineKeyboardMarkup:
     """One button per audience, and cancel."""
     rows = [
-        [InlineKeyboardButton(_("👥 Tous les consommateurs"), callback_data=CHOOSE.pack(draft_id, Audience.CONSUMERS.value))],
-        [InlineKeyboardButton(_("🧑‍🌾 Les producteurs"), callback_data=CHOOSE.pack(draft_id, Audience.PRODUCERS.value))],
-        [InlineKeyboardButton(_("📍 Un point de retrait"), callback_data=CHOOSE.pack(draft_id, Audience.PICKUP_POINT.value))],
-        [InlineKeyboardButton(_("⏰ Ceux qui n’ont pas commandé"), callback_data=CHOOSE.pack(draft_id, Audience.NOT_ORDERED.value))],
-        [InlineKeyboardButton(_("✖️ Annuler"), callback_data=CANCEL.pack(draft_id))],
+        [InlineKeyboardButton(_("👥 Tous les consommateurs"), callback_data=ChooseAudience(draft_id, Audience.CONSUMERS.value).pack())],
+        [InlineKeyboardButton(_("🧑‍🌾 Les producteurs"), callback_data=ChooseAudience(draft_id, Audience.PRODUCERS.value).pack())],
+        [InlineKeyboardButton(_("📍 Un point de retrait"), callback_data=ChooseAudience(draft_id, Audience.PICKUP_POINT.value).pack())],
+        [InlineKeyboardButton(_("⏰ Ceux qui n’ont pas commandé"), callback_data=ChooseAudience(draft_id, Audience.NOT_ORDERED.value).pack())],
+        [InlineKeyboardButton(_("✖️ Annuler"), callback_data=CancelDraft(draft_id).pack())],
     ]  # fmt: skip
     return InlineKeyboardMarkup(rows)
 
@@ -231,7 +264,7 @@ async def _preview(
                     ngettext(
                         "✅ Envoyer à {count} personne", "✅ Envoyer à {count} personnes", count
                     ).format(count=format_quantity(count)),
-                    callback_data=SEND.pack(broadcast.id),
+                    callback_data=SendDraft(broadcast.id).pack(),
                 )
             ]
         )
@@ -240,125 +273,113 @@ async def _preview(
     rows.append(
         [
             InlineKeyboardButton(
-                _("↩️ Changer les destinataires"), callback_data=BACK.pack(broadcast.id)
+                _("↩️ Changer les destinataires"),
+                callback_data=BackToAudience(broadcast.id).pack(),
             )
         ]
     )
-    rows.append([InlineKeyboardButton(_("✖️ Annuler"), callback_data=CANCEL.pack(broadcast.id))])
+    rows.append(
+        [InlineKeyboardButton(_("✖️ Annuler"), callback_data=CancelDraft(broadcast.id).pack())]
+    )
     await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
     return Step.CONFIRM
 
 
-async def pick_audience(update: Update, context: DesserteContext) -> int:
+async def pick_audience(update: Update, context: DesserteContext, data: ChooseAudience) -> int:
     """Shows the preview for the chosen audience (or the pickup points to choose from)."""
-    query = update.callback_query
-    assert query is not None
-    if not await admin_or_refuse(update, context):
-        return ConversationHandler.END
-    try:
-        draft_id, code = CHOOSE.unpack(query.data)
-        audience = Audience(str(code))
-    except (CallbackDataError, ValueError):
-        await answer_stale(update)
-        return Step.AUDIENCE
+    audience = data.chosen
     if audience is Audience.PICKUP_POINT:
-        await query.answer()
         points = await active_points(context.session)
         rows = [
-            [InlineKeyboardButton(point.name, callback_data=POINT.pack(int(draft_id), point.id))]
+            [
+                InlineKeyboardButton(
+                    point.name, callback_data=ChoosePoint(data.draft_id, point.id).pack()
+                )
+            ]
             for point in points
         ]
-        rows.append([InlineKeyboardButton(_("↩️ Retour"), callback_data=BACK.pack(int(draft_id)))])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("↩️ Retour"), callback_data=BackToAudience(data.draft_id).pack()
+                )
+            ]
+        )
         await show(update, _("Quel point de retrait ?"), InlineKeyboardMarkup(rows))
         return Step.AUDIENCE
     try:
         broadcast, count = await choose_audience(
-            context.session, int(draft_id), context.member, audience
+            context.session, data.draft_id, context.member, audience
         )
     except NoOpenCycle:
-        await query.answer(
-            _(
-                "Aucun cycle n’est ouvert : tout le monde « n’a pas commandé ». Choisissez un autre public."
-            ),
-            show_alert=True,
+        notice = _(
+            "Aucun cycle n’est ouvert : tout le monde « n’a pas commandé ». Choisissez un autre public."
         )
+        text = "\n\n".join([f"⚠️ {notice}", _("À qui faut-il l’envoyer ?")])
+        await show(update, text, audience_keyboard(data.draft_id))
         return Step.AUDIENCE
     except StaleAction:
-        await answer_stale(update)
+        await tell_stale(update)
         return ConversationHandler.END
-    await query.answer()
     return await _preview(update, context, broadcast, count, str(AUDIENCE_NAMES[audience]))
 
 
-async def pick_point(update: Update, context: DesserteContext) -> int:
+async def pick_point(update: Update, context: DesserteContext, data: ChoosePoint) -> int:
     """Shows the preview for one pickup point's members."""
-    query = update.callback_query
-    assert query is not None
-    if not await admin_or_refuse(update, context):
-        return ConversationHandler.END
     try:
-        draft_id, point_id = POINT.unpack(query.data)
         broadcast, count = await choose_audience(
-            context.session, int(draft_id), context.member, Audience.PICKUP_POINT, str(point_id)
+            context.session,
+            data.draft_id,
+            context.member,
+            Audience.PICKUP_POINT,
+            str(data.point_id),
         )
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+    except StaleAction:
+        await tell_stale(update)
         return ConversationHandler.END
-    await query.answer()
     names = {p.id: p.name for p in await active_points(context.session)}
-    label = _("le point de retrait {name}").format(name=names.get(int(point_id), "?"))
+    label = _("le point de retrait {name}").format(name=names.get(data.point_id, "?"))
     return await _preview(update, context, broadcast, count, label)
 
 
-async def back_to_audience(update: Update, context: DesserteContext) -> int:
+async def back_to_audience(update: Update, context: DesserteContext, data: BackToAudience) -> int:
     """Back to the choice of recipients."""
-    query = update.callback_query
-    assert query is not None
-    try:
-        (draft_id,) = BACK.unpack(query.data)
-    except CallbackDataError:
-        await answer_stale(update)
-        return ConversationHandler.END
-    await query.answer()
-    await show(update, _("À qui faut-il l’envoyer ?"), audience_keyboard(int(draft_id)))
+    await show(update, _("À qui faut-il l’envoyer ?"), audience_keyboard(data.draft_id))
     return Step.AUDIENCE
 
 
-async def send(update: Update, context: DesserteContext) -> int:
+async def send(update: Update, context: DesserteContext, data: SendDraft) -> int:
     """Starts sending: the preview becomes the progress message."""
-    query = update.callback_query
-    assert query is not None
-    if not await admin_or_refuse(update, context):
-        return ConversationHandler.END
     try:
-        (draft_id,) = SEND.unpack(query.data)
         network = context.services.network_name
         total = await start_broadcast(
             context.session,
-            int(draft_id),
+            data.draft_id,
             context.member,
             lambda body: broadcast_text(body, network),
         )
-    except (CallbackDataError, StaleAction, NoOpenCycle):
-        await answer_stale(update)
+    except (StaleAction, NoOpenCycle):
+        await tell_stale(update)
         return ConversationHandler.END
-    await query.answer()
     state = BroadcastProgress(total=total, sent=0, blocked=0, failed=0, uncertain=0, pending=total)
     message = await show(update, progress_text(state, finished=False))
     chat_id = update.effective_chat.id if update.effective_chat else None
     message_id = getattr(message, "message_id", None)
-    launch(context.application, int(draft_id), chat_id, message_id)
+    launch(context.application, data.draft_id, chat_id, message_id)
     return ConversationHandler.END
 
 
 async def cancel(update: Update, context: DesserteContext) -> int:
-    """Drops the draft."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    """Drops the draft (/annuler)."""
     if context.is_admin:
         await cancel_drafts(context.session, context.member)
     await show(update, _("Diffusion abandonnée : rien n’a été envoyé."))
     return ConversationHandler.END
+
+
+async def cancel_by_button(update: Update, context: DesserteContext, data: CancelDraft) -> int:
+    """Drops the draft (its Annuler button)."""
+    return await cancel(update, context)
 
 
 async def answer_outside(update: Update, context: DesserteContext) -> None:
@@ -381,18 +402,19 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                     MessageHandler(~filters.COMMAND, ask_text_only),
                 ],
                 Step.AUDIENCE: [
-                    CallbackQueryHandler(pick_audience, pattern=CHOOSE.pattern),
-                    CallbackQueryHandler(pick_point, pattern=POINT.pattern),
-                    CallbackQueryHandler(back_to_audience, pattern=BACK.pattern),
+                    # A forged audience leaves the admin choosing; anything else refused ends.
+                    button(ChooseAudience, pick_audience, admin=True),
+                    button(ChoosePoint, pick_point, admin=True, refused=ConversationHandler.END),
+                    button(BackToAudience, back_to_audience, refused=ConversationHandler.END),
                 ],
                 Step.CONFIRM: [
-                    CallbackQueryHandler(send, pattern=SEND.pattern),
-                    CallbackQueryHandler(back_to_audience, pattern=BACK.pattern),
+                    button(SendDraft, send, admin=True, refused=ConversationHandler.END),
+                    button(BackToAudience, back_to_audience, refused=ConversationHandler.END),
                 ],
             },
             fallbacks=[
                 CommandHandler(list(CANCEL_NAMES), cancel),
-                CallbackQueryHandler(cancel, pattern=CANCEL.pattern),
+                button(CancelDraft, cancel_by_button),
             ],
             name="broadcast",
             allow_reentry=True,

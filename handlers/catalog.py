@@ -12,23 +12,66 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import Route
-from handlers.common import answer_stale, escape, show
+from handlers.buttons import button
+from handlers.callback_data import CallbackData
+from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
-from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, register_command
-from handlers.shop import answer_refusal, current_cycle, pressed_in_cycle, product_title
+from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, OpenCatalog, register_command
+from handlers.shop import current_cycle, product_title, refusal
 from handlers.units import price_phrase, quantity_phrase
 from models import Cycle, catalog
 from models.errors import DomainError
 from models.ordering import add_to_basket, floor_to_step, line_quantity, line_total
 
-CATEGORY = Route("cat:c", (int, int, int))  # cycle, category index, page
-CARD = Route("cat:p", (int, int, str, int, int))  # cycle, product, quantity, category, page
-ADD = Route("cat:a", (int, int, str, int, int))
 NO_CATEGORY = -1  # a card opened from search results
+
+
+class ShowCategory(CallbackData, prefix="cat:c"):
+    """A page of the ``category``-th category of the cycle."""
+
+    cycle_id: int
+    category: int
+    page: int
+
+
+def _quantity(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value > 0 else None
+
+
+class ShowCard(CallbackData, prefix="cat:p"):
+    """A product's card with ``quantity`` on the stepper, opened from a category page (or from
+    search results: ``category`` is ``NO_CATEGORY``)."""
+
+    cycle_id: int
+    product_id: int
+    quantity: str
+    category: int
+    page: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if _quantity(self.quantity) is None:
+            raise ValueError(f"{self.prefix}: {self.quantity!r} is not a quantity")
+
+    @property
+    def amount(self) -> Decimal:
+        """The quantity, as a number (always positive)."""
+        amount = _quantity(self.quantity)
+        assert amount is not None  # checked when the data was made
+        return amount
+
+
+class AddToBasket(ShowCard, prefix="cat:a"):
+    """Adds ``quantity`` of the product to the basket; the card is shown again."""
+
+
 PER_PAGE = 8
 
 COMMAND = register_command(
@@ -51,8 +94,6 @@ def basket_button() -> InlineKeyboardButton:
 
 async def show_categories(update: Update, context: DesserteContext) -> None:
     """The open cycle's categories, each with how many products are available."""
-    if update.callback_query:
-        await update.callback_query.answer()
     cycle = await current_cycle(update, context)
     if cycle is None:
         return
@@ -67,7 +108,7 @@ async def show_categories(update: Update, context: DesserteContext) -> None:
         [
             InlineKeyboardButton(
                 f"{category.name} ({category.available})",
-                callback_data=CATEGORY.pack(cycle.id, index, 0),
+                callback_data=ShowCategory(cycle.id, index, 0).pack(),
             )
         ]
         for index, category in enumerate(counts)
@@ -90,16 +131,11 @@ def _scarcity(view: catalog.OfferView) -> str:
     return ""
 
 
-async def show_category(update: Update, context: DesserteContext) -> None:
+async def show_category(
+    update: Update, context: DesserteContext, data: ShowCategory, cycle: Cycle
+) -> None:
     """One page of a category: names, prices per sale unit, scarcity; a button per product."""
-    query = update.callback_query
-    assert query is not None
-    pressed = await pressed_in_cycle(update, context, CATEGORY)
-    if pressed is None:
-        return
-    cycle, (index, page) = pressed
-    await query.answer()
-    await render_category(update, context, cycle, int(index), int(page))
+    await render_category(update, context, cycle, data.category, data.page)
 
 
 async def render_category(
@@ -127,9 +163,9 @@ async def render_category(
             [
                 InlineKeyboardButton(
                     label,
-                    callback_data=CARD.pack(
+                    callback_data=ShowCard(
                         cycle.id, view.product.id, str(view.product.step), index, result.number
-                    ),
+                    ).pack(),
                 )
             ]
         )
@@ -137,13 +173,13 @@ async def render_category(
     if result.number > 0:
         navigation.append(
             InlineKeyboardButton(
-                "◀️", callback_data=CATEGORY.pack(cycle.id, index, result.number - 1)
+                "◀️", callback_data=ShowCategory(cycle.id, index, result.number - 1).pack()
             )
         )
     if result.number + 1 < result.count:
         navigation.append(
             InlineKeyboardButton(
-                "▶️", callback_data=CATEGORY.pack(cycle.id, index, result.number + 1)
+                "▶️", callback_data=ShowCategory(cycle.id, index, result.number + 1).pack()
             )
         )
     if navigation:
@@ -205,14 +241,16 @@ def card_keyboard(
         rows.append(
             [
                 InlineKeyboardButton(
-                    "➖", callback_data=CARD.pack(cycle.id, product.id, str(less), index, page)
+                    "➖",
+                    callback_data=ShowCard(cycle.id, product.id, str(less), index, page).pack(),
                 ),
                 InlineKeyboardButton(
                     quantity_phrase(product, quantity),
-                    callback_data=CARD.pack(cycle.id, product.id, str(quantity), index, page),
+                    callback_data=ShowCard(cycle.id, product.id, str(quantity), index, page).pack(),
                 ),
                 InlineKeyboardButton(
-                    "➕", callback_data=CARD.pack(cycle.id, product.id, str(more), index, page)
+                    "➕",
+                    callback_data=ShowCard(cycle.id, product.id, str(more), index, page).pack(),
                 ),
             ]
         )
@@ -221,45 +259,33 @@ def card_keyboard(
             [
                 InlineKeyboardButton(
                     _("🧺 Ajouter ({total})").format(total=total),
-                    callback_data=ADD.pack(cycle.id, product.id, str(quantity), index, page),
+                    callback_data=AddToBasket(
+                        cycle.id, product.id, str(quantity), index, page
+                    ).pack(),
                 )
             ]
         )
-    back = CATALOG.pack() if index == NO_CATEGORY else CATEGORY.pack(cycle.id, index, page)
-    rows.append([InlineKeyboardButton(_("⬅️ Retour"), callback_data=back), basket_button()])
+    back = CATALOG if index == NO_CATEGORY else ShowCategory(cycle.id, index, page)
+    rows.append([InlineKeyboardButton(_("⬅️ Retour"), callback_data=back.pack()), basket_button()])
     return InlineKeyboardMarkup(rows)
 
 
-def _quantity(text: str | int) -> Decimal | None:
-    try:
-        value = Decimal(str(text))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
-
-
-async def show_card(update: Update, context: DesserteContext) -> None:
-    """A product's card with the quantity stepper."""
-    query = update.callback_query
-    assert query is not None
-    pressed = await pressed_in_cycle(update, context, CARD)
-    if pressed is None:
+async def show_card(update: Update, context: DesserteContext, data: ShowCard, cycle: Cycle) -> None:
+    """A product's card with the quantity stepper (held to what is left, and saying so)."""
+    view = await catalog.offer_view(context.session, cycle.id, data.product_id)
+    if view is None:
+        await tell_stale(update)
         return
-    cycle, (product_id, raw, index, page) = pressed
-    quantity = _quantity(raw)
-    view = await catalog.offer_view(context.session, cycle.id, int(product_id))
-    if view is None or quantity is None:
-        await answer_stale(update)
-        return
+    quantity, notice = data.amount, ""
     most = floor_to_step(view.remaining, view.product.step)
     if quantity > most > 0:
-        await query.answer(
-            _("Il n’en reste que {left}.").format(left=quantity_phrase(view.product, most))
+        notice = _("Il n’en reste que {left}.").format(
+            left=escape(quantity_phrase(view.product, most))
         )
         quantity = most
-    else:
-        await query.answer()
-    await render_card(update, context, cycle, view, quantity, int(index), int(page))
+    await render_card(
+        update, context, cycle, view, quantity, data.category, data.page, notice=notice
+    )
 
 
 async def render_card(
@@ -271,12 +297,15 @@ async def render_card(
     index: int,
     page: int,
     in_basket: Decimal | None = None,
+    notice: str = "",
 ) -> None:
-    """Show the card (as a photo with caption when the product has one); ``in_basket`` when the
-    caller already knows how much of it the basket holds."""
+    """Show the card (as a photo with caption when the product has one), ``notice`` (HTML) above;
+    ``in_basket`` when the caller already knows how much of it the basket holds."""
     if in_basket is None:
         in_basket = await line_quantity(context.session, context.member, cycle.id, view.product.id)
     text = card_text(view, in_basket)
+    if notice:
+        text = f"{notice}\n\n{text}"
     keyboard = card_keyboard(cycle, view, quantity, index, page)
     photo = view.product.photo
     if not photo or len(text) > 1024:
@@ -309,53 +338,58 @@ async def _show_photo(
     )
 
 
-async def add_product(update: Update, context: DesserteContext) -> None:
-    """Adds the chosen quantity to the basket; says so, or says what was left."""
-    query = update.callback_query
-    assert query is not None
-    pressed = await pressed_in_cycle(update, context, ADD)
-    if pressed is None:
-        return
-    cycle, (product_id, raw, index, page) = pressed
-    quantity = _quantity(raw)
-    if quantity is None:
-        await answer_stale(update)
-        return
+async def add_product(
+    update: Update, context: DesserteContext, data: AddToBasket, cycle: Cycle
+) -> None:
+    """Adds the chosen quantity to the basket; the card shown again says so, or says what was
+    left, or why not."""
     try:
         result = await add_to_basket(
             context.session,
             context.member,
             cycle.id,
-            int(product_id),
-            quantity,
+            data.product_id,
+            data.amount,
             context.services.now(),
         )
     except DomainError as error:
-        await answer_refusal(update, context, error)
-        view = await catalog.offer_view(context.session, cycle.id, int(product_id))
-        if view is not None:
-            await render_card(
-                update, context, cycle, view, view.product.step, int(index), int(page)
-            )
+        view = await catalog.offer_view(context.session, cycle.id, data.product_id)
+        if view is None:
+            await tell(update, refusal(error, context))
+            return
+        await render_card(
+            update,
+            context,
+            cycle,
+            view,
+            view.product.step,
+            data.category,
+            data.page,
+            notice=escape(refusal(error, context)),
+        )
         return
-    view = await catalog.offer_view(context.session, cycle.id, int(product_id))
+    view = await catalog.offer_view(context.session, cycle.id, data.product_id)
     assert view is not None
     product = view.product
     if result.short:
-        await query.answer(
-            _("Il n’en restait que {granted} : je les ai ajoutés à votre panier.").format(
-                granted=quantity_phrase(product, result.granted)
-            ),
-            show_alert=True,
+        notice = _("Il n’en restait que {granted} : je les ai ajoutés à votre panier.").format(
+            granted=escape(quantity_phrase(product, result.granted))
         )
     else:
-        await query.answer(
-            _("Ajouté au panier : {product}, {quantity}.").format(
-                quantity=quantity_phrase(product, result.granted), product=product.name
-            )[:200]  # Telegram refuses a longer answer; a 200-character name must not break it
+        notice = _("Ajouté au panier : {product}, {quantity}.").format(
+            quantity=escape(quantity_phrase(product, result.granted)),
+            product=escape(product.name),
         )
     await render_card(
-        update, context, cycle, view, product.step, int(index), int(page), result.line_quantity
+        update,
+        context,
+        cycle,
+        view,
+        product.step,
+        data.category,
+        data.page,
+        result.line_quantity,
+        notice=f"✅ {notice}" if not result.short else f"⚠️ {notice}",
     )
 
 
@@ -363,8 +397,8 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The catalog's command and buttons."""
     return [
         CommandHandler(list(COMMAND.names), show_categories),
-        CallbackQueryHandler(show_categories, pattern=CATALOG.pattern),
-        CallbackQueryHandler(show_category, pattern=CATEGORY.pattern),
-        CallbackQueryHandler(show_card, pattern=CARD.pattern),
-        CallbackQueryHandler(add_product, pattern=ADD.pattern),
+        button(OpenCatalog, show_categories),
+        button(ShowCategory, show_category, cycle=True),
+        button(ShowCard, show_card, cycle=True),
+        button(AddToBasket, add_product, cycle=True),
     ]

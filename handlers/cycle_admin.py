@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import CallbackDataError, Route
-from handlers.common import answer_stale, show
+from handlers.buttons import button
+from handlers.callback_data import CallbackData
+from handlers.common import show
 from handlers.context import DesserteContext
 from handlers.cycle_run import announce_open, close_and_dispatch, reschedule
 from handlers.i18n import (
@@ -40,14 +41,45 @@ from models.planning import (
     plan_next_cycle,
 )
 
-SHOW = Route("cyc")
-OPEN = Route("cyc:open", (int,))
-ASK_CLOSE = Route("cyc:close", (int,))
-CLOSE = Route("cyc:close!", (int,))
-EXTEND = Route("cyc:ext", (int, str))  # cycle, "1h" | "1d"
-PLAN = Route("cyc:plan")
-
 EXTENSIONS = {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
+
+
+class ShowCycle(CallbackData, prefix="cyc"):
+    """The current or next cycle and what can be done with it."""
+
+
+class OpenNow(CallbackData, prefix="cyc:open"):
+    """The planned cycle opened at once."""
+
+    cycle_id: int
+
+
+class AskClose(OpenNow, prefix="cyc:close"):
+    """The question before closing the cycle now."""
+
+
+class CloseNow(OpenNow, prefix="cyc:close!"):
+    """The cycle closed now (the admin said yes)."""
+
+
+class Extend(CallbackData, prefix="cyc:ext"):
+    """The cycle's close moved later by ``by``: one of :data:`EXTENSIONS` ("1h", "1d")."""
+
+    cycle_id: int
+    by: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.by not in EXTENSIONS:
+            raise ValueError(f"cyc:ext: {self.by!r} is not an extension")
+
+
+class PlanNext(CallbackData, prefix="cyc:plan"):
+    """The next cycle planned from the weekly calendar."""
+
+
+SHOW = ShowCycle()
+PLAN = PlanNext()
 
 CYCLE_COMMAND = register_command(
     Command("cycle", "cycle", lazy_gettext("Piloter le cycle de la semaine"), ADMIN)
@@ -115,21 +147,21 @@ def cycle_keyboard(cycle: Cycle | None) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if cycle is not None and cycle.state == CycleState.PLANNED:
         rows.append(
-            [InlineKeyboardButton(_("▶️ Ouvrir maintenant"), callback_data=OPEN.pack(cycle.id))]
+            [InlineKeyboardButton(_("▶️ Ouvrir maintenant"), callback_data=OpenNow(cycle.id).pack())]
         )
     if cycle is not None and cycle.state == CycleState.OPEN:
         rows.append(
             [
                 InlineKeyboardButton(
-                    _("🔒 Clôturer maintenant"), callback_data=ASK_CLOSE.pack(cycle.id)
+                    _("🔒 Clôturer maintenant"), callback_data=AskClose(cycle.id).pack()
                 )
             ]
         )
     if cycle is not None and cycle.state in (CycleState.PLANNED, CycleState.OPEN):
         rows.append(
             [
-                InlineKeyboardButton(_("⏩ +1 heure"), callback_data=EXTEND.pack(cycle.id, "1h")),
-                InlineKeyboardButton(_("⏩ +1 jour"), callback_data=EXTEND.pack(cycle.id, "1d")),
+                InlineKeyboardButton(_("⏩ +1 heure"), callback_data=Extend(cycle.id, "1h").pack()),
+                InlineKeyboardButton(_("⏩ +1 jour"), callback_data=Extend(cycle.id, "1d").pack()),
             ]
         )
     if cycle is None or cycle.state != CycleState.PLANNED:
@@ -162,28 +194,8 @@ async def show_cycle(update: Update, context: DesserteContext) -> None:
     """The admin sees the current or next cycle and what can be done with it."""
     if await refuse_unless_admin(update, context):
         return
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     cycle = await admin_cycle(context.session, context.services.now())
     await render_cycle(update, context, cycle)
-
-
-async def _pressed(
-    update: Update, context: DesserteContext, route: Route
-) -> tuple[CallbackQuery, tuple[int | str, ...]] | None:
-    """An admin's press on ``route`` and its values; anyone else is refused, a forged or
-    malformed button answered as stale, and None returned for both."""
-    if await refuse_unless_admin(update, context):
-        return None
-    query = update.callback_query
-    try:
-        values = route.unpack(query.data if query else None)
-    except CallbackDataError:
-        values = None
-    if query is None or values is None:
-        await answer_stale(update)
-        return None
-    return query, values
 
 
 def refusal_text(error: DomainError) -> str:
@@ -197,33 +209,33 @@ def refusal_text(error: DomainError) -> str:
     return _("Ce bouton n’est plus valable. Tapez /cycle pour repartir.")
 
 
-async def open_cycle_now(update: Update, context: DesserteContext) -> None:
+async def refuse_in_place(update: Update, context: DesserteContext, error: DomainError) -> None:
+    """The cycle shown again, the refusal on top (the press was already answered)."""
+    cycle = await admin_cycle(context.session, context.services.now())
+    await render_cycle(update, context, cycle, refusal_text(error))
+
+
+async def open_cycle_now(update: Update, context: DesserteContext, data: OpenNow) -> None:
     """Opens the planned cycle at once; consumers and producers are told."""
-    pressed = await _pressed(update, context, OPEN)
-    if pressed is None:
-        return
-    query, (cycle_id,) = pressed
     try:
-        cycle = await open_now(context.session, int(cycle_id), context.services.now())
+        cycle = await open_now(context.session, data.cycle_id, context.services.now())
     except DomainError as error:
-        await query.answer(refusal_text(error), show_alert=True)
+        await refuse_in_place(update, context, error)
         return
-    await query.answer()
     await announce_open(context.application, cycle.id)
     await reschedule(context.application)
     await render_cycle(update, context, cycle, _("✅ Cycle ouvert."))
 
 
-async def ask_close(update: Update, context: DesserteContext) -> None:
+async def ask_close(update: Update, context: DesserteContext, data: AskClose) -> None:
     """Asks the admin to confirm closing the cycle now."""
-    pressed = await _pressed(update, context, ASK_CLOSE)
-    if pressed is None:
-        return
-    query, (cycle_id,) = pressed
-    await query.answer()
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(_("✅ Oui, clôturer"), callback_data=CLOSE.pack(cycle_id))],
+            [
+                InlineKeyboardButton(
+                    _("✅ Oui, clôturer"), callback_data=CloseNow(data.cycle_id).pack()
+                )
+            ],
             [InlineKeyboardButton(_("↩️ Annuler"), callback_data=SHOW.pack())],
         ]
     )
@@ -237,18 +249,13 @@ async def ask_close(update: Update, context: DesserteContext) -> None:
     )
 
 
-async def close_cycle_now(update: Update, context: DesserteContext) -> None:
+async def close_cycle_now(update: Update, context: DesserteContext, data: CloseNow) -> None:
     """Closes the cycle (once) and shows its summary in place."""
-    pressed = await _pressed(update, context, CLOSE)
-    if pressed is None:
-        return
-    query, (cycle_id,) = pressed
     try:
-        summary = await close_and_dispatch(context.application, int(cycle_id))
-    except StaleAction:
-        await query.answer(refusal_text(StaleAction()), show_alert=True)
+        summary = await close_and_dispatch(context.application, data.cycle_id)
+    except StaleAction as error:
+        await refuse_in_place(update, context, error)
         return
-    await query.answer()
     await reschedule(context.application)
     cycle = await context.session.get(Cycle, summary.cycle_id, populate_existing=True)
     await context.session.commit()
@@ -260,23 +267,15 @@ async def close_cycle_now(update: Update, context: DesserteContext) -> None:
     await show(update, text, cycle_keyboard(cycle))
 
 
-async def extend_cycle_by(update: Update, context: DesserteContext) -> None:
+async def extend_cycle_by(update: Update, context: DesserteContext, data: Extend) -> None:
     """Moves the cycle's close later by an hour or a day, and shows the new times."""
-    pressed = await _pressed(update, context, EXTEND)
-    if pressed is None:
-        return
-    query, (cycle_id, key) = pressed
-    if key not in EXTENSIONS:
-        await answer_stale(update)
-        return
     try:
         cycle = await extend_cycle(
-            context.session, int(cycle_id), EXTENSIONS[str(key)], context.services.now()
+            context.session, data.cycle_id, EXTENSIONS[data.by], context.services.now()
         )
     except DomainError as error:
-        await query.answer(refusal_text(error), show_alert=True)
+        await refuse_in_place(update, context, error)
         return
-    await query.answer()
     await reschedule(context.application)
     tz = context.services.timezone
     note = _("⏩ Clôture repoussée au {moment}.").format(
@@ -289,8 +288,6 @@ async def plan_cycle(update: Update, context: DesserteContext) -> None:
     """Plans the next cycle from the weekly calendar (or shows the one already planned)."""
     if await refuse_unless_admin(update, context):
         return
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     calendar = context.services.calendar
     cycle, created = await plan_next_cycle(context.session, calendar, context.services.now())
     await reschedule(context.application)
@@ -303,10 +300,10 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler(list(CYCLE_COMMAND.names), show_cycle),
         CommandHandler(list(NEW_CYCLE_COMMAND.names), plan_cycle),
-        CallbackQueryHandler(show_cycle, pattern=SHOW.pattern),
-        CallbackQueryHandler(open_cycle_now, pattern=OPEN.pattern),
-        CallbackQueryHandler(ask_close, pattern=ASK_CLOSE.pattern),
-        CallbackQueryHandler(close_cycle_now, pattern=CLOSE.pattern),
-        CallbackQueryHandler(extend_cycle_by, pattern=EXTEND.pattern),
-        CallbackQueryHandler(plan_cycle, pattern=PLAN.pattern),
+        button(ShowCycle, show_cycle, admin=True),
+        button(OpenNow, open_cycle_now, admin=True),
+        button(AskClose, ask_close, admin=True),
+        button(CloseNow, close_cycle_now, admin=True),
+        button(Extend, extend_cycle_by, admin=True),
+        button(PlanNext, plan_cycle, admin=True),
     ]

@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.admin_only import admin_or_refuse
-from handlers.callback_data import CallbackDataError, Route
-from handlers.common import answer_stale, escape, show
+from handlers.buttons import button
+from handlers.callback_data import CallbackData
+from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.documents.pickup_list import pickup_lists_pdf
 from handlers.documents.spreadsheet import orders_csv, orders_xlsx
@@ -31,9 +32,23 @@ COMMAND = register_command(
     Command("exporter", "export", lazy_gettext("Commandes et listes de retrait en fichiers"), ADMIN)
 )
 
-EXPORT_CSV = Route("exp:csv", (int,))  # cycle id
-EXPORT_XLSX = Route("exp:xlsx", (int,))
-EXPORT_PDF = Route("exp:pdf", (int, int))  # cycle id, pickup point id (0: every point)
+
+class ExportCsv(CallbackData, prefix="exp:csv"):
+    """The cycle's orders as a CSV document."""
+
+    cycle_id: int
+
+
+class ExportXlsx(ExportCsv, prefix="exp:xlsx"):
+    """The cycle's orders as an XLSX document."""
+
+
+class ExportPickupList(CallbackData, prefix="exp:pdf"):
+    """The printable pickup list of one point (``point_id`` 0: of every point), as a PDF."""
+
+    cycle_id: int
+    point_id: int
+
 
 FORMATS = ("csv", "xlsx")
 
@@ -88,15 +103,15 @@ async def show_exports(update: Update, context: DesserteContext) -> None:
     points = await active_points(context.session)
     rows = [
         [
-            InlineKeyboardButton(_("📄 Commandes (CSV)"), callback_data=EXPORT_CSV.pack(cycle.id)),
+            InlineKeyboardButton(_("📄 Commandes (CSV)"), callback_data=ExportCsv(cycle.id).pack()),
             InlineKeyboardButton(
-                _("📊 Commandes (XLSX)"), callback_data=EXPORT_XLSX.pack(cycle.id)
+                _("📊 Commandes (XLSX)"), callback_data=ExportXlsx(cycle.id).pack()
             ),
         ],
         [
             InlineKeyboardButton(
                 _("🖨 Listes de retrait (tous les points)"),
-                callback_data=EXPORT_PDF.pack(cycle.id, 0),
+                callback_data=ExportPickupList(cycle.id, 0).pack(),
             )
         ],
     ]
@@ -104,7 +119,7 @@ async def show_exports(update: Update, context: DesserteContext) -> None:
         [
             InlineKeyboardButton(
                 _("🖨 {point}").format(point=point.name),
-                callback_data=EXPORT_PDF.pack(cycle.id, point.id),
+                callback_data=ExportPickupList(cycle.id, point.id).pack(),
             )
         ]
         for point in points
@@ -117,21 +132,14 @@ async def show_exports(update: Update, context: DesserteContext) -> None:
     )
 
 
-async def send_orders(update: Update, context: DesserteContext) -> None:
+async def send_orders(update: Update, context: DesserteContext, data: ExportCsv) -> None:
     """Sends the cycle's orders as a CSV or XLSX document."""
-    query = update.callback_query
-    assert query is not None
-    if not await admin_or_refuse(update, context):
-        return
-    route = EXPORT_CSV if (query.data or "").startswith("exp:csv") else EXPORT_XLSX
     try:
-        (cycle_id,) = route.unpack(query.data)
-        cycle = await find_cycle(context.session, int(cycle_id))
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+        cycle = await find_cycle(context.session, data.cycle_id)
+    except StaleAction:
+        await tell_stale(update)
         return
-    await query.answer()
-    file_format = "csv" if route is EXPORT_CSV else "xlsx"
+    file_format = "xlsx" if isinstance(data, ExportXlsx) else "csv"
     name, content = await orders_document(
         context.session, cycle, file_format, context.services.timezone
     )
@@ -140,25 +148,21 @@ async def send_orders(update: Update, context: DesserteContext) -> None:
     await chat.send_document(content, filename=name, caption=name)
 
 
-async def send_pickup_list(update: Update, context: DesserteContext) -> None:
+async def send_pickup_list(
+    update: Update, context: DesserteContext, data: ExportPickupList
+) -> None:
     """Sends the printable pickup list of one point, or of every point, as a PDF."""
-    query = update.callback_query
-    assert query is not None
-    if not await admin_or_refuse(update, context):
-        return
     try:
-        cycle_id, point_id = EXPORT_PDF.unpack(query.data)
-        cycle = await find_cycle(context.session, int(cycle_id))
+        cycle = await find_cycle(context.session, data.cycle_id)
         slug = None
-        if point_id:
+        if data.point_id:
             points = {p.id: p.slug for p in await active_points(context.session)}
-            if int(point_id) not in points:
-                raise StaleAction(point_id=point_id)
-            slug = points[int(point_id)]
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+            if data.point_id not in points:
+                raise StaleAction(point_id=data.point_id)
+            slug = points[data.point_id]
+    except StaleAction:
+        await tell_stale(update)
         return
-    await query.answer()
     name, content = await pickup_document(
         context.session, cycle, slug, context.services.network_name, context.services.timezone
     )
@@ -171,7 +175,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/exporter, /export and their buttons."""
     return [
         CommandHandler(list(COMMAND.names), show_exports),
-        CallbackQueryHandler(send_orders, pattern=EXPORT_CSV.pattern),
-        CallbackQueryHandler(send_orders, pattern=EXPORT_XLSX.pattern),
-        CallbackQueryHandler(send_pickup_list, pattern=EXPORT_PDF.pattern),
+        button(ExportCsv, send_orders, admin=True),
+        button(ExportXlsx, send_orders, admin=True),
+        button(ExportPickupList, send_pickup_list, admin=True),
     ]

@@ -11,7 +11,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
-from handlers.catalog import CARD, NO_CATEGORY
+from handlers.catalog import NO_CATEGORY, ShowCard
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _
@@ -70,9 +70,9 @@ async def read_text(update: Update, context: DesserteContext) -> None:
             [
                 InlineKeyboardButton(
                     view.product.name,
-                    callback_data=CARD.pack(
+                    callback_data=ShowCard(
                         cycle.id, view.product.id, str(view.product.step), NO_CATEGORY, 0
-                    ),
+                    ).pack(),
                 )
             ]
         )

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from handlers.callback_data import Route
+from handlers.callback_data import CallbackData
 from handlers.common import show
 from handlers.context import DesserteContext
 from handlers.i18n import _
 from handlers.menu import MENU, commands_for
 
-HELP = Route("help")
+
+class OpenHelp(CallbackData, prefix="help"):
+    """What the bot can do for this member."""
+
+
+HELP = OpenHelp()
 
 
 def help_text(context: DesserteContext) -> str:
@@ -31,8 +36,6 @@ def help_text(context: DesserteContext) -> str:
 
 async def show_help(update: Update, context: DesserteContext) -> None:
     """Lists what the member can do, in their language."""
-    if update.callback_query:
-        await update.callback_query.answer()
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(_("⬅️ Menu"), callback_data=MENU.pack())]]
     )

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from handlers.callback_data import CallbackDataError, Route
-from handlers.common import answer_stale, show
+from handlers.callback_data import CallbackData
+from handlers.common import show
 from handlers.context import DesserteContext
 from handlers.i18n import SUPPORTED_LOCALES, _, activate
 from handlers.menu import MENU
 from models.members import set_locale
 
-LANGUAGE = Route("lang")
-SET_LANGUAGE = Route("lang:set", (str,))
+
+class AskLanguage(CallbackData, prefix="lang"):
+    """The languages to choose from."""
+
+
+class SetLanguage(CallbackData, prefix="lang:set"):
+    """The member speaks ``code`` from now on."""
+
+    code: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.code not in SUPPORTED_LOCALES:
+            raise ValueError(f"lang:set: {self.code!r} is not a supported language")
+
+
+LANGUAGE = AskLanguage()
 
 LANGUAGE_NAMES = {"fr": "🇫🇷 Français", "en": "🇬🇧 English"}
 
@@ -24,7 +39,7 @@ def language_keyboard(current: str) -> InlineKeyboardMarkup:
             [
                 InlineKeyboardButton(
                     ("✅ " if code == current else "") + LANGUAGE_NAMES[code],
-                    callback_data=SET_LANGUAGE.pack(code),
+                    callback_data=SetLanguage(code).pack(),
                 )
                 for code in SUPPORTED_LOCALES
             ],
@@ -35,8 +50,6 @@ def language_keyboard(current: str) -> InlineKeyboardMarkup:
 
 async def ask_language(update: Update, context: DesserteContext) -> None:
     """Shows the languages to choose from."""
-    if update.callback_query:
-        await update.callback_query.answer()
     await show(
         update,
         _("Dans quelle langue voulez-vous que je vous parle ?"),
@@ -44,19 +57,8 @@ async def ask_language(update: Update, context: DesserteContext) -> None:
     )
 
 
-async def choose_language(update: Update, context: DesserteContext) -> None:
+async def choose_language(update: Update, context: DesserteContext, data: SetLanguage) -> None:
     """Stores the chosen language and answers in it, in place."""
-    query = update.callback_query
-    assert query is not None
-    try:
-        (code,) = SET_LANGUAGE.unpack(query.data)
-    except CallbackDataError:
-        await answer_stale(update)
-        return
-    if code not in SUPPORTED_LOCALES:
-        await answer_stale(update)
-        return
-    await set_locale(context.session, context.member, str(code))
-    activate(str(code))
-    await query.answer()
-    await show(update, _("C’est noté, je vous parlerai en français."), language_keyboard(str(code)))
+    await set_locale(context.session, context.member, data.code)
+    activate(data.code)
+    await show(update, _("C’est noté, je vous parlerai en français."), language_keyboard(data.code))

@@ -8,13 +8,26 @@ from dataclasses import dataclass
 from babel.support import LazyProxy
 from telegram import BotCommand
 
-from handlers.callback_data import Route
+from handlers.callback_data import CallbackData
 from handlers.i18n import current_locale, lazy_gettext, use_locale
 
-MENU = Route("menu")
+
+class OpenMenu(CallbackData, prefix="menu"):
+    """The main menu."""
+
+
 # Navigation routes several features link to (their handlers live in catalog.py and basket.py).
-CATALOG = Route("cat")
-BASKET = Route("bsk")
+class OpenCatalog(CallbackData, prefix="cat"):
+    """The open cycle's categories."""
+
+
+class OpenBasket(CallbackData, prefix="bsk"):
+    """The basket of the open cycle."""
+
+
+MENU = OpenMenu()
+CATALOG = OpenCatalog()
+BASKET = OpenBasket()
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import CallbackDataError, Route
-from handlers.common import answer_stale, show
+from handlers.buttons import button
+from handlers.callback_data import CallbackData
+from handlers.common import show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
 from handlers.menu import CONSUMER, MENU, Command, register_command
@@ -20,8 +21,21 @@ from models.errors import StaleAction
 from models.member import NOTIFICATION_KINDS, Member
 from models.notifications import toggle_notification
 
-SHOW = Route("ntf")
-TOGGLE = Route("ntf:tog", (str,))
+
+class ShowNotifications(CallbackData, prefix="ntf"):
+    """The member's notification switches."""
+
+
+class ToggleNotification(CallbackData, prefix="ntf:tog"):
+    """Switches the member's notifications of ``kind`` on or off."""
+
+    kind: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.kind not in NOTIFICATION_KINDS:
+            raise ValueError(f"ntf:tog: {self.kind!r} is not a notification kind")
+
 
 COMMAND = register_command(
     Command(
@@ -59,7 +73,7 @@ def notifications_keyboard(member: Member) -> InlineKeyboardMarkup:
         [
             InlineKeyboardButton(
                 ("🔕 " if kind in off else "🔔 ") + kind_label(kind),
-                callback_data=TOGGLE.pack(kind),
+                callback_data=ToggleNotification(kind).pack(),
             )
         ]
         for kind in NOTIFICATION_KINDS
@@ -70,32 +84,26 @@ def notifications_keyboard(member: Member) -> InlineKeyboardMarkup:
 
 async def show_notifications(update: Update, context: DesserteContext) -> None:
     """Shows which notifications the member gets, each with its switch."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     await show(update, notifications_text(), notifications_keyboard(context.member))
 
 
-async def toggle(update: Update, context: DesserteContext) -> None:
-    """Switches one kind on or off, in place."""
-    query = update.callback_query
-    assert query is not None
+async def toggle(update: Update, context: DesserteContext, data: ToggleNotification) -> None:
+    """Switches one kind on or off, in place; the message says which way it went."""
     try:
-        (kind,) = TOGGLE.unpack(query.data)
-        now_on = await toggle_notification(context.session, context.member, str(kind))
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+        now_on = await toggle_notification(context.session, context.member, data.kind)
+    except StaleAction:
+        await tell_stale(update)
         return
-    label = kind_label(str(kind))
-    await query.answer(
-        (_("🔔 {kind} : activé") if now_on else _("🔕 {kind} : désactivé")).format(kind=label)
-    )
-    await show(update, notifications_text(), notifications_keyboard(context.member))
+    label = kind_label(data.kind)
+    notice = (_("🔔 {kind} : activé") if now_on else _("🔕 {kind} : désactivé")).format(kind=label)
+    text = f"{notice}\n\n{notifications_text()}"
+    await show(update, text, notifications_keyboard(context.member))
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/notifications and its switches."""
     return [
         CommandHandler(list(COMMAND.names), show_notifications),
-        CallbackQueryHandler(show_notifications, pattern=SHOW.pattern),
-        CallbackQueryHandler(toggle, pattern=TOGGLE.pattern),
+        button(ShowNotifications, show_notifications),
+        button(ToggleNotification, toggle),
     ]

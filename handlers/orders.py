@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import CallbackDataError, Route
-from handlers.common import answer_stale, escape, show
+from handlers.buttons import button
+from handlers.callback_data import CallbackData
+from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, lazy_gettext
 from handlers.menu import CONSUMER, MENU, Command, register_command
@@ -17,8 +18,18 @@ from models import Order, OrderStatus
 from models.errors import StaleAction
 from models.ordering import order_history, order_of_member
 
-ORDERS = Route("ord")
-ORDER = Route("ord:v", (int,))
+
+class ShowOrders(CallbackData, prefix="ord"):
+    """The member's past orders."""
+
+
+class ShowOrder(CallbackData, prefix="ord:v"):
+    """One of the member's orders."""
+
+    order_id: int
+
+
+ORDERS = ShowOrders()
 
 COMMAND = register_command(Command("commandes", "orders", lazy_gettext("Vos commandes"), CONSUMER))
 
@@ -35,8 +46,6 @@ def _day(context: DesserteContext, order: Order) -> str:
 
 async def show_orders(update: Update, context: DesserteContext) -> None:
     """The list: pickup day, point, total and status; a button per order."""
-    if update.callback_query:
-        await update.callback_query.answer()
     orders = await order_history(context.session, context.member)
     if not orders:
         await show(
@@ -64,7 +73,7 @@ async def show_orders(update: Update, context: DesserteContext) -> None:
                     _("{day} · {total}").format(
                         day=_day(context, order), total=format_price(order.total_cents)
                     ),
-                    callback_data=ORDER.pack(order.id),
+                    callback_data=ShowOrder(order.id).pack(),
                 )
             ]
         )
@@ -72,17 +81,13 @@ async def show_orders(update: Update, context: DesserteContext) -> None:
     await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
 
 
-async def show_order(update: Update, context: DesserteContext) -> None:
+async def show_order(update: Update, context: DesserteContext, data: ShowOrder) -> None:
     """One order's lines; someone else's order is answered as a stale button."""
-    query = update.callback_query
-    assert query is not None
     try:
-        (order_id,) = ORDER.unpack(query.data)
-        order = await order_of_member(context.session, context.member, int(order_id))
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+        order = await order_of_member(context.session, context.member, data.order_id)
+    except StaleAction:
+        await tell_stale(update)
         return
-    await query.answer()
     lines = [
         _("<b>Commande du {day}</b>").format(day=_day(context, order)),
         _("Statut : {status}").format(status=str(STATUS.get(order.status, order.status.value))),
@@ -106,6 +111,6 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The order history's command and buttons."""
     return [
         CommandHandler(list(COMMAND.names), show_orders),
-        CallbackQueryHandler(show_orders, pattern=ORDERS.pattern),
-        CallbackQueryHandler(show_order, pattern=ORDER.pattern),
+        button(ShowOrders, show_orders),
+        button(ShowOrder, show_order),
     ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import CallbackDataError, Route
-from handlers.common import answer_stale, escape, show
+from handlers.buttons import button
+from handlers.callback_data import CallbackData
+from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_time, lazy_gettext
 from handlers.menu import CATALOG, CONSUMER, MENU, Command, register_command
@@ -16,8 +17,18 @@ from models import PickupPoint
 from models.errors import StaleAction
 from models.pickup import choose_point, points_for
 
-PICKUP = Route("pk")
-CHOOSE = Route("pk:set", (int,))
+
+class AskPickupPoint(CallbackData, prefix="pk"):
+    """The pickup points to choose from."""
+
+
+class ChoosePickupPoint(CallbackData, prefix="pk:set"):
+    """The member collects at ``point_id`` from now on."""
+
+    point_id: int
+
+
+PICKUP = AskPickupPoint()
 
 COMMAND = register_command(
     Command("retrait", "pickup", lazy_gettext("Choisir votre point de retrait"), CONSUMER)
@@ -48,7 +59,11 @@ async def points_message(context: DesserteContext, intro: str) -> tuple[str, Inl
         lines.append(point_line(point))
         tick = "✅ " if point.id == current else ""
         rows.append(
-            [InlineKeyboardButton(f"{tick}{point.name}", callback_data=CHOOSE.pack(point.id))]
+            [
+                InlineKeyboardButton(
+                    f"{tick}{point.name}", callback_data=ChoosePickupPoint(point.id).pack()
+                )
+            ]
         )
     rows.append([InlineKeyboardButton(_("⬅️ Menu"), callback_data=MENU.pack())])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
@@ -58,8 +73,6 @@ async def ask_pickup_point(
     update: Update, context: DesserteContext, intro: str | None = None
 ) -> None:
     """Lists the pickup points (address and window) with a button each."""
-    if update.callback_query:
-        await update.callback_query.answer()
     text, keyboard = await points_message(
         context, intro or _("<b>Où voulez-vous retirer vos commandes ?</b>")
     )
@@ -71,17 +84,15 @@ async def show_pickup_points(update: Update, context: DesserteContext) -> None:
     await ask_pickup_point(update, context)
 
 
-async def set_pickup_point(update: Update, context: DesserteContext) -> None:
+async def set_pickup_point(
+    update: Update, context: DesserteContext, data: ChoosePickupPoint
+) -> None:
     """Stores the chosen point and confirms it in place."""
-    query = update.callback_query
-    assert query is not None
     try:
-        (point_id,) = CHOOSE.unpack(query.data)
-        point = await choose_point(context.session, context.member, int(point_id))
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+        point = await choose_point(context.session, context.member, data.point_id)
+    except StaleAction:
+        await tell_stale(update)
         return
-    await query.answer(_("Point de retrait enregistré."))
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(_("🛍 Voir le catalogue"), callback_data=CATALOG.pack())],
@@ -99,6 +110,6 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The pickup point command and buttons."""
     return [
         CommandHandler(list(COMMAND.names), show_pickup_points),
-        CallbackQueryHandler(show_pickup_points, pattern=PICKUP.pattern),
-        CallbackQueryHandler(set_pickup_point, pattern=CHOOSE.pattern),
+        button(AskPickupPoint, show_pickup_points),
+        button(ChoosePickupPoint, set_pickup_point),
     ]

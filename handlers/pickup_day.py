@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import CallbackDataError, Route
-from handlers.common import answer_stale, escape, show
+from handlers.buttons import button
+from handlers.callback_data import CallbackData
+from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
 from handlers.cycle_admin import refuse_unless_admin
 from handlers.i18n import _, format_date, format_price, format_time, lazy_gettext, ngettext
@@ -34,11 +35,38 @@ from models.pickup_day import (
     toggle_collected,
 )
 
-POINTS = Route("pck")
-POINT = Route("pck:pt", (int, int, int))  # cycle, point, page
-TOGGLE = Route("pck:tog", (int, int))  # order, page
-ASK_END = Route("pck:end", (int, int))  # cycle, point
-END = Route("pck:end!", (int, int))
+
+class ShowPickups(CallbackData, prefix="pck"):
+    """The points to pick a pickup list from."""
+
+
+class ShowPoint(CallbackData, prefix="pck:pt"):
+    """A page of a point's pickup list."""
+
+    cycle_id: int
+    point_id: int
+    page: int
+
+
+class ToggleCollected(CallbackData, prefix="pck:tog"):
+    """An order marked collected (or not any more); the list's ``page`` shown again."""
+
+    order_id: int
+    page: int
+
+
+class AskEndPickup(CallbackData, prefix="pck:end"):
+    """The question before ending the pickup at a point."""
+
+    cycle_id: int
+    point_id: int
+
+
+class EndPickup(AskEndPickup, prefix="pck:end!"):
+    """The pickup at the point ended: what was not collected is a no-show."""
+
+
+POINTS = ShowPickups()
 
 PAGE_SIZE = 20
 
@@ -103,7 +131,7 @@ def pickup_keyboard(listing: PickupList, page: int) -> InlineKeyboardMarkup:
         [
             InlineKeyboardButton(
                 f"{_mark(entry)} {entry.member_name} — {format_price(entry.total_cents)}",
-                callback_data=TOGGLE.pack(entry.order_id, page),
+                callback_data=ToggleCollected(entry.order_id, page).pack(),
             )
         ]
         for entry in shown
@@ -111,11 +139,11 @@ def pickup_keyboard(listing: PickupList, page: int) -> InlineKeyboardMarkup:
     nav = []
     if page > 0:
         nav.append(
-            InlineKeyboardButton("◀️", callback_data=POINT.pack(cycle.id, point.id, page - 1))
+            InlineKeyboardButton("◀️", callback_data=ShowPoint(cycle.id, point.id, page - 1).pack())
         )
     if (page + 1) * PAGE_SIZE < len(listing.entries):
         nav.append(
-            InlineKeyboardButton("▶️", callback_data=POINT.pack(cycle.id, point.id, page + 1))
+            InlineKeyboardButton("▶️", callback_data=ShowPoint(cycle.id, point.id, page + 1).pack())
         )
     if nav:
         rows.append(nav)
@@ -123,14 +151,15 @@ def pickup_keyboard(listing: PickupList, page: int) -> InlineKeyboardMarkup:
         rows.append(
             [
                 InlineKeyboardButton(
-                    _("🏁 Terminer le retrait"), callback_data=ASK_END.pack(cycle.id, point.id)
+                    _("🏁 Terminer le retrait"),
+                    callback_data=AskEndPickup(cycle.id, point.id).pack(),
                 )
             ]
         )
     rows.append(
         [
             InlineKeyboardButton(
-                _("🔄 Actualiser"), callback_data=POINT.pack(cycle.id, point.id, page)
+                _("🔄 Actualiser"), callback_data=ShowPoint(cycle.id, point.id, page).pack()
             ),
             InlineKeyboardButton(_("📍 Points"), callback_data=POINTS.pack()),
         ]
@@ -158,8 +187,6 @@ async def show_pickups(update: Update, context: DesserteContext) -> None:
     """The admin picks a point (or names it: /retraits halle) and sees its list."""
     if await refuse_unless_admin(update, context):
         return
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     cycle = await pickup_cycle(context.session)
     if cycle is None:
         await show(update, _("Aucun cycle clôturé : il n’y a pas encore de retrait à préparer."))
@@ -177,69 +204,53 @@ async def show_pickups(update: Update, context: DesserteContext) -> None:
     points = await active_points(context.session)
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(point.name, callback_data=POINT.pack(cycle.id, point.id, 0))]
+            [
+                InlineKeyboardButton(
+                    point.name, callback_data=ShowPoint(cycle.id, point.id, 0).pack()
+                )
+            ]
             for point in points
         ]
     )
     await show(update, _("Quel point de retrait ?"), keyboard)
 
 
-async def show_point(update: Update, context: DesserteContext) -> None:
+async def show_point(update: Update, context: DesserteContext, data: ShowPoint) -> None:
     """A page of a point's pickup list, in place."""
-    if await refuse_unless_admin(update, context):
-        return
-    query = update.callback_query
-    assert query is not None
     try:
-        cycle_id, point_id, page = (int(v) for v in POINT.unpack(query.data))
-        await query.answer()
-        await render_list(update, context, cycle_id, point_id, page)
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
-
-
-async def toggle_order(update: Update, context: DesserteContext) -> None:
-    """Marks a consumer's order collected (or not any more), in place."""
-    if await refuse_unless_admin(update, context):
-        return
-    query = update.callback_query
-    assert query is not None
-    try:
-        order_id, page = (int(v) for v in TOGGLE.unpack(query.data))
-        order = await toggle_collected(context.session, order_id)
-    except CallbackDataError:
-        await answer_stale(update)
-        return
+        await render_list(update, context, data.cycle_id, data.point_id, data.page)
     except StaleAction:
-        await query.answer(_("Ce retrait est terminé."), show_alert=True)
-        return
-    await query.answer(
-        _("✅ Retirée") if order.status == OrderStatus.COLLECTED else _("⬜ Pas encore retirée")
-    )
-    assert order.pickup_point_id is not None
-    await render_list(update, context, order.cycle_id, order.pickup_point_id, page)
+        await tell_stale(update)
 
 
-async def ask_end(update: Update, context: DesserteContext) -> None:
-    """Asks before ending the pickup at a point."""
-    if await refuse_unless_admin(update, context):
-        return
-    query = update.callback_query
-    assert query is not None
+async def toggle_order(update: Update, context: DesserteContext, data: ToggleCollected) -> None:
+    """Marks a consumer's order collected (or not any more), in place, and says which."""
     try:
-        cycle_id, point_id = (int(v) for v in ASK_END.unpack(query.data))
-    except CallbackDataError:
-        await answer_stale(update)
+        order = await toggle_collected(context.session, data.order_id)
+    except StaleAction:
+        await tell(update, _("Ce retrait est terminé."))
         return
-    await query.answer()
+    note = _("✅ Retirée") if order.status == OrderStatus.COLLECTED else _("⬜ Pas encore retirée")
+    assert order.pickup_point_id is not None
+    await render_list(update, context, order.cycle_id, order.pickup_point_id, data.page, note)
+
+
+async def ask_end(update: Update, context: DesserteContext, data: AskEndPickup) -> None:
+    """Asks before ending the pickup at a point."""
     keyboard = InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    _("🏁 Oui, terminer"), callback_data=END.pack(cycle_id, point_id)
+                    _("🏁 Oui, terminer"),
+                    callback_data=EndPickup(data.cycle_id, data.point_id).pack(),
                 )
             ],
-            [InlineKeyboardButton(_("↩️ Annuler"), callback_data=POINT.pack(cycle_id, point_id, 0))],
+            [
+                InlineKeyboardButton(
+                    _("↩️ Annuler"),
+                    callback_data=ShowPoint(data.cycle_id, data.point_id, 0).pack(),
+                )
+            ],
         ]
     )
     await show(
@@ -249,27 +260,21 @@ async def ask_end(update: Update, context: DesserteContext) -> None:
     )
 
 
-async def end_pickup(update: Update, context: DesserteContext) -> None:
+async def end_pickup(update: Update, context: DesserteContext, data: EndPickup) -> None:
     """Ends the pickup at the point: what was not collected is recorded as a no-show."""
-    if await refuse_unless_admin(update, context):
-        return
-    query = update.callback_query
-    assert query is not None
     try:
-        cycle_id, point_id = (int(v) for v in END.unpack(query.data))
         no_shows = await finish_pickup(
-            context.session, cycle_id, context.services.now(), point_id=point_id
+            context.session, data.cycle_id, context.services.now(), point_id=data.point_id
         )
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+    except StaleAction:
+        await tell_stale(update)
         return
-    await query.answer()
     note = ngettext(
         "🏁 Retrait terminé : {count} commande non retirée.",
         "🏁 Retrait terminé : {count} commandes non retirées.",
         no_shows,
     ).format(count=no_shows)
-    await render_list(update, context, cycle_id, point_id, 0, note)
+    await render_list(update, context, data.cycle_id, data.point_id, 0, note)
 
 
 # -- /invite_retrait ------------------------------------------------------------------------
@@ -323,9 +328,9 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler(list(PICKUPS_COMMAND.names), show_pickups),
         CommandHandler(list(INVITE_COMMAND.names), invite_pickup),
-        CallbackQueryHandler(show_pickups, pattern=POINTS.pattern),
-        CallbackQueryHandler(show_point, pattern=POINT.pattern),
-        CallbackQueryHandler(toggle_order, pattern=TOGGLE.pattern),
-        CallbackQueryHandler(ask_end, pattern=ASK_END.pattern),
-        CallbackQueryHandler(end_pickup, pattern=END.pattern),
+        button(ShowPickups, show_pickups, admin=True),
+        button(ShowPoint, show_point, admin=True),
+        button(ToggleCollected, toggle_order, admin=True),
+        button(AskEndPickup, ask_end, admin=True),
+        button(EndPickup, end_pickup, admin=True),
     ]

@@ -40,7 +40,8 @@ from handlers import (
     start,
     stock_messages,
 )
-from handlers.menu import MENU
+from handlers.buttons import button
+from handlers.menu import OpenMenu
 
 # Feature modules, in the order PTB must try them (each has ``handlers()``).
 FEATURES: list[ModuleType] = [
@@ -69,10 +70,10 @@ def _core() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("start", start.start),
         CommandHandler(["aide", "help"], help.show_help),
         CommandHandler(["langue", "language"], language.ask_language),
-        CallbackQueryHandler(start.show_menu, pattern=MENU.pattern),
-        CallbackQueryHandler(help.show_help, pattern=help.HELP.pattern),
-        CallbackQueryHandler(language.ask_language, pattern=language.LANGUAGE.pattern),
-        CallbackQueryHandler(language.choose_language, pattern=language.SET_LANGUAGE.pattern),
+        button(OpenMenu, start.show_menu),
+        button(help.OpenHelp, help.show_help),
+        button(language.AskLanguage, language.ask_language),
+        button(language.SetLanguage, language.choose_language),
     ]
 
 

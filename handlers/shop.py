@@ -6,8 +6,7 @@ from datetime import datetime
 
 from telegram import Update
 
-from handlers.callback_data import CallbackDataError, Route
-from handlers.common import answer_stale, escape, show
+from handlers.common import escape, show, tell
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, format_time
 from handlers.units import quantity_phrase
@@ -65,51 +64,8 @@ async def current_cycle(update: Update, context: DesserteContext) -> Cycle | Non
     """The open cycle, or None after telling the member when the next one opens."""
     cycle = await open_cycle(context.session)
     if cycle is None:
-        if update.callback_query:
-            await update.callback_query.answer()
         await show(update, await closed_shop_text(context))
     return cycle
-
-
-async def cycle_of_button(update: Update, context: DesserteContext, cycle_id: int) -> Cycle | None:
-    """The open cycle when a button belongs to it; otherwise a polite answer and None."""
-    cycle = await open_cycle(context.session)
-    if cycle is not None and cycle.id == cycle_id:
-        return cycle
-    query = update.callback_query
-    if query is not None:
-        if cycle is None:
-            await query.answer(
-                _("Les commandes sont fermées : ce bouton ne peut plus rien changer."),
-                show_alert=True,
-            )
-        else:
-            await query.answer(
-                _("Ce bouton date d’une semaine précédente. Voici le catalogue de cette semaine."),
-                show_alert=True,
-            )
-    return None
-
-
-async def pressed_in_cycle(
-    update: Update, context: DesserteContext, route: Route
-) -> tuple[Cycle, tuple[int | str, ...]] | None:
-    """For a button whose first value is its cycle: the open cycle and the other values.
-
-    A forged or malformed button, or one from a closed or earlier cycle, is answered politely
-    and gives None: the caller simply returns.
-    """
-    query = update.callback_query
-    assert query is not None
-    try:
-        values = route.unpack(query.data)
-    except CallbackDataError:
-        await answer_stale(update)
-        return None
-    cycle = await cycle_of_button(update, context, int(values[0]))
-    if cycle is None:
-        return None
-    return cycle, values[1:]
 
 
 def refusal(error: DomainError, context: DesserteContext) -> str:
@@ -137,12 +93,8 @@ def refusal(error: DomainError, context: DesserteContext) -> str:
 
 
 async def answer_refusal(update: Update, context: DesserteContext, error: DomainError) -> None:
-    """Answer a button press or a message with the refusal, without changing anything."""
-    text = refusal(error, context)
-    if update.callback_query is not None:
-        await update.callback_query.answer(text[:200], show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
+    """Say the refusal in the chat (a button press was already answered), changing nothing."""
+    await tell(update, refusal(error, context))
 
 
 def order_lines(order: Order) -> list[str]:

@@ -10,18 +10,18 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
-from handlers.callback_data import CallbackDataError
-from handlers.common import answer_stale, escape, show
+from handlers.buttons import button
+from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.delivery import deliver
 from handlers.i18n import _, format_price, lazy_gettext, use_locale
 from handlers.menu import PRODUCER, Command, register_command
 from handlers.stock_views import (
-    SHORTAGE_AS_STOCK,
-    SHORTAGE_CANCEL,
-    SHORTAGE_CONFIRM,
+    CancelShortage,
+    ConfirmShortage,
+    ShortageAsStock,
     delivery_title,
     orders_changed,
     preview_keyboard,
@@ -99,24 +99,20 @@ async def report_shortage(update: Update, context: DesserteContext) -> None:
     await show(update, "\n".join(parts))
 
 
-async def confirm_shortage(update: Update, context: DesserteContext) -> None:
+async def confirm_shortage(update: Update, context: DesserteContext, data: ConfirmShortage) -> None:
     """Confirmer le manque: orders shrink, consumers and admins are told."""
-    query = update.callback_query
-    assert query is not None
     try:
-        (update_id,) = SHORTAGE_CONFIRM.unpack(query.data)
         report = await apply_shortage(
-            context.session, context.member, int(update_id), context.services.now()
+            context.session, context.member, data.update_id, context.services.now()
         )
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+    except StaleAction:
+        await tell_stale(update)
         return
-    await query.answer()
     producer = context.member.producer
     producer_name = producer.name if producer is not None else ""
     notices = [_consumer_notice(context, order, report, producer_name) for order in report.orders]
     admins = await _admin_notices(context, report, producer_name)
-    topic = f"shortage:{int(update_id)}"
+    topic = f"shortage:{data.update_id}"
     await enqueue(context.session, topic, Kind.SHORTAGE_NOTICE, [*notices, *admins])
     parts = [_("✅ <b>Manque enregistré</b>")]
     parts.extend(_product_lines(report))
@@ -199,37 +195,31 @@ async def _admin_notices(
     return notices
 
 
-async def cancel_shortage(update: Update, context: DesserteContext) -> None:
+async def cancel_shortage(update: Update, context: DesserteContext, data: CancelShortage) -> None:
     """Annuler: the orders stay as they are."""
-    query = update.callback_query
-    assert query is not None
     try:
-        (update_id,) = SHORTAGE_CANCEL.unpack(query.data)
-        await cancel_update(context.session, context.member, int(update_id))
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+        await cancel_update(context.session, context.member, data.update_id)
+    except StaleAction:
+        await tell_stale(update)
         return
-    await query.answer()
     await show(update, _("Rien n’a changé : les commandes restent telles quelles."))
 
 
-async def shortage_as_stock(update: Update, context: DesserteContext) -> None:
+async def shortage_as_stock(
+    update: Update, context: DesserteContext, data: ShortageAsStock
+) -> None:
     """ "C’est mon stock de la semaine prochaine": the same message read as a stock update."""
-    query = update.callback_query
-    assert query is not None
     try:
-        (update_id,) = SHORTAGE_AS_STOCK.unpack(query.data)
-        pending = await pending_update(context.session, context.member, int(update_id))
+        pending = await pending_update(context.session, context.member, data.update_id)
         stock_update = await read_stock_message(
             context.session, context.member, pending.text, context.services.now(), always=True
         )
         if stock_update is None:
-            raise StaleAction(update_id=update_id)
+            raise StaleAction(update_id=data.update_id)
         shown = await preview(context.session, context.member, stock_update.id)
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+    except StaleAction:
+        await tell_stale(update)
         return
-    await query.answer()
     await show(update, preview_text(shown, context.services.timezone), preview_keyboard(shown))
 
 
@@ -237,7 +227,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/manque and the shortage preview's buttons."""
     return [
         CommandHandler(list(SHORTAGE_COMMAND.names), report_shortage),
-        CallbackQueryHandler(confirm_shortage, pattern=SHORTAGE_CONFIRM.pattern),
-        CallbackQueryHandler(cancel_shortage, pattern=SHORTAGE_CANCEL.pattern),
-        CallbackQueryHandler(shortage_as_stock, pattern=SHORTAGE_AS_STOCK.pattern),
+        button(ConfirmShortage, confirm_shortage),
+        button(CancelShortage, cancel_shortage),
+        button(ShortageAsStock, shortage_as_stock),
     ]

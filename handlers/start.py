@@ -117,6 +117,4 @@ async def start(update: Update, context: DesserteContext) -> None:
 
 async def show_menu(update: Update, context: DesserteContext) -> None:
     """The main menu again, in place of the pressed message."""
-    if update.callback_query:
-        await update.callback_query.answer()
     await show(update, greeting_text(context), main_menu_keyboard())

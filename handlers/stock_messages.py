@@ -15,21 +15,21 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
 from handlers import shortage
-from handlers.callback_data import CallbackDataError
-from handlers.common import answer_stale, escape, show
+from handlers.buttons import button
+from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext, Services
 from handlers.delivery import markup_json
 from handlers.i18n import _, lazy_gettext, use_locale
 from handlers.menu import PRODUCER, Command, register_command
 from handlers.stock_views import (
-    STOCK_CANCEL,
-    STOCK_FIX,
-    STOCK_PICK,
-    STOCK_SAME,
-    STOCK_VALIDATE,
+    CancelStock,
+    FixStock,
+    PickProduct,
+    SameStock,
+    ValidateStock,
     applied_text,
     delivery_title,
     preview_keyboard,
@@ -118,7 +118,7 @@ async def show_preview(update: Update, context: DesserteContext, update_id: int)
     try:
         shown = await preview(context.session, context.member, update_id)
     except StaleAction:
-        await answer_stale(update)
+        await tell_stale(update)
         return
     if shown.cycle is None:
         await cancel_update(context.session, context.member, update_id)
@@ -137,37 +137,28 @@ def _no_cycle_text() -> str:
 # ------------------------------------------------------------------ buttons
 
 
-async def validate_update(update: Update, context: DesserteContext) -> None:
+async def validate_update(update: Update, context: DesserteContext, data: ValidateStock) -> None:
     """Valider: the whole update applied at once; the message says what changed."""
-    query = update.callback_query
-    assert query is not None
     try:
-        (update_id,) = STOCK_VALIDATE.unpack(query.data)
         applied = await apply_update(
-            context.session, context.member, int(update_id), context.services.now()
+            context.session, context.member, data.update_id, context.services.now()
         )
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+    except StaleAction:
+        await tell_stale(update)
         return
     except NoOpenCycle:
-        await query.answer()
         await show(update, _no_cycle_text())
         return
-    await query.answer(_("Stock enregistré."))
     await show(update, applied_text(applied, context.services.timezone))
 
 
-async def fix_update(update: Update, context: DesserteContext) -> None:
+async def fix_update(update: Update, context: DesserteContext, data: FixStock) -> None:
     """Corriger: the preview is dropped; the producer sends the corrected message."""
-    query = update.callback_query
-    assert query is not None
     try:
-        (update_id,) = STOCK_FIX.unpack(query.data)
-        await cancel_update(context.session, context.member, int(update_id))
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+        await cancel_update(context.session, context.member, data.update_id)
+    except StaleAction:
+        await tell_stale(update)
         return
-    await query.answer()
     await show(
         update,
         _(
@@ -177,55 +168,43 @@ async def fix_update(update: Update, context: DesserteContext) -> None:
     )
 
 
-async def cancel_pending(update: Update, context: DesserteContext) -> None:
+async def cancel_pending(update: Update, context: DesserteContext, data: CancelStock) -> None:
     """Annuler: nothing changes."""
-    query = update.callback_query
-    assert query is not None
     try:
-        (update_id,) = STOCK_CANCEL.unpack(query.data)
-        await cancel_update(context.session, context.member, int(update_id))
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+        await cancel_update(context.session, context.member, data.update_id)
+    except StaleAction:
+        await tell_stale(update)
         return
-    await query.answer()
     await show(update, _("Mise à jour annulée : votre stock n’a pas changé."))
 
 
-async def pick_product(update: Update, context: DesserteContext) -> None:
+async def pick_product(update: Update, context: DesserteContext, data: PickProduct) -> None:
     """A product picked for an ambiguous name; the preview is shown again, updated."""
-    query = update.callback_query
-    assert query is not None
     try:
-        update_id, index, candidate = STOCK_PICK.unpack(query.data)
         await resolve_choice(
-            context.session, context.member, int(update_id), int(index), int(candidate)
+            context.session, context.member, data.update_id, data.line, data.candidate
         )
-    except (CallbackDataError, StaleAction):
-        await answer_stale(update)
+    except StaleAction:
+        await tell_stale(update)
         return
-    await query.answer()
-    await show_preview(update, context, int(update_id))
+    await show_preview(update, context, data.update_id)
 
 
 async def copy_last_week(update: Update, context: DesserteContext) -> None:
     """ "Même stock que la semaine dernière": the preview of last week's quantities."""
-    query = update.callback_query
-    assert query is not None
     if context.member.producer_id is None:
-        await answer_stale(update)
+        await tell_stale(update)
         return
     try:
         stock_update = await same_as_last_week(
             context.session, context.member, context.services.now()
         )
     except NoOpenCycle:
-        await query.answer()
         await show(update, _no_cycle_text())
         return
     except StaleAction:
-        await query.answer(_("Je n’ai pas de semaine précédente à recopier."), show_alert=True)
+        await tell(update, _("Je n’ai pas de semaine précédente à recopier."))
         return
-    await query.answer()
     await show_preview(update, context, stock_update.id)
 
 
@@ -316,9 +295,9 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler(list(STOCK_COMMAND.names), ask_stock),
         CommandHandler(list(MY_PRODUCTS_COMMAND.names), show_my_products),
         CommandHandler(list(UNDO_COMMAND.names), undo_stock),
-        CallbackQueryHandler(validate_update, pattern=STOCK_VALIDATE.pattern),
-        CallbackQueryHandler(fix_update, pattern=STOCK_FIX.pattern),
-        CallbackQueryHandler(cancel_pending, pattern=STOCK_CANCEL.pattern),
-        CallbackQueryHandler(pick_product, pattern=STOCK_PICK.pattern),
-        CallbackQueryHandler(copy_last_week, pattern=STOCK_SAME.pattern),
+        button(ValidateStock, validate_update),
+        button(FixStock, fix_update),
+        button(CancelStock, cancel_pending),
+        button(PickProduct, pick_product),
+        button(SameStock, copy_last_week),
     ]

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from handlers.callback_data import Route
+from handlers.callback_data import CallbackData
 from handlers.common import escape
 from handlers.i18n import _, format_date, format_quantity, ngettext
 from handlers.units import amount_phrase
@@ -18,15 +18,48 @@ from models.cycle import Cycle
 from models.shortage import ShortagePreview
 from models.stock import AppliedStock, PreviewLine, ProducerStock, StockPreview
 
-STOCK_VALIDATE = Route("stk:ok", (int,))
-STOCK_FIX = Route("stk:fix", (int,))
-STOCK_CANCEL = Route("stk:no", (int,))
-STOCK_PICK = Route("stk:pick", (int, int, int))
-STOCK_SAME = Route("stk:same")
 
-SHORTAGE_CONFIRM = Route("sht:ok", (int,))
-SHORTAGE_CANCEL = Route("sht:no", (int,))
-SHORTAGE_AS_STOCK = Route("sht:stk", (int,))
+class ValidateStock(CallbackData, prefix="stk:ok"):
+    """The stock update ``update_id`` applied as previewed."""
+
+    update_id: int
+
+
+class FixStock(ValidateStock, prefix="stk:fix"):
+    """The previewed update dropped: the producer sends a corrected message."""
+
+
+class CancelStock(ValidateStock, prefix="stk:no"):
+    """The previewed update dropped; the stock stays as it was."""
+
+
+class PickProduct(CallbackData, prefix="stk:pick"):
+    """For the ``line``-th line of an update, the ``candidate``-th of the products it may name."""
+
+    update_id: int
+    line: int
+    candidate: int
+
+
+class SameStock(CallbackData, prefix="stk:same"):
+    """The preview of last week's quantities."""
+
+
+class ConfirmShortage(CallbackData, prefix="sht:ok"):
+    """The shortage ``update_id`` applied: orders shrink."""
+
+    update_id: int
+
+
+class CancelShortage(ConfirmShortage, prefix="sht:no"):
+    """The shortage dropped: the orders stay as they are."""
+
+
+class ShortageAsStock(ConfirmShortage, prefix="sht:stk"):
+    """The shortage's message read as next week's stock instead."""
+
+
+STOCK_SAME = SameStock()
 
 
 def quantity(amount: Decimal, sale_unit: str) -> str:
@@ -123,7 +156,7 @@ def preview_keyboard(preview: StockPreview) -> InlineKeyboardMarkup:
                 [
                     InlineKeyboardButton(
                         _("{text} → {name}").format(text=choice.text, name=name),
-                        callback_data=STOCK_PICK.pack(preview.update_id, choice.index, position),
+                        callback_data=PickProduct(preview.update_id, choice.index, position).pack(),
                     )
                 ]
             )
@@ -131,14 +164,14 @@ def preview_keyboard(preview: StockPreview) -> InlineKeyboardMarkup:
     if preview.actionable:
         actions.append(
             InlineKeyboardButton(
-                _("✅ Valider"), callback_data=STOCK_VALIDATE.pack(preview.update_id)
+                _("✅ Valider"), callback_data=ValidateStock(preview.update_id).pack()
             )
         )
     actions.append(
-        InlineKeyboardButton(_("✏️ Corriger"), callback_data=STOCK_FIX.pack(preview.update_id))
+        InlineKeyboardButton(_("✏️ Corriger"), callback_data=FixStock(preview.update_id).pack())
     )
     actions.append(
-        InlineKeyboardButton(_("❌ Annuler"), callback_data=STOCK_CANCEL.pack(preview.update_id))
+        InlineKeyboardButton(_("❌ Annuler"), callback_data=CancelStock(preview.update_id).pack())
     )
     rows.append(actions)
     return InlineKeyboardMarkup(rows)
@@ -256,7 +289,7 @@ def shortage_keyboard(preview: ShortagePreview, *, can_be_stock: bool) -> Inline
     rows = [
         [
             InlineKeyboardButton(
-                _("✅ Confirmer le manque"), callback_data=SHORTAGE_CONFIRM.pack(preview.update_id)
+                _("✅ Confirmer le manque"), callback_data=ConfirmShortage(preview.update_id).pack()
             )
         ]
     ]
@@ -265,14 +298,14 @@ def shortage_keyboard(preview: ShortagePreview, *, can_be_stock: bool) -> Inline
             [
                 InlineKeyboardButton(
                     _("📅 Non, c’est mon stock de la semaine prochaine"),
-                    callback_data=SHORTAGE_AS_STOCK.pack(preview.update_id),
+                    callback_data=ShortageAsStock(preview.update_id).pack(),
                 )
             ]
         )
     rows.append(
         [
             InlineKeyboardButton(
-                _("❌ Annuler"), callback_data=SHORTAGE_CANCEL.pack(preview.update_id)
+                _("❌ Annuler"), callback_data=CancelShortage(preview.update_id).pack()
             )
         ]
     )

@@ -13,10 +13,11 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.cli import main
-from handlers.purchase_orders import send_purchase_orders
+from handlers.cycle_run import dispatch_close
 from models.cells import read_cell, spreadsheet_cell
 from models.closing import close_cycle
 from models.ordering import confirm_order, set_quantity
+from models.outbox import Kind, cycle_topic, sent_count
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import make_member, make_network
 
@@ -88,7 +89,8 @@ async def test_purchase_order_csv_neutralises_formulas(
 ):
     await close_cycle(session, hostile_orders.id, clock())
     farmer = sandbox.user("Marie", language="fr", user_id=FARMER)
-    assert await send_purchase_orders(app, hostile_orders.id) == 1
+    await dispatch_close(app, hostile_orders.id)
+    assert await sent_count(session, cycle_topic(hostile_orders.id), Kind.PURCHASE_ORDER) == 1
     text = farmer.last_message.document.content.decode("utf-8-sig")
     cells = [c for row in csv.reader(io.StringIO(text), delimiter=";") for c in row]
     assert {"'" + PRODUCT, "'" + POINT, "'" + UNIT, "1,5", "7,20"} <= set(cells)

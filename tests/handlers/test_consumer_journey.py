@@ -183,7 +183,7 @@ async def test_company_point_joined_by_invitation_only(app, sandbox, session, sh
     assert company.name not in dave.last_message.text
     # Forging the button of a company point does nothing.
     await dave.press_data(f"pk:set:{company.id}")
-    assert "plus valable" in dave.answers[-1].text
+    assert "plus valable" in dave.last_message.text
     await session.commit()  # a fresh snapshot: the bot wrote meanwhile
     member = await session.scalar(select(Member).where(Member.telegram_id == dave.id))
     assert member.pickup_point_id != company.id
@@ -223,7 +223,7 @@ async def test_stale_confirm_shows_the_current_basket(app, sandbox, session, sho
     await fanny.press("Poireaux")
     await fanny.press("Ajouter")
     await fanny.press("Confirmer la commande", message=old)
-    assert "a changé" in fanny.answers[-1].text
+    assert "a changé" in old.text
     assert "Poireaux" in fanny.last_message.text or "Poireaux" in old.text
 
 
@@ -247,10 +247,11 @@ async def test_more_than_left_and_minimum_order(app, sandbox, session, shop, set
     await gus.send("/panier")
     assert "Commande minimum : 15,00\xa0€" in gus.last_message.text
     await gus.press("Confirmer la commande")
-    assert "minimum" in gus.answers[-1].text
+    assert "minimum" in gus.last_message.text
     # …and Hugo gets what is left, and is told so.
     await hugo.press("Ajouter")
-    assert "Il n’en restait que 2" in hugo.answers[-1].text
+    card = hugo.last_message
+    assert "Il n’en restait que 2" in (card.text or card.caption)
     await session.commit()
     offer = await session.scalar(
         select(Offer)

@@ -1,7 +1,7 @@
 """Who may do what: every command and every button, pressed by every kind of person.
 
 The commands come from ``handlers.menu.COMMANDS`` plus every ``CommandHandler`` the registry
-installs (each by all its names); the buttons from every ``Route`` declared in ``handlers/*``.
+installs (each by all its names); the buttons from every ``CallbackData`` route declared in ``handlers/*``.
 The people: a stranger (a new user each time), a consumer, a producer of another farm, a
 producer, an admin. "Allowed" derives from each command's declared roles (everyone is
 registered as a consumer on first contact, so a stranger has the consumer role); for buttons,
@@ -22,7 +22,7 @@ from telegram.ext import CommandHandler, ConversationHandler
 
 import handlers
 from handlers import registry
-from handlers.callback_data import Route
+from handlers.callback_data import CallbackData
 from handlers.menu import COMMANDS
 from tests.invariants import check_invariants
 from tests.reliability.support import (
@@ -63,12 +63,16 @@ def command_roles() -> dict[str, frozenset[str]]:
     return {name: declared[name] for name in sorted(installed | set(declared))}
 
 
-def all_routes() -> dict[str, Route]:
-    routes: dict[str, Route] = {}
+def all_routes() -> dict[str, type[CallbackData]]:
+    routes: dict[str, type[CallbackData]] = {}
     for info in pkgutil.iter_modules(handlers.__path__):
         module = importlib.import_module(f"handlers.{info.name}")
         for value in vars(module).values():
-            if isinstance(value, Route):
+            if (
+                isinstance(value, type)
+                and issubclass(value, CallbackData)
+                and value is not CallbackData
+            ):
                 routes[value.prefix] = value
     return routes
 
