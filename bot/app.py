@@ -95,6 +95,7 @@ def build_application(
             pickup=settings.pickup,
             reminders=settings.reminders,
             timezone=settings.tz,
+            quiet_hours=settings.quiet_hours,
         ),
         engine=engine,
         owns_engine=owns_engine,

@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from models.calendar import CalendarError, parse_quiet_hours
+
 SUPPORTED_LOCALES = ("fr", "en")
 _WEEKDAY_TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+\d{1,2}:\d{2}(-\d{1,2}:\d{2})?$")
 
@@ -42,6 +44,7 @@ class Settings(BaseSettings):
     cycle_closes: str = "tue 23:59"
     pickup: str = "thu 17:00-19:30"
     reminders: str = "24h,3h"
+    quiet_hours: str = "21:00-08:00"
     webhook_url: str | None = None
 
     @field_validator("database_url")
@@ -106,6 +109,15 @@ class Settings(BaseSettings):
         for part in filter(None, (p.strip() for p in value.split(","))):
             if not re.fullmatch(r"\d+(h|m|d)", part):
                 raise ValueError(f"{part!r} is not a delay like 24h, 90m or 1d")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        try:
+            parse_quiet_hours(value)
+        except CalendarError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @property

@@ -29,6 +29,7 @@ from handlers.i18n import use_locale
 from handlers.purchase_orders import purchase_order_parts
 from handlers.stock_messages import weekly_prompt_parts
 from handlers.week_texts import (
+    close_notice_text,
     close_reminder_text,
     open_text,
     pickup_reminder_text,
@@ -42,6 +43,7 @@ from models.notifications import (
     add_step,
     admin_audience,
     claim_step,
+    close_notice_audience,
     close_reminder_audience,
     cycle_open_audience,
     pickup_reminder_audience,
@@ -177,8 +179,9 @@ async def announce_open(application: AnyApplication, cycle_id: int) -> int:
 async def dispatch_close(
     application: AnyApplication, cycle_id: int, summary: CloseSummary | None = None
 ) -> int:
-    """After a close: producers get their purchase orders (text and CSV), admins the summary;
-    once per cycle. Returns how many admins were told."""
+    """After a close: producers get their purchase orders (text and CSV), admins the summary,
+    each consumer with an order its final receipt and each with an unconfirmed basket that it
+    was released; once per cycle. Returns how many admins were told."""
     services = services_of(application)
     async with services.sessions() as session:
         if await step_done(session, cycle_id, CLOSE_DISPATCHED):
@@ -193,11 +196,26 @@ async def dispatch_close(
         admins = await admin_audience(session, services.admin_ids, services.default_locale)
         closed = summary
         summaries = _to_each(admins, lambda _r: (summary_text(services, cycle, closed), None))
+        notices = await close_notice_audience(session, cycle_id)
+        drafts: dict[str, list[Part]] = {Kind.FINAL_RECEIPT: [], Kind.BASKET_RELEASED: []}
+        for notice in notices:
+            kind = Kind.FINAL_RECEIPT if notice.final else Kind.BASKET_RELEASED
+            recipient = notice.recipient
+            with use_locale(recipient.locale):
+                text = close_notice_text(services, cycle, notice)
+            drafts[kind] += parts(
+                recipient.telegram_id, recipient.locale, [text], member_id=recipient.member_id
+            )
         written = await _write_step(
             session,
             cycle_id,
             CLOSE_DISPATCHED,
-            [(Kind.PURCHASE_ORDER, orders), (Kind.CLOSE_SUMMARY, summaries)],
+            [
+                (Kind.PURCHASE_ORDER, orders),
+                (Kind.CLOSE_SUMMARY, summaries),
+                (Kind.FINAL_RECEIPT, drafts[Kind.FINAL_RECEIPT]),
+                (Kind.BASKET_RELEASED, drafts[Kind.BASKET_RELEASED]),
+            ],
         )
     await deliver(application, cycle_topic(cycle_id))
     return len(admins) if written else 0

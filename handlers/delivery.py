@@ -84,6 +84,8 @@ KIND_NAMES: dict[str, LazyProxy] = {
     Kind.PICKUP_REMINDER: lazy_gettext("rappel de retrait"),
     Kind.PURCHASE_ORDER: lazy_gettext("bon de commande"),
     Kind.CLOSE_SUMMARY: lazy_gettext("bilan de clôture"),
+    Kind.FINAL_RECEIPT: lazy_gettext("reçu définitif"),
+    Kind.BASKET_RELEASED: lazy_gettext("avis de panier libéré"),
     Kind.SHORTAGE_NOTICE: lazy_gettext("avis de manque"),
     Kind.BROADCAST: lazy_gettext("diffusion"),
     Kind.DELIVERY_REPORT: lazy_gettext("rapport d’envoi"),

@@ -15,7 +15,7 @@ from handlers.menu import BASKET, CATALOG
 from handlers.units import amount_phrase
 from models.closing import CloseSummary
 from models.cycle import Cycle
-from models.notifications import CloseReminder, PickupReminder
+from models.notifications import CloseNotice, CloseReminder, PickupReminder
 
 
 def _local(services: Services, moment: datetime) -> datetime:
@@ -150,3 +150,51 @@ def summary_text(services: Services, cycle: Cycle, summary: CloseSummary) -> str
             for p in summary.pickup_points
         ]
     return "\n".join(lines)
+
+
+def order_number(order_id: int) -> str:
+    """How an order is named to people: "n° 42" ("no. 42")."""
+    return _("n° {number}").format(number=order_id)
+
+
+def close_notice_text(services: Services, cycle: Cycle, notice: CloseNotice) -> str:
+    """What the close means for one consumer: the final receipt (number, amount, where and when
+    to collect), or that the basket was never confirmed and has been released."""
+    if not notice.final:
+        return "\n".join(
+            [
+                ngettext(
+                    "🧺 <b>Votre panier n’a pas été confirmé avant la clôture</b> : son produit a "
+                    "été remis en vente.",
+                    "🧺 <b>Votre panier n’a pas été confirmé avant la clôture</b> : ses {count} "
+                    "produits ont été remis en vente.",
+                    notice.lines,
+                ).format(count=notice.lines),
+                _(
+                    "Aucune commande n’est enregistrée pour vous cette semaine. À la semaine prochaine !"
+                ),
+            ]
+        )
+    start = _local(services, cycle.pickup_starts_at)
+    point = notice.point
+    if point is not None:
+        place = f"<b>{escape(point.name)}</b>, {escape(point.address)}"
+        window = _("de {start} à {end}").format(
+            start=format_time(point.window_start), end=format_time(point.window_end)
+        )
+    else:
+        place = _("au point de retrait")
+        window = _("de {start} à {end}").format(
+            start=format_time(start),
+            end=format_time(_local(services, cycle.pickup_ends_at)),
+        )
+    return "\n".join(
+        [
+            _("🧾 <b>Votre commande {number} est définitive</b> : {total}.").format(
+                number=order_number(notice.order_id), total=format_price(notice.total_cents)
+            ),
+            _("Retrait le {day}, {window}.").format(day=format_date(start), window=window),
+            _("Où : {place}").format(place=place),
+            _("Merci, et à bientôt !"),
+        ]
+    )

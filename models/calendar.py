@@ -22,6 +22,36 @@ _SLOT = re.compile(
     r"^\s*(mon|tue|wed|thu|fri|sat|sun)\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$"
 )
 _DELAY = re.compile(r"^(\d+)(m|h|d)$")
+_QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """The night, local time, when no reminder goes out: after ``start`` and before ``end``
+    (``21:00-08:00``: 21:00 and 08:00 themselves are allowed)."""
+
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        """Whether a local time of day falls in the quiet hours."""
+        if self.start < self.end:
+            return self.start < moment < self.end
+        return moment > self.start or moment < self.end
+
+
+def parse_quiet_hours(text: str) -> QuietHours | None:
+    """``"21:00-08:00"`` → the quiet hours; ``""`` or ``"off"`` → none."""
+    if text.strip().lower() in ("", "off", "none"):
+        return None
+    match = _QUIET.match(text)
+    if match is None:
+        raise CalendarError(f"{text!r}: expected hours like 21:00-08:00, or off")
+    start = _clock(match[1], match[2], text)
+    end = _clock(match[3], match[4], text)
+    if start == end:
+        raise CalendarError(f"{text!r}: the quiet hours start and end at the same time")
+    return QuietHours(start, end)
 
 
 class CalendarError(ValueError):
@@ -139,6 +169,7 @@ class WeeklyCalendar:
     pickup: PickupSlot
     reminders: tuple[timedelta, ...]
     tz: ZoneInfo
+    quiet: QuietHours | None = QuietHours(time(21, 0), time(8, 0))
 
     @classmethod
     def from_settings(
@@ -149,6 +180,7 @@ class WeeklyCalendar:
         pickup: str = "thu 17:00-19:30",
         reminders: str = "24h,3h",
         timezone: str | ZoneInfo = "Europe/Paris",
+        quiet_hours: str = "21:00-08:00",
     ) -> WeeklyCalendar:
         """The calendar described by the settings strings (:class:`CalendarError` if wrong)."""
         return cls(
@@ -157,6 +189,7 @@ class WeeklyCalendar:
             pickup=parse_pickup(pickup),
             reminders=parse_delays(reminders),
             tz=timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone),
+            quiet=parse_quiet_hours(quiet_hours),
         )
 
     def cycle_opening_at(self, opens_at: datetime) -> CycleTimes:
@@ -189,13 +222,27 @@ class WeeklyCalendar:
             moment = times.opens_at + timedelta(seconds=1)
         return cycles
 
+    def awake(self, moment: datetime) -> datetime:
+        """``moment``, or when it falls in the quiet hours the evening before: the start of
+        those quiet hours (a reminder due at 23:59 or 03:00 goes out at 21:00)."""
+        if self.quiet is None:
+            return moment
+        local = moment.astimezone(self.tz)
+        if not self.quiet.contains(local.time().replace(tzinfo=None)):
+            return moment
+        day = local.date()
+        if self.quiet.start > self.quiet.end and local.time() < self.quiet.end:
+            day -= timedelta(days=1)  # after midnight: the night began the evening before
+        return local_moment(day, self.quiet.start, self.tz)
+
     def reminder_moments(self, closes_at: datetime) -> list[tuple[str, datetime]]:
-        """The reminders before a close at ``closes_at``: (key, instant), earliest first."""
-        return [(delay_key(delay), closes_at - delay) for delay in self.reminders]
+        """The reminders before a close at ``closes_at``: (key, instant), earliest first, none
+        in the quiet hours (see :meth:`awake`)."""
+        return [(delay_key(delay), self.awake(closes_at - delay)) for delay in self.reminders]
 
     def pickup_reminder_at(self, closes_at: datetime, pickup_starts_at: datetime) -> datetime:
         """When consumers are reminded on pickup day: 08:00 local, never before the close nor
         after the pickup has started."""
         day = pickup_starts_at.astimezone(self.tz).date()
         moment = local_moment(day, PICKUP_REMINDER_TIME, self.tz)
-        return max(closes_at, min(moment, pickup_starts_at))
+        return self.awake(max(closes_at, min(moment, pickup_starts_at)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -60,6 +60,19 @@ class PickupReminder:
     recipient: Recipient
     order_id: int
     total_cents: int
+    point: PickupPoint | None
+
+
+@dataclass(frozen=True)
+class CloseNotice:
+    """A consumer whose order the close settled: ``final`` (confirmed, with its number) or a
+    basket that was never confirmed and has been released (``lines`` it held)."""
+
+    recipient: Recipient
+    order_id: int
+    final: bool
+    total_cents: int
+    lines: int
     point: PickupPoint | None
 
 
@@ -165,6 +178,40 @@ async def pickup_reminder_audience(session: AsyncSession, cycle_id: int) -> list
     ]
     await session.commit()
     return reminders
+
+
+async def close_notice_audience(session: AsyncSession, cycle_id: int) -> list[CloseNotice]:
+    """Every consumer the close concerns: each confirmed order (final now) and each basket with
+    lines that was abandoned; transactional, so opt-outs do not apply. Ends its read."""
+    line_count = (
+        select(OrderLine.order_id, func.count(OrderLine.id).label("lines"))
+        .group_by(OrderLine.order_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Order, line_count.c.lines)
+        .join(line_count, line_count.c.order_id == Order.id)
+        .where(
+            Order.cycle_id == cycle_id,
+            Order.status.in_((OrderStatus.CONFIRMED, OrderStatus.ABANDONED)),
+        )
+        .options(selectinload(Order.member), selectinload(Order.pickup_point))
+        .order_by(Order.id)
+    )
+    notices = [
+        CloseNotice(
+            _recipient(order.member),
+            order.id,
+            order.status == OrderStatus.CONFIRMED,
+            order.total_cents,
+            int(lines),
+            order.pickup_point,
+        )
+        for order, lines in rows.all()
+        if order.member.reachable
+    ]
+    await session.commit()
+    return notices
 
 
 async def admin_audience(

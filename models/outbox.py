@@ -80,17 +80,26 @@ class Kind(enum.StrEnum):
     PICKUP_REMINDER = "pickup_reminder"
     PURCHASE_ORDER = "purchase_order"
     CLOSE_SUMMARY = "close_summary"
+    FINAL_RECEIPT = "final_receipt"
+    BASKET_RELEASED = "basket_released"
     SHORTAGE_NOTICE = "shortage_notice"
     BROADCAST = "broadcast"
     DELIVERY_REPORT = "delivery_report"
 
 
 MUST_ARRIVE: frozenset[str] = frozenset(
-    {Kind.PURCHASE_ORDER, Kind.CLOSE_SUMMARY, Kind.SHORTAGE_NOTICE, Kind.DELIVERY_REPORT}
+    {
+        Kind.PURCHASE_ORDER,
+        Kind.CLOSE_SUMMARY,
+        Kind.FINAL_RECEIPT,
+        Kind.SHORTAGE_NOTICE,
+        Kind.DELIVERY_REPORT,
+    }
 )
 """Kinds sent again (marked as a resend) when a crash leaves it unknown whether they arrived:
-a producer without the purchase order brings nothing, a consumer not told of a shortage comes
-for what is not there. Every other kind (announcements, reminders whose moment passes,
+a producer without the purchase order brings nothing, a consumer without the final receipt does
+not know where and when to collect, a consumer not told of a shortage comes for what is not
+there. Every other kind (announcements, reminders whose moment passes,
 stock prompts, broadcasts) may be dropped: it is marked ``uncertain`` rather than risk a
 duplicate."""
 

@@ -171,9 +171,12 @@ async def test_a_whole_week_runs_itself(app, sandbox, session, clock, network, s
     await confirm_order(session, bob_m, week.id, now)
     await add_to_basket(session, carol_m, week.id, products["MIEL"].id, Decimal(1), now)
 
-    # Monday 23:59, 24 h before close: Alice is reminded of her basket, Dave to order.
+    # 24 h before the close is Monday 23:59, in the quiet hours (21:00-08:00): the reminder
+    # goes out at 21:00 that evening instead. Alice is reminded of her basket, Dave to order.
     counts = {u.first_name: len(u.messages) for u in (alice, bob, carol, dave)}
-    clock.set(paris(2026, 12, 14, 23, 59))
+    clock.set(paris(2026, 12, 14, 20, 59))
+    assert (await cycle_run.run_due_work(app)).idle
+    clock.set(paris(2026, 12, 14, 21, 0))
     report = await cycle_run.run_due_work(app)
     assert report.reminded == [(week.id, "1440m")]
     reminder = alice.last_message.text
@@ -212,6 +215,19 @@ async def test_a_whole_week_runs_itself(app, sandbox, session, clock, network, s
     assert statuses[alice_m.id] == OrderStatus.ABANDONED
     assert statuses[bob_m.id] == OrderStatus.CONFIRMED
     await session.commit()
+    # Everyone with a basket hears the close: Bob's order is final, Alice's basket released.
+    bob_order = await session.scalar(
+        select(Order.id).where(Order.cycle_id == week.id, Order.member_id == bob_m.id)
+    )
+    await session.commit()
+    receipt = bob.last_message.text
+    assert f"Your order no. {bob_order} is final: €5.80." in receipt  # Bob reads English
+    assert "Halle centrale" in receipt
+    assert "Thursday 17 December" in receipt
+    released = alice.last_message.text
+    assert "Votre panier n’a pas été confirmé avant la clôture : ses 2 produits" in released
+    assert len(alice.messages) == counts["Alice"] + 3
+    assert len(dave.messages) == counts["Dave"] + 2  # no basket: nothing at the close
     admin_count = len(admin.messages)
     assert (await cycle_run.run_due_work(app)).idle
     assert len(admin.messages) == admin_count
@@ -230,7 +246,7 @@ async def test_a_whole_week_runs_itself(app, sandbox, session, clock, network, s
     assert "Halle centrale" in pickup
     assert "12 rue des Carmes" in pickup
     assert "5.80" in pickup
-    assert len(alice.messages) == counts["Alice"] + 2  # no order to collect
+    assert len(alice.messages) == counts["Alice"] + 3  # no order to collect
     assert (await cycle_run.run_due_work(app)).idle
 
     # Pickup: the admin ticks Bob off the list, in place.

@@ -114,10 +114,41 @@ def test_reminders_and_pickup_reminder(calendar):
     times = calendar.next_cycle(datetime(2026, 3, 25, tzinfo=UTC))
     moments = calendar.reminder_moments(times.closes_at)
     assert [key for key, _ in moments] == ["1440m", "180m"]
-    assert moments[0][1] == times.closes_at - timedelta(hours=24)
+    # 24 h before Tuesday 23:59 is Monday 23:59, in the quiet hours: Monday 21:00 instead.
+    assert local(moments[0][1]) == (3, 30, 21, 0, 0)
     assert local(moments[1][1])[2:4] == (20, 59)
+    awake_all_night = WeeklyCalendar.from_settings(quiet_hours="off")
+    moments = awake_all_night.reminder_moments(times.closes_at)
+    assert moments[0][1] == times.closes_at - timedelta(hours=24)
     remind = calendar.pickup_reminder_at(times.closes_at, times.pickup_starts_at)
     assert local(remind) == (4, 2, 8, 0, 3)
+
+
+@pytest.mark.parametrize(
+    ("due", "sent"),
+    [
+        ((12, 14, 23, 59), (12, 14, 21, 0)),  # late evening: that evening at 21:00
+        ((12, 15, 3, 0), (12, 14, 21, 0)),  # after midnight: the evening before
+        ((12, 15, 7, 59), (12, 14, 21, 0)),
+        ((12, 15, 8, 0), (12, 15, 8, 0)),  # 08:00 and 21:00 themselves are allowed
+        ((12, 14, 21, 0), (12, 14, 21, 0)),
+        ((12, 14, 14, 30), (12, 14, 14, 30)),
+    ],
+)
+def test_no_reminder_in_the_quiet_hours(calendar, due, sent):
+    month, day, hour, minute = due
+    moment = datetime(2026, month, day, hour, minute, tzinfo=PARIS)
+    assert local(calendar.awake(moment))[:4] == sent
+
+
+def test_quiet_hours_setting():
+    with pytest.raises(CalendarError):
+        WeeklyCalendar.from_settings(quiet_hours="21h-8h")
+    with pytest.raises(CalendarError):
+        WeeklyCalendar.from_settings(quiet_hours="08:00-08:00")
+    day_shift = WeeklyCalendar.from_settings(quiet_hours="12:00-14:00")
+    noon = datetime(2026, 12, 14, 13, 0, tzinfo=PARIS)
+    assert local(day_shift.awake(noon))[:4] == (12, 14, 12, 0)
 
 
 def test_same_day_close_and_pickup():
