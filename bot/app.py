@@ -96,6 +96,7 @@ def build_application(
             reminders=settings.reminders,
             timezone=settings.tz,
             quiet_hours=settings.quiet_hours,
+            announce=settings.announce,
         ),
         engine=engine,
         owns_engine=owns_engine,

@@ -391,6 +391,10 @@ async def _play(
     checks.expect(report.opened, "the cycle opened at its time")
     for name, slug, _message in PRODUCERS:
         checks.expect(producers[slug].messages, f"{name} got the weekly prompt")
+    heard = {name: len(person.messages) for name, person in consumers.items()}
+    checks.expect(
+        not report.announced, "consumers were not told of an empty catalog at the opening"
+    )
 
     narrate(_("Les producteurs répondent en un message et valident d’un geste."))
     for name, slug, stock in PRODUCERS:
@@ -408,6 +412,14 @@ async def _play(
             select(Offer).join(Product).where(Product.sku == "TOM-ANC", Offer.offered > 0)
         )
         checks.expect(stocked is not None, "the tomatoes are in stock after Marie's message")
+
+    narrate(_("Le catalogue est prêt : les consommateurs sont prévenus."))
+    report = await run_due_work(app)
+    checks.expect(report.announced, "consumers were told once the producers had given stock")
+    checks.expect(
+        all(len(person.messages) > heard[name] for name, person in consumers.items()),
+        "every consumer heard that ordering is open",
+    )
 
     clock.now += timedelta(hours=3)
     narrate(_("Les consommateurs remplissent leur panier."))

@@ -27,6 +27,7 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 JOB_PREFIX = "desserte:"
 CATCH_UP_JOB = JOB_PREFIX + "catch-up"
 TICK_JOB = JOB_PREFIX + "tick"
+WAKE_JOB = JOB_PREFIX + "wake"
 TICK_INTERVAL = timedelta(minutes=10)
 # A job that fires late (start-up slower than a second, a busy loop) still runs: the work it
 # triggers is whatever is due then, and doing it twice does nothing twice.
@@ -80,7 +81,13 @@ def install_jobs(application: AnyApplication) -> None:
         raise RuntimeError(
             "the scheduler needs PTB's job queue: pip install 'python-telegram-bot[job-queue]'"
         )
-    services_of(application).reschedule = reschedule
+    services = services_of(application)
+    services.reschedule = reschedule
+
+    async def wake(application: AnyApplication) -> None:
+        queue.run_once(_job, when=0, name=WAKE_JOB, job_kwargs=_LATE_OK)
+
+    services.wake = wake
     queue.run_once(_job, when=0, name=CATCH_UP_JOB, job_kwargs=_LATE_OK)
     queue.run_repeating(
         _job, interval=TICK_INTERVAL, first=TICK_INTERVAL, name=TICK_JOB, job_kwargs=_LATE_OK

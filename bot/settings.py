@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from models.calendar import CalendarError, parse_quiet_hours
+from models.calendar import CalendarError, parse_announcement, parse_quiet_hours
 
 SUPPORTED_LOCALES = ("fr", "en")
 _WEEKDAY_TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+\d{1,2}:\d{2}(-\d{1,2}:\d{2})?$")
@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     pickup: str = "thu 17:00-19:30"
     reminders: str = "24h,3h"
     quiet_hours: str = "21:00-08:00"
+    announce: str = "50%,6h"
     webhook_url: str | None = None
 
     @field_validator("database_url")
@@ -116,6 +117,15 @@ class Settings(BaseSettings):
     def _check_quiet_hours(cls, value: str) -> str:
         try:
             parse_quiet_hours(value)
+        except CalendarError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("announce")
+    @classmethod
+    def _check_announce(cls, value: str) -> str:
+        try:
+            parse_announcement(value)
         except CalendarError as exc:
             raise ValueError(str(exc)) from None
         return value

@@ -53,6 +53,8 @@ class Services:
     owns_engine: bool = False
     reschedule: Callable[[AnyApplication], Awaitable[None]] | None = None
     """Plans the scheduler's jobs again (set when the scheduler is installed)."""
+    wake: Callable[[AnyApplication], Awaitable[None]] | None = None
+    """Asks the scheduler for a pass soon (what a person did may have made a step due)."""
     scheduler_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One scheduler pass at a time in this process."""
 

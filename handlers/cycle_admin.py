@@ -48,17 +48,21 @@ class ShowCycle(CallbackData, prefix="cyc"):
     """The current or next cycle and what can be done with it."""
 
 
-class OpenNow(CallbackData, prefix="cyc:open"):
-    """The planned cycle opened at once."""
+class AskOpen(CallbackData, prefix="cyc:open"):
+    """The question before opening the planned cycle now."""
 
     cycle_id: int
 
 
-class AskClose(OpenNow, prefix="cyc:close"):
+class OpenNow(AskOpen, prefix="cyc:open!"):
+    """The planned cycle opened at once (the admin said yes)."""
+
+
+class AskClose(AskOpen, prefix="cyc:close"):
     """The question before closing the cycle now."""
 
 
-class CloseNow(OpenNow, prefix="cyc:close!"):
+class CloseNow(AskOpen, prefix="cyc:close!"):
     """The cycle closed now (the admin said yes)."""
 
 
@@ -147,7 +151,7 @@ def cycle_keyboard(cycle: Cycle | None) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if cycle is not None and cycle.state == CycleState.PLANNED:
         rows.append(
-            [InlineKeyboardButton(_("▶️ Ouvrir maintenant"), callback_data=OpenNow(cycle.id).pack())]
+            [InlineKeyboardButton(_("▶️ Ouvrir maintenant"), callback_data=AskOpen(cycle.id).pack())]
         )
     if cycle is not None and cycle.state == CycleState.OPEN:
         rows.append(
@@ -215,8 +219,31 @@ async def refuse_in_place(update: Update, context: DesserteContext, error: Domai
     await render_cycle(update, context, cycle, refusal_text(error))
 
 
+async def ask_open(update: Update, context: DesserteContext, data: AskOpen) -> None:
+    """Asks the admin to confirm opening the planned cycle now."""
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("✅ Oui, ouvrir"), callback_data=OpenNow(data.cycle_id).pack()
+                )
+            ],
+            [InlineKeyboardButton(_("↩️ Annuler"), callback_data=SHOW.pack())],
+        ]
+    )
+    await show(
+        update,
+        _(
+            "Ouvrir le cycle maintenant ? Les producteurs seront invités à donner leur stock ; "
+            "les consommateurs seront prévenus quand le catalogue sera prêt."
+        ),
+        keyboard,
+    )
+
+
 async def open_cycle_now(update: Update, context: DesserteContext, data: OpenNow) -> None:
-    """Opens the planned cycle at once; consumers and producers are told."""
+    """Opens the planned cycle at once; producers are asked for stock, consumers told when the
+    catalog is ready."""
     try:
         cycle = await open_now(context.session, data.cycle_id, context.services.now())
     except DomainError as error:
@@ -301,6 +328,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler(list(CYCLE_COMMAND.names), show_cycle),
         CommandHandler(list(NEW_CYCLE_COMMAND.names), plan_cycle),
         button(ShowCycle, show_cycle, admin=True),
+        button(AskOpen, ask_open, admin=True),
         button(OpenNow, open_cycle_now, admin=True),
         button(AskClose, ask_close, admin=True),
         button(CloseNow, close_cycle_now, admin=True),

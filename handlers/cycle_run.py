@@ -52,7 +52,7 @@ from models.notifications import (
 from models.outbox import Kind, Part, add_messages, cycle_topic, parts
 from models.pickup_day import finish_pickup
 from models.planning import cycles_to_watch, open_planned, plan_cycles
-from models.stock import add_prompted
+from models.stock import add_prompted, stock_readiness
 from models.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # Cycle-wide steps (CycleEvent kinds).
+PRODUCER_PROMPTS = "producer_prompts"
 OPEN_ANNOUNCED = "open_announced"
 CLOSE_DISPATCHED = "close_dispatched"
 PICKUP_REMINDED = "pickup_reminder"
@@ -74,6 +75,7 @@ class DueReport:
     delivered: list[int] = field(default_factory=list)
     planned: list[int] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)
+    announced: list[int] = field(default_factory=list)
     reminded: list[tuple[int, str]] = field(default_factory=list)
     pickup_reminded: list[int] = field(default_factory=list)
     messages: int = 0
@@ -86,6 +88,7 @@ class DueReport:
             or self.delivered
             or self.planned
             or self.opened
+            or self.announced
             or self.reminded
             or self.pickup_reminded
             or self.messages
@@ -145,35 +148,62 @@ async def _cycle(services: Services, cycle_id: int) -> Cycle | None:
 # -- the steps ------------------------------------------------------------------------------
 
 
-async def announce_open(application: AnyApplication, cycle_id: int) -> int:
-    """Ask the producers for their stock and tell the consumers that the cycle opened; once
-    per cycle. Returns how many consumers were told."""
+async def prompt_producers(application: AnyApplication, cycle_id: int) -> int:
+    """Ask every producer's people for the cycle's stock; once per cycle. Returns how many
+    people were asked."""
     services = services_of(application)
     async with services.sessions() as session:
-        if await step_done(session, cycle_id, OPEN_ANNOUNCED):
+        if await step_done(session, cycle_id, PRODUCER_PROMPTS):
             return 0
         cycle = await session.get(Cycle, cycle_id, populate_existing=True)
         if cycle is None:
             return 0
         producer_ids, prompts = await weekly_prompt_parts(session, services, cycle)
-        consumers = await cycle_open_audience(session)
-        announcements = _to_each(
-            consumers, lambda _r: (open_text(services, cycle), shopping_buttons(reorder=True))
-        )
 
         async def prompted(session: AsyncSession) -> None:
             await add_prompted(session, producer_ids, cycle_id)
 
         written = await _write_step(
-            session,
-            cycle_id,
-            OPEN_ANNOUNCED,
-            # A producer who also buys reads the announcement first, the prompt to answer last.
-            [(Kind.CYCLE_OPEN, announcements), (Kind.STOCK_PROMPT, prompts)],
-            prompted,
+            session, cycle_id, PRODUCER_PROMPTS, [(Kind.STOCK_PROMPT, prompts)], prompted
+        )
+    await deliver(application, cycle_topic(cycle_id))
+    return written
+
+
+async def announce_to_consumers(
+    application: AnyApplication, cycle_id: int, *, now: bool = False
+) -> int:
+    """Tell the consumers that ordering is open, once the catalog is ready (the network's
+    ``ANNOUNCE``: a share of the producers asked gave stock, or a delay after the opening,
+    whichever first) or at once with ``now``; once per cycle. Returns how many were told."""
+    services = services_of(application)
+    async with services.sessions() as session:
+        if await step_done(session, cycle_id, OPEN_ANNOUNCED):
+            return 0
+        cycle = await session.get(Cycle, cycle_id, populate_existing=True)
+        if cycle is None or cycle.state != CycleState.OPEN:
+            return 0
+        given, asked = await stock_readiness(session, cycle_id)
+        opened_at = cycle.opened_at or cycle.opens_at
+        if not now and not services.calendar.announce.due(opened_at, services.now(), given, asked):
+            return 0
+        consumers = await cycle_open_audience(session)
+        announcements = _to_each(
+            consumers, lambda _r: (open_text(services, cycle), shopping_buttons(reorder=True))
+        )
+        written = await _write_step(
+            session, cycle_id, OPEN_ANNOUNCED, [(Kind.CYCLE_OPEN, announcements)]
         )
     await deliver(application, cycle_topic(cycle_id))
     return len(consumers) if written else 0
+
+
+async def announce_open(application: AnyApplication, cycle_id: int) -> int:
+    """What follows an opening: the producers asked for stock first, the consumers told when
+    the catalog is ready (see :func:`announce_to_consumers`). Returns how many consumers were
+    told now."""
+    await prompt_producers(application, cycle_id)
+    return await announce_to_consumers(application, cycle_id)
 
 
 async def dispatch_close(
@@ -345,8 +375,12 @@ async def run_due_work(application: AnyApplication) -> DueReport:
 
     for cycle in await _watched(services):
         if cycle.state == CycleState.OPEN:
-            # A cycle opened by an admin whose announcement was interrupted is announced now.
-            report.messages += await announce_open(application, cycle.id)
+            # Producers asked (an opening by an admin interrupted is finished), consumers told
+            # once the catalog is ready.
+            told = await announce_open(application, cycle.id)
+            if told:
+                report.announced.append(cycle.id)
+            report.messages += told
             if cycle.closes_at > now:
                 report.messages += await _due_reminder(application, cycle, now, report)
         elif cycle.state == CycleState.CLOSED:

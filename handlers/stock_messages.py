@@ -150,6 +150,8 @@ async def validate_update(update: Update, context: DesserteContext, data: Valida
         await show(update, _no_cycle_text())
         return
     await show(update, applied_text(applied, context.services.timezone))
+    if context.services.wake is not None:  # the catalog may now be ready to announce
+        await context.services.wake(context.application)
 
 
 async def fix_update(update: Update, context: DesserteContext, data: FixStock) -> None:

@@ -40,6 +40,41 @@ class QuietHours:
         return moment > self.start or moment < self.end
 
 
+@dataclass(frozen=True)
+class Announcement:
+    """When consumers hear that ordering is open, after the producers were asked for stock:
+    once ``share`` of the producers asked have given their stock, or ``delay`` after the
+    opening, whichever comes first (either may be absent, not both)."""
+
+    share: float | None = 0.5
+    delay: timedelta | None = timedelta(hours=6)
+
+    def due(self, opened_at: datetime, now: datetime, given: int, asked: int) -> bool:
+        """Whether consumers should be told now; at once when no producer was asked."""
+        if asked == 0:
+            return True
+        if self.share is not None and given >= self.share * asked:
+            return True
+        return self.delay is not None and now >= opened_at + self.delay
+
+
+def parse_announcement(text: str) -> Announcement:
+    """``"50%,6h"`` (whichever first), ``"70%"``, ``"6h"`` or ``"0h"`` (at the opening)."""
+    share: float | None = None
+    delay: timedelta | None = None
+    for part in filter(None, (p.strip().lower() for p in text.split(","))):
+        if part.endswith("%") and part[:-1].isdigit() and 0 < int(part[:-1]) <= 100:
+            share = int(part[:-1]) / 100
+        elif (match := _DELAY.match(part)) is not None:
+            amount, unit = int(match.group(1)), match.group(2)
+            delay = timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+        else:
+            raise CalendarError(f"{part!r}: expected a share like 50% or a delay like 6h")
+    if share is None and delay is None:
+        raise CalendarError(f"{text!r}: expected a share like 50%, a delay like 6h, or both")
+    return Announcement(share, delay)
+
+
 def parse_quiet_hours(text: str) -> QuietHours | None:
     """``"21:00-08:00"`` → the quiet hours; ``""`` or ``"off"`` → none."""
     if text.strip().lower() in ("", "off", "none"):
@@ -170,6 +205,7 @@ class WeeklyCalendar:
     reminders: tuple[timedelta, ...]
     tz: ZoneInfo
     quiet: QuietHours | None = QuietHours(time(21, 0), time(8, 0))
+    announce: Announcement = Announcement()
 
     @classmethod
     def from_settings(
@@ -181,6 +217,7 @@ class WeeklyCalendar:
         reminders: str = "24h,3h",
         timezone: str | ZoneInfo = "Europe/Paris",
         quiet_hours: str = "21:00-08:00",
+        announce: str = "50%,6h",
     ) -> WeeklyCalendar:
         """The calendar described by the settings strings (:class:`CalendarError` if wrong)."""
         return cls(
@@ -190,6 +227,7 @@ class WeeklyCalendar:
             reminders=parse_delays(reminders),
             tz=timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone),
             quiet=parse_quiet_hours(quiet_hours),
+            announce=parse_announcement(announce),
         )
 
     def cycle_opening_at(self, opens_at: datetime) -> CycleTimes:

@@ -172,6 +172,10 @@ def upcoming_moments(
         prefix = f"cycle:{cycle.id}:"
         if cycle.state == CycleState.PLANNED:
             moments.append((prefix + "open", cycle.opens_at))
+        delay = calendar.announce.delay
+        if cycle.state in (CycleState.PLANNED, CycleState.OPEN) and delay is not None:
+            opened = cycle.opened_at or cycle.opens_at
+            moments.append((prefix + "announce", opened + delay))
         if cycle.state in (CycleState.PLANNED, CycleState.OPEN):
             moments += [
                 (prefix + "remind:" + key, moment)

@@ -678,6 +678,24 @@ async def mark_prompted(session: AsyncSession, producer_id: int, cycle_id: int) 
         producer.stock_prompt_cycle_id = cycle_id
 
 
+async def stock_readiness(session: AsyncSession, cycle_id: int) -> tuple[int, int]:
+    """(producers who gave stock for the cycle, producers asked for it): those with something
+    offered, and those still waiting to answer the weekly prompt. Ends its read."""
+    given = set(
+        await session.scalars(
+            select(Product.producer_id)
+            .join(Offer, Offer.product_id == Product.id)
+            .where(Offer.cycle_id == cycle_id, Offer.offered > 0)
+            .distinct()
+        )
+    )
+    waiting = set(
+        await session.scalars(select(Producer.id).where(Producer.stock_prompt_cycle_id == cycle_id))
+    )
+    await session.commit()
+    return len(given), len(given | waiting)
+
+
 async def add_prompted(session: AsyncSession, producer_ids: Sequence[int], cycle_id: int) -> None:
     """Remember, in the caller's transaction (not committed), that these producers were asked
     for this cycle's stock."""

@@ -454,6 +454,9 @@ async def test_admin_opens_the_next_cycle_now_and_plans_one(
     assert "déjà prévu" in admin.last_message.text
     view = admin.last_message
     await admin.press("Ouvrir maintenant")
+    assert "Ouvrir le cycle maintenant ?" in view.text  # asked first, as the close is
+    assert not any("ouvertes" in (m.text or "") for m in alice.messages)
+    await admin.press("Oui, ouvrir")
     assert "Cycle ouvert" in view.text
     assert "ouvertes" in alice.last_message.text
     opened = [c for c in await cycles(session) if c.state == CycleState.OPEN]
@@ -525,6 +528,7 @@ def admin_buttons(cycle_id: int, point_id: int, order_id: int) -> list[str]:
     return [
         "cyc",
         f"cyc:open:{cycle_id}",
+        f"cyc:open!:{cycle_id}",
         f"cyc:close:{cycle_id}",
         f"cyc:close!:{cycle_id}",
         f"cyc:ext:{cycle_id}:1d",
