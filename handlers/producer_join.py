@@ -11,6 +11,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
+from handlers.admin_only import admin_or_refuse
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
@@ -38,8 +39,7 @@ INVITE_COMMAND = register_command(
 
 async def invite_producer(update: Update, context: DesserteContext) -> None:
     """/invite_producteur SLUG: the producer's single-use invitation link (admins only)."""
-    if not context.is_admin:
-        await show(update, _("Cette commande est réservée à l’équipe du réseau."))
+    if not await admin_or_refuse(update, context):
         return
     slug = " ".join(context.args or []).strip()
     producer = await producer_by_slug(context.session, slug) if slug else None

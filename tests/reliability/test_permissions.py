@@ -26,7 +26,7 @@ from handlers.callback_data import CallbackData
 from handlers.menu import COMMANDS
 from tests.invariants import check_invariants
 from tests.reliability.support import (
-    ADMIN_REFUSALS,
+    ADMIN_REFUSAL,
     ERROR_APOLOGIES,
     PRODUCER_REFUSAL,
     STALE,
@@ -163,7 +163,7 @@ def allowed_button(prefix: str, role: str) -> bool:
 
 
 def refusals(language: str, *, stale: bool) -> list[str]:
-    texts = [translated(t, language) for t in (*ADMIN_REFUSALS, PRODUCER_REFUSAL)]
+    texts = [translated(t, language) for t in (ADMIN_REFUSAL, PRODUCER_REFUSAL)]
     return texts + ([translated(STALE, language)] if stale else [])
 
 
