@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from models.cycle_event import CycleEvent
 from models.errors import StaleAction
 from models.member import NOTIFICATION_KINDS, Member
+from models.members import admin_condition
 from models.order import Order, OrderLine, OrderStatus
 from models.pickup_point import PickupPoint
 from models.unit_of_work import unit_of_work, writing
@@ -171,11 +172,7 @@ async def admin_audience(
     session: AsyncSession, admin_ids: frozenset[int], default_locale: str
 ) -> list[Recipient]:
     """The admins: members with the admin role and the ``ADMIN_IDS``, each once."""
-    members = await session.scalars(
-        select(Member).where(
-            (Member.is_admin.is_(True)) | (Member.telegram_id.in_(sorted(admin_ids)))
-        )
-    )
+    members = await session.scalars(select(Member).where(admin_condition(admin_ids)))
     recipients = {m.telegram_id: _recipient(m) for m in members if m.reachable}
     for telegram_id in admin_ids:
         recipients.setdefault(telegram_id, Recipient(telegram_id, default_locale))
