@@ -61,8 +61,8 @@ from models.broadcasting import (
     start_broadcast,
 )
 from models.errors import NoOpenCycle, StaleAction
-from models.exports import active_points
 from models.outbox import OutboxState, broadcast_topic, recover_interrupted
+from models.pickup import active_points
 
 log = logging.getLogger(__name__)
 

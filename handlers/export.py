@@ -25,7 +25,8 @@ from handlers.i18n import _, format_date, lazy_gettext
 from handlers.menu import ADMIN, Command, register_command
 from models import Cycle
 from models.errors import NoOpenCycle, StaleAction
-from models.exports import active_points, order_lines, pickup_lists, totals
+from models.exports import order_lines, pickup_lists, totals
+from models.pickup import active_points
 from models.reports import find_cycle
 
 COMMAND = register_command(

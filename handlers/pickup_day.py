@@ -23,10 +23,10 @@ from handlers.menu import ADMIN, Command, register_command
 from models.cycle import CycleState
 from models.errors import StaleAction
 from models.order import OrderStatus
+from models.pickup import active_points
 from models.pickup_day import (
     PickupEntry,
     PickupList,
-    active_points,
     finish_pickup,
     invitation_code,
     pickup_cycle,

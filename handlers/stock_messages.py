@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,6 +53,7 @@ from models.stock import (
     same_as_last_week,
     undo_last_update,
 )
+from models.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,6 @@ _UNDO_PHRASE = re.compile(
 )
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def _not_a_producer() -> str:
     return _("Cette commande est réservée aux producteurs du réseau.")
 
@@ -98,7 +93,7 @@ async def handle_stock_text(update: Update, context: DesserteContext) -> bool:
     if message is None or not message.text or member.producer_id is None:
         return False
     text = message.text
-    if _UNDO_PHRASE.match(_fold(text)):
+    if _UNDO_PHRASE.match(fold(text)):
         await undo_stock(update, context)
         return True
     now = context.services.now()
