@@ -4,7 +4,7 @@ The conversation (compose → audience → preview → send) is wired in one pla
 :func:`handlers`. Sending runs in a background task per broadcast (:func:`launch`), apart from
 the update that started it:
 
-* the recipients are fixed up front: one outbox row each (:mod:`models.broadcasting`);
+* the recipients are fixed up front: one outbox row each (:mod:`models.broadcasts`);
 * the outbox's one sender (:mod:`handlers.delivery`) claims, paces (below Telegram's 30/s),
   retries and settles each row, so a crash or a second process never makes anyone receive it
   twice; a 403 marks the member unreachable, so later broadcasts skip them;
@@ -47,7 +47,7 @@ from handlers.delivery import deliver
 from handlers.i18n import _, format_quantity, lazy_gettext, ngettext, use_locale
 from handlers.menu import ADMIN, Command, register_command
 from models import Broadcast
-from models.broadcasting import (
+from models.broadcasts import (
     Audience,
     BroadcastProgress,
     TextTooLong,

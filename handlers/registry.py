@@ -24,12 +24,12 @@ from handlers import (
     broadcast,
     catalog,
     cycle_admin,
-    errors,
+    error_reporting,
     export,
     free_text,
     help,
     language,
-    notifications,
+    notification_settings,
     orders,
     pickup_choice,
     pickup_day,
@@ -58,7 +58,7 @@ FEATURES: list[ModuleType] = [
     shortage,
     purchase_orders,
     cycle_admin,
-    notifications,
+    notification_settings,
     pickup_day,
 ]
 # Last of all: plain text (stock messages, then search), edits and other message kinds.
@@ -79,8 +79,8 @@ def _core() -> list[BaseHandler[Any, Any, Any]]:
 
 def _fallbacks() -> list[BaseHandler[Any, Any, Any]]:
     return [
-        MessageHandler(filters.COMMAND, errors.answer_unknown_command),
-        CallbackQueryHandler(errors.answer_unknown_button),
+        MessageHandler(filters.COMMAND, error_reporting.answer_unknown_command),
+        CallbackQueryHandler(error_reporting.answer_unknown_button),
     ]
 
 
@@ -95,4 +95,4 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Install every handler and the error handler on ``application``."""
     application.add_handlers(build_handlers())
-    application.add_error_handler(errors.report_error)
+    application.add_error_handler(error_reporting.report_error)

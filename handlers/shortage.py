@@ -30,9 +30,9 @@ from handlers.stock_views import (
     shortage_keyboard,
     shortage_text,
 )
+from models.audiences import admin_audience
 from models.cycles import stock_cycle
 from models.errors import StaleAction
-from models.notifications import admin_audience
 from models.outbox import Kind, Part, enqueue
 from models.shortage import (
     AffectedOrder,

@@ -13,9 +13,9 @@ from handlers.context import Services
 from handlers.i18n import _, format_date, format_datetime, format_price, format_time, ngettext
 from handlers.menu import BASKET, CATALOG
 from handlers.units import amount_phrase
+from models.audiences import CloseReminder, PickupReminder
 from models.closing import CloseSummary
 from models.cycle import Cycle
-from models.notifications import CloseReminder, PickupReminder
 
 
 def _local(services: Services, moment: datetime) -> datetime:

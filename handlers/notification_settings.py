@@ -17,9 +17,9 @@ from handlers.common import show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
 from handlers.menu import CONSUMER, MENU, Command, register_command
+from models.audiences import toggle_notification
 from models.errors import StaleAction
 from models.member import NOTIFICATION_KINDS, Member
-from models.notifications import toggle_notification
 
 
 class ShowNotifications(CallbackData, prefix="ntf"):

@@ -1,4 +1,5 @@
-"""Who hears about the cycle, and the record that makes every step of the week happen once.
+"""Who hears about the cycle (the audiences), and the record that makes each step of the week
+happen once.
 
 A step claims its key before acting (:func:`claim_step`, or :func:`add_step` inside the unit of
 work that writes the step's messages into the outbox): the unique constraint of
