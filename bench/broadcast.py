@@ -67,7 +67,7 @@ async def _settled(app: Any, module: Any) -> None:
 async def run(options: Options) -> BenchResult:
     """Broadcast to every consumer and count what arrived; nulls while the feature is missing."""
     try:
-        module = importlib.import_module("handlers.broadcast")
+        module = importlib.import_module("handlers.broadcast_sending")
         importlib.import_module("models.broadcasts")
     except ImportError as exc:
         return empty("broadcast", KEYS, "waiting", f"{WAITING} ({exc})")

@@ -277,7 +277,7 @@ async def test_every_command_and_button_for_every_role(app, sandbox, session, wo
     others.clear()
     await allowed("bob", "press ord:v", lambda p: p.press_data(f"ord:v:{world.bob_order_id}"))
     # The admin's allowed "send" started a broadcast in the background: let it finish.
-    from handlers.broadcast import wait_for_broadcasts
+    from handlers.broadcast_sending import wait_for_broadcasts
 
     await wait_for_broadcasts(app)
     await check_invariants(session)
