@@ -42,6 +42,7 @@ from handlers import (
 )
 from handlers.buttons import button
 from handlers.menu import OpenMenu
+from handlers.routes import AskLanguage, OpenHelp
 
 # Feature modules, in the order PTB must try them (each has ``handlers()``).
 FEATURES: list[ModuleType] = [
@@ -71,8 +72,8 @@ def _core() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler(["aide", "help"], help.show_help),
         CommandHandler(["langue", "language"], language.ask_language),
         button(OpenMenu, start.show_menu),
-        button(help.OpenHelp, help.show_help),
-        button(language.AskLanguage, language.ask_language),
+        button(OpenHelp, help.show_help),
+        button(AskLanguage, language.ask_language),
         button(language.SetLanguage, language.choose_language),
     ]
 
