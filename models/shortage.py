@@ -216,6 +216,8 @@ async def apply_shortage(
     affected: dict[int, AffectedOrder] = {}
     lines: list[ShortageLine] = []
     async with unit_of_work(session):
+        if stock_update.cycle_id is None:
+            raise StaleAction(update_id=update_id)
         cycle = await lock_cycle(session, stock_update.cycle_id)
         if cycle.state != CycleState.CLOSED:
             raise StaleAction(update_id=update_id)
