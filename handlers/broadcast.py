@@ -32,7 +32,7 @@ from handlers.callback_data import CallbackData
 from handlers.common import answer_stale, escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_quantity, lazy_gettext, ngettext
-from handlers.menu import ADMIN, Command, register_command
+from handlers.menu import ADMIN, Command
 from models import Broadcast
 from models.broadcasts import (
     Audience,
@@ -46,9 +46,7 @@ from models.broadcasts import (
 from models.errors import NoOpenCycle, StaleAction
 from models.pickup import active_points
 
-COMMAND = register_command(
-    Command("diffusion", "broadcast", lazy_gettext("Envoyer un message à un public"), ADMIN)
-)
+COMMAND = Command("diffusion", "broadcast", lazy_gettext("Envoyer un message à un public"), ADMIN)
 CANCEL_NAMES = ("annuler", "cancel")
 
 

@@ -19,7 +19,7 @@ from handlers.callback_data import CallbackData
 from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
-from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, OpenCatalog, register_command
+from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, OpenCatalog
 from handlers.routes import NO_CATEGORY, ShowCard
 from handlers.shop import current_cycle, product_title, refusal
 from handlers.units import price_phrase, quantity_phrase
@@ -42,9 +42,7 @@ class AddToBasket(ShowCard, prefix="cat:a"):
 
 PER_PAGE = 8
 
-COMMAND = register_command(
-    Command("catalogue", "catalog", lazy_gettext("Les produits de la semaine"), CONSUMER)
-)
+COMMAND = Command("catalogue", "catalog", lazy_gettext("Les produits de la semaine"), CONSUMER)
 
 LABELS = {
     "bio": lazy_gettext("Bio"),

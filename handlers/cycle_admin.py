@@ -28,7 +28,7 @@ from handlers.i18n import (
     lazy_gettext,
     ngettext,
 )
-from handlers.menu import ADMIN, MENU, Command, register_command
+from handlers.menu import ADMIN, MENU, Command
 from handlers.week_texts import summary_text
 from models.closing import cycle_summary
 from models.cycle import Cycle, CycleState
@@ -82,11 +82,9 @@ class PlanNext(CallbackData, prefix="cyc:plan"):
 SHOW = ShowCycle()
 PLAN = PlanNext()
 
-CYCLE_COMMAND = register_command(
-    Command("cycle", "cycle", lazy_gettext("Piloter le cycle de la semaine"), ADMIN)
-)
-NEW_CYCLE_COMMAND = register_command(
-    Command("nouveau_cycle", "new_cycle", lazy_gettext("Planifier le prochain cycle"), ADMIN)
+CYCLE_COMMAND = Command("cycle", "cycle", lazy_gettext("Piloter le cycle de la semaine"), ADMIN)
+NEW_CYCLE_COMMAND = Command(
+    "nouveau_cycle", "new_cycle", lazy_gettext("Planifier le prochain cycle"), ADMIN
 )
 
 

@@ -11,15 +11,13 @@ from handlers.buttons import button
 from handlers.common import show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
-from handlers.menu import CATALOG, CONSUMER, MENU, Command, register_command
+from handlers.menu import CATALOG, CONSUMER, MENU, Command
 from handlers.pickup_points import point_line, points_message
 from handlers.routes import AskPickupPoint, ChoosePickupPoint
 from models.errors import StaleAction
 from models.pickup import choose_point
 
-COMMAND = register_command(
-    Command("retrait", "pickup", lazy_gettext("Choisir votre point de retrait"), CONSUMER)
-)
+COMMAND = Command("retrait", "pickup", lazy_gettext("Choisir votre point de retrait"), CONSUMER)
 
 
 async def ask_pickup_point(

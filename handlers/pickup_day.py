@@ -19,7 +19,7 @@ from handlers.callback_data import CallbackData
 from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, format_time, lazy_gettext, ngettext
-from handlers.menu import ADMIN, Command, register_command
+from handlers.menu import ADMIN, Command
 from models.cycle import CycleState
 from models.errors import StaleAction
 from models.order import OrderStatus
@@ -70,16 +70,12 @@ POINTS = ShowPickups()
 
 PAGE_SIZE = 20
 
-PICKUPS_COMMAND = register_command(
-    Command("retraits", "pickups", lazy_gettext("Listes de retrait du jour"), ADMIN)
-)
-INVITE_COMMAND = register_command(
-    Command(
-        "invite_retrait",
-        "invite_pickup",
-        lazy_gettext("Lien d’invitation d’un point de retrait d’entreprise"),
-        ADMIN,
-    )
+PICKUPS_COMMAND = Command("retraits", "pickups", lazy_gettext("Listes de retrait du jour"), ADMIN)
+INVITE_COMMAND = Command(
+    "invite_retrait",
+    "invite_pickup",
+    lazy_gettext("Lien d’invitation d’un point de retrait d’entreprise"),
+    ADMIN,
 )
 
 

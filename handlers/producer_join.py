@@ -15,9 +15,7 @@ from handlers.admin_only import admin_or_refuse
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
-from handlers.menu import ADMIN, Command, register_command
-from handlers.shortage import SHORTAGE_COMMAND
-from handlers.stock_messages import MY_PRODUCTS_COMMAND, STOCK_COMMAND
+from handlers.menu import ADMIN, MY_PRODUCTS_COMMAND, SHORTAGE_COMMAND, STOCK_COMMAND, Command
 from models.errors import StaleAction
 from models.producers import (
     INVITE_PREFIX,
@@ -27,13 +25,11 @@ from models.producers import (
     producer_by_slug,
 )
 
-INVITE_COMMAND = register_command(
-    Command(
-        "invite_producteur",
-        "invite_producer",
-        lazy_gettext("Inviter un producteur (lien à usage unique)"),
-        ADMIN,
-    )
+INVITE_COMMAND = Command(
+    "invite_producteur",
+    "invite_producer",
+    lazy_gettext("Inviter un producteur (lien à usage unique)"),
+    ADMIN,
 )
 
 

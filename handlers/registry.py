@@ -2,7 +2,8 @@
 
 Each feature module exposes ``handlers() -> list[BaseHandler]``; :data:`FEATURES` orders them.
 Order matters where patterns overlap: commands and buttons first, free text last, then the
-polite fallbacks for whatever nobody took.
+polite fallbacks for whatever nobody took. :data:`COMMAND_MENU` orders the commands as help and
+Telegram's menu list them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from handlers import (
     free_text,
     help,
     language,
+    menu,
     notification_settings,
     orders,
     pickup_choice,
@@ -41,7 +43,7 @@ from handlers import (
     stock_messages,
 )
 from handlers.buttons import button
-from handlers.menu import OpenMenu
+from handlers.menu import Command, OpenMenu
 from handlers.routes import AskLanguage, OpenHelp
 
 # Feature modules, in the order PTB must try them (each has ``handlers()``).
@@ -62,6 +64,31 @@ FEATURES: list[ModuleType] = [
     notification_settings,
     pickup_day,
 ]
+# The command menu, in the order help and Telegram's menu show it (each list is per role).
+COMMAND_MENU: list[Command] = [
+    menu.START_COMMAND,
+    menu.HELP_COMMAND,
+    menu.LANGUAGE_COMMAND,
+    basket.COMMAND,
+    basket.REORDER_COMMAND,
+    broadcast.COMMAND,
+    catalog.COMMAND,
+    menu.SHORTAGE_COMMAND,
+    menu.STOCK_COMMAND,
+    menu.MY_PRODUCTS_COMMAND,
+    stock_messages.UNDO_COMMAND,
+    cycle_admin.CYCLE_COMMAND,
+    cycle_admin.NEW_CYCLE_COMMAND,
+    export.COMMAND,
+    notification_settings.COMMAND,
+    orders.COMMAND,
+    pickup_choice.COMMAND,
+    pickup_day.PICKUPS_COMMAND,
+    pickup_day.INVITE_COMMAND,
+    producer_join.INVITE_COMMAND,
+    report.COMMAND,
+]
+menu.use_commands(COMMAND_MENU)
 # Last of all: plain text (stock messages, then search), edits and other message kinds.
 LAST_FEATURES: list[ModuleType] = [free_text]
 

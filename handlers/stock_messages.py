@@ -22,7 +22,7 @@ from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext, Services
 from handlers.delivery import markup_json
 from handlers.i18n import _, lazy_gettext, use_locale
-from handlers.menu import PRODUCER, Command, register_command
+from handlers.menu import MY_PRODUCTS_COMMAND, PRODUCER, STOCK_COMMAND, Command
 from handlers.stock_views import (
     CancelStock,
     FixStock,
@@ -57,18 +57,8 @@ from models.text import fold
 
 log = logging.getLogger(__name__)
 
-STOCK_COMMAND = register_command(
-    Command("stock", "stock", lazy_gettext("Donner mon stock de la semaine"), PRODUCER)
-)
-MY_PRODUCTS_COMMAND = register_command(
-    Command(
-        "mes_produits", "my_products", lazy_gettext("Mon offre et ce qui est commandé"), PRODUCER
-    )
-)
-UNDO_COMMAND = register_command(
-    Command(
-        "annuler_stock", "undo_stock", lazy_gettext("Annuler ma dernière mise à jour"), PRODUCER
-    )
+UNDO_COMMAND = Command(
+    "annuler_stock", "undo_stock", lazy_gettext("Annuler ma dernière mise à jour"), PRODUCER
 )
 
 # "annuler la dernière mise à jour", "annule la derniere maj", "undo the last update"
