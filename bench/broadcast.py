@@ -54,7 +54,7 @@ async def _settled(app: Any, module: Any) -> None:
     if waiter is not None:
         await waiter(app)
         return
-    from models.broadcasting import interrupted_broadcasts
+    from models.broadcasts import interrupted_broadcasts
 
     sessions = app.bot_data["services"].sessions
     while True:
@@ -67,8 +67,8 @@ async def _settled(app: Any, module: Any) -> None:
 async def run(options: Options) -> BenchResult:
     """Broadcast to every consumer and count what arrived; nulls while the feature is missing."""
     try:
-        module = importlib.import_module("handlers.broadcast")
-        importlib.import_module("models.broadcasting")
+        module = importlib.import_module("handlers.broadcast_sending")
+        importlib.import_module("models.broadcasts")
     except ImportError as exc:
         return empty("broadcast", KEYS, "waiting", f"{WAITING} ({exc})")
     from bot.app import build_application, start_application, stop_application

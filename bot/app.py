@@ -19,7 +19,7 @@ from telegram.request import BaseRequest
 from bot.db import create_engine, sessionmaker
 from bot.settings import Settings
 from handlers import registry
-from handlers.broadcast import resume_broadcasts
+from handlers.broadcast_sending import resume_broadcasts
 from handlers.context import SERVICES_KEY, DesserteContext, Services
 from handlers.i18n import SUPPORTED_LOCALES, set_default_locale
 from handlers.menu import bot_commands

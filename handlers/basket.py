@@ -20,11 +20,11 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.buttons import button
 from handlers.callback_data import CallbackData
-from handlers.catalog import NO_CATEGORY, ShowCard
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
-from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, OpenBasket, register_command
+from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, OpenBasket
+from handlers.routes import NO_CATEGORY, ReorderNow, ShowCard
 from handlers.shop import (
     answer_refusal,
     current_cycle,
@@ -86,15 +86,9 @@ class Reorder(CallbackData, prefix="bsk:again"):
     cycle_id: int
 
 
-class ReorderNow(CallbackData, prefix="bsk:again"):
-    """Last week's order copied into the open cycle's basket (the main menu's button)."""
-
-
-REORDER_NOW = ReorderNow()
-
-COMMAND = register_command(Command("panier", "basket", lazy_gettext("Votre panier"), CONSUMER))
-REORDER_COMMAND = register_command(
-    Command("memepanier", "same", lazy_gettext("Même panier que la semaine dernière"), CONSUMER)
+COMMAND = Command("panier", "basket", lazy_gettext("Votre panier"), CONSUMER)
+REORDER_COMMAND = Command(
+    "memepanier", "same", lazy_gettext("Même panier que la semaine dernière"), CONSUMER
 )
 
 

@@ -6,7 +6,7 @@ photo message (Telegram cannot turn text into a photo).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, Update
@@ -19,14 +19,13 @@ from handlers.callback_data import CallbackData
 from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
-from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, OpenCatalog, register_command
+from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, OpenCatalog
+from handlers.routes import NO_CATEGORY, ShowCard
 from handlers.shop import current_cycle, product_title, refusal
 from handlers.units import price_phrase, quantity_phrase
 from models import Cycle, catalog
 from models.errors import DomainError
 from models.ordering import add_to_basket, floor_to_step, line_quantity, line_total
-
-NO_CATEGORY = -1  # a card opened from search results
 
 
 class ShowCategory(CallbackData, prefix="cat:c"):
@@ -37,46 +36,13 @@ class ShowCategory(CallbackData, prefix="cat:c"):
     page: int
 
 
-def _quantity(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value > 0 else None
-
-
-class ShowCard(CallbackData, prefix="cat:p"):
-    """A product's card with ``quantity`` on the stepper, opened from a category page (or from
-    search results: ``category`` is ``NO_CATEGORY``)."""
-
-    cycle_id: int
-    product_id: int
-    quantity: str
-    category: int
-    page: int
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if _quantity(self.quantity) is None:
-            raise ValueError(f"{self.prefix}: {self.quantity!r} is not a quantity")
-
-    @property
-    def amount(self) -> Decimal:
-        """The quantity, as a number (always positive)."""
-        amount = _quantity(self.quantity)
-        assert amount is not None  # checked when the data was made
-        return amount
-
-
 class AddToBasket(ShowCard, prefix="cat:a"):
     """Adds ``quantity`` of the product to the basket; the card is shown again."""
 
 
 PER_PAGE = 8
 
-COMMAND = register_command(
-    Command("catalogue", "catalog", lazy_gettext("Les produits de la semaine"), CONSUMER)
-)
+COMMAND = Command("catalogue", "catalog", lazy_gettext("Les produits de la semaine"), CONSUMER)
 
 LABELS = {
     "bio": lazy_gettext("Bio"),

@@ -19,6 +19,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from models import Member
 from models.calendar import WeeklyCalendar
+from models.members import is_admin
 
 if TYPE_CHECKING:
     from handlers.delivery import Delivery
@@ -103,9 +104,7 @@ class DesserteContext(
     def is_admin(self) -> bool:
         """Whether the member is an admin (by role or by ``ADMIN_IDS``)."""
         member = current_member.get()
-        return member is not None and (
-            member.is_admin or member.telegram_id in self.services.admin_ids
-        )
+        return member is not None and is_admin(member, self.services.admin_ids)
 
 
 def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:

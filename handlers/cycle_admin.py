@@ -13,6 +13,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
+from handlers.admin_only import admin_or_refuse
 from handlers.buttons import button
 from handlers.callback_data import CallbackData
 from handlers.common import show
@@ -27,7 +28,7 @@ from handlers.i18n import (
     lazy_gettext,
     ngettext,
 )
-from handlers.menu import ADMIN, MENU, Command, register_command
+from handlers.menu import ADMIN, MENU, Command
 from handlers.week_texts import summary_text
 from models.closing import cycle_summary
 from models.cycle import Cycle, CycleState
@@ -85,28 +86,10 @@ class PlanNext(CallbackData, prefix="cyc:plan"):
 SHOW = ShowCycle()
 PLAN = PlanNext()
 
-CYCLE_COMMAND = register_command(
-    Command("cycle", "cycle", lazy_gettext("Piloter le cycle de la semaine"), ADMIN)
+CYCLE_COMMAND = Command("cycle", "cycle", lazy_gettext("Piloter le cycle de la semaine"), ADMIN)
+NEW_CYCLE_COMMAND = Command(
+    "nouveau_cycle", "new_cycle", lazy_gettext("Planifier le prochain cycle"), ADMIN
 )
-NEW_CYCLE_COMMAND = register_command(
-    Command("nouveau_cycle", "new_cycle", lazy_gettext("Planifier le prochain cycle"), ADMIN)
-)
-
-
-def admins_only_text() -> str:
-    """The polite refusal for someone who is not an admin."""
-    return _("Cette commande est réservée à l’équipe du réseau.")
-
-
-async def refuse_unless_admin(update: Update, context: DesserteContext) -> bool:
-    """Refuse (and say so) when the member is not an admin; True when refused."""
-    if context.is_admin:
-        return False
-    if update.callback_query is not None:
-        await update.callback_query.answer(admins_only_text(), show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(admins_only_text())
-    return True
 
 
 def state_label(state: CycleState) -> str:
@@ -196,7 +179,7 @@ async def render_cycle(
 
 async def show_cycle(update: Update, context: DesserteContext) -> None:
     """The admin sees the current or next cycle and what can be done with it."""
-    if await refuse_unless_admin(update, context):
+    if not await admin_or_refuse(update, context):
         return
     cycle = await admin_cycle(context.session, context.services.now())
     await render_cycle(update, context, cycle)
@@ -313,7 +296,7 @@ async def extend_cycle_by(update: Update, context: DesserteContext, data: Extend
 
 async def plan_cycle(update: Update, context: DesserteContext) -> None:
     """Plans the next cycle from the weekly calendar (or shows the one already planned)."""
-    if await refuse_unless_admin(update, context):
+    if not await admin_or_refuse(update, context):
         return
     calendar = context.services.calendar
     cycle, created = await plan_next_cycle(context.session, calendar, context.services.now())

@@ -36,9 +36,7 @@ from handlers.week_texts import (
     shopping_buttons,
     summary_text,
 )
-from models.closing import CloseSummary, close_cycle
-from models.cycle import Cycle, CycleState
-from models.notifications import (
+from models.audiences import (
     Recipient,
     add_step,
     admin_audience,
@@ -49,6 +47,8 @@ from models.notifications import (
     pickup_reminder_audience,
     step_done,
 )
+from models.closing import CloseSummary, close_cycle
+from models.cycle import Cycle, CycleState
 from models.outbox import Kind, Part, add_messages, cycle_topic, parts
 from models.pickup_day import finish_pickup
 from models.planning import cycles_to_watch, open_planned, plan_cycles

@@ -39,7 +39,7 @@ from telegram.ext import Application
 from handlers.common import escape
 from handlers.context import Services, services_of
 from handlers.i18n import _, lazy_gettext, ngettext, use_locale
-from models.notifications import admin_audience
+from models.audiences import admin_audience
 from models.outbox import (
     Kind,
     OutboxState,

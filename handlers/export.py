@@ -22,14 +22,15 @@ from handlers.context import DesserteContext
 from handlers.documents.pickup_list import pickup_lists_pdf
 from handlers.documents.spreadsheet import orders_csv, orders_xlsx
 from handlers.i18n import _, format_date, lazy_gettext
-from handlers.menu import ADMIN, Command, register_command
+from handlers.menu import ADMIN, Command
 from models import Cycle
 from models.errors import NoOpenCycle, StaleAction
-from models.exports import active_points, order_lines, pickup_lists, totals
+from models.exports import order_lines, pickup_lists, totals
+from models.pickup import active_points
 from models.reports import find_cycle
 
-COMMAND = register_command(
-    Command("exporter", "export", lazy_gettext("Commandes et listes de retrait en fichiers"), ADMIN)
+COMMAND = Command(
+    "exporter", "export", lazy_gettext("Commandes et listes de retrait en fichiers"), ADMIN
 )
 
 

@@ -11,11 +11,11 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
-from handlers.catalog import NO_CATEGORY, ShowCard
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _
 from handlers.menu import BASKET, CATALOG
+from handlers.routes import NO_CATEGORY, ShowCard
 from handlers.shop import closed_shop_text
 from handlers.units import price_phrase
 from models import catalog

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from handlers.callback_data import CallbackData
 from handlers.common import show
 from handlers.context import DesserteContext
 from handlers.i18n import _
 from handlers.menu import MENU, commands_for
-
-
-class OpenHelp(CallbackData, prefix="help"):
-    """What the bot can do for this member."""
-
-
-HELP = OpenHelp()
 
 
 def help_text(context: DesserteContext) -> str:

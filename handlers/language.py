@@ -12,10 +12,6 @@ from handlers.menu import MENU
 from models.members import set_locale
 
 
-class AskLanguage(CallbackData, prefix="lang"):
-    """The languages to choose from."""
-
-
 class SetLanguage(CallbackData, prefix="lang:set"):
     """The member speaks ``code`` from now on."""
 
@@ -26,8 +22,6 @@ class SetLanguage(CallbackData, prefix="lang:set"):
         if self.code not in SUPPORTED_LOCALES:
             raise ValueError(f"lang:set: {self.code!r} is not a supported language")
 
-
-LANGUAGE = AskLanguage()
 
 LANGUAGE_NAMES = {"fr": "🇫🇷 Français", "en": "🇬🇧 English"}
 

@@ -54,18 +54,26 @@ CONSUMER = frozenset({"consumer"})
 PRODUCER = frozenset({"producer"})
 ADMIN = frozenset({"admin"})
 
-COMMANDS: list[Command] = [
-    Command("start", "start", lazy_gettext("Accueil et menu"), EVERYONE),
-    Command("aide", "help", lazy_gettext("Ce que je sais faire"), EVERYONE),
-    Command("langue", "language", lazy_gettext("Changer de langue"), EVERYONE),
-]
+START_COMMAND = Command("start", "start", lazy_gettext("Accueil et menu"), EVERYONE)
+HELP_COMMAND = Command("aide", "help", lazy_gettext("Ce que je sais faire"), EVERYONE)
+LANGUAGE_COMMAND = Command("langue", "language", lazy_gettext("Changer de langue"), EVERYONE)
+# Commands another feature names in its texts (the producer's welcome lists them).
+STOCK_COMMAND = Command("stock", "stock", lazy_gettext("Donner mon stock de la semaine"), PRODUCER)
+MY_PRODUCTS_COMMAND = Command(
+    "mes_produits", "my_products", lazy_gettext("Mon offre et ce qui est commandé"), PRODUCER
+)
+SHORTAGE_COMMAND = Command(
+    "manque", "shortage", lazy_gettext("Signaler un manque après la clôture"), PRODUCER
+)
+
+COMMANDS: list[Command] = []
+"""The command menu, in order: ``handlers.registry.COMMAND_MENU``, installed by
+:func:`use_commands` when the registry is imported."""
 
 
-def register_command(command: Command) -> Command:
-    """Add a feature's command to the menu (features call it at import time)."""
-    if all(existing.fr != command.fr for existing in COMMANDS):
-        COMMANDS.append(command)
-    return command
+def use_commands(commands: Iterable[Command]) -> None:
+    """Make ``commands`` the menu (help and Telegram's command list), in their order."""
+    COMMANDS[:] = list(commands)
 
 
 def commands_for(roles: Iterable[str]) -> list[Command]:

@@ -12,15 +12,12 @@ from handlers.callback_data import CallbackData
 from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, lazy_gettext
-from handlers.menu import CONSUMER, MENU, Command, register_command
+from handlers.menu import CONSUMER, MENU, Command
+from handlers.routes import ORDERS, ShowOrders
 from handlers.shop import local, order_lines, pickup_window
 from models import Order, OrderStatus
 from models.errors import StaleAction
 from models.ordering import order_history, order_of_member
-
-
-class ShowOrders(CallbackData, prefix="ord"):
-    """The member's past orders."""
 
 
 class ShowOrder(CallbackData, prefix="ord:v"):
@@ -29,9 +26,7 @@ class ShowOrder(CallbackData, prefix="ord:v"):
     order_id: int
 
 
-ORDERS = ShowOrders()
-
-COMMAND = register_command(Command("commandes", "orders", lazy_gettext("Vos commandes"), CONSUMER))
+COMMAND = Command("commandes", "orders", lazy_gettext("Vos commandes"), CONSUMER)
 
 STATUS = {
     OrderStatus.CONFIRMED: lazy_gettext("confirmée"),

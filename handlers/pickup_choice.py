@@ -8,65 +8,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.buttons import button
-from handlers.callback_data import CallbackData
-from handlers.common import escape, show, tell_stale
+from handlers.common import show, tell_stale
 from handlers.context import DesserteContext
-from handlers.i18n import _, format_time, lazy_gettext
-from handlers.menu import CATALOG, CONSUMER, MENU, Command, register_command
-from models import PickupPoint
+from handlers.i18n import _, lazy_gettext
+from handlers.menu import CATALOG, CONSUMER, MENU, Command
+from handlers.pickup_points import point_line, points_message
+from handlers.routes import AskPickupPoint, ChoosePickupPoint
 from models.errors import StaleAction
-from models.pickup import choose_point, points_for
+from models.pickup import choose_point
 
-
-class AskPickupPoint(CallbackData, prefix="pk"):
-    """The pickup points to choose from."""
-
-
-class ChoosePickupPoint(CallbackData, prefix="pk:set"):
-    """The member collects at ``point_id`` from now on."""
-
-    point_id: int
-
-
-PICKUP = AskPickupPoint()
-
-COMMAND = register_command(
-    Command("retrait", "pickup", lazy_gettext("Choisir votre point de retrait"), CONSUMER)
-)
-
-
-def point_line(point: PickupPoint) -> str:
-    """ "Halle centrale — 12 rue des Carmes (17:00–19:30)"."""
-    company = (
-        _(" · réservé {company}").format(company=escape(point.company)) if point.company else ""
-    )
-    return _("<b>{name}</b>{company}\n{address} — {start}–{end}").format(
-        name=escape(point.name),
-        company=company,
-        address=escape(point.address),
-        start=format_time(point.window_start),
-        end=format_time(point.window_end),
-    )
-
-
-async def points_message(context: DesserteContext, intro: str) -> tuple[str, InlineKeyboardMarkup]:
-    """The list of points the member may choose, the current one ticked."""
-    points = await points_for(context.session, context.member)
-    current = context.member.pickup_point_id
-    lines = [intro, ""]
-    rows = []
-    for point in points:
-        lines.append(point_line(point))
-        tick = "✅ " if point.id == current else ""
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    f"{tick}{point.name}", callback_data=ChoosePickupPoint(point.id).pack()
-                )
-            ]
-        )
-    rows.append([InlineKeyboardButton(_("⬅️ Menu"), callback_data=MENU.pack())])
-    return "\n".join(lines), InlineKeyboardMarkup(rows)
+COMMAND = Command("retrait", "pickup", lazy_gettext("Choisir votre point de retrait"), CONSUMER)
 
 
 async def ask_pickup_point(

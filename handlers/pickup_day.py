@@ -13,20 +13,20 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.ext import BaseHandler, CommandHandler
 
+from handlers.admin_only import admin_or_refuse
 from handlers.buttons import button
 from handlers.callback_data import CallbackData
 from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
-from handlers.cycle_admin import refuse_unless_admin
 from handlers.i18n import _, format_date, format_price, format_time, lazy_gettext, ngettext
-from handlers.menu import ADMIN, Command, register_command
+from handlers.menu import ADMIN, Command
 from models.cycle import CycleState
 from models.errors import StaleAction
 from models.order import OrderStatus
+from models.pickup import active_points
 from models.pickup_day import (
     PickupEntry,
     PickupList,
-    active_points,
     finish_pickup,
     invitation_code,
     pickup_cycle,
@@ -70,16 +70,12 @@ POINTS = ShowPickups()
 
 PAGE_SIZE = 20
 
-PICKUPS_COMMAND = register_command(
-    Command("retraits", "pickups", lazy_gettext("Listes de retrait du jour"), ADMIN)
-)
-INVITE_COMMAND = register_command(
-    Command(
-        "invite_retrait",
-        "invite_pickup",
-        lazy_gettext("Lien d’invitation d’un point de retrait d’entreprise"),
-        ADMIN,
-    )
+PICKUPS_COMMAND = Command("retraits", "pickups", lazy_gettext("Listes de retrait du jour"), ADMIN)
+INVITE_COMMAND = Command(
+    "invite_retrait",
+    "invite_pickup",
+    lazy_gettext("Lien d’invitation d’un point de retrait d’entreprise"),
+    ADMIN,
 )
 
 
@@ -185,7 +181,7 @@ async def render_list(
 
 async def show_pickups(update: Update, context: DesserteContext) -> None:
     """The admin picks a point (or names it: /retraits halle) and sees its list."""
-    if await refuse_unless_admin(update, context):
+    if not await admin_or_refuse(update, context):
         return
     cycle = await pickup_cycle(context.session)
     if cycle is None:
@@ -282,7 +278,7 @@ async def end_pickup(update: Update, context: DesserteContext, data: EndPickup) 
 
 async def invite_pickup(update: Update, context: DesserteContext) -> None:
     """Gives the invitation deep link of a company pickup point (/invite_retrait SLUG)."""
-    if await refuse_unless_admin(update, context):
+    if not await admin_or_refuse(update, context):
         return
     slug = " ".join(context.args or []).strip()
     if not slug:

@@ -11,12 +11,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
+from handlers.admin_only import admin_or_refuse
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
-from handlers.menu import ADMIN, Command, register_command
-from handlers.shortage import SHORTAGE_COMMAND
-from handlers.stock_messages import MY_PRODUCTS_COMMAND, STOCK_COMMAND
+from handlers.menu import ADMIN, MY_PRODUCTS_COMMAND, SHORTAGE_COMMAND, STOCK_COMMAND, Command
 from models.errors import StaleAction
 from models.producers import (
     INVITE_PREFIX,
@@ -26,20 +25,17 @@ from models.producers import (
     producer_by_slug,
 )
 
-INVITE_COMMAND = register_command(
-    Command(
-        "invite_producteur",
-        "invite_producer",
-        lazy_gettext("Inviter un producteur (lien à usage unique)"),
-        ADMIN,
-    )
+INVITE_COMMAND = Command(
+    "invite_producteur",
+    "invite_producer",
+    lazy_gettext("Inviter un producteur (lien à usage unique)"),
+    ADMIN,
 )
 
 
 async def invite_producer(update: Update, context: DesserteContext) -> None:
     """/invite_producteur SLUG: the producer's single-use invitation link (admins only)."""
-    if not context.is_admin:
-        await show(update, _("Cette commande est réservée à l’équipe du réseau."))
+    if not await admin_or_refuse(update, context):
         return
     slug = " ".join(context.args or []).strip()
     producer = await producer_by_slug(context.session, slug) if slug else None

@@ -2,7 +2,8 @@
 
 Each feature module exposes ``handlers() -> list[BaseHandler]``; :data:`FEATURES` orders them.
 Order matters where patterns overlap: commands and buttons first, free text last, then the
-polite fallbacks for whatever nobody took.
+polite fallbacks for whatever nobody took. :data:`COMMAND_MENU` orders the commands as help and
+Telegram's menu list them.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from handlers import (
     broadcast,
     catalog,
     cycle_admin,
-    errors,
+    error_reporting,
     export,
     free_text,
     help,
     language,
-    notifications,
+    menu,
+    notification_settings,
     orders,
     pickup_choice,
     pickup_day,
@@ -41,7 +43,8 @@ from handlers import (
     stock_messages,
 )
 from handlers.buttons import button
-from handlers.menu import OpenMenu
+from handlers.menu import Command, OpenMenu
+from handlers.routes import AskLanguage, OpenHelp
 
 # Feature modules, in the order PTB must try them (each has ``handlers()``).
 FEATURES: list[ModuleType] = [
@@ -58,9 +61,34 @@ FEATURES: list[ModuleType] = [
     shortage,
     purchase_orders,
     cycle_admin,
-    notifications,
+    notification_settings,
     pickup_day,
 ]
+# The command menu, in the order help and Telegram's menu show it (each list is per role).
+COMMAND_MENU: list[Command] = [
+    menu.START_COMMAND,
+    menu.HELP_COMMAND,
+    menu.LANGUAGE_COMMAND,
+    basket.COMMAND,
+    basket.REORDER_COMMAND,
+    broadcast.COMMAND,
+    catalog.COMMAND,
+    menu.SHORTAGE_COMMAND,
+    menu.STOCK_COMMAND,
+    menu.MY_PRODUCTS_COMMAND,
+    stock_messages.UNDO_COMMAND,
+    cycle_admin.CYCLE_COMMAND,
+    cycle_admin.NEW_CYCLE_COMMAND,
+    export.COMMAND,
+    notification_settings.COMMAND,
+    orders.COMMAND,
+    pickup_choice.COMMAND,
+    pickup_day.PICKUPS_COMMAND,
+    pickup_day.INVITE_COMMAND,
+    producer_join.INVITE_COMMAND,
+    report.COMMAND,
+]
+menu.use_commands(COMMAND_MENU)
 # Last of all: plain text (stock messages, then search), edits and other message kinds.
 LAST_FEATURES: list[ModuleType] = [free_text]
 
@@ -71,16 +99,16 @@ def _core() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler(["aide", "help"], help.show_help),
         CommandHandler(["langue", "language"], language.ask_language),
         button(OpenMenu, start.show_menu),
-        button(help.OpenHelp, help.show_help),
-        button(language.AskLanguage, language.ask_language),
+        button(OpenHelp, help.show_help),
+        button(AskLanguage, language.ask_language),
         button(language.SetLanguage, language.choose_language),
     ]
 
 
 def _fallbacks() -> list[BaseHandler[Any, Any, Any]]:
     return [
-        MessageHandler(filters.COMMAND, errors.answer_unknown_command),
-        CallbackQueryHandler(errors.answer_unknown_button),
+        MessageHandler(filters.COMMAND, error_reporting.answer_unknown_command),
+        CallbackQueryHandler(error_reporting.answer_unknown_button),
     ]
 
 
@@ -95,4 +123,4 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Install every handler and the error handler on ``application``."""
     application.add_handlers(build_handlers())
-    application.add_error_handler(errors.report_error)
+    application.add_error_handler(error_reporting.report_error)

@@ -23,15 +23,13 @@ from handlers.i18n import (
     lazy_gettext,
     ngettext,
 )
-from handlers.menu import ADMIN, Command, register_command
+from handlers.menu import ADMIN, Command
 from handlers.units import amount_phrase
 from models import CycleState
 from models.errors import NoOpenCycle
 from models.reports import CycleReport, cycle_report, find_cycle, history
 
-COMMAND = register_command(
-    Command("rapport", "report", lazy_gettext("Chiffres du cycle et tendances"), ADMIN)
-)
+COMMAND = Command("rapport", "report", lazy_gettext("Chiffres du cycle et tendances"), ADMIN)
 CHART_CYCLES = 12
 MAX_LENGTH = 4000
 

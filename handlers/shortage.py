@@ -16,8 +16,8 @@ from handlers.buttons import button
 from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.delivery import deliver
-from handlers.i18n import _, format_price, lazy_gettext, use_locale
-from handlers.menu import PRODUCER, Command, register_command
+from handlers.i18n import _, format_price, use_locale
+from handlers.menu import SHORTAGE_COMMAND
 from handlers.stock_views import (
     CancelShortage,
     ConfirmShortage,
@@ -30,9 +30,9 @@ from handlers.stock_views import (
     shortage_keyboard,
     shortage_text,
 )
+from models.audiences import admin_audience
 from models.cycles import stock_cycle
 from models.errors import StaleAction
-from models.notifications import admin_audience
 from models.outbox import Kind, Part, enqueue
 from models.shortage import (
     AffectedOrder,
@@ -45,10 +45,6 @@ from models.shortage import (
 from models.stock import cancel_update, pending_update, preview, read_stock_message
 
 log = logging.getLogger(__name__)
-
-SHORTAGE_COMMAND = register_command(
-    Command("manque", "shortage", lazy_gettext("Signaler un manque après la clôture"), PRODUCER)
-)
 
 
 async def offer_shortage(update: Update, context: DesserteContext, text: str) -> bool:

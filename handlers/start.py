@@ -10,15 +10,12 @@ import importlib
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from handlers.basket import REORDER_NOW
 from handlers.common import escape, show
 from handlers.context import DesserteContext
-from handlers.help import HELP
 from handlers.i18n import _
-from handlers.language import LANGUAGE
 from handlers.menu import BASKET, CATALOG
-from handlers.orders import ORDERS
-from handlers.pickup_choice import PICKUP, points_message
+from handlers.pickup_points import points_message
+from handlers.routes import HELP, LANGUAGE, ORDERS, PICKUP, REORDER_NOW
 from models.pickup import join_by_invitation, points_for
 
 COMPANY_PREFIX = "p-"

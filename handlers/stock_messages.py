@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +22,7 @@ from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext, Services
 from handlers.delivery import markup_json
 from handlers.i18n import _, lazy_gettext, use_locale
-from handlers.menu import PRODUCER, Command, register_command
+from handlers.menu import MY_PRODUCTS_COMMAND, PRODUCER, STOCK_COMMAND, Command
 from handlers.stock_views import (
     CancelStock,
     FixStock,
@@ -54,21 +53,12 @@ from models.stock import (
     same_as_last_week,
     undo_last_update,
 )
+from models.text import fold
 
 log = logging.getLogger(__name__)
 
-STOCK_COMMAND = register_command(
-    Command("stock", "stock", lazy_gettext("Donner mon stock de la semaine"), PRODUCER)
-)
-MY_PRODUCTS_COMMAND = register_command(
-    Command(
-        "mes_produits", "my_products", lazy_gettext("Mon offre et ce qui est commandé"), PRODUCER
-    )
-)
-UNDO_COMMAND = register_command(
-    Command(
-        "annuler_stock", "undo_stock", lazy_gettext("Annuler ma dernière mise à jour"), PRODUCER
-    )
+UNDO_COMMAND = Command(
+    "annuler_stock", "undo_stock", lazy_gettext("Annuler ma dernière mise à jour"), PRODUCER
 )
 
 # "annuler la dernière mise à jour", "annule la derniere maj", "undo the last update"
@@ -76,11 +66,6 @@ _UNDO_PHRASE = re.compile(
     r"^\s*(annule[rz]?\s+(la\s+)?(derniere\s+)?(mise\s+a\s+jour|maj)"
     r"|undo\s+(the\s+)?last\s+update)\b"
 )
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _not_a_producer() -> str:
@@ -98,7 +83,7 @@ async def handle_stock_text(update: Update, context: DesserteContext) -> bool:
     if message is None or not message.text or member.producer_id is None:
         return False
     text = message.text
-    if _UNDO_PHRASE.match(_fold(text)):
+    if _UNDO_PHRASE.match(fold(text)):
         await undo_stock(update, context)
         return True
     now = context.services.now()

@@ -7,15 +7,15 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from handlers.basket import REORDER_NOW
 from handlers.common import escape
 from handlers.context import Services
 from handlers.i18n import _, format_date, format_datetime, format_price, format_time, ngettext
 from handlers.menu import BASKET, CATALOG
+from handlers.routes import REORDER_NOW
 from handlers.units import amount_phrase
+from models.audiences import CloseNotice, CloseReminder, PickupReminder
 from models.closing import CloseSummary
 from models.cycle import Cycle
-from models.notifications import CloseNotice, CloseReminder, PickupReminder
 
 
 def _local(services: Services, moment: datetime) -> datetime:

@@ -7,7 +7,6 @@ shown, a sold-out one is shown last, marked as such by the caller.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from models.cycle import Offer
 from models.producer import Product
+from models.text import fold
 
 CATEGORY_ORDER = ("Légumes", "Fruits", "Crèmerie", "Viandes", "Boulangerie", "Épicerie")
 SCARCE_BELOW = Decimal(5)
@@ -69,7 +69,7 @@ def _category_key(name: str) -> tuple[int, str]:
     try:
         return (CATEGORY_ORDER.index(name), name)
     except ValueError:
-        return (len(CATEGORY_ORDER), fold(name))
+        return (len(CATEGORY_ORDER), search_form(name))
 
 
 def _offered(cycle_id: int) -> Select[Decimal, Decimal, Product]:
@@ -109,7 +109,7 @@ async def category_page(
     """Page ``page`` (0-based, clamped) of a category: available products by name, sold out last."""
     rows = await session.execute(_offered(cycle_id).where(Product.category == category))
     views = [OfferView(product=p, offered=offered, ordered=ordered) for offered, ordered, p in rows]
-    views.sort(key=lambda v: (v.sold_out, fold(v.product.name)))
+    views.sort(key=lambda v: (v.sold_out, search_form(v.product.name)))
     count = max(1, -(-len(views) // per_page))
     page = min(max(page, 0), count - 1)
     return Page(views[page * per_page : (page + 1) * per_page], page, count, len(views))
@@ -133,12 +133,9 @@ async def offer_view(session: AsyncSession, cycle_id: int, product_id: int) -> O
     return OfferView(product=product, offered=offered, ordered=ordered)
 
 
-def fold(text: str) -> str:
-    """Lower case, no accents, œ → oe, punctuation as spaces: what search compares."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+def search_form(text: str) -> str:
+    """``text`` folded (``models.text.fold``), punctuation as spaces: what search compares."""
+    return re.sub(r"[^a-z0-9]+", " ", fold(text)).strip()
 
 
 def singular(word: str) -> str:
@@ -151,7 +148,7 @@ def singular(word: str) -> str:
 
 
 def _normalise(text: str) -> str:
-    return " ".join(singular(w) for w in fold(text).split())
+    return " ".join(singular(w) for w in search_form(text).split())
 
 
 STOPWORDS = frozenset(
@@ -211,7 +208,11 @@ def search(views: list[OfferView], query: str, limit: int = 8) -> list[OfferView
     best_tier = min(tier for tier, _score, _index in ranked)
     chosen = [item for item in ranked if item[0] == best_tier]
     chosen.sort(
-        key=lambda item: (item[1], views[item[2]].sold_out, fold(views[item[2]].product.name))
+        key=lambda item: (
+            item[1],
+            views[item[2]].sold_out,
+            search_form(views[item[2]].product.name),
+        )
     )
     return [views[index] for _tier, _score, index in chosen[:limit]]
 
@@ -222,8 +223,8 @@ __all__ = [
     "Page",
     "categories",
     "category_page",
-    "fold",
     "offer_view",
     "offers",
     "search",
+    "search_form",
 ]

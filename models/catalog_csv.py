@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import TextIO
 
 from models.cells import read_cell, spreadsheet_row
+from models.producer import COUNTED_MEASURES, UNIT_MEASURES
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -74,8 +75,6 @@ __all__ = [
     "write_catalog",
 ]
 
-UNIT_MEASURES: tuple[str, ...] = ("g", "kg", "ml", "cl", "l", "pièce", "botte")
-_COUNTED_MEASURES = frozenset({"pièce", "botte"})
 _MEASURE_ALIASES = {"piece": "pièce", "pièces": "pièce", "pieces": "pièce", "bottes": "botte"}
 
 PRODUCER_COLUMNS: tuple[str, ...] = ("slug", "name", "town", "description", "distance_km")
@@ -452,7 +451,7 @@ def read_catalog(
             if (
                 amount is None
                 or amount <= 0
-                or (measure in _COUNTED_MEASURES and amount != amount.to_integral_value())
+                or (measure in COUNTED_MEASURES and amount != amount.to_integral_value())
             ):
                 errors.append(RowError(line, "unit_amount", "bad_amount", {"value": raw_amount}))
         step: Decimal | None = None

@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, ColumnElement, Row, and_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models.base import QUANTITY_SCALE, normalize_quantity
-from models.catalog import fold
+from models.catalog import search_form
 from models.cycle import Cycle
 from models.errors import StaleAction
 from models.member import Member
@@ -89,10 +89,11 @@ class PickupList:
 
 
 class _Folded(dict[str, str]):
-    """``fold`` with a memory: an export folds the same few hundred names thousands of times."""
+    """``search_form`` with a memory: an export folds the same few hundred names thousands of
+    times."""
 
     def __missing__(self, text: str) -> str:
-        folded = self[text] = fold(text)
+        folded = self[text] = search_form(text)
         return folded
 
 
@@ -251,20 +252,9 @@ def totals(lines: list[ExportLine]) -> Totals:
     return Totals(
         orders=len({line.order_id for line in lines}),
         revenue_cents=sum(line.total_cents for line in lines),
-        per_producer=dict(sorted(per_producer.items(), key=lambda kv: fold(kv[0]))),
-        per_pickup_point=dict(sorted(per_point.items(), key=lambda kv: fold(kv[0]))),
+        per_producer=dict(sorted(per_producer.items(), key=lambda kv: search_form(kv[0]))),
+        per_pickup_point=dict(sorted(per_point.items(), key=lambda kv: search_form(kv[0]))),
     )
-
-
-async def active_points(session: AsyncSession) -> list[PickupPoint]:
-    """Every active pickup point (public and company ones), by name."""
-    points = list(
-        await session.scalars(
-            select(PickupPoint).where(PickupPoint.active.is_(True)).order_by(PickupPoint.name)
-        )
-    )
-    await session.commit()
-    return points
 
 
 async def pickup_lists(
@@ -312,7 +302,6 @@ __all__ = [
     "PickupEntry",
     "PickupList",
     "Totals",
-    "active_points",
     "order_lines",
     "pickup_lists",
     "totals",

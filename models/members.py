@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Collection
+
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from models.member import Member
 from models.unit_of_work import unit_of_work
+
+
+def is_admin(member: Member, admin_ids: Collection[int]) -> bool:
+    """Whether ``member`` is an admin: the admin role, or a Telegram id among ``ADMIN_IDS``."""
+    return member.is_admin or member.telegram_id in admin_ids
+
+
+def admin_condition(admin_ids: Collection[int]) -> ColumnElement[bool]:
+    """The rule of :func:`is_admin` as a condition on ``Member`` rows, for a query."""
+    return Member.is_admin.is_(True) | Member.telegram_id.in_(sorted(admin_ids))
 
 
 async def _find(session: AsyncSession, telegram_id: int) -> Member | None:

@@ -13,6 +13,20 @@ from models.pickup_point import PickupPoint
 from models.unit_of_work import unit_of_work
 
 
+async def active_points(session: AsyncSession) -> list[PickupPoint]:
+    """Every active pickup point (public and company ones): public ones first, each group by
+    name."""
+    points = list(
+        await session.scalars(
+            select(PickupPoint)
+            .where(PickupPoint.active.is_(True))
+            .order_by(PickupPoint.is_public.desc(), PickupPoint.name)
+        )
+    )
+    await session.commit()
+    return points
+
+
 async def points_for(session: AsyncSession, member: Member) -> list[PickupPoint]:
     """The points ``member`` may choose: the public ones and the company ones they joined."""
     joined = list(member.joined_points or [])

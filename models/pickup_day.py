@@ -15,7 +15,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from models.catalog import search_form
 from models.cycle import Cycle, CycleState
+from models.cycles import lock_cycle
 from models.errors import StaleAction
 from models.order import Order, OrderLine, OrderStatus
 from models.pickup_point import PickupPoint
@@ -73,18 +75,6 @@ async def point_by_slug(session: AsyncSession, slug: str) -> PickupPoint | None:
     return result
 
 
-async def active_points(session: AsyncSession) -> list[PickupPoint]:
-    """Every active pickup point, public ones first, by name."""
-    points = await session.scalars(
-        select(PickupPoint)
-        .where(PickupPoint.active.is_(True))
-        .order_by(PickupPoint.is_public.desc(), PickupPoint.name)
-    )
-    result = list(points)
-    await session.commit()
-    return result
-
-
 async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> PickupList:
     """The point's confirmed (and collected, no-show) orders in the cycle, by consumer name."""
     cycle = await session.get(Cycle, cycle_id, populate_existing=True)
@@ -114,7 +104,7 @@ async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> Pi
             )
             for order, lines in rows
         ),
-        key=lambda entry: (entry.member_name.casefold(), entry.order_id),
+        key=lambda entry: (search_form(entry.member_name), entry.order_id),
     )
     await session.commit()
     return PickupList(cycle, point, tuple(entries))
@@ -155,13 +145,8 @@ async def finish_pickup(
     nothing more). Commits.
     """
     async with unit_of_work(session):
-        cycle = await session.scalar(
-            select(Cycle)
-            .where(Cycle.id == cycle_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        if cycle is None or cycle.state not in (CycleState.CLOSED, CycleState.DELIVERED):
+        cycle = await lock_cycle(session, cycle_id)
+        if cycle.state not in (CycleState.CLOSED, CycleState.DELIVERED):
             raise StaleAction(cycle_id=cycle_id)
         if cycle.state == CycleState.DELIVERED:
             return 0

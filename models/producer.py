@@ -13,7 +13,10 @@ from models.base import Base, Quantity
 if TYPE_CHECKING:
     from models.member import Member
 
-UNIT_MEASURES = ("g", "kg", "ml", "cl", "l", "pièce", "botte")
+UNIT_MEASURES: tuple[str, ...] = ("g", "kg", "ml", "cl", "l", "pièce", "botte")
+"""What a sale unit is measured in: the one list (the schema, the catalog CSV, the texts)."""
+COUNTED_MEASURES = frozenset({"pièce", "botte"})
+"""The measures counted in whole numbers."""
 
 
 class Producer(Base):
@@ -46,7 +49,8 @@ class Product(Base):
         CheckConstraint("unit_amount > 0", name="unit_amount_positive"),
         CheckConstraint("step > 0", name="step_positive"),
         CheckConstraint(
-            "unit_measure IN ('g', 'kg', 'ml', 'cl', 'l', 'pièce', 'botte')", name="unit_measure"
+            "unit_measure IN ({})".format(", ".join(f"'{m}'" for m in UNIT_MEASURES)),
+            name="unit_measure",
         ),
     )
 

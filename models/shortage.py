@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from models.base import normalize_quantity
 from models.cycle import Cycle, CycleState, Offer
+from models.cycles import lock_cycle
 from models.errors import StaleAction
 from models.member import Member
 from models.order import Order, OrderLine, OrderStatus
@@ -215,13 +216,10 @@ async def apply_shortage(
     affected: dict[int, AffectedOrder] = {}
     lines: list[ShortageLine] = []
     async with unit_of_work(session):
-        cycle = await session.scalar(
-            select(Cycle)
-            .where(Cycle.id == stock_update.cycle_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        if cycle is None or cycle.state != CycleState.CLOSED:
+        if stock_update.cycle_id is None:
+            raise StaleAction(update_id=update_id)
+        cycle = await lock_cycle(session, stock_update.cycle_id)
+        if cycle.state != CycleState.CLOSED:
             raise StaleAction(update_id=update_id)
         for item in stock_update.parsed.get("updates", []):
             product = products.get(item["sku"])

@@ -90,7 +90,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from models.stock_parser.grammar import Item, clauses
-from models.stock_parser.lexicon import MEASURES, UNIT_DISPLAY, FarmLexicon, Product, fold, stem
+from models.stock_parser.lexicon import MEASURES, UNIT_DISPLAY, FarmLexicon, Product, stem
 from models.stock_parser.resolution import Resolver, measure_of, size_of, stock_line
 from models.stock_parser.tokens import CONTENT, Tok, Tokenizer
 from models.stock_parser.types import (
@@ -101,6 +101,7 @@ from models.stock_parser.types import (
     StockLine,
     Unconvertible,
 )
+from models.text import fold_with_offsets
 
 __all__ = [
     "Ambiguity",
@@ -140,7 +141,7 @@ class StockParser:
     def parse(self, text: str) -> ParseResult:
         """Parse one message; the caller gets the updates to apply, the ambiguities to ask
         about, the unknown names and the unconvertible quantities, each in message order."""
-        folded, offsets = fold(text)
+        folded, offsets = fold_with_offsets(text)
         source = _Source(text, offsets)
         result = ParseResult()
         context: tuple[int, str] = (-1, "")  # (line, head word of the last product named)

@@ -1,4 +1,4 @@
-"""The parser's words: folding, stems, units, number words, fillers, and one farm's vocabulary.
+"""The parser's words (folded by ``models.text``): stems, units, number words, fillers, and one farm's vocabulary.
 
 Everything here is a table or a pure function of one word; :class:`FarmLexicon` adds what
 depends on the producer's catalog (the stems of product names and aliases, the sale units).
@@ -7,7 +7,6 @@ depends on the producer's catalog (the stems of product names and aliases, the s
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,46 +15,7 @@ from functools import lru_cache
 from text_to_num import text2num  # type: ignore[import-untyped]
 
 from models.stock_parser.types import CatalogItem
-
-# ---------------------------------------------------------------- folding
-
-
-def _fold_table() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for cp in range(0xC0, 0x250):
-        ch = chr(cp)
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if c.isascii())
-        if base and base != ch:
-            table[cp] = base.lower()
-    table.update({
-        ord("œ"): "oe", ord("Œ"): "oe", ord("æ"): "ae", ord("Æ"): "ae", ord("ß"): "ss",
-        ord("’"): "'", ord("‘"): "'", ord("ʼ"): "'", ord("´"): "'", ord("`"): "'",
-        ord("–"): "-", ord("—"): "-", ord("‐"): "-", ord("−"): "-",
-        ord("\u00a0"): " ", ord("\u202f"): " ", ord("\t"): " ", ord("\r"): " ",
-        ord("•"): " ", ord("*"): " ", ord("·"): " ", ord("►"): " ", ord("→"): " ",
-    })  # fmt: skip
-    return table
-
-
-_FOLD = str.maketrans(_fold_table())
-
-
-def fold(text: str) -> tuple[str, list[int] | None]:
-    """Folded text (lowercase, no accents, plain quotes/dashes), and a folded→original offset
-    map when lengths differ (None: identity)."""
-    lowered = text.lower()
-    if len(lowered) == len(text):
-        folded = lowered.translate(_FOLD)
-        if len(folded) == len(text):
-            return folded, None
-    parts: list[str] = []
-    offsets: list[int] = []
-    for i, ch in enumerate(text):
-        f = ch.lower().translate(_FOLD)
-        parts.append(f)
-        offsets.extend([i] * len(f))
-    offsets.append(len(text))
-    return "".join(parts), offsets
+from models.text import fold_with_offsets
 
 
 def stem(word: str) -> str:
@@ -67,7 +27,7 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """The folded words of ``text``."""
-    folded, _ = fold(text)
+    folded, _ = fold_with_offsets(text)
     return [m.group() for m in re.finditer(r"[a-z][a-z0-9]*", folded)]
 
 

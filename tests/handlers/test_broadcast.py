@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.sandbox import Sandbox
-from handlers.broadcast import launch, resume_broadcasts, wait_for_broadcasts
+from handlers.broadcast_sending import launch, resume_broadcasts, wait_for_broadcasts
 from models import Broadcast, BroadcastStatus, Member, OutboxMessage, OutboxState
-from models.broadcasting import Audience, count_recipients
+from models.broadcasts import Audience, count_recipients
 from models.cycle import CycleState
 from models.outbox import LEASE
 from tests.admin_support import make_members, order, running_app

@@ -74,8 +74,8 @@ def test_a_route_without_fields_takes_nothing_more():
 
 def test_values_the_route_itself_refuses_are_forged_data():
     """A route's own check (a known language, a quantity) refuses at unpack time too."""
-    from handlers.catalog import ShowCard
     from handlers.language import SetLanguage
+    from handlers.routes import ShowCard
 
     assert SetLanguage.unpack("lang:set:en").code == "en"
     for forged in ("lang:set:de", "lang:set:"):

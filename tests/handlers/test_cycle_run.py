@@ -568,11 +568,11 @@ async def test_admin_commands_and_buttons_are_refused_to_others(
 
     for command in ADMIN_COMMANDS:
         await user.send(command)
-        assert "réservée à l’équipe" in user.last_message.text, command
+        assert "réservée à l’équipe qui anime le réseau" in user.last_message.text, command
     await user.send("/start")
     for data in admin_buttons(week.id, network["central"].id, order_id):
         await user.press_data(data)
-        assert "réservée à l’équipe" in user.answers[-1].text, data
+        assert "réservée à l’équipe qui anime le réseau" in user.answers[-1].text, data
     still = await session.get(Cycle, week.id, populate_existing=True)
     assert still.state == CycleState.OPEN
     assert still.closes_at == paris(2026, 12, 15, 23, 59)

@@ -141,7 +141,7 @@ async def test_only_admins_invite_producers(app, sandbox, session):
     await load_demo_network(session)
     alice = sandbox.user("Alice", language="fr")
     await alice.send("/invite_producteur jardins-lusignan")
-    assert "réservée à l’équipe" in alice.last_message.text
+    assert "réservée à l’équipe qui anime le réseau" in alice.last_message.text
     assert "t.me" not in alice.last_message.text
 
 

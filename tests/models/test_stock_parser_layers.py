@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from models.stock_parser import CatalogItem
 from models.stock_parser.grammar import clauses
-from models.stock_parser.lexicon import FarmLexicon, fold, number_words_value, stem
+from models.stock_parser.lexicon import FarmLexicon, number_words_value, stem
 from models.stock_parser.resolution import Resolver, to_sale_units
 from models.stock_parser.tokens import ADD, CONTENT, FILLER, NUM, SEP, STOPW, UNIT, ZERO, Tokenizer
+from models.text import fold_with_offsets
 
 CATALOG = [
     CatalogItem("TOM-ANC", "Tomates anciennes", ("coeur de boeuf",), "kg", Decimal(1), "kg"),
@@ -28,8 +29,8 @@ def layers() -> tuple[FarmLexicon, Resolver, Tokenizer]:
 
 
 def test_fold_keeps_offsets_into_the_original() -> None:
-    assert fold("Radis 3") == ("radis 3", None)
-    folded, offsets = fold("Œufs 5")
+    assert fold_with_offsets("Radis 3") == ("radis 3", None)
+    folded, offsets = fold_with_offsets("Œufs 5")
     assert folded == "oeufs 5"
     assert offsets is not None
     assert offsets[:3] == [0, 0, 1]

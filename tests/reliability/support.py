@@ -35,10 +35,7 @@ ALICE, BOB, MARIE, JEAN = 81_001, 81_002, 81_003, 81_004
 STRANGERS_FROM = 82_000
 _stranger_ids = itertools.count(STRANGERS_FROM)
 
-ADMIN_REFUSALS = (
-    "Désolé, cette commande est réservée à l’équipe qui anime le réseau.",
-    "Cette commande est réservée à l’équipe du réseau.",
-)
+ADMIN_REFUSAL = "Désolé, cette commande est réservée à l’équipe qui anime le réseau."
 PRODUCER_REFUSAL = "Cette commande est réservée aux producteurs du réseau."
 STALE = "Ce bouton n’est plus valable. Tapez /start pour repartir."
 ERROR_APOLOGIES = (

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 import handlers.delivery as delivery
 from bot.app import build_application, start_application, stop_application
 from bot.sandbox import Sandbox
-from handlers.broadcast import send_broadcast, wait_for_broadcasts
+from handlers.broadcast_sending import send_broadcast, wait_for_broadcasts
 from handlers.delivery import deliver, markup_json
 from handlers.week_texts import shopping_buttons
 from models import Broadcast, BroadcastStatus, Member, OutboxMessage, OutboxState

@@ -26,7 +26,7 @@ from handlers.callback_data import CallbackData
 from handlers.menu import COMMANDS
 from tests.invariants import check_invariants
 from tests.reliability.support import (
-    ADMIN_REFUSALS,
+    ADMIN_REFUSAL,
     ERROR_APOLOGIES,
     PRODUCER_REFUSAL,
     STALE,
@@ -164,7 +164,7 @@ def allowed_button(prefix: str, role: str) -> bool:
 
 
 def refusals(language: str, *, stale: bool) -> list[str]:
-    texts = [translated(t, language) for t in (*ADMIN_REFUSALS, PRODUCER_REFUSAL)]
+    texts = [translated(t, language) for t in (ADMIN_REFUSAL, PRODUCER_REFUSAL)]
     return texts + ([translated(STALE, language)] if stale else [])
 
 
@@ -278,7 +278,7 @@ async def test_every_command_and_button_for_every_role(app, sandbox, session, wo
     others.clear()
     await allowed("bob", "press ord:v", lambda p: p.press_data(f"ord:v:{world.bob_order_id}"))
     # The admin's allowed "send" started a broadcast in the background: let it finish.
-    from handlers.broadcast import wait_for_broadcasts
+    from handlers.broadcast_sending import wait_for_broadcasts
 
     await wait_for_broadcasts(app)
     await check_invariants(session)

@@ -1,4 +1,5 @@
-"""Who hears about the cycle, and the record that makes every step of the week happen once.
+"""Who hears about the cycle (the audiences), and the record that makes each step of the week
+happen once.
 
 A step claims its key before acting (:func:`claim_step`, or :func:`add_step` inside the unit of
 work that writes the step's messages into the outbox): the unique constraint of
@@ -20,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from models.cycle_event import CycleEvent
 from models.errors import StaleAction
 from models.member import NOTIFICATION_KINDS, Member
+from models.members import admin_condition
 from models.order import Order, OrderLine, OrderStatus
 from models.pickup_point import PickupPoint
 from models.unit_of_work import unit_of_work, writing
@@ -218,11 +220,7 @@ async def admin_audience(
     session: AsyncSession, admin_ids: frozenset[int], default_locale: str
 ) -> list[Recipient]:
     """The admins: members with the admin role and the ``ADMIN_IDS``, each once."""
-    members = await session.scalars(
-        select(Member).where(
-            (Member.is_admin.is_(True)) | (Member.telegram_id.in_(sorted(admin_ids)))
-        )
-    )
+    members = await session.scalars(select(Member).where(admin_condition(admin_ids)))
     recipients = {m.telegram_id: _recipient(m) for m in members if m.reachable}
     for telegram_id in admin_ids:
         recipients.setdefault(telegram_id, Recipient(telegram_id, default_locale))

@@ -16,10 +16,10 @@ from handlers.callback_data import CallbackData
 from handlers.common import show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
-from handlers.menu import CONSUMER, MENU, Command, register_command
+from handlers.menu import CONSUMER, MENU, Command
+from models.audiences import toggle_notification
 from models.errors import StaleAction
 from models.member import NOTIFICATION_KINDS, Member
-from models.notifications import toggle_notification
 
 
 class ShowNotifications(CallbackData, prefix="ntf"):
@@ -37,13 +37,11 @@ class ToggleNotification(CallbackData, prefix="ntf:tog"):
             raise ValueError(f"ntf:tog: {self.kind!r} is not a notification kind")
 
 
-COMMAND = register_command(
-    Command(
-        "notifications",
-        "notifications",
-        lazy_gettext("Choisir les messages que je vous envoie"),
-        CONSUMER,
-    )
+COMMAND = Command(
+    "notifications",
+    "notifications",
+    lazy_gettext("Choisir les messages que je vous envoie"),
+    CONSUMER,
 )
 
 
