@@ -135,15 +135,17 @@ class SandboxUser:
 
     def _member_update(self, old: str, new: str) -> JSON:
         bot = self._sandbox.bot_json
+        old_member: JSON = {"status": old, "user": bot}
         new_member: JSON = {"status": new, "user": bot}
-        if new == "kicked":
-            new_member["until_date"] = 0
+        for member in (old_member, new_member):
+            if member["status"] == "kicked":
+                member["until_date"] = 0  # forever
         return {
             "my_chat_member": {
                 "chat": self.chat_json,
                 "from": self.user_json,
                 "date": self._sandbox.now(),
-                "old_chat_member": {"status": old, "user": bot},
+                "old_chat_member": old_member,
                 "new_chat_member": new_member,
             }
         }
