@@ -77,7 +77,8 @@ def build_application(
 
     ``request``/``get_updates_request`` point it at the sandbox; ``engine`` shares an existing
     database engine (else one is created from ``settings.database_url`` and disposed at
-    shutdown); ``clock`` simulates time.
+    shutdown); ``clock`` simulates time. Without a ``request``, calls go to
+    ``settings.telegram_api_url`` (``<root>/bot<token>/…`` and ``<root>/file/bot<token>/…``).
     """
     set_default_locale(settings.default_locale)
     owns_engine = engine is None
@@ -116,8 +117,8 @@ def build_application(
         builder = builder.request(request)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
-    if base_url is not None:
-        builder = builder.base_url(base_url)
+    root = settings.telegram_api_url
+    builder = builder.base_url(base_url or f"{root}/bot").base_file_url(f"{root}/file/bot")
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     application = builder.build()

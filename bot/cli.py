@@ -58,21 +58,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 2
     from bot.app import build_application
+    from bot.scheduling import install_jobs
+    from bot.serve import install_redaction, serve
 
+    install_redaction(settings.telegram_bot_token)
+    logging.getLogger("desserte").setLevel(logging.INFO)
     _migrate(settings)
     application = build_application(settings)
-    from bot.scheduling import install_jobs
-
     install_jobs(application)
-    if settings.webhook_url:
-        application.run_webhook(
-            listen="0.0.0.0",
-            port=args.port,
-            webhook_url=settings.webhook_url,
-        )
-    else:
-        application.run_polling()
-    return 0
+    return asyncio.run(serve(application, settings, port=args.port))
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """Serve the sandbox (Bot API and control API) on 127.0.0.1 until interrupted."""
+    from bot.sandbox.server_main import run_sandbox
+
+    return asyncio.run(run_sandbox(port=args.port, token=args.token))
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -235,7 +236,18 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     run = add("run", cmd_run, _("Servir Telegram (TELEGRAM_BOT_TOKEN requis)."))
-    run.add_argument("--port", type=int, default=8443, help=_("port du webhook"))
+    run.add_argument(
+        "--port", type=int, default=8443, help=_("port du webhook, sur 127.0.0.1 (8443)")
+    )
+    sandbox = add(
+        "sandbox",
+        cmd_sandbox,
+        _("Servir le bac à sable (une API Bot Telegram locale) sur 127.0.0.1."),
+    )
+    sandbox.add_argument("--port", type=int, default=8081, help=_("port d’écoute (8081)"))
+    sandbox.add_argument(
+        "--token", default=None, help=_("le seul jeton accepté (sinon : tout jeton bien formé)")
+    )
     add("migrate", cmd_migrate, _("Mettre la base de données à jour."))
     for name, function, text in (
         ("import-producers", cmd_import_producers, _("Importer les producteurs (CSV).")),

@@ -47,6 +47,26 @@ class Settings(BaseSettings):
     quiet_hours: str = "21:00-08:00"
     announce: str = "50%,6h"
     webhook_url: str | None = None
+    webhook_secret: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value):
+            raise ValueError(f"{value!r} is not a server root like https://api.telegram.org")
+        if re.search(r"/bot[^/]*$", value):
+            raise ValueError(f"{value!r}: give the server's root, without /bot")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: str | None) -> str | None:
+        # Telegram's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+            raise ValueError("1 to 256 characters among A-Z, a-z, 0-9, _ and -")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 
 from telegram import Update
@@ -44,7 +43,9 @@ async def report_error(update: object, context: DesserteContext) -> None:
                 )
             except TelegramError:
                 log.debug("could not apologise to chat %s", update.effective_chat.id)
-    summary = html.escape(f"{type(error).__name__}: {error}")[:500]
+    # Sent as plain text (no parse mode): no HTML escapes, and never the bot's token.
+    token = context.bot.token
+    summary = f"{type(error).__name__}: {error}".replace(token, "[token]")[:500]
     held_back = _hold_back(context, type(error).__name__)
     if held_back is None:
         return

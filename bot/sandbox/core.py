@@ -49,6 +49,13 @@ BOT_FIRST_NAME = "Desserte"
 BOT_USERNAME = "desserte_bot"
 DEFAULT_TOKEN = "123:SANDBOX"
 FIRST_USER_ID = 100_000_001
+CALLBACK_QUERY_TIMEOUT = 15.0
+"""Seconds a button press may wait for ``answerCallbackQuery`` before Telegram refuses the
+answer ("query is too old…"); bots report a few seconds to under 20 (bot/sandbox/README.md)."""
+URL_UNFETCHABLE = "wrong file identifier/HTTP URL specified"
+URL_CONTENT_FAILED = "failed to get HTTP URL content"
+WEBHOOK_ATTEMPTS = 4
+UNAUTHORIZED = {"ok": False, "error_code": 401, "description": "Unauthorized"}
 # A stall with no explicit duration outlasts any sane client read timeout.
 _STALL_FOREVER = 3600.0
 
@@ -114,7 +121,15 @@ class Sandbox:
         bot_id: int = BOT_ID,
         bot_first_name: str = BOT_FIRST_NAME,
         bot_username: str = BOT_USERNAME,
+        token: str | None = None,
+        callback_query_timeout: float = CALLBACK_QUERY_TIMEOUT,
     ) -> None:
+        self.token = token
+        """The one token this sandbox accepts (401 ``Unauthorized`` for any other); None
+        accepts any well-formed token."""
+        self.callback_query_timeout = callback_query_timeout
+        """Seconds after a press within which the bot may answer it."""
+        self._unfetchable: dict[str, str] = {}
         self.table = table or load_table()
         self.clock: Callable[[], float | datetime] = clock or time.time
         """Time used for message dates: unix seconds or an aware ``datetime``; replace it (e.g.
@@ -152,6 +167,7 @@ class Sandbox:
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._listeners: list[EventListener] = []
         self._inflight = 0
+        self._background: set[asyncio.Task[None]] = set()
         self._last_activity = time.monotonic()
         self._http: SandboxHttpServer | None = None
         self._api = BotApi(self)
@@ -223,6 +239,22 @@ class Sandbox:
             .get_updates_request(self.request())
         )
 
+    def unfetchable(self, url: str, *, content: bool = False) -> None:
+        """From now on, sending a photo or document by ``url`` answers 400 ``Bad Request:
+        wrong file identifier/HTTP URL specified`` (Telegram could not use the URL), or with
+        ``content=True`` ``Bad Request: failed to get HTTP URL content`` (it could not
+        download it)."""
+        self._unfetchable[url] = URL_CONTENT_FAILED if content else URL_UNFETCHABLE
+
+    def authorized(self, token: str) -> bool:
+        """Whether a call with ``token`` is let in: a well-formed token, and the sandbox's own
+        one if it was given one (else Telegram's 401 ``Unauthorized``)."""
+        from bot.sandbox.transport import TOKEN_RE
+
+        if self.token is not None:
+            return token == self.token
+        return TOKEN_RE.match(token) is not None
+
     def commands(self, language_code: str = "", scope: JSON | None = None) -> list[JSON]:
         """What ``setMyCommands`` stored for this scope (default scope) and language, as
         ``[{"command": ..., "description": ...}]`` (no fallback to other languages)."""
@@ -253,6 +285,7 @@ class Sandbox:
             if (
                 self.pending_updates == 0
                 and self._inflight == 0
+                and not self._background
                 and now - self._last_activity >= quiet
             ):
                 return
@@ -339,8 +372,12 @@ class Sandbox:
 
     def now(self) -> int:
         """Current unix time from :attr:`clock`, as Telegram's integer dates."""
+        return int(self.moment())
+
+    def moment(self) -> float:
+        """Current unix time from :attr:`clock`, in seconds (fractions kept)."""
         moment = self.clock()
-        return int(moment.timestamp() if isinstance(moment, datetime) else moment)
+        return moment.timestamp() if isinstance(moment, datetime) else float(moment)
 
     def _next_id(self) -> int:
         return next(self._ids)
@@ -372,6 +409,19 @@ class Sandbox:
         does not model."""
         await self._deliver(payload)
 
+    def _deliver_soon(self, payload: JSON) -> asyncio.Task[None] | None:
+        """Deliver ``payload`` in the background (for events a test triggers synchronously);
+        ``idle()`` waits for it. Without a running loop it is queued for ``getUpdates``."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._updates.append({"update_id": next(self._update_ids), **payload})
+            return None
+        task = loop.create_task(self._deliver(payload))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
     async def _deliver(self, payload: JSON) -> None:
         """Turn ``payload`` (e.g. ``{"message": {...}}``) into an Update and deliver it."""
         update = {"update_id": next(self._update_ids), **payload}
@@ -383,10 +433,45 @@ class Sandbox:
             await app.process_update(Update.de_json(update, app.bot))
             self._last_activity = time.monotonic()
             return
+        if self.webhook.get("url"):
+            await self._post_webhook(update)
+            return
         self._updates.append(update)
         if self._update_signal is not None:
             self._update_signal.set()
             self._update_signal = None
+
+    async def _post_webhook(self, update: JSON) -> None:
+        """POST ``update`` to the webhook the bot set, with its secret token header, as
+        Telegram does; a failed delivery is tried again a few times, then dropped (logged)."""
+        import httpx
+
+        headers = {}
+        if self.webhook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
+        self._inflight += 1
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                for attempt in range(WEBHOOK_ATTEMPTS):
+                    try:
+                        answer = await client.post(
+                            self.webhook["url"], json=update, headers=headers
+                        )
+                        if answer.status_code < 500:
+                            if answer.status_code != 200:
+                                logger.warning(
+                                    "sandbox: webhook answered %s to update %s",
+                                    answer.status_code,
+                                    update["update_id"],
+                                )
+                            return
+                    except httpx.HTTPError as exc:
+                        logger.debug("sandbox: webhook delivery failed: %s", exc)
+                    await asyncio.sleep(0.2 * 2**attempt)
+            logger.warning("sandbox: update %s not delivered to the webhook", update["update_id"])
+        finally:
+            self._inflight -= 1
+            self._last_activity = time.monotonic()
 
     def _fetch_updates(self, offset: int | None, limit: int) -> list[JSON]:
         if offset is not None:

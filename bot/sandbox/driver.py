@@ -7,6 +7,7 @@ alice.send("/start")``, ``await alice.press("Légumes")`` produce real Telegram 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import TYPE_CHECKING, Any
 
@@ -119,13 +120,35 @@ class SandboxUser:
         if any(m.chat_id == self.id for m in sandbox.deleted):
             sandbox.deleted[:] = [m for m in sandbox.deleted if m.chat_id != self.id]
 
-    def block_bot(self) -> None:
-        """From now on every send to this chat answers 403 ``bot was blocked by the user``."""
+    def block_bot(self) -> asyncio.Task[None] | None:
+        """From now on every send to this chat answers 403 ``bot was blocked by the user``;
+        the bot gets a ``my_chat_member`` update (its status ``member`` → ``kicked``), as
+        Telegram sends. Returns the delivery (await it to wait until the bot handled it), or
+        None outside an event loop (then the update is queued for ``getUpdates``)."""
         self.blocked = True
+        return self._sandbox._deliver_soon(self._member_update("member", "kicked"))
 
-    def unblock_bot(self) -> None:
-        """Undo :meth:`block_bot`."""
+    def unblock_bot(self) -> asyncio.Task[None] | None:
+        """Undo :meth:`block_bot`; the bot gets ``my_chat_member`` (``kicked`` → ``member``)."""
         self.blocked = False
+        return self._sandbox._deliver_soon(self._member_update("kicked", "member"))
+
+    def _member_update(self, old: str, new: str) -> JSON:
+        bot = self._sandbox.bot_json
+        old_member: JSON = {"status": old, "user": bot}
+        new_member: JSON = {"status": new, "user": bot}
+        for member in (old_member, new_member):
+            if member["status"] == "kicked":
+                member["until_date"] = 0  # forever
+        return {
+            "my_chat_member": {
+                "chat": self.chat_json,
+                "from": self.user_json,
+                "date": self._sandbox.now(),
+                "old_chat_member": old_member,
+                "new_chat_member": new_member,
+            }
+        }
 
     # -- acting -------------------------------------------------------------------------------
 
@@ -252,6 +275,7 @@ class SandboxUser:
             chat_id=self.id,
             message_id=message.message_id,
             data=data,
+            pressed_at=sandbox.moment(),
         )
         sandbox.callback_queries[query.id] = query
         self._emit("press", text=label, message_id=message.message_id, data=data)

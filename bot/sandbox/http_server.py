@@ -1,9 +1,25 @@
-"""HTTP transport: the sandbox served on 127.0.0.1 with asyncio streams (no dependency).
+"""The sandbox served over HTTP on 127.0.0.1 (tornado): the Bot API and a control API.
 
-Serves ``GET``/``POST /bot<token>/<method>`` with query-string, JSON, form-urlencoded and
-multipart bodies, and ``GET /file/bot<token>/<file_path>`` for downloads — the surface of
-api.telegram.org that PTB's ``HTTPXRequest`` uses. HTTP/1.1 keep-alive is supported (httpx pools
-connections); an injected ``drop`` fault closes the connection without an answer.
+Bot API, the surface of api.telegram.org that a bot's client uses:
+
+* ``GET``/``POST /bot<token>/<method>`` with query-string, JSON, form-urlencoded or multipart
+  parameters; a malformed token answers 404 ``Not Found``, a token the sandbox does not accept
+  401 ``Unauthorized`` (see :meth:`Sandbox.authorized`);
+* ``GET /file/bot<token>/<file_path>`` for downloads.
+
+An injected ``drop`` fault closes the connection without an answer; ``stall`` holds it.
+
+Control API, so that any client (or a person with curl) acts as people; JSON in, JSON out:
+
+* ``POST /sandbox/users`` ``{"first_name", "language_code"}`` → ``{"user_id"}``;
+* ``POST /sandbox/send`` ``{"user_id", "text"}`` and ``POST /sandbox/press``
+  ``{"user_id", "text"}`` (the button with that visible text on the newest message that has
+  one) → ``{"messages": [...]}``, the bot's messages that are new or changed, once the bot has
+  replied (or after :data:`REPLY_WAIT` seconds without a reply);
+* ``GET /sandbox/chats/<user_id>`` → ``{"messages": [...]}``, the whole chat.
+
+A message is ``{"message_id", "from": "bot"|"user", "text", "buttons": [[text...]...],
+"document": {"file_name", "file_size"}|null, "photo": bool, "edits"}``.
 """
 
 from __future__ import annotations
@@ -13,277 +29,285 @@ import contextlib
 import json
 import logging
 import re
-from dataclasses import dataclass
-from http import HTTPStatus
+import socket
+import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl
 
+import tornado.httpserver
+import tornado.httputil
+import tornado.netutil
+import tornado.web
+
+from bot.sandbox.core import UNAUTHORIZED
+from bot.sandbox.errors import NOT_FOUND
 from bot.sandbox.table import UploadedFile
 from bot.sandbox.transport import TOKEN_RE
 
 if TYPE_CHECKING:
     from bot.sandbox.core import Sandbox
+    from bot.sandbox.driver import SandboxUser
+    from bot.sandbox.state import MessageRecord
 
 logger = logging.getLogger(__name__)
 
+JSON = dict[str, Any]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-MAX_HEADER_BYTES = 64 * 1024
 # Telegram accepts uploads up to 50 MB; anything larger is refused before being read.
 MAX_BODY_BYTES = 50 * 1024 * 1024
-_API_PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z0-9_]+)/?$")
-_FILE_PATH = re.compile(r"^/file/bot(?P<token>[^/]+)/(?P<path>.+)$")
-_NOT_FOUND = {"ok": False, "error_code": 404, "description": "Not Found"}
-_PARAM_RE = re.compile(r';\s*([A-Za-z0-9_*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+REPLY_WAIT = 15.0
+"""Seconds a control call waits for the bot to do something in the chat."""
+REPLY_QUIET = 0.3
+"""Once the bot acted, how long the sandbox must stay quiet for the reply to be complete."""
 _PERCENT_ESCAPE = re.compile(r"%(22|[01][0-9A-Fa-f])")
 
 
-class _HttpError(Exception):
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
+class _Base(tornado.web.RequestHandler):
+    sandbox: Sandbox
+    server: SandboxHttpServer
+
+    def initialize(self, sandbox: Sandbox, server: SandboxHttpServer) -> None:
+        self.sandbox = sandbox
+        self.server = server
+
+    def set_default_headers(self) -> None:
+        self.set_header("Server", "desserte-sandbox")
+
+    def reply(
+        self, status: int, body: JSON | bytes, content_type: str = "application/json"
+    ) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", content_type)
+        if isinstance(body, dict):
+            body = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self.finish(body)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # Telegram answers errors as JSON, never as HTML.
+        self.reply(
+            status_code, {"ok": False, "error_code": status_code, "description": self._reason}
+        )
+
+    async def tracked(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` as a task the server cancels when it stops (long polls, stalls)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.server._active.add(task)
+        try:
+            await work()
+        except asyncio.CancelledError:
+            if not self._finished:
+                self.detach().close()
+        finally:
+            if task is not None:
+                self.server._active.discard(task)
 
 
-@dataclass(slots=True)
-class _Request:
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
+class BotApiHandler(_Base):
+    """``/bot<token>/<method>``: one Bot API call, as Telegram answers it."""
 
-    @property
-    def keep_alive(self) -> bool:
-        return self.headers.get("connection", "").lower() != "close"
+    async def get(self, token: str, method: str) -> None:
+        await self.tracked(lambda: self._call(token, method))
+
+    async def post(self, token: str, method: str) -> None:
+        await self.tracked(lambda: self._call(token, method))
+
+    async def _call(self, token: str, method: str) -> None:
+        if not TOKEN_RE.match(token):
+            self.reply(404, NOT_FOUND.body())
+            return
+        if not self.sandbox.authorized(token):
+            self.reply(401, UNAUTHORIZED)
+            return
+        try:
+            params, files = self._params()
+        except ValueError as exc:
+            self.reply(400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"})
+            return
+        response = await self.sandbox.call(method, params, files)
+        if response.dropped:
+            self.detach().close()  # injected "drop": no answer at all
+            return
+        self.reply(response.status, response.payload)
+
+    def _params(self) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+        request = self.request
+        params: dict[str, Any] = dict(parse_qsl(request.query, keep_blank_values=True))
+        files: dict[str, UploadedFile] = {}
+        content_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if request.body and content_type == "application/json":
+            try:
+                data = json.loads(request.body)
+            except ValueError:
+                raise ValueError("can't parse JSON encoded request") from None
+            if not isinstance(data, dict):
+                raise ValueError("JSON object expected")
+            params.update(data)
+            return params, files
+        # Form-urlencoded and multipart bodies: tornado parsed them already.
+        for name, values in request.body_arguments.items():
+            params[name] = values[-1].decode("utf-8", "replace")
+        for name, parts in request.files.items():
+            part = parts[-1]
+            # httpx (HTML5 form encoding) percent-escapes quotes and control characters.
+            filename = _PERCENT_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), part.filename)
+            files[name] = UploadedFile(filename or name, part.body, part.content_type or None)
+        return params, files
+
+
+class FileHandler(_Base):
+    """``/file/bot<token>/<file_path>``: a file's bytes."""
+
+    def get(self, token: str, path: str) -> None:
+        content = self.sandbox.download(path)
+        if content is None or not self.sandbox.authorized(token):
+            self.reply(404, NOT_FOUND.body())
+            return
+        self.reply(200, content, "application/octet-stream")
+
+
+class NotFoundHandler(_Base):
+    def prepare(self) -> None:
+        self.reply(404, NOT_FOUND.body())
+
+
+def _message_json(message: MessageRecord) -> JSON:
+    file = message.document
+    return {
+        "message_id": message.message_id,
+        "from": "bot" if message.from_bot else "user",
+        "text": message.body,
+        "buttons": message.buttons,
+        "document": ({"file_name": file.file_name, "file_size": file.file_size} if file else None),
+        "photo": message.photo is not None,
+        "edits": message.edits,
+    }
+
+
+class _Control(_Base):
+    def body(self) -> JSON:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise tornado.web.HTTPError(400, reason="the body is not JSON") from None
+        if not isinstance(data, dict):
+            raise tornado.web.HTTPError(400, reason="the body must be a JSON object")
+        return data
+
+    def person(self, user_id: object) -> SandboxUser:
+        try:
+            return self.sandbox.get_user(int(str(user_id)))
+        except (KeyError, ValueError):
+            raise tornado.web.HTTPError(404, reason=f"no user {user_id}") from None
+
+    async def act(self, person: SandboxUser, action: Callable[[], Awaitable[object]]) -> None:
+        before = {m.message_id: m.edits for m in person.messages}
+        answers = len(person.answers)
+
+        def changed() -> list[MessageRecord]:
+            return [m for m in person.messages if before.get(m.message_id) != m.edits]
+
+        try:
+            await action()
+        except AssertionError as exc:  # no such button: say which ones there are
+            raise tornado.web.HTTPError(400, reason=str(exc).replace("\n", " ")) from None
+        deadline = time.monotonic() + REPLY_WAIT
+        while not changed() and len(person.answers) == answers:
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.02)
+        with contextlib.suppress(TimeoutError):
+            await self.sandbox.idle(quiet=REPLY_QUIET, max_wait=REPLY_WAIT)
+        self.reply(200, {"messages": [_message_json(m) for m in changed()]})
+
+
+class UsersHandler(_Control):
+    """``POST /sandbox/users``: a new person."""
+
+    def post(self) -> None:
+        data = self.body()
+        first_name = str(data.get("first_name") or "").strip()
+        if not first_name:
+            raise tornado.web.HTTPError(400, reason="first_name is required")
+        person = self.sandbox.user(first_name, language=data.get("language_code") or None)
+        self.reply(200, {"user_id": person.id})
+
+
+class SendHandler(_Control):
+    """``POST /sandbox/send``: the person sends a text."""
+
+    async def post(self) -> None:
+        data = self.body()
+        person = self.person(data.get("user_id"))
+        text = str(data.get("text") or "")
+        if not text:
+            raise tornado.web.HTTPError(400, reason="text is required")
+        await self.act(person, lambda: person.send(text))
+
+
+class PressHandler(_Control):
+    """``POST /sandbox/press``: the person presses a button by its visible text."""
+
+    async def post(self) -> None:
+        data = self.body()
+        person = self.person(data.get("user_id"))
+        await self.act(person, lambda: person.press(str(data.get("text") or "")))
+
+
+class ChatHandler(_Control):
+    """``GET /sandbox/chats/<user_id>``: every message of the chat."""
+
+    def get(self, user_id: str) -> None:
+        person = self.person(user_id)
+        self.reply(200, {"messages": [_message_json(m) for m in person.history]})
 
 
 class SandboxHttpServer:
-    """One listening socket on 127.0.0.1; every connection handled by its own task."""
+    """The tornado server of one sandbox, on one loopback socket."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self._sandbox = sandbox
-        self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._server: tornado.httpserver.HTTPServer | None = None
+        self._active: set[asyncio.Task[Any]] = set()
         self.url = ""
+
+    def application(self) -> tornado.web.Application:
+        """The tornado application: Bot API, files, control API."""
+        shared = {"sandbox": self._sandbox, "server": self}
+        return tornado.web.Application(
+            [
+                (r"/bot([^/]+)/([A-Za-z0-9_]+)/?", BotApiHandler, shared),
+                (r"/file/bot([^/]+)/(.+)", FileHandler, shared),
+                (r"/sandbox/users/?", UsersHandler, shared),
+                (r"/sandbox/send/?", SendHandler, shared),
+                (r"/sandbox/press/?", PressHandler, shared),
+                (r"/sandbox/chats/([^/]+)/?", ChatHandler, shared),
+                (r".*", NotFoundHandler, shared),
+            ],
+            log_function=lambda handler: None,
+        )
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Bind and listen; sets :attr:`url`. Refuses any non-loopback host."""
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"the sandbox only listens on loopback, not {host!r}")
-        self._server = await asyncio.start_server(self._handle, host, port)
-        sock_host, sock_port = self._server.sockets[0].getsockname()[:2]
-        self.url = (
-            f"http://{sock_host}:{sock_port}"
-            if ":" not in sock_host
-            else (f"http://[{sock_host}]:{sock_port}")
+        sockets = tornado.netutil.bind_sockets(port, host, family=socket.AF_INET)
+        self._server = tornado.httpserver.HTTPServer(
+            self.application(), max_body_size=MAX_BODY_BYTES, idle_connection_timeout=60
         )
+        self._server.add_sockets(sockets)
+        sock_host, sock_port = sockets[0].getsockname()[:2]
+        self.url = f"http://{sock_host}:{sock_port}"
         logger.info("sandbox Bot API listening on %s", self.url)
 
     async def stop(self) -> None:
-        """Stop listening, cut every open connection (long polls included) and wait."""
+        """Stop listening, cut every open connection (long polls and stalls included)."""
         if self._server is None:
             return
-        self._server.close()
-        for task in list(self._connections):
+        server, self._server = self._server, None
+        server.stop()
+        for task in list(self._active):
             task.cancel()
-        if self._connections:
-            await asyncio.gather(*self._connections, return_exceptions=True)
-        await self._server.wait_closed()
-        self._server = None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
-        try:
-            while True:
-                try:
-                    request = await _read_request(reader)
-                except _HttpError as exc:
-                    body = json.dumps(
-                        {"ok": False, "error_code": exc.status, "description": exc.detail}
-                    ).encode()
-                    await _write(writer, exc.status, body, keep_alive=False)
-                    break
-                if request is None:
-                    break
-                status, body, content_type = await self._respond(request)
-                if status == 0:
-                    break  # injected "drop": close without answering
-                await _write(writer, status, body, request.keep_alive, content_type)
-                if not request.keep_alive:
-                    break
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # the client went away (e.g. it timed out on a stall)
-        except asyncio.CancelledError:
-            pass  # server stopping; the connection is closed below
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
-                await writer.wait_closed()
-            self._connections.discard(task)
-
-    async def _respond(self, request: _Request) -> tuple[int, bytes, str]:
-        url = urlsplit(request.target)
-        path = unquote(url.path)
-        file_match = _FILE_PATH.match(path)
-        if file_match and request.method in {"GET", "HEAD"}:
-            content = self._sandbox.download(file_match["path"])
-            if content is not None and TOKEN_RE.match(file_match["token"]):
-                return 200, content, "application/octet-stream"
-        match = _API_PATH.match(path)
-        if match is None or not TOKEN_RE.match(match["token"]):
-            return 404, json.dumps(_NOT_FOUND).encode(), "application/json"
-        try:
-            params, files = _parse_params(request, url.query)
-        except _HttpError as exc:
-            return 400, _error_body(400, f"Bad Request: {exc.detail}"), "application/json"
-        response = await self._sandbox.call(match["method"], params, files)
-        if response.dropped:
-            return 0, b"", ""
-        return response.status, response.payload, "application/json"
-
-
-def _error_body(status: int, description: str) -> bytes:
-    return json.dumps({"ok": False, "error_code": status, "description": description}).encode()
-
-
-async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if exc.partial.strip():
-            raise _HttpError(400, "incomplete request") from None
-        return None  # clean end of a keep-alive connection
-    except asyncio.LimitOverrunError:
-        raise _HttpError(431, "request header too large") from None
-    if len(head) > MAX_HEADER_BYTES:
-        raise _HttpError(431, "request header too large")
-    lines = head.decode("latin-1").split("\r\n")
-    try:
-        method, target, _version = lines[0].split(" ", 2)
-    except ValueError:
-        raise _HttpError(400, "malformed request line") from None
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = await _read_chunked(reader)
-    else:
-        length = int(headers.get("content-length", "0") or 0)
-        if length > MAX_BODY_BYTES:
-            raise _HttpError(413, "Request Entity Too Large")
-        body = await reader.readexactly(length) if length else b""
-    return _Request(method.upper(), target, headers, body)
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-        if size == 0:
-            # Trailer section ends with an empty line.
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                pass
-            return b"".join(chunks)
-        total += size
-        if total > MAX_BODY_BYTES:
-            raise _HttpError(413, "Request Entity Too Large")
-        chunks.append(await reader.readexactly(size))
-        await reader.readexactly(2)
-
-
-async def _write(
-    writer: asyncio.StreamWriter,
-    status: int,
-    body: bytes,
-    keep_alive: bool,
-    content_type: str = "application/json",
-) -> None:
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Unknown"
-    head = (
-        f"HTTP/1.1 {status} {reason}\r\n"
-        f"Server: desserte-sandbox\r\n"
-        f"Content-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
-    )
-    writer.write(head.encode("latin-1") + body)
-    await writer.drain()
-
-
-def _parse_params(request: _Request, query: str) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
-    """Parameters from the query string and the body, as Telegram accepts them."""
-    params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
-    files: dict[str, UploadedFile] = {}
-    if not request.body:
-        return params, files
-    content_type, ctype_params = _split_header(request.headers.get("content-type", ""))
-    if content_type == "application/json":
-        try:
-            data = json.loads(request.body)
-        except ValueError:
-            raise _HttpError(400, "can't parse JSON encoded request") from None
-        if not isinstance(data, dict):
-            raise _HttpError(400, "JSON object expected")
-        params.update(data)
-    elif content_type == "multipart/form-data":
-        boundary = ctype_params.get("boundary")
-        if not boundary:
-            raise _HttpError(400, "multipart boundary is missing")
-        fields, files = _parse_multipart(request.body, boundary.encode("latin-1"))
-        params.update(fields)
-    else:
-        # application/x-www-form-urlencoded (also the default for an untyped body).
-        params.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
-    return params, files
-
-
-def _split_header(value: str) -> tuple[str, dict[str, str]]:
-    """``'form-data; name="a"'`` -> ``("form-data", {"name": "a"})``."""
-    main = value.split(";", 1)[0].strip().lower()
-    params = {}
-    for key, raw in _PARAM_RE.findall(value):
-        raw = raw.strip()
-        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
-            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
-            # httpx (HTML5 form encoding) percent-escapes quotes and control characters.
-            raw = _PERCENT_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), raw)
-        params[key.lower()] = raw
-    return main, params
-
-
-def _parse_multipart(
-    body: bytes, boundary: bytes
-) -> tuple[dict[str, str], dict[str, UploadedFile]]:
-    fields: dict[str, str] = {}
-    files: dict[str, UploadedFile] = {}
-    delimiter = b"--" + boundary
-    for part in body.split(delimiter)[1:]:
-        if part.startswith(b"--"):
-            break  # closing delimiter
-        part = part.removeprefix(b"\r\n").removesuffix(b"\r\n")
-        raw_headers, sep, content = part.partition(b"\r\n\r\n")
-        if not sep:
-            raise _HttpError(400, "malformed multipart part")
-        headers: dict[str, str] = {}
-        for line in raw_headers.decode("utf-8", "replace").split("\r\n"):
-            key, _, value = line.partition(":")
-            headers[key.strip().lower()] = value.strip()
-        _, disposition = _split_header(headers.get("content-disposition", ""))
-        name = disposition.get("name")
-        if name is None:
-            continue
-        if "filename" in disposition:
-            mime = headers.get("content-type")
-            files[name] = UploadedFile(disposition["filename"] or name, content, mime)
-        else:
-            fields[name] = content.decode("utf-8", "replace")
-    return fields, files
+        await asyncio.sleep(0)
+        await server.close_all_connections()

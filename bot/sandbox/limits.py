@@ -25,6 +25,8 @@ class RateLimits:
     global_burst: float = 30.0
     per_chat_per_second: float = 1.0
     per_chat_burst: float = 3.0
+    per_group_per_minute: float = 20.0
+    """Groups (negative chat ids): 20 messages a minute (Bot API FAQ)."""
 
 
 class _Bucket:
@@ -55,6 +57,7 @@ class RateLimiter:
         self._clock = clock
         self._global = _Bucket(self.limits.global_per_second, self.limits.global_burst, clock())
         self._chats: dict[int | str, _Bucket] = {}
+        self._groups: dict[int | str, _Bucket] = {}
 
     def acquire(self, chat_id: int | str) -> int | None:
         """Take a token for a message to ``chat_id``; None if allowed, else retry_after (s)."""
@@ -64,15 +67,30 @@ class RateLimiter:
             chat = self._chats[chat_id] = _Bucket(
                 self.limits.per_chat_per_second, self.limits.per_chat_burst, now
             )
-        self._global.refill(now)
-        chat.refill(now)
-        wait = max(self._global.wait_time(), chat.wait_time())
+        buckets = [self._global, chat]
+        if _is_group(chat_id):
+            group = self._groups.get(chat_id)
+            if group is None:
+                per_minute = self.limits.per_group_per_minute
+                group = self._groups[chat_id] = _Bucket(per_minute / 60, per_minute, now)
+            buckets.append(group)
+        for bucket in buckets:
+            bucket.refill(now)
+        wait = max(bucket.wait_time() for bucket in buckets)
         if wait > 0:
             # Telegram's retry_after is a whole number of seconds, at least 1.
             return max(1, math.ceil(wait))
-        self._global.tokens -= 1
-        chat.tokens -= 1
+        for bucket in buckets:
+            bucket.tokens -= 1
         return None
+
+
+def _is_group(chat_id: int | str) -> bool:
+    """Group and supergroup ids are negative (channels' ``@name`` aside)."""
+    try:
+        return int(chat_id) < 0
+    except ValueError:
+        return False
 
 
 @dataclass(slots=True, eq=False)

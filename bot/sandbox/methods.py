@@ -48,8 +48,13 @@ SENDING_METHODS = frozenset(
         "forwardMessage",
     }
 )
-# sendChatAction is not a message: it is not counted by the flood limits.
-RATE_LIMITED_METHODS = SENDING_METHODS - {"sendChatAction"}
+EDITING_METHODS = frozenset(
+    {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"}
+)
+# sendChatAction is not a message: it is not counted by the flood limits; edits are.
+RATE_LIMITED_METHODS = (SENDING_METHODS - {"sendChatAction"}) | EDITING_METHODS
+# A bot may delete its own message in a private chat for 48 hours (Bot API, deleteMessage).
+DELETE_WINDOW_SECONDS = 48 * 3600
 
 CHAT_ACTIONS = frozenset(
     {
@@ -85,6 +90,7 @@ class BotApi:
             "editMessageText": self.edit_message_text,
             "editMessageReplyMarkup": self.edit_message_reply_markup,
             "editMessageCaption": self.edit_message_caption,
+            "editMessageMedia": self.edit_message_media,
             "deleteMessage": self.delete_message,
             "deleteMessages": self.delete_messages,
             "answerCallbackQuery": self.answer_callback_query,
@@ -119,6 +125,8 @@ class BotApi:
             raise bad_request("method not supported by the sandbox")
         if method in SENDING_METHODS:
             self._check_can_send(method, params["chat_id"])
+        elif method in EDITING_METHODS and params.get("chat_id") is not None:
+            self._check_rate(method, params["chat_id"])
         result = handler(params, files)
         if asyncio.iscoroutine(result):
             result = await result
@@ -136,6 +144,9 @@ class BotApi:
         user = self._user(chat_id)
         if user.blocked:
             raise forbidden("bot was blocked by the user")
+        self._check_rate(method, chat_id)
+
+    def _check_rate(self, method: str, chat_id: Any) -> None:
         if self.sb.limiter is not None and method in RATE_LIMITED_METHODS:
             retry_after = self.sb.limiter.acquire(chat_id)
             if retry_after is not None:
@@ -226,6 +237,9 @@ class BotApi:
         if known is not None:
             return known
         if re.match(r"^https?://", value):
+            refusal = self.sb._unfetchable.get(value)
+            if refusal is not None:
+                raise bad_request(refusal)
             # No network in the sandbox: remember the URL's file name, content unknown.
             name = value.rsplit("/", 1)[-1].split("?", 1)[0] or None
             record = self.sb._new_file(name, None, None)
@@ -271,7 +285,10 @@ class BotApi:
             "url": p["url"],
             "max_connections": p.get("max_connections", 40),
             "allowed_updates": p.get("allowed_updates"),
+            "secret_token": p.get("secret_token"),
         }
+        if p.get("drop_pending_updates"):
+            self.sb._updates.clear()
         return True
 
     def delete_webhook(self, p: Params, f: Files) -> bool:
@@ -335,6 +352,32 @@ class BotApi:
         )
         return self._finish_edit(message)
 
+    def edit_message_media(self, p: Params, files: Files) -> JSON:
+        message = self._editable(p)
+        if message.document is None and message.photo is None:
+            raise bad_request("there is no media in the message to edit")
+        media = p["media"]
+        kind = media["type"]
+        if kind not in {"photo", "document"}:
+            raise bad_request(f"media type {kind!r} is not supported by the sandbox")
+        source: UploadedFile | str = media["media"]
+        if isinstance(source, str) and source.startswith("attach://"):
+            name = source[len("attach://") :]
+            if name not in files:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            source = files[name]
+        file = self._file(source, kind)
+        caption, entities = self._caption(media)
+        markup = p.get("reply_markup")
+        message.history.append(message.snapshot())
+        message.photo, message.document = (file, None) if kind == "photo" else (None, file)
+        message.caption, message.caption_entities, message.reply_markup = (
+            caption,
+            entities,
+            markup,
+        )
+        return self._finish_edit(message)
+
     def edit_message_reply_markup(self, p: Params, f: Files) -> JSON:
         message = self._editable(p)
         markup = p.get("reply_markup")
@@ -351,6 +394,9 @@ class BotApi:
 
     def delete_message(self, p: Params, f: Files) -> bool:
         user = self._user(p["chat_id"])
+        message = user._messages.get(p["message_id"])
+        if message is not None and self._too_old_to_delete(message):
+            raise bad_request("message can't be deleted for everyone")
         if not self._delete(user, p["message_id"]):
             raise bad_request("message to delete not found")
         return True
@@ -361,8 +407,14 @@ class BotApi:
         if not 1 <= len(ids) <= 100:
             raise bad_request("message_ids must contain 1-100 identifiers")
         for message_id in ids:
-            self._delete(user, message_id)
+            # Messages that cannot be deleted are skipped, as the Bot API says.
+            message = user._messages.get(message_id)
+            if message is not None and not self._too_old_to_delete(message):
+                self._delete(user, message_id)
         return True
+
+    def _too_old_to_delete(self, message: MessageRecord) -> bool:
+        return self.sb.now() - message.date >= DELETE_WINDOW_SECONDS
 
     def _delete(self, user: SandboxUser, message_id: int) -> bool:
         message = user._messages.pop(message_id, None)
@@ -385,6 +437,8 @@ class BotApi:
     def answer_callback_query(self, p: Params, f: Files) -> bool:
         query = self.sb.callback_queries.get(p["callback_query_id"])
         if query is None or query.answer is not None:
+            raise bad_request(_QUERY_INVALID)
+        if self.sb.moment() - query.pressed_at > self.sb.callback_query_timeout:
             raise bad_request(_QUERY_INVALID)
         text = p.get("text")
         if text is not None and len(text) > MAX_CALLBACK_ANSWER:

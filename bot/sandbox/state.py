@@ -224,6 +224,8 @@ class CallbackQueryRecord:
     message_id: int
     data: str
     answer: CallbackAnswer | None = None
+    pressed_at: float = 0.0
+    """When the person pressed, on the sandbox's clock (unix seconds)."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -39,6 +39,13 @@ _OBJECT_ERRORS = {
 # InlineKeyboardButton: besides these, exactly one field (the action) must be present.
 _BUTTON_COSMETIC = {"text", "icon_custom_emoji_id", "style"}
 
+# Inline keyboard sizes Telegram refuses (observed; see bot/sandbox/README.md): more than 100
+# buttons in all, more than 8 in a row, or a markup whose JSON passes about 10 kB.
+MAX_INLINE_BUTTONS = 100
+MAX_INLINE_ROW = 8
+MAX_MARKUP_BYTES = 10_000
+MARKUP_TOO_LONG = "reply markup is too long"
+
 
 @dataclass(frozen=True, slots=True)
 class UploadedFile:
@@ -195,10 +202,8 @@ class ApiTable:
             raise _Invalid()
         if type_name == "InlineKeyboardButton":
             _check_button(out)
-        if type_name == "InlineKeyboardMarkup" and not all(
-            isinstance(row, list) for row in out["inline_keyboard"]
-        ):
-            raise _Invalid()
+        if type_name == "InlineKeyboardMarkup":
+            _check_keyboard(out["inline_keyboard"])
         # Keep unknown keys out: Telegram ignores them, and so must the stored copy.
         return out
 
@@ -237,6 +242,16 @@ def _discriminator(type_name: str) -> str | None:
     """The constant ``type`` value a union member must carry, e.g. ``"chat"``; union members
     differ only by it, so without this check the first member would accept them all."""
     return _DISCRIMINATORS.get(type_name)
+
+
+def _check_keyboard(rows: list[Any]) -> None:
+    if not all(isinstance(row, list) for row in rows):
+        raise _Invalid()
+    buttons = sum(len(row) for row in rows)
+    widest = max((len(row) for row in rows), default=0)
+    size = len(json.dumps(rows, ensure_ascii=False).encode("utf-8"))
+    if buttons > MAX_INLINE_BUTTONS or widest > MAX_INLINE_ROW or size > MAX_MARKUP_BYTES:
+        raise _Invalid(MARKUP_TOO_LONG)
 
 
 def _check_button(button: dict[str, Any]) -> None:

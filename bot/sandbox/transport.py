@@ -31,6 +31,7 @@ _API_PATH = re.compile(r"/bot(?P<token>[^/]+)/(?P<method>[A-Za-z0-9_]+)$")
 _FILE_PATH = re.compile(r"/file/bot(?P<token>[^/]+)/(?P<path>.+)$")
 TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _NOT_FOUND = b'{"ok":false,"error_code":404,"description":"Not Found"}'
+_UNAUTHORIZED = b'{"ok":false,"error_code":401,"description":"Unauthorized"}'
 
 
 class SandboxRequest(BaseRequest):
@@ -74,6 +75,8 @@ class SandboxRequest(BaseRequest):
         match = _API_PATH.search(path)
         if match is None or not TOKEN_RE.match(unquote(match["token"])):
             return 404, _NOT_FOUND
+        if not self._sandbox.authorized(unquote(match["token"])):
+            return 401, _UNAUTHORIZED
         params: dict[str, Any] = request_data.json_parameters if request_data else {}
         files = _files(request_data) if request_data and request_data.contains_files else {}
         timeout = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
