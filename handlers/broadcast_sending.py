@@ -85,6 +85,8 @@ async def _edit_progress(
         return
     if note:
         text = f"{note}\n\n{text}"
+    # The progress edits share the chat's pace with the messages the outbox sends there.
+    await services_of(application).delivery.pacer.wait(chat_id)
     try:
         await application.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
     except BadRequest as error:
@@ -217,6 +219,7 @@ async def resume_broadcasts(
                 try:
                     # One message (Telegram allows about one a second per chat), edited as it
                     # goes with the notice kept on top.
+                    await services.delivery.pacer.wait(author.telegram_id)
                     message = await application.bot.send_message(author.telegram_id, text)
                     chat_id, message_id = message.chat_id, message.message_id
                 except TelegramError as error:
