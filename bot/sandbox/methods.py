@@ -35,6 +35,8 @@ Handler = Callable[[Params, Files], Any | Awaitable[Any]]
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_ANSWER = 200
+MAX_KEYBOARD_BUTTONS = 100
+MAX_ROW_BUTTONS = 8
 
 # Methods that put a message (or an action) in a chat: subject to blocking and rate limits.
 SENDING_METHODS = frozenset(
@@ -119,6 +121,7 @@ class BotApi:
             raise bad_request("method not supported by the sandbox")
         if method in SENDING_METHODS:
             self._check_can_send(method, params["chat_id"])
+        _check_keyboard(params.get("reply_markup"))
         result = handler(params, files)
         if asyncio.iscoroutine(result):
             result = await result
@@ -226,6 +229,9 @@ class BotApi:
         if known is not None:
             return known
         if re.match(r"^https?://", value):
+            if _host(value).endswith(".invalid"):
+                # A host that cannot resolve (RFC 2606's reserved TLD): Telegram cannot fetch it.
+                raise bad_request("failed to get HTTP URL content")
             # No network in the sandbox: remember the URL's file name, content unknown.
             name = value.rsplit("/", 1)[-1].split("?", 1)[0] or None
             record = self.sb._new_file(name, None, None)
@@ -598,6 +604,21 @@ def _message_text(p: Params) -> tuple[str, list[JSON]]:
     if len(text) > MAX_TEXT:
         raise bad_request("message is too long")
     return text, entities
+
+
+def _check_keyboard(markup: JSON | None) -> None:
+    """Telegram refuses an inline keyboard of more than 100 buttons or 8 buttons in a row."""
+    rows = (markup or {}).get("inline_keyboard")
+    if not rows:
+        return
+    if sum(len(row) for row in rows) > MAX_KEYBOARD_BUTTONS or any(
+        len(row) > MAX_ROW_BUTTONS for row in rows
+    ):
+        raise bad_request("reply markup is too long")
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0].lower()
 
 
 def _check_modified(message: MessageRecord, **new: Any) -> None:
