@@ -15,6 +15,7 @@ from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
 from handlers.menu import ADMIN, Command, register_command
+from handlers.pages import show_texts, split_html
 from handlers.shortage import SHORTAGE_COMMAND
 from handlers.stock_messages import MY_PRODUCTS_COMMAND, STOCK_COMMAND
 from models.errors import StaleAction
@@ -54,7 +55,7 @@ async def invite_producer(update: Update, context: DesserteContext) -> None:
             ),
             *(f"• <code>{escape(p.slug)}</code> — {escape(p.name)}" for p in producers),
         ]
-        await show(update, "\n".join(parts))
+        await show_texts(update, split_html(parts))
         return
     code = await invitation_code(context.session, producer)
     link = f"https://t.me/{context.bot.username}?start={INVITE_PREFIX}{code}"

@@ -1,0 +1,169 @@
+"""The bot within Telegram's limits, through the sandbox: long texts split at line boundaries,
+keyboards that do not outgrow 100 buttons, pop-ups and names of any length."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from models import Offer, Producer, Product
+from tests.conftest import ADMIN_TELEGRAM_ID
+from tests.factories import make_member, open_cycle_with_stock
+
+pytestmark = pytest.mark.database
+
+FARMER = 710_001
+WORDS = [
+    "cardon",
+    "asperge",
+    "aubergine",
+    "betterave",
+    "blette",
+    "brocoli",
+    "carotte",
+    "celeri",
+    "chou",
+    "concombre",
+    "courgette",
+    "cresson",
+    "echalote",
+    "endive",
+    "epinard",
+    "fenouil",
+    "haricot",
+    "laitue",
+    "mache",
+    "navet",
+    "oignon",
+    "oseille",
+    "panais",
+    "patisson",
+    "persil",
+    "piment",
+    "poireau",
+    "pois",
+    "poivron",
+    "potiron",
+    "radis",
+    "rhubarbe",
+    "roquette",
+    "rutabaga",
+    "salsifis",
+    "topinambour",
+    "tomate",
+    "ail",
+    "ciboulette",
+    "cerfeuil",
+    "estragon",
+    "basilic",
+    "menthe",
+    "thym",
+    "romarin",
+    "sauge",
+    "aneth",
+    "coriandre",
+    "livèche",
+    "pourpier",
+]
+
+
+def _long_name(index: int) -> str:
+    return f"Variété ancienne n°{index:03d} de la ferme des Coteaux du Clain, sélection maison"
+
+
+async def _farm(session, count: int, *, name=_long_name, slug: str = "coteaux") -> Producer:
+    producer = Producer(slug=slug, name=f"Ferme {slug}", town="Vouneuil")
+    session.add(producer)
+    session.add_all(
+        Product(
+            producer=producer,
+            sku=f"{slug}-{index:03d}",
+            name=name(index),
+            category="Légumes",
+            sale_unit="kg",
+            unit_amount=Decimal(1),
+            unit_measure="kg",
+            price_cents=300 + index,
+            step=Decimal(1),
+            labels=[],
+            aliases=[],
+        )
+        for index in range(count)
+    )
+    await session.commit()
+    return producer
+
+
+async def _farmer(session, sandbox, producer: Producer):
+    member = await make_member(session, FARMER, name="Odile")
+    member.producer_id = producer.id
+    await session.commit()
+    return sandbox.user("Odile", language="fr", user_id=FARMER)
+
+
+async def test_a_producer_with_90_products_reads_all_of_them(app, sandbox, session, clock):
+    producer = await _farm(session, 90)
+    await open_cycle_with_stock(session, clock() - timedelta(hours=1), stock=12)
+    odile = await _farmer(session, sandbox, producer)
+    await odile.send("/mes_produits")
+    texts = [m.text for m in odile.messages]
+    assert len(texts) > 1
+    assert all(len(text) <= 4096 for text in texts)
+    joined = "\n".join(texts)
+    for index in range(90):
+        assert joined.count(_long_name(index)) == 1
+    # Lines are whole: each product's line is in one message.
+    assert all(text.count("• ") == text.count("proposé") for text in texts)
+
+
+async def test_a_45_product_stock_preview_is_shown_then_applied(app, sandbox, session, clock):
+    def name(index: int) -> str:
+        return (
+            f"{WORDS[index].capitalize()} de plein champ cultivé sous voile d’hivernage, "
+            "récolté le matin même et lavé à l’eau de source"
+        )
+
+    producer = await _farm(session, 45, name=name)
+    cycle = await open_cycle_with_stock(session, clock() - timedelta(hours=1), stock=0)
+    odile = await _farmer(session, sandbox, producer)
+    await odile.send(", ".join(f"{WORDS[i]} {i + 2} kg" for i in range(45)))
+    texts = [m.text for m in odile.messages]
+    assert len(texts) > 1, texts
+    joined = "\n".join(texts)
+    assert [i for i in range(45) if name(i) not in joined] == [], [t[:300] for t in texts]
+    assert "Valider" in str(odile.last_message.buttons)
+    await odile.press("Valider")
+
+    offers = {
+        offer.product_id: offer.offered
+        for offer in await session.scalars(
+            select(Offer)
+            .where(Offer.cycle_id == cycle.id)
+            .execution_options(populate_existing=True)
+        )
+    }
+    products = {p.sku: p.id for p in await session.scalars(select(Product))}
+    await session.commit()
+    assert [offers[products[f"coteaux-{i:03d}"]] for i in range(45)] == [
+        Decimal(i + 2) for i in range(45)
+    ]
+
+
+async def test_60_producers_in_the_invitation_list(app, sandbox, session):
+    for index in range(60):
+        session.add(
+            Producer(
+                slug=f"ferme-des-coteaux-{index:02d}",
+                name=f"Ferme des Coteaux et du Val de Clain, maison n°{index:02d}",
+                town="Vouneuil",
+            )
+        )
+    await session.commit()
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await admin.send("/invite_producteur")
+    joined = "\n".join(m.text for m in admin.messages)
+    assert all(f"ferme-des-coteaux-{index:02d}" in joined for index in range(60))
+    assert len(admin.messages) > 1
