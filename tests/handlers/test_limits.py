@@ -3,13 +3,16 @@ keyboards that do not outgrow 100 buttons, pop-ups and names of any length."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import time, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
-from models import Offer, Producer, Product
+from models import Offer, Order, OrderLine, OrderStatus, PickupPoint, Producer, Product
+from models.ordering import add_to_basket
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import make_member, open_cycle_with_stock
 
@@ -167,3 +170,80 @@ async def test_60_producers_in_the_invitation_list(app, sandbox, session):
     joined = "\n".join(m.text for m in admin.messages)
     assert all(f"ferme-des-coteaux-{index:02d}" in joined for index in range(60))
     assert len(admin.messages) > 1
+
+
+# ---------------------------------------------------------------------------- a long basket
+
+SHOPPER = 720_001
+
+
+def _short_name(index: int) -> str:
+    return f"Légume {index:02d}"
+
+
+def _row_of(message, name: str) -> list[str]:
+    """The callback data of the basket row whose middle button names ``name``."""
+    for labels, data in zip(message.buttons, message.button_data, strict=True):
+        if len(labels) == 4 and labels[1].startswith(name):
+            return data
+    raise AssertionError(f"no row for {name!r}: {message.buttons!r}")
+
+
+async def test_a_60_line_basket_is_changed_emptied_and_confirmed(app, sandbox, session, clock):
+    await _farm(session, 60, name=_short_name)
+    point = PickupPoint(
+        slug="halle",
+        name="Halle centrale",
+        address="12 rue des Carmes",
+        is_public=True,
+        window_start=time(17, 0),
+        window_end=time(19, 0),
+    )
+    session.add(point)
+    await session.commit()
+    cycle = await open_cycle_with_stock(session, clock() - timedelta(hours=1), stock=10)
+    member = await make_member(session, SHOPPER, pickup=point, name="Léa")
+    products = {p.name: p.id for p in await session.scalars(select(Product))}
+    for index in range(60):
+        await add_to_basket(
+            session, member, cycle.id, products[_short_name(index)], Decimal(1), clock()
+        )
+    await session.commit()
+    lea = sandbox.user("Léa", language="fr", user_id=SHOPPER)
+
+    await lea.send("/panier")
+    basket = lea.last_message
+    assert sum(len(row) for row in basket.buttons) <= 100
+    assert any("Confirmer" in label for row in basket.buttons for label in row)
+    # The lines of page 4 (products 25 to 32), reached with ▶️.
+    for _ in range(3):
+        await lea.press("▶️", message=basket)
+    assert "Produits 25 à 32 sur 60" in basket.text
+    await lea.press_data(_row_of(basket, _short_name(30))[2], message=basket)  # ➕
+    assert re.search(r"Légume 30 — 2\s*kg", basket.text), basket.text
+    await lea.press_data(_row_of(basket, _short_name(27))[3], message=basket)  # 🗑
+    assert "Retiré du panier" in basket.text
+    assert "Légume 27" not in basket.text
+    assert "Produits 25 à 32 sur 59" in basket.text  # the same page, one line fewer
+
+    await lea.press("Confirmer", message=basket)
+    order = await session.scalar(
+        select(Order)
+        .where(Order.member_id == member.id)
+        .options(selectinload(Order.lines))
+        .execution_options(populate_existing=True)
+    )
+    await session.commit()
+    assert order.status == OrderStatus.CONFIRMED
+    assert len(order.lines) == 59
+    assert sum(line.quantity for line in order.lines) == 60
+    assert "Commande confirmée" in lea.last_message.text
+
+    await lea.press("Vider le panier", message=basket)
+    await lea.press("Oui, vider le panier", message=basket)
+    assert "Panier vidé" in basket.text
+    lines = await session.scalar(
+        select(func.count()).select_from(OrderLine).where(OrderLine.order_id == order.id)
+    )
+    await session.commit()
+    assert lines == 0

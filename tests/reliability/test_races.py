@@ -464,7 +464,7 @@ async def test_quick_taps_on_plus_and_confirm_from_one_member(app, sandbox, sess
     basket = alice.last_message
     await asyncio.gather(
         *(
-            alice.press_data(MoreOfLine(cycle.id, product.id).pack(), message=basket)
+            alice.press_data(MoreOfLine(cycle.id, product.id, 0).pack(), message=basket)
             for _ in range(4)
         )
     )
