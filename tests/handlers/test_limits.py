@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from models import Offer, Order, OrderLine, OrderStatus, PickupPoint, Producer, Product
 from models.ordering import add_to_basket
 from tests.conftest import ADMIN_TELEGRAM_ID
-from tests.factories import make_member, open_cycle_with_stock
+from tests.factories import make_member, make_network, open_cycle_with_stock
 
 pytestmark = pytest.mark.database
 
@@ -247,3 +247,41 @@ async def test_a_60_line_basket_is_changed_emptied_and_confirmed(app, sandbox, s
     )
     await session.commit()
     assert lines == 0
+
+
+# ---------------------------------------------------------------------------- photo cards
+
+
+async def _photo_card(session, sandbox, clock, url: str):
+    network = await make_network(session, clock())
+    network["products"]["TOM-CER"].photo = url
+    await session.commit()
+    await make_member(session, SHOPPER, pickup=network["central"], name="Léa")
+    lea = sandbox.user("Léa", language="fr", user_id=SHOPPER)
+    await lea.send("/catalogue")
+    await lea.press("Légumes")
+    await lea.press("Tomates cerises")
+    return lea
+
+
+async def test_a_photo_card_is_browsed_with_plus_and_minus(app, sandbox, session, clock):
+    lea = await _photo_card(session, sandbox, clock, "https://photos.example/tomates.jpg")
+    card = lea.last_message
+    assert card.photo is not None
+    await lea.press("➕", message=card)
+    await lea.press("➕", message=card)
+    await lea.press("➖", message=card)
+    assert lea.last_message is card  # the same message, its caption and keyboard edited
+    assert "Ajouter (6,40" in str(card.buttons)
+    assert sandbox.stats.calls.get("editMessageMedia", 0) == 0
+    await lea.press("Ajouter", message=card)
+    assert "Ajouté au panier" in card.caption
+
+
+async def test_a_photo_telegram_cannot_fetch_still_shows_the_product(app, sandbox, session, clock):
+    lea = await _photo_card(session, sandbox, clock, "https://photos.invalid/tomates.jpg")
+    card = lea.last_message
+    assert card.photo is None
+    assert "Tomates cerises" in card.text
+    await lea.press("➕", message=card)
+    assert "Ajouter (6,40" in str(card.buttons)
