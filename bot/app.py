@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 from bot.db import create_engine, sessionmaker
+from bot.rate_limiter import ChatRateLimiter
 from bot.settings import Settings
 from handlers import registry
 from handlers.broadcast_sending import resume_broadcasts
@@ -120,7 +121,7 @@ def build_application(
     root = settings.telegram_api_url
     builder = builder.base_url(base_url or f"{root}/bot").base_file_url(f"{root}/file/bot")
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(ChatRateLimiter(max_retries=3))
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
     registry.register(application)

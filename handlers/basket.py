@@ -24,6 +24,7 @@ from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
 from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, OpenBasket
+from handlers.pages import navigation_row, page_of
 from handlers.routes import NO_CATEGORY, ReorderNow, ShowCard
 from handlers.shop import (
     answer_refusal,
@@ -49,10 +50,11 @@ log = logging.getLogger(__name__)
 
 
 class MoreOfLine(CallbackData, prefix="bsk:more"):
-    """One more step of the basket's line of ``product_id``."""
+    """One more step of the basket's line of ``product_id``, shown on the basket's ``page``."""
 
     cycle_id: int
     product_id: int
+    page: int
 
 
 class LessOfLine(MoreOfLine, prefix="bsk:less"):
@@ -61,6 +63,13 @@ class LessOfLine(MoreOfLine, prefix="bsk:less"):
 
 class RemoveLine(MoreOfLine, prefix="bsk:rm"):
     """The line removed from the basket."""
+
+
+class BasketPage(CallbackData, prefix="bsk:page"):
+    """The basket shown at its ``page``-th page of lines."""
+
+    cycle_id: int
+    page: int
 
 
 class AskEmpty(CallbackData, prefix="bsk:empty"):
@@ -86,6 +95,10 @@ class Reorder(CallbackData, prefix="bsk:again"):
     cycle_id: int
 
 
+LINES_PER_PAGE = 8
+"""Lines of the basket shown (and changed) at once: 8 lines of 4 buttons, the pages and the
+actions stay well under Telegram's 100 buttons, and a phone's screen shows them all."""
+
 COMMAND = Command("panier", "basket", lazy_gettext("Votre panier"), CONSUMER)
 REORDER_COMMAND = Command(
     "memepanier", "same", lazy_gettext("Même panier que la semaine dernière"), CONSUMER
@@ -100,8 +113,9 @@ def fingerprint(order: Order | None) -> str:
     return format(zlib.crc32(f"{content}|{order.total_cents}".encode()), "x")
 
 
-def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None) -> str:
-    """Lines with quantities and subtotals, the total, the pickup point and day, the status."""
+def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None, page: int = 0) -> str:
+    """The ``page``-th page of lines (:data:`LINES_PER_PAGE`) with quantities and subtotals,
+    then the whole basket's total, the pickup point and day, the status."""
     lines = [
         _("<b>Votre panier</b> — commandes ouvertes jusqu’au {when}").format(
             when=when(context, cycle.closes_at)
@@ -111,8 +125,16 @@ def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None) -> 
         lines.append("")
         lines.append(_("Votre panier est vide. Ouvrez le catalogue pour le remplir."))
         return "\n".join(lines)
+    shown, page, pages = page_of(order.lines, page, LINES_PER_PAGE)
     lines.append("")
-    for line in order.lines:
+    if pages > 1:
+        first = page * LINES_PER_PAGE + 1
+        lines.append(
+            _("Produits {first} à {last} sur {count} :").format(
+                first=first, last=first + len(shown) - 1, count=len(order.lines)
+            )
+        )
+    for line in shown:
         product = line.product
         lines.append(
             _("• {product} — {quantity} × {price} = <b>{total}</b>").format(
@@ -145,17 +167,19 @@ def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None) -> 
     return "\n".join(lines)
 
 
-def basket_keyboard(cycle: Cycle, order: Order | None) -> InlineKeyboardMarkup:
-    """Per line: − name + 🗑; then confirm, reorder, empty, catalog."""
+def basket_keyboard(cycle: Cycle, order: Order | None, page: int = 0) -> InlineKeyboardMarkup:
+    """Per line of the ``page``-th page: − name + 🗑; the pages; then confirm (on every page),
+    reorder, empty, catalog."""
     rows: list[list[InlineKeyboardButton]] = []
     if order is not None and order.lines:
-        for line in order.lines:
+        shown, page, pages = page_of(order.lines, page, LINES_PER_PAGE)
+        for line in shown:
             name = line.product.name
             short = name if len(name) <= 22 else name[:21] + "…"
             rows.append(
                 [
                     InlineKeyboardButton(
-                        "➖", callback_data=LessOfLine(cycle.id, line.product_id).pack()
+                        "➖", callback_data=LessOfLine(cycle.id, line.product_id, page).pack()
                     ),
                     InlineKeyboardButton(
                         f"{short} · {quantity_phrase(line.product, line.quantity)}",
@@ -164,13 +188,16 @@ def basket_keyboard(cycle: Cycle, order: Order | None) -> InlineKeyboardMarkup:
                         ).pack(),
                     ),
                     InlineKeyboardButton(
-                        "➕", callback_data=MoreOfLine(cycle.id, line.product_id).pack()
+                        "➕", callback_data=MoreOfLine(cycle.id, line.product_id, page).pack()
                     ),
                     InlineKeyboardButton(
-                        "🗑", callback_data=RemoveLine(cycle.id, line.product_id).pack()
+                        "🗑", callback_data=RemoveLine(cycle.id, line.product_id, page).pack()
                     ),
                 ]
             )
+        navigation = navigation_row(page, pages, lambda n: BasketPage(cycle.id, n))
+        if navigation:
+            rows.append(navigation)
         if order.status != OrderStatus.CONFIRMED or order.changed_since_confirmed:
             label = (
                 _("✅ Confirmer les modifications ({total})")
@@ -212,15 +239,17 @@ async def render_basket(
     cycle: Cycle,
     notice: str = "",
     order: Order | None = None,
+    page: int = 0,
 ) -> None:
-    """Show the member's basket for ``cycle`` in place (or as a new message for a command);
-    ``order`` when the caller has just loaded it."""
+    """Show the member's basket for ``cycle`` at its ``page``-th page of lines (the last one
+    when it has fewer pages now) in place, or as a new message for a command; ``order`` when
+    the caller has just loaded it."""
     if order is None:
         order = await current_basket(context.session, context.member, cycle.id)
-    text = basket_text(context, cycle, order)
+    text = basket_text(context, cycle, order, page)
     if notice:
         text = f"{notice}\n\n{text}"
-    await show(update, text, basket_keyboard(cycle, order))
+    await show(update, text, basket_keyboard(cycle, order, page))
 
 
 async def show_basket(update: Update, context: DesserteContext) -> None:
@@ -228,6 +257,13 @@ async def show_basket(update: Update, context: DesserteContext) -> None:
     cycle = await current_cycle(update, context)
     if cycle is not None:
         await render_basket(update, context, cycle)
+
+
+async def show_basket_page(
+    update: Update, context: DesserteContext, data: BasketPage, cycle: Cycle
+) -> None:
+    """Another page of the basket's lines."""
+    await render_basket(update, context, cycle, page=data.page)
 
 
 async def _line_action(
@@ -241,7 +277,8 @@ async def _line_action(
         else None
     )
     if line is None:
-        await render_basket(update, context, cycle, _("Ce produit n’est plus dans votre panier."))
+        notice = _("Ce produit n’est plus dans votre panier.")
+        await render_basket(update, context, cycle, notice, page=data.page)
         return
     step = line.product.step
     now = context.services.now()
@@ -269,7 +306,7 @@ async def _line_action(
                 notice = _("Il n’en reste plus.")
     except DomainError as error:
         notice = escape(refusal(error, context))
-    await render_basket(update, context, cycle, notice)
+    await render_basket(update, context, cycle, notice, page=data.page)
 
 
 async def more(update: Update, context: DesserteContext, data: MoreOfLine, cycle: Cycle) -> None:
@@ -431,6 +468,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler(list(COMMAND.names), show_basket),
         CommandHandler(list(REORDER_COMMAND.names), reorder),
         button(OpenBasket, show_basket),
+        button(BasketPage, show_basket_page, cycle=True),
         button(MoreOfLine, more, cycle=True),
         button(LessOfLine, less, cycle=True),
         button(RemoveLine, remove, cycle=True),

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Self, dataclass_transform
 
 MAX_BYTES = 64
 _SEPARATOR = ":"
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 _INT = re.compile(r"-?\d{1,18}")
 _KINDS: dict[str, type] = {"int": int, "str": str}
 
@@ -68,6 +69,10 @@ class CallbackData:
             # bool is an int to Python, never to a button.
             if type(value) is not kind:
                 raise ValueError(f"{self.prefix}: {name}={value!r} is not an {kind.__name__}")
+            if isinstance(value, int) and not INT_MIN <= value <= INT_MAX:
+                # Every int a button carries is a database id or a small count: an integer
+                # column holds 32 bits, so a larger one is forged (and PostgreSQL refuses it).
+                raise ValueError(f"{self.prefix}: {name}={value!r} is out of range")
             if isinstance(value, str) and _SEPARATOR in value:
                 raise ValueError(f"{self.prefix}: {name}={value!r} contains {_SEPARATOR!r}")
 

@@ -6,10 +6,11 @@ photo message (Telegram cannot turn text into a photo).
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CommandHandler
@@ -26,6 +27,8 @@ from handlers.units import price_phrase, quantity_phrase
 from models import Cycle, catalog
 from models.errors import DomainError
 from models.ordering import add_to_basket, floor_to_step, line_quantity, line_total
+
+log = logging.getLogger(__name__)
 
 
 class ShowCategory(CallbackData, prefix="cat:c"):
@@ -280,16 +283,21 @@ async def render_card(
     await _show_photo(update, photo, text, keyboard)
 
 
+_UNFETCHABLE = ("wrong file identifier", "failed to get http url content")
+
+
 async def _show_photo(
     update: Update, photo: str, caption: str, keyboard: InlineKeyboardMarkup
 ) -> Any:
+    """The card as a photo: a press on a photo card (➕/➖) edits its caption and keyboard; else
+    the photo is sent, then the pressed message deleted (never before: the person always sees
+    a view). A photo Telegram cannot fetch gives the text card instead."""
     query = update.callback_query
     message = query.message if query is not None else None
     if isinstance(message, Message) and message.photo:
         try:
-            return await message.edit_media(
-                InputMediaPhoto(photo, caption=caption, parse_mode=ParseMode.HTML),
-                reply_markup=keyboard,
+            return await message.edit_caption(
+                caption=caption, parse_mode=ParseMode.HTML, reply_markup=keyboard
             )
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
@@ -297,11 +305,21 @@ async def _show_photo(
             raise
     chat = update.effective_chat
     assert chat is not None
+    try:
+        sent = await chat.send_photo(
+            photo, caption=caption, parse_mode=ParseMode.HTML, reply_markup=keyboard
+        )
+    except BadRequest as exc:
+        if not any(reason in str(exc).lower() for reason in _UNFETCHABLE):
+            raise
+        log.warning("photo %s could not be fetched by Telegram: %s", photo, exc)
+        return await show(update, caption, keyboard)
     if isinstance(message, Message):
-        await message.delete()
-    return await chat.send_photo(
-        photo, caption=caption, parse_mode=ParseMode.HTML, reply_markup=keyboard
-    )
+        try:
+            await message.delete()
+        except BadRequest:  # older than 48 hours, or already gone: it stays
+            log.info("could not delete message %s after showing its card", message.message_id)
+    return sent
 
 
 async def add_product(

@@ -39,6 +39,7 @@ from telegram.ext import Application
 from handlers.common import escape
 from handlers.context import Services, services_of
 from handlers.i18n import _, lazy_gettext, ngettext, use_locale
+from handlers.pages import split_html
 from models.audiences import admin_audience
 from models.outbox import (
     Kind,
@@ -360,8 +361,9 @@ def _describe(item: Undelivered) -> str:
     return _("• {what} à {who} : {why}").format(what=label, who=who, why=why)
 
 
-def undelivered_text(items: list[Undelivered]) -> str:
-    """The admins' report of messages that could not be delivered after the retries."""
+def undelivered_text(items: list[Undelivered]) -> list[str]:
+    """The admins' report of messages that could not be delivered after the retries, as
+    messages Telegram accepts (:func:`handlers.pages.split_html`)."""
     count = len(items)
     lines = [
         ngettext(
@@ -377,7 +379,7 @@ def undelivered_text(items: list[Undelivered]) -> str:
             ngettext("… et {count} autre.", "… et {count} autres.", rest).format(count=rest)
         )
     lines.append(_("Prévenez ces personnes autrement (téléphone, courriel)."))
-    return "\n".join(lines)
+    return split_html(lines)
 
 
 async def report_undelivered(application: AnyApplication) -> int:
@@ -395,7 +397,7 @@ async def report_undelivered(application: AnyApplication) -> int:
                 drafts += parts(
                     admin.telegram_id,
                     admin.locale,
-                    [undelivered_text(items)],
+                    undelivered_text(items),
                     member_id=admin.member_id,
                 )
         topic = f"report:{items[0].id}"

@@ -16,6 +16,7 @@ from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
 from handlers.menu import ADMIN, MY_PRODUCTS_COMMAND, SHORTAGE_COMMAND, STOCK_COMMAND, Command
+from handlers.pages import show_texts, split_html
 from models.errors import StaleAction
 from models.producers import (
     INVITE_PREFIX,
@@ -50,7 +51,7 @@ async def invite_producer(update: Update, context: DesserteContext) -> None:
             ),
             *(f"• <code>{escape(p.slug)}</code> — {escape(p.name)}" for p in producers),
         ]
-        await show(update, "\n".join(parts))
+        await show_texts(update, split_html(parts))
         return
     code = await invitation_code(context.session, producer)
     link = f"https://t.me/{context.bot.username}?start={INVITE_PREFIX}{code}"

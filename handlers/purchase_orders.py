@@ -19,13 +19,12 @@ from telegram.ext import BaseHandler
 from handlers.common import escape
 from handlers.context import Services
 from handlers.i18n import _, current_locale, format_date, format_price, use_locale
+from handlers.pages import split_html
 from handlers.stock_views import delivery_title, quantity
 from models.cells import spreadsheet_row
 from models.outbox import Part, parts
 from models.producers import producer_members
 from models.purchase_orders import PurchaseOrder, purchase_orders
-
-MAX_TEXT = 4000  # Telegram allows 4096 characters per message; keep a margin
 
 
 def purchase_order_text(order: PurchaseOrder, timezone: ZoneInfo) -> list[str]:
@@ -56,22 +55,7 @@ def purchase_order_text(order: PurchaseOrder, timezone: ZoneInfo) -> list[str]:
     )
     lines.append(_("<b>Total : {amount}</b>").format(amount=format_price(order.total_cents)))
     lines.append(_("Le détail est dans le fichier CSV ci-dessous."))
-    return _chunks(lines)
-
-
-def _chunks(lines: list[str]) -> list[str]:
-    messages: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        if current and size + len(line) + 1 > MAX_TEXT:
-            messages.append("\n".join(current))
-            current, size = [], 0
-        current.append(line)
-        size += len(line) + 1
-    if current:
-        messages.append("\n".join(current))
-    return messages
+    return split_html(lines)
 
 
 def _number(value: Decimal) -> str:

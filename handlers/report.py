@@ -24,6 +24,7 @@ from handlers.i18n import (
     ngettext,
 )
 from handlers.menu import ADMIN, Command
+from handlers.pages import split_html
 from handlers.units import amount_phrase
 from models import CycleState
 from models.errors import NoOpenCycle
@@ -31,7 +32,6 @@ from models.reports import CycleReport, cycle_report, find_cycle, history
 
 COMMAND = Command("rapport", "report", lazy_gettext("Chiffres du cycle et tendances"), ADMIN)
 CHART_CYCLES = 12
-MAX_LENGTH = 4000
 
 STATES: dict[CycleState, LazyProxy] = {
     CycleState.PLANNED: lazy_gettext("à venir"),
@@ -57,8 +57,8 @@ def orders_text(count: int) -> str:
     )
 
 
-def report_text(context: DesserteContext, report: CycleReport) -> str:
-    """The report as one HTML message."""
+def report_text(context: DesserteContext, report: CycleReport) -> list[str]:
+    """The report as HTML messages (one, unless the network is very large)."""
     cycle, figures = report.cycle, report.figures
     day = format_date(cycle.pickup_starts_at.astimezone(context.services.timezone))
     lines = [
@@ -102,10 +102,7 @@ def report_text(context: DesserteContext, report: CycleReport) -> str:
                         amount=format_price(group.revenue_cents),
                     )
                 )
-    text = "\n".join(lines)
-    if len(text) > MAX_LENGTH:  # 40 producers fit; a much larger network gets the start
-        text = text[: MAX_LENGTH - 2].rsplit("\n", 1)[0] + "\n…"
-    return text
+    return split_html(lines)
 
 
 async def show_report(update: Update, context: DesserteContext) -> None:
@@ -122,7 +119,8 @@ async def show_report(update: Update, context: DesserteContext) -> None:
     report = await cycle_report(context.session, cycle)
     past = await history(context.session, cycle, CHART_CYCLES)
     await context.session.commit()
-    await message.reply_text(report_text(context, report), parse_mode=ParseMode.HTML)
+    for text in report_text(context, report):
+        await message.reply_text(text, parse_mode=ParseMode.HTML)
     # matplotlib takes a moment: draw off the event loop (the locale follows the context).
     png = await asyncio.to_thread(revenue_chart, past, context.services.timezone)
     await message.reply_photo(

@@ -18,6 +18,7 @@ from handlers.context import DesserteContext
 from handlers.delivery import deliver
 from handlers.i18n import _, format_price, use_locale
 from handlers.menu import SHORTAGE_COMMAND
+from handlers.pages import show_texts
 from handlers.stock_views import (
     CancelShortage,
     ConfirmShortage,
@@ -56,7 +57,7 @@ async def offer_shortage(update: Update, context: DesserteContext, text: str) ->
     if found is None:
         return False
     can_be_stock = await stock_cycle(context.session, context.services.now()) is not None
-    await show(
+    await show_texts(
         update,
         shortage_text(found, context.services.timezone),
         shortage_keyboard(found, can_be_stock=can_be_stock),
@@ -216,7 +217,9 @@ async def shortage_as_stock(
     except StaleAction:
         await tell_stale(update)
         return
-    await show(update, preview_text(shown, context.services.timezone), preview_keyboard(shown))
+    await show_texts(
+        update, preview_text(shown, context.services.timezone), preview_keyboard(shown)
+    )
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -23,6 +23,7 @@ from handlers.context import DesserteContext, Services
 from handlers.delivery import markup_json
 from handlers.i18n import _, lazy_gettext, use_locale
 from handlers.menu import MY_PRODUCTS_COMMAND, PRODUCER, STOCK_COMMAND, Command
+from handlers.pages import show_texts, split_html
 from handlers.stock_views import (
     CancelStock,
     FixStock,
@@ -109,7 +110,9 @@ async def show_preview(update: Update, context: DesserteContext, update_id: int)
         await cancel_update(context.session, context.member, update_id)
         await show(update, _no_cycle_text())
         return
-    await show(update, preview_text(shown, context.services.timezone), preview_keyboard(shown))
+    await show_texts(
+        update, preview_text(shown, context.services.timezone), preview_keyboard(shown)
+    )
 
 
 def _no_cycle_text() -> str:
@@ -134,7 +137,7 @@ async def validate_update(update: Update, context: DesserteContext, data: Valida
     except NoOpenCycle:
         await show(update, _no_cycle_text())
         return
-    await show(update, applied_text(applied, context.services.timezone))
+    await show_texts(update, applied_text(applied, context.services.timezone))
     if context.services.wake is not None:  # the catalog may now be ready to announce
         await context.services.wake(context.application)
 
@@ -210,7 +213,7 @@ async def ask_stock(update: Update, context: DesserteContext) -> None:
         return
     stock = await producer_stock(context.session, member.producer_id, context.services.now(), cycle)
     await mark_prompted(context.session, member.producer_id, cycle.id)
-    await show(update, prompt_text(stock, context.services.timezone), prompt_keyboard(stock))
+    await show_texts(update, prompt_text(stock, context.services.timezone), prompt_keyboard(stock))
 
 
 async def show_my_products(update: Update, context: DesserteContext) -> None:
@@ -232,7 +235,7 @@ async def show_my_products(update: Update, context: DesserteContext) -> None:
         "",
         _("Pour changer votre stock, écrivez-le simplement, par exemple « tomates 12 kg »."),
     ]
-    await show(update, "\n".join(parts))
+    await show_texts(update, split_html(parts))
 
 
 async def undo_stock(update: Update, context: DesserteContext) -> None:
@@ -246,7 +249,7 @@ async def undo_stock(update: Update, context: DesserteContext) -> None:
     except DomainError:
         await show(update, _("Il n’y a pas de mise à jour de stock à annuler cette semaine."))
         return
-    await show(update, applied_text(applied, context.services.timezone, undo=True))
+    await show_texts(update, applied_text(applied, context.services.timezone, undo=True))
 
 
 # ------------------------------------------------------------------ the scheduler's call
@@ -268,7 +271,7 @@ async def weekly_prompt_parts(
                 drafts += parts(
                     member.telegram_id,
                     member.locale,
-                    [prompt_text(stock, services.timezone)],
+                    prompt_text(stock, services.timezone),
                     markup=markup_json(prompt_keyboard(stock)),
                     member_id=member.id,
                 )

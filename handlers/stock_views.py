@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from handlers.callback_data import CallbackData
 from handlers.common import escape
 from handlers.i18n import _, format_date, format_quantity, ngettext
+from handlers.pages import split_html
 from handlers.units import amount_phrase
 from models.cycle import Cycle
 from models.shortage import ShortagePreview
@@ -97,8 +98,9 @@ def clamp_note(line: PreviewLine) -> str:
     ).format(name=escape(line.name), ordered=quantity(line.ordered, line.sale_unit))
 
 
-def preview_text(preview: StockPreview, timezone: ZoneInfo) -> str:
-    """The preview of a pending stock update: changes, then whatever needs an answer."""
+def preview_text(preview: StockPreview, timezone: ZoneInfo) -> list[str]:
+    """The preview of a pending stock update: changes, then whatever needs an answer (as
+    messages Telegram accepts: :func:`handlers.pages.split_html`)."""
     title = delivery_title(preview.cycle, timezone)
     parts = [
         _("<b>Votre stock pour la {title}</b>").format(title=title)
@@ -144,7 +146,7 @@ def preview_text(preview: StockPreview, timezone: ZoneInfo) -> str:
     if preview.lines:
         parts.append("")
         parts.append(_("Tout est juste ? Validez en un geste."))
-    return "\n".join(parts)
+    return split_html(parts)
 
 
 def preview_keyboard(preview: StockPreview) -> InlineKeyboardMarkup:
@@ -177,7 +179,7 @@ def preview_keyboard(preview: StockPreview) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-def applied_text(applied: AppliedStock, timezone: ZoneInfo, *, undo: bool = False) -> str:
+def applied_text(applied: AppliedStock, timezone: ZoneInfo, *, undo: bool = False) -> list[str]:
     """What Valider (or the undo) changed."""
     title = delivery_title(applied.cycle, timezone)
     head = (
@@ -193,7 +195,7 @@ def applied_text(applied: AppliedStock, timezone: ZoneInfo, *, undo: bool = Fals
         parts.append(
             _("Une erreur ? Écrivez « annuler la dernière mise à jour » ou tapez /annuler_stock.")
         )
-    return "\n".join(parts)
+    return split_html(parts)
 
 
 def producer_stock_lines(stock: ProducerStock, *, last_week: bool) -> list[str]:
@@ -231,8 +233,8 @@ def producer_stock_lines(stock: ProducerStock, *, last_week: bool) -> list[str]:
     return lines
 
 
-def prompt_text(stock: ProducerStock, timezone: ZoneInfo) -> str:
-    """The weekly "what can you offer?" message."""
+def prompt_text(stock: ProducerStock, timezone: ZoneInfo) -> list[str]:
+    """The weekly "what can you offer?" message (as messages Telegram accepts)."""
     parts = [
         _("<b>Votre stock pour la {title}</b>").format(title=delivery_title(stock.cycle, timezone)),
         _(
@@ -242,7 +244,7 @@ def prompt_text(stock: ProducerStock, timezone: ZoneInfo) -> str:
         "",
         *producer_stock_lines(stock, last_week=True),
     ]
-    return "\n".join(parts)
+    return split_html(parts)
 
 
 def prompt_keyboard(stock: ProducerStock) -> InlineKeyboardMarkup | None:
@@ -260,8 +262,9 @@ def prompt_keyboard(stock: ProducerStock) -> InlineKeyboardMarkup | None:
     )
 
 
-def shortage_text(preview: ShortagePreview, timezone: ZoneInfo) -> str:
-    """The preview of a shortage: per product, ordered → available."""
+def shortage_text(preview: ShortagePreview, timezone: ZoneInfo) -> list[str]:
+    """The preview of a shortage: per product, ordered → available (as messages Telegram
+    accepts)."""
     parts = [
         _("<b>Manque pour la {title}</b>").format(title=delivery_title(preview.cycle, timezone)),
         _("Les commandes sont closes. Vous ne pourrez livrer que :"),
@@ -281,7 +284,7 @@ def shortage_text(preview: ShortagePreview, timezone: ZoneInfo) -> str:
             "confirmées d’abord, et je préviens les consommateurs concernés."
         )
     )
-    return "\n".join(parts)
+    return split_html(parts)
 
 
 def shortage_keyboard(preview: ShortagePreview, *, can_be_stock: bool) -> InlineKeyboardMarkup:

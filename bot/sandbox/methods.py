@@ -15,6 +15,7 @@ import struct
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from bot.sandbox.errors import ApiError, bad_request, forbidden, too_many_requests
 from bot.sandbox.formatting import parse_text
@@ -35,6 +36,8 @@ Handler = Callable[[Params, Files], Any | Awaitable[Any]]
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_ANSWER = 200
+MAX_KEYBOARD_BUTTONS = 100
+MAX_ROW_BUTTONS = 8
 
 # Methods that put a message (or an action) in a chat: subject to blocking and rate limits.
 SENDING_METHODS = frozenset(
@@ -238,6 +241,9 @@ class BotApi:
             return known
         if re.match(r"^https?://", value):
             refusal = self.sb._unfetchable.get(value)
+            if refusal is None and (urlsplit(value).hostname or "").endswith(".invalid"):
+                # RFC 2606's reserved TLD never resolves: Telegram cannot download from it.
+                refusal = "failed to get HTTP URL content"
             if refusal is not None:
                 raise bad_request(refusal)
             # No network in the sandbox: remember the URL's file name, content unknown.
@@ -652,6 +658,21 @@ def _message_text(p: Params) -> tuple[str, list[JSON]]:
     if len(text) > MAX_TEXT:
         raise bad_request("message is too long")
     return text, entities
+
+
+def _check_keyboard(markup: JSON | None) -> None:
+    """Telegram refuses an inline keyboard of more than 100 buttons or 8 buttons in a row."""
+    rows = (markup or {}).get("inline_keyboard")
+    if not rows:
+        return
+    if sum(len(row) for row in rows) > MAX_KEYBOARD_BUTTONS or any(
+        len(row) > MAX_ROW_BUTTONS for row in rows
+    ):
+        raise bad_request("reply markup is too long")
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0].lower()
 
 
 def _check_modified(message: MessageRecord, **new: Any) -> None:

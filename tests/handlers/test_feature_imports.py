@@ -26,6 +26,7 @@ SHARED = frozenset(
         "menu",  # the commands
         "middleware",  # per-update plumbing
         "package_data",  # shipped folders
+        "pages",  # long texts split into messages, long lists into pages
         "pickup_points",  # the pickup points to choose from, as a message
         "routes",  # CallbackData classes several features point to
         "shop",  # the open cycle, order lines and refusals as consumers read them

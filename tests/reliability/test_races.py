@@ -357,11 +357,24 @@ async def test_two_admins_close_while_consumers_order_through_the_bot(app, sandb
     confirmed = [o for o in orders.values() if o.status == OrderStatus.CONFIRMED]
     answers = [user.answers[-1].text for _member, user in consumers if user.answers]
     assert len(answers) == len(consumers)
+
     # A refused press says so in its answer; a served one in the message it shows.
-    outcomes = [
-        user.answers[-1].text or user.last_message.text or user.last_message.caption or ""
-        for _member, user in consumers
-    ]
+    def shown(user) -> str:
+        """The last view the bot showed the person, past the close's own notice."""
+        views = [
+            m.text or m.caption or ""
+            for m in user.messages
+            if not (m.text or "").startswith(("🧾", "🧺 Votre panier n’a pas été confirmé"))
+        ]
+        return views[-1] if views else ""
+
+    outcomes = [user.answers[-1].text or shown(user) for _member, user in consumers]
+    # Everyone whose basket the close settled heard of it: final receipt or released basket.
+    for member, user in consumers:
+        if member.id in confirm_data:
+            assert any((m.text or "").startswith("🧾") for m in user.messages) or any(
+                "n’a pas été confirmé" in (m.text or "") for m in user.messages
+            ), [m.text for m in user.messages]
     assert all(
         any(word in a for word in ("confirmée", "Ajouté", "fermées", "closes")) for a in outcomes
     ), outcomes
@@ -464,7 +477,7 @@ async def test_quick_taps_on_plus_and_confirm_from_one_member(app, sandbox, sess
     basket = alice.last_message
     await asyncio.gather(
         *(
-            alice.press_data(MoreOfLine(cycle.id, product.id).pack(), message=basket)
+            alice.press_data(MoreOfLine(cycle.id, product.id, 0).pack(), message=basket)
             for _ in range(4)
         )
     )

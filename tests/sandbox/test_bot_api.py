@@ -74,6 +74,31 @@ async def test_callback_data_over_64_bytes_is_refused(bot: Bot, alice: SandboxUs
     assert alice.messages[-1].button_data == [["é" * 32]]
 
 
+async def test_keyboard_over_100_buttons_or_8_per_row_is_refused(
+    bot: Bot, alice: SandboxUser
+) -> None:
+    def grid(rows: int, per_row: int) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton("x", callback_data=f"{r}:{c}") for c in range(per_row)]
+                for r in range(rows)
+            ]
+        )
+
+    sent = await bot.send_message(alice.id, "hi", reply_markup=grid(25, 4))  # exactly 100
+    for markup in (grid(1, 9), grid(26, 4)):
+        with pytest.raises(BadRequest, match=r"(?i)reply markup is too long"):
+            await bot.send_message(alice.id, "hi", reply_markup=markup)
+        with pytest.raises(BadRequest, match=r"(?i)reply markup is too long"):
+            await bot.edit_message_reply_markup(alice.id, sent.message_id, reply_markup=markup)
+
+
+async def test_photo_from_an_unreachable_host_is_refused(bot: Bot, alice: SandboxUser) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)failed to get HTTP URL content"):
+        await bot.send_photo(alice.id, "https://photos.invalid/carrots.jpg")
+    await bot.send_photo(alice.id, "https://photos.example/carrots.jpg")
+
+
 async def test_unknown_method_answers_404_like_telegram(bot: Bot, sandbox: Sandbox) -> None:
     with pytest.raises(EndPointNotFound):
         await bot.do_api_request("sendTeleport", {"chat_id": 1})

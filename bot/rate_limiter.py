@@ -1,0 +1,114 @@
+"""The bot's requests paced as Telegram asks, one chat's flood wait holding back that chat only.
+
+PTB's ``AIORateLimiter`` stops every request while any one of them waits out a 429: one busy
+chat would freeze the whole bot for its ``retry_after``. :class:`ChatRateLimiter` keeps the
+overall pace (30 requests a second) and about one message a second per chat with a small
+burst, and waits out a 429 for the chat that got it, then tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
+
+# What Telegram's per-chat limit counts: messages put in a chat. Edits, pop-up answers and the
+# rest only take the overall pace, so a person's taps are never slowed by their own chat.
+MESSAGE_ENDPOINTS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendMediaGroup",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
+_NO_CHAT = "*"  # the key of requests that name no chat
+_KEEP_CHATS = 10_000  # idle chats' limiters dropped past this many
+
+
+class ChatRateLimiter(BaseRateLimiter[int]):
+    """Overall ``overall_per_second``; per chat ``per_chat_per_second`` with a burst of
+    ``burst`` messages; on a 429 the chat (only it) waits ``retry_after`` and the request is
+    tried again, up to ``max_retries`` times (``rate_limit_args`` of a call overrides it), after
+    which the ``RetryAfter`` reaches the caller."""
+
+    def __init__(
+        self,
+        *,
+        overall_per_second: float = 30,
+        per_chat_per_second: float = 1,
+        burst: int = 3,
+        max_retries: int = 3,
+    ) -> None:
+        self._overall = AsyncLimiter(overall_per_second, 1)
+        self._per_chat_rate = per_chat_per_second
+        self._burst = burst
+        self._max_retries = max_retries
+        self._chats: dict[int | str, AsyncLimiter] = {}
+        self._held_until: dict[int | str, float] = {}
+
+    async def initialize(self) -> None:
+        """Nothing to prepare."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    def _chat_limiter(self, chat: int | str) -> AsyncLimiter:
+        limiter = self._chats.get(chat)
+        if limiter is None:
+            if len(self._chats) >= _KEEP_CHATS:
+                idle = [key for key, lim in self._chats.items() if lim.has_capacity(self._burst)]
+                for key in idle:
+                    del self._chats[key]
+            limiter = self._chats[chat] = AsyncLimiter(
+                self._burst, self._burst / self._per_chat_rate
+            )
+        return limiter
+
+    async def _wait_if_held(self, chat: int | str) -> None:
+        loop = asyncio.get_running_loop()
+        # A loop, not an Event: another 429 of the chat may push the time further while we wait.
+        while (until := self._held_until.get(chat, 0.0)) > loop.time():  # noqa: ASYNC110
+            await asyncio.sleep(until - loop.time())
+        self._held_until.pop(chat, None)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Run ``callback`` when the pace allows, again after a 429 (see the class)."""
+        max_retries = rate_limit_args if rate_limit_args is not None else self._max_retries
+        raw = data.get("chat_id")
+        chat: int | str = _NO_CHAT if raw is None else raw if isinstance(raw, int) else str(raw)
+        loop = asyncio.get_running_loop()
+        for attempt in range(max_retries + 1):
+            await self._wait_if_held(chat)
+            try:
+                if endpoint in MESSAGE_ENDPOINTS and chat != _NO_CHAT:
+                    async with self._chat_limiter(chat), self._overall:
+                        return await callback(*args, **kwargs)
+                async with self._overall:
+                    return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == max_retries:
+                    log.warning("chat %s still flood-limited after %d retries", chat, attempt)
+                    raise
+                wait = exc.retry_after
+                seconds = wait if isinstance(wait, (int, float)) else wait.total_seconds()
+                until = loop.time() + seconds + 0.1
+                self._held_until[chat] = max(self._held_until.get(chat, 0.0), until)
+        raise AssertionError("unreachable")  # the loop returns or raises
