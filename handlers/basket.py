@@ -450,6 +450,19 @@ async def reorder_into(update: Update, context: DesserteContext, cycle: Cycle) -
                     granted=escape(quantity_phrase(product, reservation.granted)),
                 )
             )
+    for rounded in report.rounded:
+        product = names.get(rounded.product_id)
+        if product is not None:
+            notice.append(
+                _(
+                    "✂️ {product} : {rounded} au lieu de {asked} (vendu par {step} cette semaine)"
+                ).format(
+                    product=escape(product.name),
+                    rounded=escape(quantity_phrase(product, rounded.rounded)),
+                    asked=escape(quantity_phrase(product, rounded.asked)),
+                    step=escape(quantity_phrase(product, product.step)),
+                )
+            )
     if report.missing:
         missing = await context.session.scalars(
             select(Product.name).where(Product.id.in_(report.missing)).order_by(Product.name)

@@ -5,6 +5,14 @@ from __future__ import annotations
 from handlers.i18n import _, lazy_gettext
 from models.catalog_csv import RowError
 
+
+class _Params(dict[str, object]):
+    """A reason's parameters; one it names but the error lacks stays as written."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 REASONS = {
     "bad_encoding": lazy_gettext("le fichier n’est pas en UTF-8"),
     "bad_header": lazy_gettext("ligne d’en-tête invalide (séparateur attendu : la virgule)"),
@@ -30,15 +38,26 @@ REASONS = {
     "sku_of_other_producer": lazy_gettext("cette référence appartient déjà à un autre producteur"),
     "bad_number": lazy_gettext("nombre illisible"),
     "bad_photo": lazy_gettext("photo invalide (adresse https:// attendue)"),
+    "too_long": lazy_gettext("texte trop long ({maximum} caractères au plus)"),
+    "too_large": lazy_gettext("nombre trop grand (au plus {maximum})"),
+    "too_precise": lazy_gettext("trop de décimales ({decimals} au plus)"),
+    "bad_character": lazy_gettext("caractère nul interdit"),
+    "bad_csv": lazy_gettext("fichier CSV illisible (une cellule dépasse la taille permise)"),
 }
+
+SHOWN_VALUE = 40
+"""A refused value is quoted up to this many characters."""
 
 
 def describe(error: RowError) -> str:
-    """One line for a refused row: where, which column, why."""
-    reason = str(REASONS.get(error.code, error.code))
+    """One line for a refused row: where, which column, why (the value quoted, cut short)."""
+    reason = str(REASONS.get(error.code, error.code)).format_map(_Params(error.params))
     value = error.params.get("value")
     if value not in (None, ""):
-        reason = f"{reason} : « {value} »" if reason else str(value)
+        shown = str(value)
+        if len(shown) > SHOWN_VALUE:
+            shown = shown[: SHOWN_VALUE - 1] + "…"
+        reason = f"{reason} : « {shown} »" if reason else shown
     if error.column:
         return _("ligne {line}, colonne {column} : {reason}").format(
             line=error.line, column=error.column, reason=reason

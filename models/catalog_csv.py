@@ -33,6 +33,20 @@ gives codes. Reason codes:
 ``bad_kind``      a pickup point's ``kind`` is neither ``public`` nor ``company``
 ``bad_time``      a window bound is not ``HH:MM`` (``17:00``, ``17h00`` and ``17h`` accepted)
 ``bad_window``    ``window_start`` is not before ``window_end``
+``too_long``      a cell is longer than its database column (``params["maximum"]`` characters)
+``too_large``     a number past what its column holds (``params["maximum"]``): a price whose
+                  line of :data:`models.ordering.MAX_LINE_QUANTITY` units would not fit an integer, a distance
+                  past the integer range, a quantity past :data:`QUANTITY_MAX` (quantities are
+                  stored as integer thousandths in a BigInteger), a step above
+                  :data:`models.ordering.MAX_LINE_QUANTITY`
+``too_precise``   a quantity (``unit_amount``, ``step``) with more than 3 decimals
+``bad_character`` a cell holds a NUL character
+``bad_csv``       the file cannot be read as CSV (a cell past the CSV reader's size limit)
+
+Every limit is checked here, before anything is written, so that an import gives the same
+answer on SQLite and PostgreSQL. Column lengths are read from the models' columns.
+SKUs compare case-insensitively and are stored in capitals (``x-9`` is ``X-9``); slugs (and
+the catalog's ``producer``) in lowercase.
 
 Cells are trimmed, and a ``'`` that :mod:`models.cells` put before a formula character
 is taken off (:func:`models.cells.read_cell`). Prices read ``3,20``, ``3.20``, ``3`` (an optional trailing ``€``) into
@@ -54,13 +68,21 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy.orm import InstrumentedAttribute
+
+from models.base import QUANTITY_SCALE
 from models.cells import read_cell, spreadsheet_row
-from models.producer import COUNTED_MEASURES, UNIT_MEASURES
+from models.ordering import MAX_LINE_QUANTITY
+from models.pickup_point import PickupPoint
+from models.producer import COUNTED_MEASURES, UNIT_MEASURES, Producer, Product
 
 __all__ = [
     "CATALOG_COLUMNS",
+    "INTEGER_MAX",
     "PICKUP_POINT_COLUMNS",
+    "PRICE_MAX_CENTS",
     "PRODUCER_COLUMNS",
+    "QUANTITY_MAX",
     "UNIT_MEASURES",
     "CsvImportError",
     "PickupPointRow",
@@ -127,6 +149,43 @@ _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _TIME_RE = re.compile(r"^(?P<h>\d{1,2})\s*[:hH]\s*(?P<m>\d{2})?$")
 
+INTEGER_MAX = 2**31 - 1
+"""The largest value of an ``Integer`` column on PostgreSQL (SQLite holds more)."""
+PRICE_MAX_CENTS = INTEGER_MAX // int(MAX_LINE_QUANTITY)
+"""The highest price per sale unit: a full line's total still fits an ``Integer``."""
+QUANTITY_MAX = Decimal((2**63 - 1) // QUANTITY_SCALE)
+"""The largest quantity a ``Quantity`` column holds (integer thousandths in a BigInteger)."""
+_QUANTUM = Decimal(1) / QUANTITY_SCALE
+
+
+def _length(column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None]) -> int:
+    length = getattr(column.property.columns[0].type, "length", None)
+    assert isinstance(length, int), column
+    return length
+
+
+_PRODUCER_LENGTHS = {
+    "slug": _length(Producer.slug),
+    "name": _length(Producer.name),
+    "town": _length(Producer.town),
+}
+_CATALOG_LENGTHS = {
+    "producer": _length(Producer.slug),
+    "sku": _length(Product.sku),
+    "name": _length(Product.name),
+    "category": _length(Product.category),
+    "sale_unit": _length(Product.sale_unit),
+    "origin": _length(Product.origin),
+    "farming": _length(Product.farming),
+    "photo": _length(Product.photo),
+}
+_PICKUP_LENGTHS = {
+    "slug": _length(PickupPoint.slug),
+    "name": _length(PickupPoint.name),
+    "address": _length(PickupPoint.address),
+    "company": _length(PickupPoint.company),
+}
+
 
 @dataclass(frozen=True)
 class RowError:
@@ -186,6 +245,8 @@ class ProductRow:
     farming: str | None = None
     step: Decimal | None = None
     photo: str | None = None
+    line: int = field(default=0, compare=False)
+    """The file line it was read from (0 when not read from a file)."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +304,9 @@ def _records(
     except StopIteration:
         errors.append(RowError(1, None, "bad_header", {"reason": "empty"}))
         return []
+    except csv.Error:
+        errors.append(RowError(1, None, "bad_csv"))
+        return []
     header = [h.strip().lower() for h in header_raw]
     if len(header) == 1 and ";" in header[0]:
         errors.append(RowError(1, None, "bad_header", {"separator": ";"}))
@@ -263,7 +327,14 @@ def _records(
         return []
     rows: list[tuple[int, dict[str, str]]] = []
     previous_end = reader.line_num
-    for raw in reader:
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            errors.append(RowError(previous_end + 1, None, "bad_csv"))
+            return []
         start = previous_end + 1
         previous_end = reader.line_num
         values = [read_cell(v.strip()) for v in raw]
@@ -296,11 +367,29 @@ def _price_cents(value: str) -> tuple[int | None, str | None]:
         return None, "bad_price"
     if match["neg"]:
         return None, "negative_price"
+    whole = match["int"].lstrip("0") or "0"
+    if len(whole) > len(str(PRICE_MAX_CENTS)):
+        return None, "too_large"
     frac = (match["frac"] or "").ljust(2, "0")
-    cents = int(match["int"]) * 100 + int(frac or "0")
+    cents = int(whole) * 100 + int(frac or "0")
     if cents == 0:
         return None, "zero_price"
+    if cents > PRICE_MAX_CENTS:
+        return None, "too_large"
     return cents, None
+
+
+def _quantity_error(
+    line: int, column: str, value: Decimal, raw: str, maximum: Decimal = QUANTITY_MAX
+) -> RowError | None:
+    """Why a positive quantity cannot be stored as it was written, or None."""
+    if value > maximum:
+        return RowError(
+            line, column, "too_large", {"value": raw, "maximum": format_decimal(maximum)}
+        )
+    if value % _QUANTUM != 0:
+        return RowError(line, column, "too_precise", {"value": raw, "decimals": 3})
+    return None
 
 
 def _parse_time(value: str) -> time | None:
@@ -332,16 +421,29 @@ def _check_required(
     return ok
 
 
+def _check_cells(
+    line: int, record: dict[str, str], lengths: dict[str, int], errors: list[RowError]
+) -> None:
+    """A NUL character anywhere, or a cell longer than its column, is an error."""
+    for column, value in record.items():
+        if "\x00" in value:
+            errors.append(RowError(line, column, "bad_character"))
+        elif column in lengths and len(value) > lengths[column]:
+            errors.append(RowError(line, column, "too_long", {"maximum": lengths[column]}))
+
+
 def _run(
     source: Source,
     allowed: Sequence[str],
     header_required: Sequence[str],
+    lengths: dict[str, int],
     build: Callable[[int, dict[str, str], list[RowError]], object | None],
 ) -> list[object]:
     errors: list[RowError] = []
     records = _records(source, allowed, header_required, errors)
     out: list[object] = []
     for line, record in records:
+        _check_cells(line, record, lengths, errors)
         item = build(line, record, errors)
         if item is not None:
             out.append(item)
@@ -353,8 +455,9 @@ def _run(
 def _check_slug(
     line: int, rec: dict[str, str], first_line: dict[str, int], errors: list[RowError]
 ) -> str:
-    """The row's slug; a malformed one, or one already seen on an earlier line, is an error."""
-    slug = rec.get("slug", "")
+    """The row's slug, in lowercase; a malformed one, or one already seen on an earlier line
+    (in any case), is an error."""
+    slug = rec.get("slug", "").lower()
     if slug and not _SLUG_RE.match(slug):
         errors.append(RowError(line, "slug", "bad_slug", {"value": slug}))
     elif slug in first_line:
@@ -386,6 +489,12 @@ def read_producers(text_or_path: Source) -> list[ProducerRow]:
             distance = _decimal(raw)
             if distance is None or distance < 0:
                 errors.append(RowError(line, "distance_km", "bad_number", {"value": raw}))
+            elif distance > INTEGER_MAX:
+                errors.append(
+                    RowError(
+                        line, "distance_km", "too_large", {"value": raw, "maximum": INTEGER_MAX}
+                    )
+                )
         if len(errors) > n:
             return None
         return ProducerRow(
@@ -396,7 +505,7 @@ def read_producers(text_or_path: Source) -> list[ProducerRow]:
             distance_km=distance,
         )
 
-    rows = _run(text_or_path, PRODUCER_COLUMNS, _PRODUCER_REQUIRED, build)
+    rows = _run(text_or_path, PRODUCER_COLUMNS, _PRODUCER_REQUIRED, _PRODUCER_LENGTHS, build)
     return [r for r in rows if isinstance(r, ProducerRow)]
 
 
@@ -414,10 +523,10 @@ def read_catalog(
     def build(line: int, rec: dict[str, str], errors: list[RowError]) -> ProductRow | None:
         n = len(errors)
         _check_required(line, rec, _CATALOG_REQUIRED, errors)
-        producer = rec.get("producer", "")
+        producer = rec.get("producer", "").lower()
         if producer and producers is not None and producer not in producers:
             errors.append(RowError(line, "producer", "unknown_producer", {"value": producer}))
-        sku = rec.get("sku", "")
+        sku = rec.get("sku", "").upper()
         if sku and not _SKU_RE.match(sku):
             errors.append(RowError(line, "sku", "bad_sku", {"value": sku}))
         elif sku in first_line:
@@ -432,7 +541,12 @@ def read_catalog(
         raw_price = rec.get("price", "")
         if raw_price:
             price_cents, code = _price_cents(raw_price)
-            if code:
+            if code == "too_large":
+                maximum = format_price(PRICE_MAX_CENTS)
+                errors.append(
+                    RowError(line, "price", code, {"value": raw_price, "maximum": maximum})
+                )
+            elif code:
                 errors.append(RowError(line, "price", code, {"value": raw_price}))
         measure = rec.get("unit_measure", "")
         if measure:
@@ -454,12 +568,17 @@ def read_catalog(
                 or (measure in COUNTED_MEASURES and amount != amount.to_integral_value())
             ):
                 errors.append(RowError(line, "unit_amount", "bad_amount", {"value": raw_amount}))
+                amount = None
+            elif problem := _quantity_error(line, "unit_amount", amount, raw_amount):
+                errors.append(problem)
         step: Decimal | None = None
         raw_step = rec.get("step", "")
         if raw_step:
             step = _decimal(raw_step)
             if step is None or step <= 0:
                 errors.append(RowError(line, "step", "bad_step", {"value": raw_step}))
+            elif problem := _quantity_error(line, "step", step, raw_step, MAX_LINE_QUANTITY):
+                errors.append(problem)
         labels = tuple(label.lower() for label in _split_list(rec.get("labels", "")))
         for label in labels:
             if not _LABEL_RE.match(label):
@@ -485,9 +604,10 @@ def read_catalog(
             farming=_opt(rec.get("farming", "")),
             step=step,
             photo=_opt(photo),
+            line=line,
         )
 
-    rows = _run(text_or_path, CATALOG_COLUMNS, _CATALOG_HEADER_REQUIRED, build)
+    rows = _run(text_or_path, CATALOG_COLUMNS, _CATALOG_HEADER_REQUIRED, _CATALOG_LENGTHS, build)
     return [r for r in rows if isinstance(r, ProductRow)]
 
 
@@ -572,5 +692,5 @@ def read_pickup_points(text_or_path: Source) -> list[PickupPointRow]:
             window_end=end,
         )
 
-    rows = _run(text_or_path, PICKUP_POINT_COLUMNS, _PICKUP_REQUIRED, build)
+    rows = _run(text_or_path, PICKUP_POINT_COLUMNS, _PICKUP_REQUIRED, _PICKUP_LENGTHS, build)
     return [r for r in rows if isinstance(r, PickupPointRow)]

@@ -2,7 +2,10 @@
 
 Files are read and validated by :mod:`models.catalog_csv` (a bad file is rejected whole, every
 bad row listed); this module writes the rows into the database in one unit of work, updating
-existing rows by their key (producer slug, product sku, pickup point slug).
+existing rows by their key (producer slug, product sku, pickup point slug), compared without
+regard to case. Every limit of the database is checked by the reader, before anything is
+written: a file is imported whole or refused whole, with the same answer on SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ async def import_producers(session: AsyncSession, source: Source) -> ImportRepor
     rows = read_producers(source)
     created = updated = 0
     async with unit_of_work(session):
-        existing = {p.slug: p for p in await session.scalars(select(Producer))}
+        existing = {p.slug.lower(): p for p in await session.scalars(select(Producer))}
         for row in rows:
             producer = existing.get(row.slug)
             if producer is None:
@@ -57,6 +60,7 @@ async def import_producers(session: AsyncSession, source: Source) -> ImportRepor
                 created += 1
             else:
                 updated += 1
+            producer.slug = row.slug
             producer.name = row.name
             producer.town = row.town
             producer.description = row.description
@@ -71,22 +75,22 @@ async def import_catalog(session: AsyncSession, source: Source) -> ImportReport:
     another producer is refused, since its history belongs to the first one.
     """
     async with unit_of_work(session):
-        producers = {p.slug: p for p in await session.scalars(select(Producer))}
+        producers = {p.slug.lower(): p for p in await session.scalars(select(Producer))}
         rows = read_catalog(source, producers=set(producers))
         products = {
-            p.sku: p
+            p.sku.upper(): p
             for p in await session.scalars(select(Product).options(selectinload(Product.producer)))
         }
         errors = [
             RowError(
-                line,
+                row.line,
                 "sku",
                 "sku_of_other_producer",
                 {"sku": row.sku, "producer": product.producer.slug},
             )
-            for line, row in enumerate(rows, start=2)
+            for row in rows
             if (product := products.get(row.sku)) is not None
-            and product.producer.slug != row.producer
+            and product.producer.slug.lower() != row.producer
         ]
         if errors:
             raise CsvImportError(errors)
@@ -104,6 +108,7 @@ async def import_catalog(session: AsyncSession, source: Source) -> ImportReport:
 
 
 def _fill_product(product: Product, row: ProductRow) -> None:
+    product.sku = row.sku
     product.name = row.name
     product.category = row.category
     product.sale_unit = row.sale_unit
@@ -125,7 +130,7 @@ async def import_pickup_points(session: AsyncSession, source: Source) -> ImportR
     rows = read_pickup_points(source)
     created = updated = 0
     async with unit_of_work(session):
-        existing = {p.slug: p for p in await session.scalars(select(PickupPoint))}
+        existing = {p.slug.lower(): p for p in await session.scalars(select(PickupPoint))}
         for row in rows:
             point = existing.get(row.slug)
             if point is None:
@@ -134,6 +139,7 @@ async def import_pickup_points(session: AsyncSession, source: Source) -> ImportR
                 created += 1
             else:
                 updated += 1
+            point.slug = row.slug
             point.name = row.name
             point.address = row.address
             point.is_public = row.kind != "company"

@@ -60,13 +60,25 @@ class Reservation:
 
 
 @dataclass(frozen=True)
+class RoundedLine:
+    """A line of last week's order whose quantity no longer fits this week's step: ``asked``
+    (last week's) was rounded down to ``rounded``, a whole number of this week's steps."""
+
+    product_id: int
+    asked: Decimal
+    rounded: Decimal
+
+
+@dataclass(frozen=True)
 class ReorderReport:
-    """What "same basket as last week" did: lines copied, shortened, or missing this week."""
+    """What "same basket as last week" did: lines copied, shortened, rounded down to this
+    week's step (``rounded``, also in ``copied`` or ``short``), or missing this week."""
 
     source_order_id: int | None
     copied: list[Reservation] = field(default_factory=list)
     short: list[Reservation] = field(default_factory=list)
     missing: list[int] = field(default_factory=list)  # product ids not offered or sold out
+    rounded: list[RoundedLine] = field(default_factory=list)
 
 
 def line_total(quantity: Decimal, unit_price_cents: int) -> int:
@@ -265,19 +277,7 @@ async def _change(
             await _release(session, offer.id, current - quantity)
             new_quantity = quantity
         if order is not None:
-            if new_quantity == 0 and line is not None:
-                order.lines.remove(line)
-            elif line is None and new_quantity > 0:
-                line = OrderLine(
-                    product_id=product_id,
-                    quantity=new_quantity,
-                    unit_price_cents=offer.product.price_cents,
-                    total_cents=line_total(new_quantity, offer.product.price_cents),
-                )
-                order.lines.append(line)
-            elif line is not None:
-                line.quantity = new_quantity
-                line.total_cents = line_total(new_quantity, line.unit_price_cents)
+            _put_line(order, offer, line, new_quantity)
             _retotal(order, now)
         remaining = await _remaining(session, offer.id)
     requested = quantity - current if quantity > current else Decimal(0)
@@ -288,6 +288,24 @@ async def _change(
         line_quantity=normalize_quantity(new_quantity),
         remaining=remaining,
     )
+
+
+def _put_line(order: Order, offer: Offer, line: OrderLine | None, quantity: Decimal) -> None:
+    """Make ``order`` hold ``quantity`` of the offer's product (``line``: its line, if any)."""
+    if quantity == 0 and line is not None:
+        order.lines.remove(line)
+    elif line is None and quantity > 0:
+        order.lines.append(
+            OrderLine(
+                product_id=offer.product_id,
+                quantity=quantity,
+                unit_price_cents=offer.product.price_cents,
+                total_cents=line_total(quantity, offer.product.price_cents),
+            )
+        )
+    elif line is not None:
+        line.quantity = quantity
+        line.total_cents = line_total(quantity, line.unit_price_cents)
 
 
 async def line_quantity(
@@ -417,34 +435,57 @@ async def last_order(session: AsyncSession, member: Member, before_cycle: Cycle)
 async def reorder_last(
     session: AsyncSession, member: Member, cycle_id: int, now: datetime
 ) -> ReorderReport:
-    """Copy the member's last confirmed order into this cycle's basket, as far as stock allows.
+    """Copy the member's last confirmed order into this cycle's basket, as far as stock allows,
+    in one unit of work: every line that can be added is, or (on a refusal) nothing changes.
 
-    Each line is added on top of what the basket holds; what is not offered or sold out is
-    listed in ``missing``, what is partly available in ``short``.
+    Each line is added on top of what the basket holds. A quantity that no longer fits this
+    week's step is rounded down to it (``rounded``); what is not offered, sold out or rounds to
+    nothing is listed in ``missing``, what is partly available in ``short``. A line is never
+    taken past :data:`MAX_LINE_QUANTITY`. Refuses with :class:`CycleClosed` once the cycle is
+    closed, :class:`StaleAction` for an unknown cycle.
     """
     cycle = await session.get(Cycle, cycle_id)
     if cycle is None:
         raise StaleAction(cycle_id=cycle_id)
     previous = await last_order(session, member, cycle)
-    await session.commit()
     if previous is None:
         return ReorderReport(source_order_id=None)
+    wanted = [(line.product_id, line.quantity) for line in previous.lines]
     report = ReorderReport(source_order_id=previous.id)
-    for line in previous.lines:
-        offered = await session.scalar(
-            select(Offer.id).where(Offer.cycle_id == cycle_id, Offer.product_id == line.product_id)
-        )
-        if offered is None or not line.product.active:
-            report.missing.append(line.product_id)
-            continue
-        try:
-            reservation = await add_to_basket(
-                session, member, cycle_id, line.product_id, line.quantity, now
+    async with unit_of_work(session):
+        cycle = await lock_open_cycle(session, cycle_id)
+        order: Order | None = None
+        for product_id, asked in wanted:
+            try:
+                offer = await _offer(session, cycle, product_id)
+            except StaleAction:
+                report.missing.append(product_id)
+                continue
+            quantity = floor_to_step(asked, offer.product.step)
+            if 0 < quantity != asked:
+                report.rounded.append(RoundedLine(product_id, asked, quantity))
+            if order is None:
+                order = await _order_for(session, member, cycle, create=True)
+                assert order is not None
+            line = next((ln for ln in order.lines if ln.product_id == product_id), None)
+            current = line.quantity if line is not None else Decimal(0)
+            room = floor_to_step(MAX_LINE_QUANTITY - current, offer.product.step)
+            requested = min(quantity, room)
+            granted = await _reserve(session, offer, requested)
+            if granted == 0:
+                report.missing.append(product_id)
+                continue
+            _put_line(order, offer, line, current + granted)
+            reservation = Reservation(
+                product_id=product_id,
+                requested=normalize_quantity(quantity),
+                granted=normalize_quantity(granted),
+                line_quantity=normalize_quantity(current + granted),
+                remaining=await _remaining(session, offer.id),
             )
-        except SoldOut:
-            report.missing.append(line.product_id)
-            continue
-        (report.short if reservation.short else report.copied).append(reservation)
+            (report.short if reservation.short else report.copied).append(reservation)
+        if order is not None:
+            _retotal(order, now)
     return report
 
 

@@ -28,6 +28,7 @@ from models import (
 )
 from models.closing import close_cycle
 from models.ordering import add_to_basket, confirm_order
+from models.outbox import Kind
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import make_network
 from tests.invariants import check_invariants
@@ -303,6 +304,32 @@ async def test_a_blocked_consumer_is_marked_and_the_others_still_told(
     assert not (await member_of(session, users[0])).reachable
     for user in users[1:]:
         assert "ouvertes" in user.last_message.text
+
+
+async def test_after_a_downtime_only_the_latest_reminder_is_sent(
+    app, sandbox, session, clock, network
+):
+    """Down from before the 24 h reminder until after the 3 h one: one reminder, the 3 h one,
+    and the missed one is never sent later."""
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("/start")
+    await cycle_run.run_due_work(app)
+    clock.set(paris(2026, 12, 11, 12, 0))
+    report = await cycle_run.run_due_work(app)
+    week_id = report.opened[0]
+    before = len(alice.messages)
+    clock.set(paris(2026, 12, 15, 21, 0))
+    report = await cycle_run.run_due_work(app)
+    assert report.reminded == [(week_id, "180m")]
+    assert len(alice.messages) == before + 1
+    assert "pas encore commandé" in alice.last_message.text
+    reminders = await session.scalars(
+        select(OutboxMessage.kind).where(OutboxMessage.kind.startswith(Kind.CLOSE_REMINDER.value))
+    )
+    assert list(reminders) == ["close_reminder:180m"]
+    await session.commit()
+    assert (await cycle_run.run_due_work(app)).idle
+    assert len(alice.messages) == before + 1
 
 
 async def test_a_restart_after_a_missed_close_closes_exactly_once(

@@ -88,3 +88,31 @@ async def test_export_round_trips(session, tmp_path):
     write_catalog(rows, stream)
     assert read_catalog(stream.getvalue()) == rows
     assert {r.sku for r in rows} == {r.sku for r in read_catalog(CATALOG_CSV)}
+
+
+async def test_skus_and_slugs_compare_without_regard_to_case(session):
+    await import_producers(session, "slug,name\nJardins,Les Jardins\n")
+    header = "producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases\n"
+    await import_catalog(session, header + 'jardins,x-9,Tomates,Légumes,kg,1,kg,"4,80",,\n')
+    report = await import_catalog(session, header + 'JARDINS,X-9,Tomates,Légumes,kg,1,kg,"5",,\n')
+    assert (report.created, report.updated) == (0, 1)
+    assert list(await session.scalars(select(Product.sku))) == ["X-9"]
+    assert list(await session.scalars(select(Producer.slug))) == ["jardins"]
+    with pytest.raises(CsvImportError) as caught:
+        await import_catalog(
+            session,
+            header
+            + 'jardins,X-9,Tomates,Légumes,kg,1,kg,"4,80",,\n'
+            + '\njardins,x-9,Tomates,Légumes,kg,1,kg,"4,80",,\n',
+        )
+    assert [(e.line, e.code) for e in caught.value.errors] == [(4, "duplicate_sku")]
+
+
+async def test_a_cell_past_the_csv_readers_limit_is_refused_politely(session):
+    from handlers.import_errors import describe
+
+    text = "slug,name,town,description\nferme,Ferme,Lusignan," + "d" * 200_000 + "\n"
+    with pytest.raises(CsvImportError) as caught:
+        await import_producers(session, text)
+    assert [(e.line, e.code) for e in caught.value.errors] == [(2, "bad_csv")]
+    assert "ligne 2" in describe(caught.value.errors[0])

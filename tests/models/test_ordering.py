@@ -6,7 +6,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Cycle, CycleState, Offer, OrderStatus, ordering
@@ -190,3 +190,58 @@ async def test_hundred_consumers_race_for_the_last_ten_units(sessions: async_ses
         offer = await check.scalar(select(Offer).where(Offer.product_id == eggs_id))
         assert offer.ordered == offer.offered == 10
         await check_invariants(check)
+
+
+async def test_reorder_is_one_unit_of_work(session, network, clock, monkeypatch):
+    """A failure on the second line leaves the basket as it was: nothing half-copied that a
+    retry would double."""
+    from datetime import timedelta
+
+    alice = await make_member(session, 1, pickup=network["central"])
+    cycle, products = network["cycle"], network["products"]
+    for sku, quantity in (("TOM-ANC", 2), ("OEU-6", 1)):
+        await ordering.add_to_basket(
+            session, alice, cycle.id, products[sku].id, Decimal(quantity), clock()
+        )
+    await ordering.confirm_order(session, alice, cycle.id, clock())
+    cycle.state = CycleState.CLOSED
+    week = timedelta(days=7)
+    following = Cycle(
+        opens_at=cycle.opens_at + week,
+        closes_at=cycle.closes_at + week,
+        pickup_starts_at=cycle.pickup_starts_at + week,
+        pickup_ends_at=cycle.pickup_ends_at + week,
+        state=CycleState.OPEN,
+    )
+    session.add(following)
+    await session.flush()
+    session.add_all(
+        Offer(cycle=following, product=products[sku], offered=Decimal(10), ordered=0)
+        for sku in ("TOM-ANC", "OEU-6")
+    )
+    await session.commit()
+    following_id = following.id
+    real_reserve = ordering._reserve
+    calls = []
+
+    async def reserve_then_fail(session, offer, wanted):
+        calls.append(offer.id)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return await real_reserve(session, offer, wanted)
+
+    monkeypatch.setattr(ordering, "_reserve", reserve_then_fail)
+    with pytest.raises(RuntimeError):
+        await ordering.reorder_last(session, alice, following_id, clock() + week)
+    assert len(calls) == 2
+    monkeypatch.setattr(ordering, "_reserve", real_reserve)
+    await session.refresh(alice)
+    assert await ordering.current_basket(session, alice, following_id) is None
+    assert (
+        await session.scalar(select(func.sum(Offer.ordered)).where(Offer.cycle_id == following_id))
+    ) == 0
+    report = await ordering.reorder_last(session, alice, following_id, clock() + week)
+    assert len(report.copied) == 2
+    basket = await ordering.current_basket(session, alice, following_id)
+    assert sorted(line.quantity for line in basket.lines) == [Decimal(1), Decimal(2)]
+    await check_invariants(session)

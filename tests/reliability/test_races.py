@@ -37,7 +37,7 @@ from models import (
     StockUpdateStatus,
 )
 from models.closing import close_cycle, cycle_summary
-from models.errors import CycleClosed, SoldOut, StaleAction
+from models.errors import CycleClosed, EmptyBasket, SoldOut, StaleAction
 from models.ordering import add_to_basket, confirm_order, empty_basket, set_quantity
 from models.producers import accept_invitation
 from models.stock import apply_update, read_stock_message
@@ -69,12 +69,15 @@ async def _held(session, order_id: int) -> Decimal:
 
 
 async def test_thirty_consumers_racing_the_close_are_either_in_or_refused(sessions, session, clock):
-    """Four kinds of consumers act while the close runs in the middle of them:
+    """Four kinds of consumers act while the close runs in the middle of them, asking for more
+    than there is (52 punnets of tomatoes, 48 of them already in baskets; 6 pots of honey for
+    up to 32 wanted):
 
     newcomers add then confirm; basket holders confirm; confirmed members raise a line;
-    confirmed members empty (then re-add). Each operation is either in or ``CycleClosed``.
+    confirmed members empty (then re-add). Each operation is either in (maybe short), sold out,
+    or ``CycleClosed``; the totals are what was granted, never more than the stock.
     """
-    network = await make_network(session, clock(), stock={"TOM-CER": 200, "MIEL": 200})
+    network = await make_network(session, clock(), stock={"TOM-CER": 52, "MIEL": 6})
     cycle_id = network["cycle"].id
     tomatoes = network["products"]["TOM-CER"].id
     honey = network["products"]["MIEL"].id
@@ -87,51 +90,62 @@ async def test_thirty_consumers_racing_the_close_are_either_in_or_refused(sessio
         if kind in ("raise", "empty"):
             await confirm_order(session, member, cycle_id, now)
         groups[kind].append(member)
+    shorts = 0
+
+    async def add(own, member, product, quantity) -> tuple[str, Decimal]:
+        """One addition: ("in", what was granted), ("sold_out", 0) or ("closed", 0)."""
+        nonlocal shorts
+        try:
+            reservation = await add_to_basket(own, member, cycle_id, product, quantity, now)
+        except SoldOut:
+            return "sold_out", Decimal(0)
+        except CycleClosed:
+            return "closed", Decimal(0)
+        shorts += reservation.short
+        return "in", reservation.granted
 
     async def newcomer(member):
-        outcomes = []
         async with sessions() as own:
-            for step in (
-                lambda: add_to_basket(own, member, cycle_id, honey, Decimal(1), now),
-                lambda: add_to_basket(own, member, cycle_id, tomatoes, Decimal(1), now),
-                lambda: confirm_order(own, member, cycle_id, now),
-            ):
-                try:
-                    await step()
-                    outcomes.append("in")
-                except CycleClosed:
-                    outcomes.append("closed")
-        return outcomes
+            honey_step, got_honey = await add(own, member, honey, Decimal(1))
+            tomato_step, got_tomatoes = await add(own, member, tomatoes, Decimal(1))
+            try:
+                await confirm_order(own, member, cycle_id, now)
+                confirm_step = "in"
+            except EmptyBasket:
+                confirm_step = "empty"
+            except CycleClosed:
+                confirm_step = "closed"
+        return [honey_step, tomato_step, confirm_step], {honey: got_honey, tomatoes: got_tomatoes}
 
     async def confirmer(member):
         async with sessions() as own:
             try:
                 await confirm_order(own, member, cycle_id, now)
-                return ["in"]
+                return ["in"], {}
             except CycleClosed:
-                return ["closed"]
+                return ["closed"], {}
 
     async def raiser(member):
+        nonlocal shorts
         async with sessions() as own:
             try:
-                await set_quantity(own, member, cycle_id, tomatoes, Decimal(5), now)
-                return ["in"]
+                reservation = await set_quantity(own, member, cycle_id, tomatoes, Decimal(5), now)
+            except SoldOut:
+                return ["sold_out"], {tomatoes: Decimal(2)}
             except CycleClosed:
-                return ["closed"]
+                return ["closed"], {tomatoes: Decimal(2)}
+        shorts += reservation.short
+        return ["in"], {tomatoes: reservation.line_quantity}
 
     async def emptier(member):
-        outcomes = []
         async with sessions() as own:
-            for step in (
-                lambda: empty_basket(own, member, cycle_id, now),
-                lambda: add_to_basket(own, member, cycle_id, honey, Decimal(3), now),
-            ):
-                try:
-                    await step()
-                    outcomes.append("in")
-                except CycleClosed:
-                    outcomes.append("closed")
-        return outcomes
+            try:
+                await empty_basket(own, member, cycle_id, now)
+                emptied = "in"
+            except CycleClosed:
+                emptied = "closed"
+            step, got = await add(own, member, honey, Decimal(3))
+        return [emptied, step], {honey: got}
 
     async def close():
         async with sessions() as own:
@@ -148,39 +162,42 @@ async def test_thirty_consumers_racing_the_close_are_either_in_or_refused(sessio
     for result in results:
         assert not isinstance(result, BaseException), repr(result)
     outcome = {
-        member.id: result
+        member.id: result[0]
+        for (kind, member), result in zip(work, results, strict=True)
+        if kind != "close"
+    }
+    got = {
+        member.id: result[1]
         for (kind, member), result in zip(work, results, strict=True)
         if kind != "close"
     }
     summary = next(r for (kind, _m), r in zip(work, results, strict=True) if kind == "close")
     assert not summary.already_closed
 
+    for steps in outcome.values():
+        # Once refused by the close, every later step is refused too: nothing half-done after.
+        if "closed" in steps:
+            assert set(steps[steps.index("closed") :]) == {"closed"}, steps
     orders = await _orders(session)
     expected_orders = expected_revenue = expected_abandoned = 0
     ordered = {tomatoes: Decimal(0), honey: Decimal(0)}
     for member in groups["new"]:
-        steps = outcome[member.id]
-        # Once refused, every later step is refused too: nothing half-done after the close.
-        assert steps in (
-            ["in"] * 3,
-            ["in", "in", "closed"],
-            ["in", "closed", "closed"],
-            ["closed"] * 3,
-        ), steps
+        steps, amounts = outcome[member.id], got[member.id]
         order = orders.get(member.id)
-        if steps == ["in"] * 3:
+        if steps[2] == "in":
             assert order.status == OrderStatus.CONFIRMED
-            assert order.total_cents == 850 + 320
+            total = int(850 * amounts[honey] + 320 * amounts[tomatoes])
+            assert order.total_cents == total
             expected_orders += 1
-            expected_revenue += 1170
-            ordered[honey] += 1
-            ordered[tomatoes] += 1
-        elif steps[0] == "in":
+            expected_revenue += total
+            ordered[honey] += amounts[honey]
+            ordered[tomatoes] += amounts[tomatoes]
+        elif "in" in steps[:2]:
             assert order.status == OrderStatus.ABANDONED
             assert await _held(session, order.id) > 0  # its lines are kept, its stock returned
             expected_abandoned += 1
         else:
-            assert order is None
+            assert order is None, steps
     for member in groups["basket"]:
         order = orders[member.id]
         if outcome[member.id] == ["in"]:
@@ -194,26 +211,28 @@ async def test_thirty_consumers_racing_the_close_are_either_in_or_refused(sessio
     for member in groups["raise"]:
         order = orders[member.id]
         assert order.status == OrderStatus.CONFIRMED
-        quantity = 5 if outcome[member.id] == ["in"] else 2
+        quantity = got[member.id][tomatoes]
+        assert 2 <= quantity <= 5
         assert order.total_cents == quantity * 320
-        assert order.changed_since_confirmed == (outcome[member.id] == ["in"])
+        assert order.changed_since_confirmed == (quantity > 2)
         expected_orders += 1
-        expected_revenue += quantity * 320
+        expected_revenue += int(quantity * 320)
         ordered[tomatoes] += quantity
     for member in groups["empty"]:
         order = orders[member.id]
         steps = outcome[member.id]
-        assert steps in (["in", "in"], ["in", "closed"], ["closed", "closed"]), steps
         assert order.status == OrderStatus.CONFIRMED
-        total = {"in": 0, "closed": 640}[steps[0]] + (850 * 3 if steps[1] == "in" else 0)
+        total = {"in": 0, "closed": 640}[steps[0]] + int(850 * got[member.id][honey])
         assert order.total_cents == total, (steps, order.total_cents)
         expected_orders += 1
         expected_revenue += total
         ordered[tomatoes] += 2 if steps[0] == "closed" else 0
-        ordered[honey] += 3 if steps[1] == "in" else 0
+        ordered[honey] += got[member.id][honey]
 
     steps_taken = Counter(step for steps in outcome.values() for step in steps)
     assert steps_taken["in"] > 0, steps_taken
+    # They competed for the stock: some additions were refused as sold out, or cut short.
+    assert steps_taken["sold_out"] + shorts > 0, steps_taken
     # Where the close lands among them depends on the database's scheduling (SQLite serialises
     # writers in arrival order; PostgreSQL lets share-lockers go ahead of a waiting close);
     # whatever landed, a change after the close is refused and changes nothing.
@@ -249,7 +268,7 @@ async def test_thirty_consumers_racing_the_close_are_either_in_or_refused(sessio
 
 async def test_two_admins_close_while_consumers_order_through_the_bot(app, sandbox, session, clock):
     """Two admins confirm "close" at the same instant while twelve consumers tap "add" and
-    "confirm": one close, each admin's summary once, each producer member's purchase order
+    "confirm", for less stock than they want: one close, each admin's summary once, each producer member's purchase order
     once; every consumer gets an answer and no update reaches the error handler."""
     from handlers.basket import ConfirmBasket, fingerprint
     from handlers.catalog import AddToBasket
@@ -266,6 +285,15 @@ async def test_two_admins_close_while_consumers_order_through_the_bot(app, sandb
             select(Product).where(Product.producer_id == farm.id).order_by(Product.id).limit(3)
         )
     )
+    # Less stock than demand: the first product's 6 units go to the six baskets below, the
+    # others have one step each for the two consumers who will tap "add" on each.
+    for index, product in enumerate(farm_products):
+        await session.execute(
+            update(Offer)
+            .where(Offer.cycle_id == cycle.id, Offer.product_id == product.id)
+            .values(offered=Decimal(6) if index == 0 else product.step)
+        )
+    await session.commit()
     marie = await make_member(session, 700_001, name="Marie")
     marie.producer_id = farm_products[0].producer_id
     await session.commit()
@@ -321,8 +349,10 @@ async def test_two_admins_close_while_consumers_order_through_the_bot(app, sandb
 
     taps = [consumer_taps(member, user) for member, user in consumers]
     presses = [admin.press_data(CloseNow(cycle.id).pack()) for admin in admins]
-    # Staggered by a few milliseconds so that some taps land before the close, some after.
-    work = [*taps[:3], *taps[6:9], *presses, *taps[3:6], *taps[9:]]
+    # Staggered by a few milliseconds so that some taps land before the close, some after;
+    # before the close, "add" (for what is left, or not) and "confirm" alternate.
+    early = [tap for pair in zip(taps[6:9], taps[:3], strict=True) for tap in pair]
+    work = [*early, *presses, *taps[3:6], *taps[9:]]
     await asyncio.gather(*(later(0.015 * i, job) for i, job in enumerate(work)))
     await sandbox.idle()
 
@@ -375,9 +405,17 @@ async def test_two_admins_close_while_consumers_order_through_the_bot(app, sandb
             assert any((m.text or "").startswith("🧾") for m in user.messages) or any(
                 "n’a pas été confirmé" in (m.text or "") for m in user.messages
             ), [m.text for m in user.messages]
+    sold_out = ("il n’en reste plus", "Il n’en restait que")
     assert all(
-        any(word in a for word in ("confirmée", "Ajouté", "fermées", "closes")) for a in outcomes
+        # "a changé": the close abandoned the basket between the press and its confirmation.
+        any(
+            word in a
+            for word in ("confirmée", "Ajouté", "fermées", "closes", "a changé", *sold_out)
+        )
+        for a in outcomes
     ), outcomes
+    # They competed for the stock: an addition before the close was refused as sold out.
+    assert any(word in a for a in outcomes for word in sold_out), outcomes
     assert confirmed
     # After the close, the same taps are refused politely.
     for member, user in consumers[:6]:
@@ -457,8 +495,9 @@ async def test_stock_updates_racing_orders_never_go_below_what_is_ordered(sessio
 
 async def test_quick_taps_on_plus_and_confirm_from_one_member(app, sandbox, session, clock):
     """A member taps "+" four times and "confirm" three times faster than the bot answers
-    (each tap is its own update, served concurrently): every "+" counts once, the stock moves
-    with the line, and there is one confirmation and one receipt."""
+    (each tap is its own update, served concurrently), with 4 units for the 5 she wants: every
+    "+" counts once until the stock runs out, the last one is refused as sold out, the stock
+    moves with the line, and there is one confirmation and one receipt."""
     from handlers.basket import MoreOfLine
 
     await load_demo_network(session)
@@ -468,6 +507,11 @@ async def test_quick_taps_on_plus_and_confirm_from_one_member(app, sandbox, sess
     point = await session.scalar(select(PickupPoint).where(PickupPoint.is_public.is_(True)))
     product = await session.scalar(
         select(Product).where(Product.step == 1).order_by(Product.id).limit(1)
+    )
+    await session.execute(
+        update(Offer)
+        .where(Offer.cycle_id == cycle.id, Offer.product_id == product.id)
+        .values(offered=Decimal(4))
     )
     member = await make_member(session, 60_001, pickup=point, name="Alice")
     await add_to_basket(session, member, cycle.id, product.id, Decimal(1), clock())
@@ -486,8 +530,10 @@ async def test_quick_taps_on_plus_and_confirm_from_one_member(app, sandbox, sess
         .where(OrderLine.product_id == product.id)
         .execution_options(populate_existing=True)
     )
-    assert line.quantity == 5
+    assert line.quantity == 4
     await session.commit()
+    texts = [m.text or "" for m in alice.messages] + [a.text or "" for a in alice.answers]
+    assert any("il n’en reste plus" in text for text in texts), texts
     await check_invariants(session)
     await alice.send("/panier")
     basket = alice.last_message
