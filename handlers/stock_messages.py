@@ -26,6 +26,7 @@ from handlers.i18n import _, lazy_gettext, use_locale
 from handlers.menu import PRODUCER, Command, register_command
 from handlers.stock_views import (
     CancelStock,
+    ConfirmQuantity,
     FixStock,
     PickProduct,
     SameStock,
@@ -40,11 +41,12 @@ from handlers.stock_views import (
 )
 from models.cycle import Cycle
 from models.cycles import open_cycle, stock_cycle
-from models.errors import DomainError, NoOpenCycle, StaleAction
+from models.errors import DomainError, NoOpenCycle, QuestionPending, StaleAction
 from models.outbox import Part, parts
 from models.stock import (
     apply_update,
     cancel_update,
+    confirm_quantity,
     mark_prompted,
     preview,
     producer_stock,
@@ -113,8 +115,11 @@ async def handle_stock_text(update: Update, context: DesserteContext) -> bool:
     return True
 
 
-async def show_preview(update: Update, context: DesserteContext, update_id: int) -> None:
-    """The preview of a pending update, with its buttons (in place after a press)."""
+async def show_preview(
+    update: Update, context: DesserteContext, update_id: int, notice: str = ""
+) -> None:
+    """The preview of a pending update, with its buttons (in place after a press), under
+    ``notice`` when there is one."""
     try:
         shown = await preview(context.session, context.member, update_id)
     except StaleAction:
@@ -124,7 +129,8 @@ async def show_preview(update: Update, context: DesserteContext, update_id: int)
         await cancel_update(context.session, context.member, update_id)
         await show(update, _no_cycle_text())
         return
-    await show(update, preview_text(shown, context.services.timezone), preview_keyboard(shown))
+    text = preview_text(shown, context.services.timezone)
+    await show(update, f"{notice}\n\n{text}" if notice else text, preview_keyboard(shown))
 
 
 def _no_cycle_text() -> str:
@@ -148,6 +154,10 @@ async def validate_update(update: Update, context: DesserteContext, data: Valida
         return
     except NoOpenCycle:
         await show(update, _no_cycle_text())
+        return
+    except QuestionPending:
+        notice = _("⚠️ Une question attend encore votre réponse : rien n’est enregistré.")
+        await show_preview(update, context, data.update_id, notice)
         return
     await show(update, applied_text(applied, context.services.timezone))
 
@@ -184,6 +194,16 @@ async def pick_product(update: Update, context: DesserteContext, data: PickProdu
         await resolve_choice(
             context.session, context.member, data.update_id, data.line, data.candidate
         )
+    except StaleAction:
+        await tell_stale(update)
+        return
+    await show_preview(update, context, data.update_id)
+
+
+async def confirm_unusual(update: Update, context: DesserteContext, data: ConfirmQuantity) -> None:
+    """ "Oui, c’est bien ça": the unusual quantity is kept; the preview is shown again."""
+    try:
+        await confirm_quantity(context.session, context.member, data.update_id, data.product_id)
     except StaleAction:
         await tell_stale(update)
         return
@@ -299,5 +319,6 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         button(FixStock, fix_update),
         button(CancelStock, cancel_pending),
         button(PickProduct, pick_product),
+        button(ConfirmQuantity, confirm_unusual),
         button(SameStock, copy_last_week),
     ]

@@ -13,10 +13,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from handlers.callback_data import CallbackData
 from handlers.common import escape
 from handlers.i18n import _, format_date, format_quantity, ngettext
-from handlers.units import amount_phrase
+from handlers.units import amount_phrase, size_phrase
 from models.cycle import Cycle
 from models.shortage import ShortagePreview
-from models.stock import AppliedStock, PreviewLine, ProducerStock, StockPreview
+from models.stock import (
+    MAX_QUANTITY,
+    AppliedStock,
+    PreviewLine,
+    ProducerStock,
+    Question,
+    StockPreview,
+)
 
 
 class ValidateStock(CallbackData, prefix="stk:ok"):
@@ -39,6 +46,18 @@ class PickProduct(CallbackData, prefix="stk:pick"):
     update_id: int
     line: int
     candidate: int
+
+
+class ConfirmQuantity(CallbackData, prefix="stk:qty"):
+    """The unusual quantity asked about for product ``product_id`` of update ``update_id`` is
+    right."""
+
+    update_id: int
+    product_id: int
+
+
+NO_CANDIDATE = -1
+"""``PickProduct.candidate`` for "none of these": the line is left out."""
 
 
 class SameStock(CallbackData, prefix="stk:same"):
@@ -84,6 +103,16 @@ def change_line(line: PreviewLine) -> str:
         before=format_quantity(line.before),
         after=quantity(line.after, line.sale_unit),
     )
+    if line.given is not None:
+        size = size_phrase(line.sale_unit, line.unit_amount, line.unit_measure)
+        converted = quantity(line.requested, line.sale_unit)
+        text += " " + (
+            _("({given} → {converted} de {size})").format(
+                given=escape(line.given), converted=converted, size=escape(size)
+            )
+            if size
+            else _("({given} → {converted})").format(given=escape(line.given), converted=converted)
+        )
     if line.ordered > 0:
         text += " " + _("(déjà commandé : {ordered})").format(ordered=format_quantity(line.ordered))
     return text
@@ -114,11 +143,21 @@ def preview_text(preview: StockPreview, timezone: ZoneInfo) -> str:
     if preview.choices:
         parts.append("")
         for choice in preview.choices:
-            parts.append(
-                _("❓ « {text} » : de quel produit s’agit-il ? Choisissez ci-dessous.").format(
-                    text=escape(choice.text)
+            if len(choice.candidates) == 1:
+                parts.append(
+                    _("❓ « {text} » : vouliez-vous dire {name} ?").format(
+                        text=escape(choice.text), name=escape(choice.candidates[0][1])
+                    )
                 )
-            )
+            else:
+                parts.append(
+                    _("❓ « {text} » : de quel produit s’agit-il ? Choisissez ci-dessous.").format(
+                        text=escape(choice.text)
+                    )
+                )
+    if preview.questions:
+        parts.append("")
+        parts.extend(question_line(question) for question in preview.questions)
     if preview.problems:
         parts.append("")
         for problem in preview.problems:
@@ -141,16 +180,70 @@ def preview_text(preview: StockPreview, timezone: ZoneInfo) -> str:
                 items=", ".join(f"« {escape(item)} »" for item in preview.unknown)
             )
         )
-    if preview.lines:
+    if preview.declined:
+        parts.append("")
+        parts.append(not_recorded_line(preview.declined))
+    if preview.actionable:
         parts.append("")
         parts.append(_("Tout est juste ? Validez en un geste."))
+    elif preview.lines and preview.open_questions:
+        parts.append("")
+        parts.append(_("Répondez d’abord aux questions ❓ : je pourrai ensuite enregistrer."))
     return "\n".join(parts)
+
+
+def question_line(question: Question) -> str:
+    """ "❓ Radis : vous avez écrit 99 999 bottes : est-ce bien ça ?" (or why it is refused)."""
+    written = quantity(question.quantity, question.sale_unit)
+    if question.refused:
+        return _(
+            "⛔ {name} : vous avez écrit {quantity}, c’est plus que je ne peux enregistrer "
+            "(au plus {limit}). Renvoyez la ligne corrigée."
+        ).format(
+            name=escape(question.name),
+            quantity=written,
+            limit=quantity(MAX_QUANTITY, question.sale_unit),
+        )
+    if question.last_week:
+        return _(
+            "❓ {name} : vous avez écrit {quantity} (semaine dernière : {last}) : est-ce bien ça ?"
+        ).format(
+            name=escape(question.name),
+            quantity=written,
+            last=quantity(question.last_week, question.sale_unit),
+        )
+    return _("❓ {name} : vous avez écrit {quantity} : est-ce bien ça ?").format(
+        name=escape(question.name), quantity=written
+    )
+
+
+def not_recorded_line(items: list[str]) -> str:
+    """ "Pas enregistré : « navets », « 20 kg de radis »"."""
+    return _("Pas enregistré : {items}").format(
+        items=", ".join(f"« {escape(item)} »" for item in items)
+    )
 
 
 def preview_keyboard(preview: StockPreview) -> InlineKeyboardMarkup:
     """Product choices for each ambiguity, then Valider / Corriger / Annuler."""
     rows = []
     for choice in preview.choices:
+        if len(choice.candidates) == 1:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        _("Oui, {name}").format(name=choice.candidates[0][1]),
+                        callback_data=PickProduct(preview.update_id, choice.index, 0).pack(),
+                    ),
+                    InlineKeyboardButton(
+                        _("Non"),
+                        callback_data=PickProduct(
+                            preview.update_id, choice.index, NO_CANDIDATE
+                        ).pack(),
+                    ),
+                ]
+            )
+            continue
         for position, (_sku, name) in enumerate(choice.candidates):
             rows.append(
                 [
@@ -160,6 +253,28 @@ def preview_keyboard(preview: StockPreview) -> InlineKeyboardMarkup:
                     )
                 ]
             )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("{text} → aucun de ceux-là").format(text=choice.text),
+                    callback_data=PickProduct(preview.update_id, choice.index, NO_CANDIDATE).pack(),
+                )
+            ]
+        )
+    for question in preview.questions:
+        if question.refused:
+            continue
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("Oui, {quantity} de {name}").format(
+                        quantity=amount_phrase(question.quantity, question.sale_unit),
+                        name=question.name,
+                    ),
+                    callback_data=ConfirmQuantity(preview.update_id, question.product_id).pack(),
+                )
+            ]
+        )
     actions = []
     if preview.actionable:
         actions.append(
@@ -188,6 +303,8 @@ def applied_text(applied: AppliedStock, timezone: ZoneInfo, *, undo: bool = Fals
     parts = [head.format(title=title)]
     parts.extend(change_line(line) for line in applied.lines)
     parts.extend(clamp_note(line) for line in applied.lines if line.clamped)
+    if applied.not_recorded:
+        parts.append(not_recorded_line(applied.not_recorded))
     if not undo:
         parts.append("")
         parts.append(

@@ -10,6 +10,7 @@ ordered, even when one of them orders at the same moment; what cannot go that lo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import normalize_quantity
 from models.cycle import Cycle, CycleState, Offer
 from models.cycles import lock_cycle, stock_cycle
-from models.errors import NoOpenCycle, NotAllowed, StaleAction
+from models.errors import NoOpenCycle, NotAllowed, QuestionPending, StaleAction
 from models.member import Member
 from models.producer import Producer, Product
 from models.stock_parser import Ambiguity, CatalogItem, StockLine, StockParser, Unconvertible
@@ -34,6 +35,16 @@ Kind = Literal["stock", "shortage"]
 STOCK: Kind = "stock"
 SHORTAGE: Kind = "shortage"
 STOCK_STATES = (CycleState.OPEN, CycleState.PLANNED)
+
+MAX_QUANTITY = Decimal(1_000_000_000)
+"""The most one offer can hold, in sale units: far inside what a ``Quantity`` column stores
+(thousandths in a 64-bit integer), with room for the sums an order adds. Above it a quantity
+is refused, never stored."""
+ABSURD_FACTOR = 100
+"""A quantity more than this many times last week's offer (else this week's so far) is asked
+about before it is recorded."""
+ABSURD_WITHOUT_HISTORY = Decimal(10_000)
+"""… and, without an offer last week, a quantity above this many sale units."""
 
 
 # ------------------------------------------------------------------ what a preview shows
@@ -52,6 +63,10 @@ class PreviewLine:
     requested: Decimal
     after: Decimal
     ordered: Decimal
+    given: str | None = None
+    """The producer's own quantity when it was converted into sale units ("12 kg")."""
+    unit_amount: Decimal = Decimal(1)
+    unit_measure: str = ""
 
     @property
     def clamped(self) -> bool:
@@ -80,6 +95,19 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A quantity far above what the farm offered before (``last_week``, None: nothing), or
+    past :data:`MAX_QUANTITY` (``refused``): asked before it is recorded, or refused."""
+
+    product_id: int
+    name: str
+    sale_unit: str
+    quantity: Decimal
+    last_week: Decimal | None
+    refused: bool = False
+
+
+@dataclass(frozen=True)
 class StockPreview:
     """What a pending update would do, and what the message left unclear."""
 
@@ -90,11 +118,29 @@ class StockPreview:
     choices: list[Choice] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
+    declined: list[str] = field(default_factory=list)
+
+    @property
+    def open_questions(self) -> bool:
+        """Whether a ❓ with buttons still waits for the producer's answer."""
+        return bool(self.choices) or any(not q.refused for q in self.questions)
 
     @property
     def actionable(self) -> bool:
-        """Whether validating would change anything."""
-        return bool(self.lines)
+        """Whether Valider is offered: something would change and nothing is left unanswered."""
+        return bool(self.lines) and not self.open_questions
+
+    @property
+    def not_recorded(self) -> list[str]:
+        """What the message said that validating leaves out, as the producer wrote it (or the
+        product's name): unknown names, quantities to ask again, declined and refused lines."""
+        return [
+            *self.unknown,
+            *(problem.text for problem in self.problems),
+            *self.declined,
+            *(question.name for question in self.questions if question.refused),
+        ]
 
 
 @dataclass(frozen=True)
@@ -104,6 +150,7 @@ class AppliedStock:
     update_id: int
     cycle: Cycle
     lines: list[PreviewLine]
+    not_recorded: list[str] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------ parsed JSON
@@ -332,14 +379,38 @@ def _target(op: str, before: Decimal, quantity: Decimal) -> Decimal:
     return quantity
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?(?:\s*[^\W\d_]+)?")
+
+
+def _given(text: str, quantity: Decimal) -> str | None:
+    """The producer's quantity ("12 kg", "30 œufs") when it is not the sale-unit quantity
+    itself, i.e. when the parser converted it; None otherwise."""
+    found = _NUMBER.search(text)
+    if found is None or quantity == 0:
+        return None
+    digits = re.match(r"\d+(?:[.,]\d+)?", found.group(0))
+    assert digits is not None
+    if Decimal(digits.group(0).replace(",", ".")) == quantity:
+        return None
+    return found.group(0)
+
+
 async def preview(session: AsyncSession, member: Member, update_id: int) -> StockPreview:
-    """What the pending update would do to the stock cycle, line by line."""
+    """What the pending update would do to the stock cycle, line by line; a quantity above
+    :data:`MAX_QUANTITY` is refused, one far above last week's offer is asked about (a
+    :class:`Question`) until the producer confirms it."""
     stock_update = await pending_update(session, member, update_id, kind=STOCK)
     parsed = stock_update.parsed
     products = {p.sku: p for p in await producer_products(session, stock_update.producer_id)}
     cycle = await session.get(Cycle, stock_update.cycle_id) if stock_update.cycle_id else None
     wanted = [products[u["sku"]] for u in _updates(parsed) if u["sku"] in products]
     offers = await _offers_by_product(session, cycle.id, [p.id for p in wanted]) if cycle else {}
+    last_week = (
+        {p.id: q for p, q in await previous_offers(session, stock_update.producer_id, cycle)}
+        if cycle
+        else {}
+    )
+    confirmed = set(parsed.get("confirmed", []))
     lines: dict[str, PreviewLine] = {}
     for item in _updates(parsed):
         product = products.get(item["sku"])
@@ -349,7 +420,8 @@ async def preview(session: AsyncSession, member: Member, update_id: int) -> Stoc
         before = offer.offered if offer else Decimal(0)
         ordered = offer.ordered if offer else Decimal(0)
         current = lines[product.sku].requested if product.sku in lines else before
-        requested = _target(item["op"], current, Decimal(item["quantity"]))
+        quantity = Decimal(item["quantity"])
+        requested = _target(item["op"], current, quantity)
         lines[product.sku] = PreviewLine(
             product_id=product.id,
             sku=product.sku,
@@ -359,7 +431,22 @@ async def preview(session: AsyncSession, member: Member, update_id: int) -> Stoc
             requested=normalize_quantity(requested),
             after=normalize_quantity(max(requested, ordered)),
             ordered=ordered,
+            given=_given(item.get("text", ""), quantity) if item["op"] == "set" else None,
+            unit_amount=product.unit_amount,
+            unit_measure=product.unit_measure,
         )
+    questions: list[Question] = []
+    for line in list(lines.values()):
+        last = last_week.get(line.product_id)
+        reference = last or line.before  # last week's offer, else this week's so far
+        bound = reference * ABSURD_FACTOR if reference else ABSURD_WITHOUT_HISTORY
+        refused = line.requested > MAX_QUANTITY
+        if refused or (line.requested > bound and line.product_id not in confirmed):
+            del lines[line.sku]
+            questions.append(
+                Question(line.product_id, line.name, line.sale_unit, line.requested, last, refused)
+            )
+    ambiguous = parsed.get("ambiguous", [])
     choices = [
         Choice(
             index=index,
@@ -368,7 +455,7 @@ async def preview(session: AsyncSession, member: Member, update_id: int) -> Stoc
                 (sku, products[sku].name) for sku in item["candidates"] if sku in products
             ),
         )
-        for index, item in enumerate(parsed.get("ambiguous", []))
+        for index, item in enumerate(ambiguous)
         if item.get("resolved") is None
     ]
     problems = [
@@ -390,6 +477,8 @@ async def preview(session: AsyncSession, member: Member, update_id: int) -> Stoc
         choices=choices,
         unknown=list(parsed.get("unknown", [])),
         problems=problems,
+        questions=questions,
+        declined=[item["text"] for item in ambiguous if item.get("declined")],
     )
 
 
@@ -403,12 +492,20 @@ def _updates(parsed: dict[str, Any]) -> list[dict[str, Any]]:
 async def resolve_choice(
     session: AsyncSession, member: Member, update_id: int, index: int, candidate: int
 ) -> StockUpdate:
-    """The producer picked candidate ``candidate`` for ambiguity ``index``. Commits."""
+    """The producer picked candidate ``candidate`` for ambiguity ``index`` (``-1``: none of
+    them, the line is left out and named as not recorded). Commits."""
     stock_update = await pending_update(session, member, update_id)
     ambiguous = [dict(item) for item in stock_update.parsed.get("ambiguous", [])]
     if not 0 <= index < len(ambiguous) or ambiguous[index].get("resolved") is not None:
         raise StaleAction(update_id=update_id)
     item = ambiguous[index]
+    if candidate == -1:
+        async with unit_of_work(session):
+            item["resolved"] = False
+            item["declined"] = True
+            ambiguous[index] = item
+            stock_update.parsed = {**stock_update.parsed, "ambiguous": ambiguous}
+        return stock_update
     if not 0 <= candidate < len(item["candidates"]):
         raise StaleAction(update_id=update_id)
     sku = item["candidates"][candidate]
@@ -428,6 +525,20 @@ async def resolve_choice(
         ambiguous[index] = item
         parsed["ambiguous"] = ambiguous
         stock_update.parsed = parsed
+    return stock_update
+
+
+async def confirm_quantity(
+    session: AsyncSession, member: Member, update_id: int, product_id: int
+) -> StockUpdate:
+    """The producer confirmed the unusual quantity asked about for ``product_id`` (never one
+    past :data:`MAX_QUANTITY`: the preview keeps refusing it). Commits."""
+    stock_update = await pending_update(session, member, update_id, kind=STOCK)
+    confirmed = list(stock_update.parsed.get("confirmed", []))
+    async with unit_of_work(session):
+        if product_id not in confirmed:
+            confirmed.append(product_id)
+        stock_update.parsed = {**stock_update.parsed, "confirmed": confirmed}
     return stock_update
 
 
@@ -516,19 +627,29 @@ async def apply_update(
     """Valider: every line of the pending update applied at once to its cycle's offers; the
     update records before/after per product. All or nothing. Commits.
 
-    Raises :class:`StaleAction` when the update is not this farm's pending one or its cycle
-    closed meanwhile, :class:`NoOpenCycle` when there was no cycle to stock.
+    Only what the preview shows is applied; ``not_recorded`` names the rest. Raises
+    :class:`QuestionPending` while a question of the preview is unanswered,
+    :class:`StaleAction` when the update is not this farm's pending one or its cycle closed
+    meanwhile, :class:`NoOpenCycle` when there was no cycle to stock.
     """
+    shown = await preview(session, member, update_id)
+    if shown.open_questions:
+        raise QuestionPending(update_id=update_id)
     stock_update = await pending_update(session, member, update_id, kind=STOCK)
     products = {p.sku: p for p in await producer_products(session, stock_update.producer_id)}
+    previewed = {line.sku for line in shown.lines}
+    not_recorded = shown.not_recorded
     changes: dict[str, PreviewLine] = {}
     async with unit_of_work(session):
         cycle = await _lock_stock_cycle(session, stock_update.cycle_id)
         for item in _updates(stock_update.parsed):
             product = products.get(item["sku"])
-            if product is None:
+            if product is None or product.sku not in previewed:
                 continue
             offer = await _offer_for(session, cycle.id, product.id)
+            if _target(item["op"], offer.offered, Decimal(item["quantity"])) > MAX_QUANTITY:
+                not_recorded.append(product.name)  # grown past the bound since the preview
+                continue
             before, after, ordered = await set_offered(
                 session, offer.id, item["op"], Decimal(item["quantity"])
             )
@@ -558,7 +679,12 @@ async def apply_update(
         producer = await session.get(Producer, stock_update.producer_id)
         if producer is not None and producer.stock_prompt_cycle_id == cycle.id:
             producer.stock_prompt_cycle_id = None
-    return AppliedStock(update_id=stock_update.id, cycle=cycle, lines=list(changes.values()))
+    return AppliedStock(
+        update_id=stock_update.id,
+        cycle=cycle,
+        lines=list(changes.values()),
+        not_recorded=not_recorded,
+    )
 
 
 async def undo_last_update(session: AsyncSession, member: Member, now: datetime) -> AppliedStock:

@@ -1,0 +1,107 @@
+"""Producers read as a person would read them, through the sandbox: no question dropped by
+Valider, absurd numbers asked, producer phrases answered as a producer, shortages while the
+cycle is open, prices by message, reminders, the producer's menu, previews that explain."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from models import StockUpdate, StockUpdateStatus
+from tests.handlers import test_producer_stock as stock_tests
+from tests.handlers.test_producer_stock import buttons, english, link, offered
+from tests.invariants import check_invariants
+
+pytestmark = pytest.mark.database
+farm = stock_tests.farm  # the same farm: Marie of Les Jardins de la Vonne, a cycle open
+
+
+# ---------------------------------------------------------------------------- 2. no question dropped
+
+
+async def test_valider_waits_while_a_product_question_is_open(farm, session):
+    marie, cycle = farm["marie"], farm["cycle"]
+    await marie.send("radis 30, salades 35")
+    preview = marie.last_message
+    assert "Radis : 20 → 30\xa0bottes" in preview.text
+    assert "« salades » : de quel produit" in preview.text
+    assert "✅ Valider" not in buttons(preview)
+    assert "Répondez d’abord aux questions" in preview.text
+    # An old Valider (pressed from an earlier view) records nothing and says why.
+    update_id = await session.scalar(
+        select(StockUpdate.id).where(StockUpdate.status == StockUpdateStatus.PENDING)
+    )
+    await session.commit()
+    await marie.press_data(f"stk:ok:{update_id}", message=preview)
+    assert "Une question attend encore" in marie.last_message.text
+    assert await offered(session, cycle.id, "RAD-BOT") == (20, 0)
+    # "None of these": the line is left out, Valider comes back and names what was not recorded.
+    await marie.press("salades → aucun de ceux-là")
+    preview = marie.last_message
+    assert "✅ Valider" in buttons(preview)
+    await marie.press("Valider")
+    assert "Stock enregistré" in marie.last_message.text
+    assert "Pas enregistré : « salades »" in marie.last_message.text
+    assert (await offered(session, cycle.id, "RAD-BOT"))[0] == 30
+    assert (await offered(session, cycle.id, "SAL-BAT"))[0] == 20
+
+
+async def test_an_unsure_correction_is_asked_as_a_yes_or_no(farm, session, sandbox):
+    marie, cycle = farm["marie"], farm["cycle"]
+    await marie.send("oignonss 3")
+    preview = marie.last_message
+    assert "❓ « oignonss » : vouliez-vous dire Oignons jaunes ?" in preview.text
+    assert buttons(preview)[:2] == ["Oui, Oignons jaunes", "Non"]
+    await marie.press("Oui, Oignons jaunes")
+    assert "Oignons jaunes : 20 → 3\xa0kg" in marie.last_message.text
+    await marie.press("Valider")
+    assert (await offered(session, cycle.id, "OIG-KG"))[0] == 3
+    # In English, translated.
+    await link(session, 700_009, "jardins-lusignan", name="Eve", locale="en")
+    eve = sandbox.user("Eve", language="en", user_id=700_009)
+    await eve.send("oignonss 4")
+    asked = english("❓ « {text} » : vouliez-vous dire {name} ?").format(
+        text="oignonss", name="Oignons jaunes"
+    )
+    assert asked in eve.last_message.text
+    await eve.press(english("Non"))
+    assert english("Pas enregistré : {items}").format(items="« oignonss »") in (
+        eve.last_message.text
+    )
+
+
+# ---------------------------------------------------------------------------- numbers
+
+
+async def test_absurd_quantities_are_asked_and_past_storage_refused(farm, session):
+    marie, cycle = farm["marie"], farm["cycle"]
+    await marie.send("radis 99999999999999999")
+    preview = marie.last_message
+    assert "⛔ Radis" in preview.text
+    assert "plus que je ne peux enregistrer" in preview.text
+    assert "✅ Valider" not in buttons(preview)
+    await marie.press("Annuler")
+    # Far above last week's offer (20): asked, never stored unasked.
+    await marie.send("radis 5000, tomates anciennes 12 kg")
+    preview = marie.last_message
+    assert "❓ Radis : vous avez écrit 5\u202f000\xa0bottes" in preview.text
+    assert "est-ce bien ça ?" in preview.text
+    assert "✅ Valider" not in buttons(preview)
+    await marie.press("Oui, 5\u202f000\xa0bottes de Radis")
+    assert "Radis : 20 → 5\u202f000\xa0bottes" in marie.last_message.text
+    await marie.press("Valider")
+    assert (await offered(session, cycle.id, "RAD-BOT"))[0] == 5000
+    assert (await offered(session, cycle.id, "TOM-ANC"))[0] == 12
+    # An addition that would pass the storage range is refused too.
+    await marie.send("+999999999 radis")
+    assert "plus que je ne peux enregistrer" in marie.last_message.text
+    await check_invariants(session)
+
+
+async def test_a_huge_number_after_an_ambiguity_never_reaches_the_database(farm, session):
+    marie, cycle = farm["marie"], farm["cycle"]
+    await marie.send("tomates 99999999999999999")
+    await marie.press("tomates → Tomates anciennes")
+    assert "plus que je ne peux enregistrer" in marie.last_message.text
+    assert "✅ Valider" not in buttons(marie.last_message)
+    assert await offered(session, cycle.id, "TOM-ANC") == (20, 0)
