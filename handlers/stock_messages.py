@@ -44,10 +44,13 @@ from models.cycles import open_cycle, stock_cycle
 from models.errors import DomainError, NoOpenCycle, QuestionPending, StaleAction
 from models.outbox import Part, parts
 from models.stock import (
+    WeekPhrase,
+    all_to_zero,
     apply_update,
     cancel_update,
     confirm_quantity,
     mark_prompted,
+    not_sold_here,
     preview,
     producer_stock,
     producers_to_prompt,
@@ -55,6 +58,7 @@ from models.stock import (
     resolve_choice,
     same_as_last_week,
     undo_last_update,
+    week_phrase,
 )
 
 log = logging.getLogger(__name__)
@@ -108,10 +112,71 @@ async def handle_stock_text(update: Update, context: DesserteContext) -> bool:
         update, context, text
     ):
         return True
+    phrase = week_phrase(text)
+    if phrase is not None:
+        await _whole_week(update, context, text, *phrase)
+        return True
     stock_update = await read_stock_message(context.session, member, text, now)
     if stock_update is None:
-        return False
+        return await _not_stock(update, context, text)
     await show_preview(update, context, stock_update.id)
+    return True
+
+
+async def _whole_week(
+    update: Update, context: DesserteContext, text: str, phrase: WeekPhrase, exceptions: str
+) -> None:
+    """ "Rien cette semaine" (everything to 0) or "pareil que la semaine dernière [sauf …]",
+    previewed like any stock message."""
+    now = context.services.now()
+    try:
+        if phrase == "nothing":
+            stock_update = await all_to_zero(context.session, context.member, text, now)
+        else:
+            stock_update = await same_as_last_week(
+                context.session, context.member, now, text, exceptions
+            )
+    except NoOpenCycle:
+        await show(update, _no_cycle_text())
+        return
+    except StaleAction:
+        await show(update, _no_last_week_text())
+        return
+    await show_preview(update, context, stock_update.id)
+
+
+def _no_last_week_text() -> str:
+    return _("Je n’ai pas de semaine précédente à recopier.")
+
+
+async def _not_stock(update: Update, context: DesserteContext, text: str) -> bool:
+    """A producer's message naming none of their products: another farm's product is said to
+    be none of theirs, a message with a number gets the producer's answer; True when answered
+    (else the message is left to the catalog search: "miel", "bonjour")."""
+    member = context.member
+    assert member.producer_id is not None
+    elsewhere = await not_sold_here(context.session, member.producer_id, text)
+    if not elsewhere and not any(ch.isdigit() for ch in text):
+        return False
+    stock = await producer_stock(context.session, member.producer_id, context.services.now())
+    network = escape(context.services.network_name)
+    lines = [
+        (
+            _("Vous ne vendez pas d’{name} sur {network}.")
+            if _fold(name)[:1] in "aeiouyh"
+            else _("Vous ne vendez pas de {name} sur {network}.")
+        ).format(name=escape(name), network=network)
+        for name in elsewhere
+    ] or [_("Je n’ai reconnu aucun de vos produits dans ce message.")]
+    names = ", ".join(escape(item.product.name) for item in stock.products)
+    lines.append(_("Vos produits : {products}.").format(products=names))
+    lines.append(
+        _(
+            "Pour votre stock, écrivez par exemple « tomates 12 kg, plus de radis ». Pour "
+            "chercher un produit à acheter, écrivez seulement son nom, par exemple « miel »."
+        )
+    )
+    await show(update, "\n".join(lines))
     return True
 
 
@@ -223,7 +288,7 @@ async def copy_last_week(update: Update, context: DesserteContext) -> None:
         await show(update, _no_cycle_text())
         return
     except StaleAction:
-        await tell(update, _("Je n’ai pas de semaine précédente à recopier."))
+        await tell(update, _no_last_week_text())
         return
     await show_preview(update, context, stock_update.id)
 

@@ -27,7 +27,15 @@ from models.cycles import lock_cycle, stock_cycle
 from models.errors import NoOpenCycle, NotAllowed, QuestionPending, StaleAction
 from models.member import Member
 from models.producer import Producer, Product
-from models.stock_parser import Ambiguity, CatalogItem, StockLine, StockParser, Unconvertible
+from models.stock_parser import (
+    Ambiguity,
+    CatalogItem,
+    ParseResult,
+    StockLine,
+    StockParser,
+    Unconvertible,
+)
+from models.stock_parser.lexicon import fold
 from models.stock_update import StockUpdate, StockUpdateStatus
 from models.unit_of_work import unit_of_work
 
@@ -237,13 +245,7 @@ async def read_stock_message(
     cycle = await stock_cycle(session, now)
     if not names_a_product and not always and not prompt_pending(producer, cycle):
         return None
-    parsed = {
-        "kind": STOCK,
-        "updates": [_line_json(line) for line in result.updates],
-        "ambiguous": [_ambiguity_json(item) for item in result.ambiguous],
-        "unknown": list(result.unknown),
-        "unconvertible": [_problem_json(item) for item in result.unconvertible],
-    }
+    parsed = _parsed(result)
     return await new_pending_update(session, member, text, parsed, cycle.id if cycle else None, now)
 
 
@@ -281,28 +283,112 @@ async def new_pending_update(
     return stock_update
 
 
-async def same_as_last_week(session: AsyncSession, member: Member, now: datetime) -> StockUpdate:
-    """A pending update setting every product to what the producer offered in the previous
-    cycle. Raises :class:`NoOpenCycle` without a stock cycle, :class:`StaleAction` when there is
-    no earlier week to copy. Commits."""
+def _parsed(result: ParseResult, before: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A parse result as a pending update's ``parsed`` JSON, after the ``before`` lines."""
+    return {
+        "kind": STOCK,
+        "updates": [*(before or []), *(_line_json(line) for line in result.updates)],
+        "ambiguous": [_ambiguity_json(item) for item in result.ambiguous],
+        "unknown": list(result.unknown),
+        "unconvertible": [_problem_json(item) for item in result.unconvertible],
+    }
+
+
+# What a producer says about the whole week rather than product by product (folded text).
+_NOTHING_PHRASE = re.compile(
+    r"^\W*(rien|plus rien|aucun stock|pas de stock)\W*$"
+    r"|\brien (du tout )?(cette semaine|a (vendre|proposer|offrir))\b"
+    r"|\b(tout|toute la liste|tout le stock|tous les produits) a (zero|0)\b"
+    r"|\b(je suis|nous sommes|on est|je pars|nous partons) en (vacances|conges)\b"
+    r"|\bnothing (this week|to offer)\b|\beverything (to|at) (zero|0)\b"
+)
+_SAME_PHRASE = re.compile(
+    r"^\W*(pareil|meme (chose|stock)|idem|comme|same|as)\b[^.!?]*?"
+    r"\b(semaine (derniere|passee)|last week)\b\W*"
+    r"(?:(?:sauf|mais|except|but)\b(?P<rest>.*))?$",
+    re.DOTALL,
+)
+
+WeekPhrase = Literal["nothing", "same"]
+
+
+def week_phrase(text: str) -> tuple[WeekPhrase, str] | None:
+    """("nothing", "") for "rien cette semaine" / "tout à zéro" / "je suis en vacances",
+    ("same", exceptions) for "pareil que la semaine dernière [sauf radis 5]", else None."""
+    folded, offsets = fold(text)
+    same = _SAME_PHRASE.match(folded)
+    if same is not None:
+        if not (same.group("rest") or "").strip():
+            return "same", ""
+        start = same.start("rest")
+        return "same", text[offsets[start] if offsets else start :]  # as the producer wrote it
+    if _NOTHING_PHRASE.search(folded):
+        return "nothing", ""
+    return None
+
+
+async def all_to_zero(
+    session: AsyncSession, member: Member, text: str, now: datetime
+) -> StockUpdate:
+    """A pending update setting every product offered in the stock cycle to 0 (every product
+    when none is). Raises :class:`NoOpenCycle` without a stock cycle. Commits."""
     producer_id = _producer_id(member)
     cycle = await stock_cycle(session, now)
     if cycle is None:
         raise NoOpenCycle()
-    previous = await previous_offers(session, producer_id, cycle)
+    products = await producer_products(session, producer_id)
+    offers = await _offers_by_product(session, cycle.id, [p.id for p in products])
+    offered = [p for p in products if p.id in offers and offers[p.id].offered > 0]
+    parsed = _parsed(
+        ParseResult(
+            updates=[StockLine(p.sku, "set", Decimal(0), p.name) for p in offered or products]
+        )
+    )
+    return await new_pending_update(session, member, text, parsed, cycle.id, now)
+
+
+async def same_as_last_week(
+    session: AsyncSession, member: Member, now: datetime, text: str = "", exceptions: str = ""
+) -> StockUpdate:
+    """A pending update setting every product the producer offered in the previous cycle to
+    that quantity (products it had none of are left out), then what ``exceptions`` says
+    ("radis 5"). Raises :class:`NoOpenCycle` without a stock cycle, :class:`StaleAction` when
+    there is no earlier week to copy. Commits."""
+    producer_id = _producer_id(member)
+    cycle = await stock_cycle(session, now)
+    if cycle is None:
+        raise NoOpenCycle()
+    previous = [(p, q) for p, q in await previous_offers(session, producer_id, cycle) if q > 0]
     if not previous:
         raise StaleAction(reason="no_previous_week")
-    parsed = {
-        "kind": STOCK,
-        "updates": [
-            {"sku": product.sku, "op": "set", "quantity": str(quantity), "text": product.name}
-            for product, quantity in previous
-        ],
-        "ambiguous": [],
-        "unknown": [],
-        "unconvertible": [],
-    }
-    return await new_pending_update(session, member, "", parsed, cycle.id, now)
+    copied = [
+        {"sku": product.sku, "op": "set", "quantity": str(quantity), "text": product.name}
+        for product, quantity in previous
+    ]
+    result = ParseResult()
+    if exceptions.strip():
+        products = await producer_products(session, producer_id)
+        result = StockParser(catalog_items(products)).parse(exceptions)
+    return await new_pending_update(session, member, text, _parsed(result, copied), cycle.id, now)
+
+
+async def not_sold_here(session: AsyncSession, producer_id: int, text: str) -> list[str]:
+    """The names in ``text`` (as the producer wrote them) that are none of this farm's products
+    but another farm's of the network: "oeufs" for a vegetable grower."""
+    own = StockParser(catalog_items(await producer_products(session, producer_id)))
+    names = own.parse(text).unknown
+    if not names:
+        return []
+    others = await session.scalars(
+        select(Product).where(Product.producer_id != producer_id, Product.active.is_(True))
+    )
+    parser = StockParser(catalog_items(others))
+    found = []
+    for name in names:
+        result = parser.parse(f"{name} 1")
+        if result.updates or result.ambiguous or result.unconvertible:
+            found.append(name)
+    return found
 
 
 async def previous_offers(

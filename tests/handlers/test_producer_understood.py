@@ -4,10 +4,14 @@ cycle is open, prices by message, reminders, the producer's menu, previews that 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from models import StockUpdate, StockUpdateStatus
+from models.closing import close_cycle
+from models.cycles import create_cycle
 from tests.handlers import test_producer_stock as stock_tests
 from tests.handlers.test_producer_stock import buttons, english, link, offered
 from tests.invariants import check_invariants
@@ -105,3 +109,62 @@ async def test_a_huge_number_after_an_ambiguity_never_reaches_the_database(farm,
     assert "plus que je ne peux enregistrer" in marie.last_message.text
     assert "✅ Valider" not in buttons(marie.last_message)
     assert await offered(session, cycle.id, "TOM-ANC") == (20, 0)
+
+
+# ---------------------------------------------------------------------------- 3. as a producer
+
+
+async def test_whole_week_phrases_are_previewed(farm, session, sandbox, app, clock):
+    marie, cycle = farm["marie"], farm["cycle"]
+    await marie.send("rien cette semaine, je suis en vacances")
+    preview = marie.last_message
+    assert "Tomates anciennes : 20 → 0\xa0kg" in preview.text
+    assert "Radis : 20 → 0\xa0botte" in preview.text
+    assert "Résultats pour" not in preview.text
+    await marie.press("Valider")
+    assert (await offered(session, cycle.id, "RAD-BOT"))[0] == 0
+    await marie.send("annuler la dernière mise à jour")
+    # No week before this one yet: said, not searched.
+    await marie.send("pareil que la semaine dernière")
+    assert "pas de semaine précédente" in marie.last_message.text
+
+
+async def test_same_as_last_week_with_an_exception(farm, session, sandbox, app, clock):
+    marie, cycle = farm["marie"], farm["cycle"]
+    await marie.send("tout à zéro")
+    await marie.press("Valider")
+    await marie.send("tomates anciennes 12 kg, radis 7")
+    await marie.press("Valider")
+    following = await create_cycle(
+        session,
+        opens_at=clock() + timedelta(days=6),
+        closes_at=clock() + timedelta(days=7),
+        pickup_starts_at=clock() + timedelta(days=9),
+        pickup_ends_at=clock() + timedelta(days=9, hours=2),
+    )
+    await session.commit()
+    await close_cycle(session, cycle.id, clock())
+    await marie.send("comme la semaine dernière sauf radis 5")
+    preview = marie.last_message
+    assert "Tomates anciennes : 0 → 12\xa0kg" in preview.text
+    assert "Radis : 0 → 5\xa0bottes" in preview.text
+    # Only what had stock last week is copied.
+    assert "Poireaux" not in preview.text
+    await marie.press("Valider")
+    assert (await offered(session, following.id, "RAD-BOT"))[0] == 5
+    assert (await offered(session, following.id, "TOM-ANC"))[0] == 12
+
+
+async def test_another_farms_product_is_named_as_such(farm, session):
+    marie = farm["marie"]
+    await marie.send("oeufs 0")
+    text = marie.last_message.text
+    assert "Vous ne vendez pas d’oeufs sur La Desserte Locale." in text
+    assert "Résultats pour" not in text
+    assert "rien trouvé" not in text
+    assert "Tomates anciennes" in text  # her own products, to write them right
+    await marie.send("des trucs 12")
+    assert "Je n’ai reconnu aucun de vos produits" in marie.last_message.text
+    # A bare word still finds a product to buy.
+    await marie.send("miel")
+    assert "Vous ne vendez pas" not in marie.last_message.text
