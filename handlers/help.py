@@ -8,7 +8,7 @@ from handlers.callback_data import CallbackData
 from handlers.common import show
 from handlers.context import DesserteContext
 from handlers.i18n import _
-from handlers.menu import MENU, commands_for
+from handlers.menu import MENU, PRODUCER, Command, commands_for
 
 
 class OpenHelp(CallbackData, prefix="help"):
@@ -25,13 +25,32 @@ def help_text(context: DesserteContext) -> str:
     if context.is_admin:
         roles.add("admin")
     lines = [_("<b>Ce que je sais faire</b>")]
-    for command in commands_for(roles):
-        lines.append(f"/{command.localized_name()} — {command.description}")
+    commands = commands_for(roles)
+    tools = [command for command in commands if command.producer_tool]
+    if tools:
+        lines.extend(producer_tools_lines(tools))
+        lines.append("")
+        lines.append(_("<b>Pour vos achats</b>"))
+    for command in commands:
+        if command not in tools:
+            lines.append(f"/{command.localized_name()} — {command.description}")
     lines.append("")
     lines.append(
         _("Vous pouvez aussi écrire le nom d’un produit (« tomates », « miel ») pour le trouver.")
     )
     return "\n".join(lines)
+
+
+def producer_tools_lines(tools: list[Command] | None = None) -> list[str]:
+    """A producer's tools, first of what they see: a heading, one line per command, and how
+    to give stock without any command."""
+    if tools is None:
+        tools = [command for command in commands_for(PRODUCER) if command.producer_tool]
+    return [
+        _("<b>Vos outils de producteur</b>"),
+        *(f"/{command.localized_name()} — {command.description}" for command in tools),
+        _("Ou écrivez simplement votre stock : « tomates 12 kg, plus de radis »."),
+    ]
 
 
 async def show_help(update: Update, context: DesserteContext) -> None:

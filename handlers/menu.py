@@ -38,11 +38,18 @@ class Command:
     en: str
     description: LazyProxy
     roles: frozenset[str]
+    aliases: tuple[str, ...] = ()
+    """Older or longer names the command still answers to (never shown)."""
 
     @property
     def names(self) -> tuple[str, ...]:
         """Every name the command answers to, whatever the member's language."""
-        return (self.fr,) if self.fr == self.en else (self.fr, self.en)
+        return tuple(dict.fromkeys((self.fr, self.en, *self.aliases)))
+
+    @property
+    def producer_tool(self) -> bool:
+        """Whether this is one of a producer's own tools (not a command everyone has)."""
+        return "producer" in self.roles and "consumer" not in self.roles
 
     def localized_name(self, locale: str | None = None) -> str:
         """The name shown to a member speaking ``locale``."""
@@ -69,9 +76,10 @@ def register_command(command: Command) -> Command:
 
 
 def commands_for(roles: Iterable[str]) -> list[Command]:
-    """The commands visible to a member with ``roles``."""
+    """The commands visible to a member with ``roles``: a producer's own tools first."""
     wanted = set(roles)
-    return [command for command in COMMANDS if command.roles & wanted]
+    visible = [command for command in COMMANDS if command.roles & wanted]
+    return sorted(visible, key=lambda command: not command.producer_tool)
 
 
 def bot_commands(locale: str) -> list[BotCommand]:

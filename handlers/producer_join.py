@@ -14,9 +14,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
-from handlers.menu import ADMIN, Command, register_command
-from handlers.shortage import SHORTAGE_COMMAND
-from handlers.stock_messages import MY_PRODUCTS_COMMAND, STOCK_COMMAND
+from handlers.menu import ADMIN, PRODUCER, Command, commands_for, register_command
 from models.errors import StaleAction
 from models.producers import (
     INVITE_PREFIX,
@@ -95,7 +93,8 @@ async def handle_producer_invitation(update: Update, context: DesserteContext, c
                 ),
                 *(
                     f"/{command.localized_name()} — {command.description}"
-                    for command in (STOCK_COMMAND, MY_PRODUCTS_COMMAND, SHORTAGE_COMMAND)
+                    for command in commands_for(PRODUCER)
+                    if command.producer_tool
                 ),
             ]
         ),

@@ -3,7 +3,7 @@
 ``handle_stock_text`` is called first by the free-text handler for every plain message; it takes
 the message when the sender is linked to a producer and names one of that farm's products (any
 message while the weekly prompt is pending). Also: ``/stock`` (the weekly prompt on demand),
-``/mes_produits``, ``/annuler_stock``, and :func:`weekly_prompt_parts` for the scheduler.
+``/produits`` (``/mes_produits``), ``/annuler`` (``/annuler_stock``), and :func:`weekly_prompt_parts` for the scheduler.
 """
 
 from __future__ import annotations
@@ -68,12 +68,20 @@ STOCK_COMMAND = register_command(
 )
 MY_PRODUCTS_COMMAND = register_command(
     Command(
-        "mes_produits", "my_products", lazy_gettext("Mon offre et ce qui est commandé"), PRODUCER
+        "produits",
+        "products",
+        lazy_gettext("Mon offre et ce qui est commandé"),
+        PRODUCER,
+        aliases=("mes_produits", "my_products"),
     )
 )
 UNDO_COMMAND = register_command(
     Command(
-        "annuler_stock", "undo_stock", lazy_gettext("Annuler ma dernière mise à jour"), PRODUCER
+        "annuler",
+        "undo",
+        lazy_gettext("Annuler ma dernière mise à jour"),
+        PRODUCER,
+        aliases=("annuler_stock", "undo_stock"),
     )
 )
 
@@ -312,7 +320,7 @@ async def ask_stock(update: Update, context: DesserteContext) -> None:
 
 
 async def show_my_products(update: Update, context: DesserteContext) -> None:
-    """/mes_produits: this week's offer and what consumers ordered so far, per product."""
+    """/produits: this week's offer and what consumers ordered so far, per product."""
     member = context.member
     if member.producer_id is None:
         await show(update, _not_a_producer())
@@ -334,7 +342,7 @@ async def show_my_products(update: Update, context: DesserteContext) -> None:
 
 
 async def undo_stock(update: Update, context: DesserteContext) -> None:
-    """/annuler_stock (or "annuler la dernière mise à jour"): the last applied update undone."""
+    """/annuler (or "annuler la dernière mise à jour"): the last applied update undone."""
     member = context.member
     if member.producer_id is None:
         await show(update, _not_a_producer())

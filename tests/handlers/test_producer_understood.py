@@ -168,3 +168,41 @@ async def test_another_farms_product_is_named_as_such(farm, session):
     # A bare word still finds a product to buy.
     await marie.send("miel")
     assert "Vous ne vendez pas" not in marie.last_message.text
+
+
+# ---------------------------------------------------------------------------- 7. the producer's menu
+
+
+async def test_a_producer_sees_their_tools_first_with_short_names(farm, session, sandbox):
+    marie, cycle = farm["marie"], farm["cycle"]
+    await marie.send("/start")
+    text = marie.last_message.text
+    tools = text.index("Vos outils de producteur")
+    for command in ("/stock", "/produits", "/annuler", "/manque"):
+        assert command + " " in text, command
+        assert text.index(command + " ") > tools
+    await marie.send("/aide")
+    text = marie.last_message.text
+    assert text.index("/stock ") < text.index("Pour vos achats") < text.index("/panier ")
+    # The short names work, the old ones too.
+    await marie.send("/produits")
+    assert "Radis — proposé : 20\xa0bottes" in marie.last_message.text
+    await marie.send("radis 3")
+    await marie.press("Valider")
+    assert "tapez /annuler." in marie.last_message.text
+    await marie.send("/annuler")
+    assert "Dernière mise à jour annulée" in marie.last_message.text
+    assert (await offered(session, cycle.id, "RAD-BOT"))[0] == 20
+    await marie.send("/mes_produits")
+    assert "Radis — proposé" in marie.last_message.text
+    # A consumer's help shows no producer tools.
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("/aide")
+    assert "Vos outils de producteur" not in alice.last_message.text
+    assert "/produits" not in alice.last_message.text
+    # In English: /products, /undo.
+    await link(session, 700_009, "jardins-lusignan", name="Eve", locale="en")
+    eve = sandbox.user("Eve", language="en", user_id=700_009)
+    await eve.send("/help")
+    assert "/products " in eve.last_message.text
+    assert "/undo " in eve.last_message.text
