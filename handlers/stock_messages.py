@@ -116,9 +116,7 @@ async def handle_stock_text(update: Update, context: DesserteContext) -> bool:
         await undo_stock(update, context)
         return True
     now = context.services.now()
-    if await open_cycle(context.session) is None and await shortage.offer_shortage(
-        update, context, text
-    ):
+    if await shortage.offer_shortage(update, context, text, await open_cycle(context.session)):
         return True
     phrase = week_phrase(text)
     if phrase is not None:

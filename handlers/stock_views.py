@@ -14,7 +14,7 @@ from handlers.callback_data import CallbackData
 from handlers.common import escape
 from handlers.i18n import _, format_date, format_quantity, ngettext
 from handlers.units import amount_phrase, size_phrase
-from models.cycle import Cycle
+from models.cycle import Cycle, CycleState
 from models.shortage import ShortagePreview
 from models.stock import (
     MAX_QUANTITY,
@@ -75,7 +75,11 @@ class CancelShortage(ConfirmShortage, prefix="sht:no"):
 
 
 class ShortageAsStock(ConfirmShortage, prefix="sht:stk"):
-    """The shortage's message read as next week's stock instead."""
+    """The shortage's message read as stock instead (next week's, after the close)."""
+
+
+class StockAsShortage(ConfirmShortage, prefix="sht:from"):
+    """The stock update ``update_id``, set below what is already sold, read as a shortage."""
 
 
 STOCK_SAME = SameStock()
@@ -275,6 +279,16 @@ def preview_keyboard(preview: StockPreview) -> InlineKeyboardMarkup:
                 )
             ]
         )
+    open_cycle = preview.cycle is not None and preview.cycle.state == CycleState.OPEN
+    if open_cycle and any(line.clamped for line in preview.lines):
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("⚠️ J’en ai moins que vendu : signaler un manque"),
+                    callback_data=StockAsShortage(preview.update_id).pack(),
+                )
+            ]
+        )
     actions = []
     if preview.actionable:
         actions.append(
@@ -381,7 +395,9 @@ def shortage_text(preview: ShortagePreview, timezone: ZoneInfo) -> str:
     """The preview of a shortage: per product, ordered → available."""
     parts = [
         _("<b>Manque pour la {title}</b>").format(title=delivery_title(preview.cycle, timezone)),
-        _("Les commandes sont closes. Vous ne pourrez livrer que :"),
+        _("Vous avez déjà vendu plus que cela. Vous ne pourrez livrer que :")
+        if preview.cycle.state == CycleState.OPEN
+        else _("Les commandes sont closes. Vous ne pourrez livrer que :"),
     ]
     for line in preview.lines:
         parts.append(
@@ -402,7 +418,7 @@ def shortage_text(preview: ShortagePreview, timezone: ZoneInfo) -> str:
 
 
 def shortage_keyboard(preview: ShortagePreview, *, can_be_stock: bool) -> InlineKeyboardMarkup:
-    """Confirmer le manque / (c’est le stock de la semaine prochaine) / Annuler."""
+    """Confirmer le manque / (c’est mon stock [de la semaine prochaine]) / Annuler."""
     rows = [
         [
             InlineKeyboardButton(
@@ -414,7 +430,9 @@ def shortage_keyboard(preview: ShortagePreview, *, can_be_stock: bool) -> Inline
         rows.append(
             [
                 InlineKeyboardButton(
-                    _("📅 Non, c’est mon stock de la semaine prochaine"),
+                    _("📦 Non, c’est simplement mon stock")
+                    if preview.cycle.state == CycleState.OPEN
+                    else _("📅 Non, c’est mon stock de la semaine prochaine"),
                     callback_data=ShortageAsStock(preview.update_id).pack(),
                 )
             ]

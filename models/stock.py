@@ -394,7 +394,8 @@ async def not_sold_here(session: AsyncSession, producer_id: int, text: str) -> l
 async def previous_offers(
     session: AsyncSession, producer_id: int, cycle: Cycle
 ) -> list[tuple[Product, Decimal]]:
-    """What the producer offered, per active product, in the latest cycle before ``cycle``."""
+    """What the producer offered, per active product, in the latest cycle before ``cycle``
+    (before a shortage cut it: what was offered, not what was left)."""
     previous_id = await session.scalar(
         select(Cycle.id)
         .join(Offer, Offer.cycle_id == Cycle.id)
@@ -415,7 +416,34 @@ async def previous_offers(
         )
         .order_by(Product.name)
     )
-    return [(product, offered) for product, offered in rows]
+    before_shortage = await _offered_before_shortages(session, producer_id, previous_id)
+    return [(product, before_shortage.get(product.id, offered)) for product, offered in rows]
+
+
+async def _offered_before_shortages(
+    session: AsyncSession, producer_id: int, cycle_id: int
+) -> dict[int, Decimal]:
+    """Per product whose offer in ``cycle_id`` ended cut by a shortage, what it held before
+    (a stock update after the shortage gives the offer back its own figure)."""
+    updates = await session.scalars(
+        select(StockUpdate)
+        .where(
+            StockUpdate.producer_id == producer_id,
+            StockUpdate.cycle_id == cycle_id,
+            StockUpdate.status == StockUpdateStatus.APPLIED,
+        )
+        .order_by(StockUpdate.applied_at, StockUpdate.id)
+    )
+    offered: dict[int, Decimal] = {}
+    for applied in updates:
+        shortage = applied.parsed.get("kind") == SHORTAGE
+        for item in applied.applied:
+            product = item["product_id"]
+            if not shortage:
+                offered.pop(product, None)
+            elif product not in offered and item.get("offered") not in (None, "None"):
+                offered[product] = Decimal(item["offered"])
+    return offered
 
 
 def _producer_id(member: Member) -> int:

@@ -13,7 +13,7 @@ from models import StockUpdate, StockUpdateStatus
 from models.closing import close_cycle
 from models.cycles import create_cycle
 from tests.handlers import test_producer_stock as stock_tests
-from tests.handlers.test_producer_stock import buttons, english, link, offered
+from tests.handlers.test_producer_stock import buttons, consumer, english, link, offered, order
 from tests.invariants import check_invariants
 
 pytestmark = pytest.mark.database
@@ -206,3 +206,73 @@ async def test_a_producer_sees_their_tools_first_with_short_names(farm, session,
     await eve.send("/help")
     assert "/products " in eve.last_message.text
     assert "/undo " in eve.last_message.text
+
+
+# ---------------------------------------------------------------------------- 4. shortage while open
+
+
+async def test_a_shortage_while_the_cycle_is_open(farm, session, sandbox, clock):
+    marie, cycle = farm["marie"], farm["cycle"]
+    alice, alice_chat = await consumer(session, sandbox, 800_001, "Alice", "halle-centrale")
+    bob, bob_chat = await consumer(session, sandbox, 800_002, "Bob", "blaiserie", locale="en")
+    await order(session, alice, cycle.id, {"TOM-ANC": 6, "RAD-BOT": 1}, clock())
+    clock.advance(minutes=5)
+    await order(session, bob, cycle.id, {"TOM-ANC": 5}, clock())
+    await marie.send("seulement 8 tomates anciennes")
+    preview = marie.last_message
+    assert "Vous avez déjà vendu plus que cela" in preview.text
+    assert "8 au lieu des 11\xa0kg commandés" in preview.text
+    await marie.press("Confirmer le manque")
+    assert "Manque enregistré" in marie.last_message.text
+    assert "1 commande modifiée" in marie.last_message.text
+    assert await offered(session, cycle.id, "TOM-ANC") == (8, 8)
+    # First confirmed, first served: Alice keeps her 6 kg, Bob gets 2 of his 5, and is told.
+    assert not any("⚠️" in (m.text or "") for m in alice_chat.messages)
+    assert "5\xa0kg → 2\xa0kg" in bob_chat.last_message.text
+    await check_invariants(session)
+
+
+async def test_a_stock_below_what_is_sold_can_become_a_shortage(farm, session, sandbox, clock):
+    marie, cycle = farm["marie"], farm["cycle"]
+    alice, alice_chat = await consumer(session, sandbox, 800_001, "Alice", "halle-centrale")
+    await order(session, alice, cycle.id, {"RAD-BOT": 4}, clock())
+    await marie.send("radis 2, tomates anciennes 15")
+    preview = marie.last_message
+    assert "4\xa0bottes déjà vendu(s)" in preview.text
+    await marie.press("J’en ai moins que vendu")
+    text = marie.last_message.text
+    assert "2 au lieu des 4\xa0bottes commandés" in text
+    assert "Pas enregistré : « Tomates anciennes »" in text
+    await marie.press("Confirmer le manque")
+    assert await offered(session, cycle.id, "RAD-BOT") == (2, 2)
+    assert "4\xa0bottes → 2\xa0bottes" in alice_chat.last_message.text
+
+
+async def test_last_week_is_what_was_offered_not_what_a_shortage_left(
+    farm, session, sandbox, clock
+):
+    marie, cycle = farm["marie"], farm["cycle"]
+    alice, _alice = await consumer(session, sandbox, 800_001, "Alice", "halle-centrale")
+    await order(session, alice, cycle.id, {"RAD-BOT": 10}, clock())
+    await marie.send("tout à zéro")
+    await marie.press("Valider")
+    await marie.send("radis 30")
+    await marie.press("Valider")
+    await marie.send("/manque seulement 6 radis")
+    await marie.press("Confirmer le manque")
+    assert await offered(session, cycle.id, "RAD-BOT") == (6, 6)
+    following = await create_cycle(
+        session,
+        opens_at=clock() + timedelta(days=6),
+        closes_at=clock() + timedelta(days=7),
+        pickup_starts_at=clock() + timedelta(days=9),
+        pickup_ends_at=clock() + timedelta(days=9, hours=2),
+    )
+    await session.commit()
+    await close_cycle(session, cycle.id, clock())
+    await marie.send("/stock")
+    assert "Radis — semaine dernière : 30\xa0bottes" in marie.last_message.text
+    await marie.send("pareil que la semaine dernière")
+    assert "Radis : 0 → 30\xa0bottes" in marie.last_message.text
+    await marie.press("Valider")
+    assert (await offered(session, following.id, "RAD-BOT"))[0] == 30
