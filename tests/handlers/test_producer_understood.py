@@ -276,3 +276,19 @@ async def test_last_week_is_what_was_offered_not_what_a_shortage_left(
     assert "Radis : 0 → 30\xa0bottes" in marie.last_message.text
     await marie.press("Valider")
     assert (await offered(session, following.id, "RAD-BOT"))[0] == 30
+
+
+# ---------------------------------------------------------------------------- 8. previews explain
+
+
+async def test_a_conversion_is_shown(farm, session):
+    marie, cycle = farm["marie"], farm["cycle"]
+    await marie.send("12 kg de tomates cerises, 3 kg d'échalotes, radis 5")
+    text = marie.last_message.text
+    assert (
+        "Tomates cerises : 20 → 48\xa0barquettes (12 kg → 48\xa0barquettes de 250\xa0g)" in text
+    )
+    assert "Échalotes : 20 → 6\xa0sachets (3 kg → 6\xa0sachets de 500\xa0g)" in text
+    assert "Radis : 20 → 5\xa0bottes\n" in text  # no conversion, nothing added
+    await marie.press("Valider")
+    assert (await offered(session, cycle.id, "TOM-CER"))[0] == 48
