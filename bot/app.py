@@ -96,6 +96,7 @@ def build_application(
             reminders=settings.reminders,
             timezone=settings.tz,
         ),
+        stock_nudge=settings.stock_nudge_delay,
         engine=engine,
         owns_engine=owns_engine,
     )

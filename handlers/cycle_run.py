@@ -2,7 +2,8 @@
 
 :func:`run_due_work` is the one entry point of the scheduler (``bot/scheduling.py`` calls it from
 its jobs), of the tests and of the demo: it closes what is due, ends the pickup, plans the next
-cycles, opens the next one, sends the reminders before close and on pickup day.
+cycles, opens the next one, sends the reminders before close and on pickup day, and reminds the
+producers who gave no stock (``STOCK_NUDGE`` after the opening).
 
 Each step writes its messages into the outbox and records itself as done in one unit of work
 (:func:`_write_step`), then the outbox's sender delivers them (:func:`handlers.delivery.deliver`):
@@ -27,7 +28,7 @@ from handlers.context import Services, services_of
 from handlers.delivery import deliver, markup_json
 from handlers.i18n import use_locale
 from handlers.purchase_orders import purchase_order_parts
-from handlers.stock_messages import weekly_prompt_parts
+from handlers.stock_messages import stock_nudge_parts, weekly_prompt_parts
 from handlers.week_texts import (
     close_reminder_text,
     open_text,
@@ -61,6 +62,7 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 OPEN_ANNOUNCED = "open_announced"
 CLOSE_DISPATCHED = "close_dispatched"
 PICKUP_REMINDED = "pickup_reminder"
+STOCK_NUDGED = Kind.STOCK_NUDGE.value
 CLOSE_SUMMARY = Kind.CLOSE_SUMMARY.value
 
 
@@ -283,6 +285,23 @@ async def send_pickup_reminders(application: AnyApplication, cycle: Cycle) -> in
     )
 
 
+async def send_stock_nudges(application: AnyApplication, cycle: Cycle, now: datetime) -> int:
+    """Once per cycle, ``services.stock_nudge`` after the opening (the weekly prompt) and
+    before the close: the producers who gave no stock yet are reminded. Returns how many
+    people were written to."""
+    services = services_of(application)
+    delay = services.stock_nudge
+    if delay is None or not cycle.opens_at + delay <= now < cycle.closes_at:
+        return 0
+    async with services.sessions() as session:
+        if await step_done(session, cycle.id, STOCK_NUDGED):
+            return 0
+        nudges = await stock_nudge_parts(session, services, cycle)
+        written = await _write_step(session, cycle.id, STOCK_NUDGED, [(Kind.STOCK_NUDGE, nudges)])
+    await deliver(application, cycle_topic(cycle.id))
+    return written
+
+
 async def run_due_work(application: AnyApplication) -> DueReport:
     """Do everything due at ``services.now()``: close, end pickups, plan, open, remind, and
     deliver what earlier passes left in the outbox.
@@ -331,6 +350,7 @@ async def run_due_work(application: AnyApplication) -> DueReport:
             report.messages += await announce_open(application, cycle.id)
             if cycle.closes_at > now:
                 report.messages += await _due_reminder(application, cycle, now, report)
+                report.messages += await send_stock_nudges(application, cycle, now)
         elif cycle.state == CycleState.CLOSED:
             remind_at = calendar.pickup_reminder_at(cycle.closes_at, cycle.pickup_starts_at)
             if remind_at <= now < cycle.pickup_ends_at:

@@ -33,6 +33,7 @@ from handlers.stock_views import (
     ValidateStock,
     applied_text,
     delivery_title,
+    nudge_text,
     preview_keyboard,
     preview_text,
     producer_stock_lines,
@@ -54,6 +55,7 @@ from models.stock import (
     preview,
     producer_stock,
     producers_to_prompt,
+    producers_without_stock,
     read_stock_message,
     resolve_choice,
     same_as_last_week,
@@ -378,6 +380,25 @@ async def weekly_prompt_parts(
                 )
     await session.commit()
     return producer_ids, drafts
+
+
+async def stock_nudge_parts(session: AsyncSession, services: Services, cycle: Cycle) -> list[Part]:
+    """The one reminder of every producer's people who gave no stock for ``cycle`` yet, in their
+    language, as outbox parts. Ends its read (commits)."""
+    drafts: list[Part] = []
+    for producer, members in await producers_without_stock(session, cycle.id):
+        stock = await producer_stock(session, producer.id, services.now(), cycle)
+        for member in members:
+            with use_locale(member.locale):
+                drafts += parts(
+                    member.telegram_id,
+                    member.locale,
+                    [nudge_text(stock, services.timezone)],
+                    markup=markup_json(prompt_keyboard(stock)),
+                    member_id=member.id,
+                )
+    await session.commit()
+    return drafts
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

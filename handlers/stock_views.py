@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.callback_data import CallbackData
 from handlers.common import escape
-from handlers.i18n import _, format_date, format_quantity, ngettext
+from handlers.i18n import _, format_date, format_datetime, format_quantity, ngettext
 from handlers.units import amount_phrase, size_phrase
 from models.cycle import Cycle, CycleState
 from models.shortage import ShortagePreview
@@ -370,6 +370,25 @@ def prompt_text(stock: ProducerStock, timezone: ZoneInfo) -> str:
             "Qu’avez-vous à proposer ? Répondez en un seul message, par exemple : "
             "« tomates 12 kg, plus de radis »."
         ),
+        "",
+        *producer_stock_lines(stock, last_week=True),
+    ]
+    return "\n".join(parts)
+
+
+def nudge_text(stock: ProducerStock, timezone: ZoneInfo) -> str:
+    """The one reminder to a producer who gave no stock yet: when orders close, how to answer,
+    and last week's quantities."""
+    assert stock.cycle is not None
+    parts = [
+        _("⏰ <b>Votre stock pour la {title}</b>").format(
+            title=delivery_title(stock.cycle, timezone)
+        ),
+        _(
+            "Vous ne m’avez pas encore donné votre stock, et les commandes ferment le {moment}. "
+            "Répondez en un message, par exemple « tomates 12 kg, plus de radis », ou "
+            "« pareil que la semaine dernière », ou « rien cette semaine »."
+        ).format(moment=format_datetime(stock.cycle.closes_at.astimezone(timezone))),
         "",
         *producer_stock_lines(stock, last_week=True),
     ]

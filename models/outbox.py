@@ -76,6 +76,7 @@ class Kind(enum.StrEnum):
 
     CYCLE_OPEN = "cycle_open"
     STOCK_PROMPT = "stock_prompt"
+    STOCK_NUDGE = "stock_nudge"
     CLOSE_REMINDER = "close_reminder"
     PICKUP_REMINDER = "pickup_reminder"
     PURCHASE_ORDER = "purchase_order"

@@ -945,3 +945,32 @@ async def producers_to_prompt(session: AsyncSession) -> list[tuple[Producer, lis
     for producer, member in rows:
         grouped.setdefault(producer.id, (producer, []))[1].append(member)
     return list(grouped.values())
+
+
+async def producers_without_stock(
+    session: AsyncSession, cycle_id: int
+) -> list[tuple[Producer, list[Member]]]:
+    """The producers of :func:`producers_to_prompt` who gave no stock for ``cycle_id`` yet
+    (no applied stock update there), with their reachable members."""
+    gave = select(StockUpdate.producer_id).where(
+        StockUpdate.cycle_id == cycle_id, StockUpdate.status == StockUpdateStatus.APPLIED
+    )
+    given = set(await session.scalars(gave))
+    return [item for item in await producers_to_prompt(session) if item[0].id not in given]
+
+
+async def producers_without_stock_names(session: AsyncSession, cycle_id: int) -> list[str]:
+    """The names of the producers with active products who gave no stock for ``cycle_id``
+    (reachable or not: the admin's list)."""
+    gave = select(StockUpdate.producer_id).where(
+        StockUpdate.cycle_id == cycle_id, StockUpdate.status == StockUpdateStatus.APPLIED
+    )
+    rows = await session.scalars(
+        select(Producer.name)
+        .where(
+            Producer.id.in_(select(Product.producer_id).where(Product.active.is_(True))),
+            Producer.id.not_in(gave),
+        )
+        .order_by(Producer.name)
+    )
+    return list(rows)

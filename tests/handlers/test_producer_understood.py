@@ -4,7 +4,8 @@ cycle is open, prices by message, reminders, the producer's menu, previews that 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from tests.invariants import check_invariants
 
 pytestmark = pytest.mark.database
 farm = stock_tests.farm  # the same farm: Marie of Les Jardins de la Vonne, a cycle open
+PARIS = ZoneInfo("Europe/Paris")
 
 
 # ---------------------------------------------------------------------------- 2. no question dropped
@@ -285,10 +287,56 @@ async def test_a_conversion_is_shown(farm, session):
     marie, cycle = farm["marie"], farm["cycle"]
     await marie.send("12 kg de tomates cerises, 3 kg d'échalotes, radis 5")
     text = marie.last_message.text
-    assert (
-        "Tomates cerises : 20 → 48\xa0barquettes (12 kg → 48\xa0barquettes de 250\xa0g)" in text
-    )
+    assert "Tomates cerises : 20 → 48\xa0barquettes (12 kg → 48\xa0barquettes de 250\xa0g)" in text
     assert "Échalotes : 20 → 6\xa0sachets (3 kg → 6\xa0sachets de 500\xa0g)" in text
     assert "Radis : 20 → 5\xa0bottes\n" in text  # no conversion, nothing added
     await marie.press("Valider")
     assert (await offered(session, cycle.id, "TOM-CER"))[0] == 48
+
+
+# ---------------------------------------------------------------------------- 6. nudges
+
+
+async def test_one_nudge_to_a_producer_without_stock(app, sandbox, session, clock):
+    from handlers import cycle_run
+    from tests.conftest import ADMIN_TELEGRAM_ID
+    from tests.factories import load_demo_network
+
+    await load_demo_network(session)
+    await link(session, stock_tests.MARIE, "jardins-lusignan", name="Marie")
+    await link(session, stock_tests.JEAN, "ferme-grand-pre", name="Jean", locale="en")
+    marie = sandbox.user("Marie", language="fr", user_id=stock_tests.MARIE)
+    jean = sandbox.user("Jean", language="en", user_id=stock_tests.JEAN)
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await cycle_run.run_due_work(app)  # Saturday: planned
+    clock.set(datetime(2026, 12, 11, 12, 0, tzinfo=PARIS))
+    await cycle_run.run_due_work(app)  # Friday noon: open, producers prompted
+    assert "Qu’avez-vous à proposer" in marie.last_message.text
+    await marie.send("tomates anciennes 12 kg")
+    await marie.press("Valider")
+    await admin.send("/cycle")
+    assert "Ferme du Grand Pré" in admin.last_message.text
+    assert "Les Jardins de la Vonne" not in admin.last_message.text.split("Pas encore de stock")[1]
+    # Not yet 24 h after the prompt: nobody is nudged.
+    clock.set(datetime(2026, 12, 12, 11, 0, tzinfo=PARIS))
+    await cycle_run.run_due_work(app)
+    nudge = english(
+        "Vous ne m’avez pas encore donné votre stock, et les commandes ferment le {moment}. "
+        "Répondez en un message, par exemple « tomates 12 kg, plus de radis », ou "
+        "« pareil que la semaine dernière », ou « rien cette semaine »."
+    ).split("{moment}")[0]
+    assert not any(nudge in (m.text or "") for m in jean.messages)
+    clock.set(datetime(2026, 12, 12, 12, 30, tzinfo=PARIS))
+    count = len(marie.messages)
+    await cycle_run.run_due_work(app)
+    assert nudge in jean.last_message.text
+    assert len(marie.messages) == count  # she gave her stock
+    # Once per cycle.
+    clock.advance(hours=5)
+    await cycle_run.run_due_work(app)
+    assert sum(nudge in (m.text or "") for m in jean.messages) == 1
+    # Jean answers from the nudge: he is off the admin's list.
+    await jean.send("oeufs 10")
+    await jean.press(english("✅ Valider"))
+    await admin.send("/cycle")
+    assert "Ferme du Grand Pré" not in admin.last_message.text
