@@ -51,6 +51,7 @@ from models.notifications import (
 from models.outbox import Kind, Part, add_messages, cycle_topic, parts
 from models.pickup_day import finish_pickup
 from models.planning import cycles_to_watch, open_planned, plan_cycles
+from models.price_change import apply_due_prices
 from models.stock import add_prompted
 from models.unit_of_work import unit_of_work
 
@@ -152,6 +153,7 @@ async def announce_open(application: AnyApplication, cycle_id: int) -> int:
     async with services.sessions() as session:
         if await step_done(session, cycle_id, OPEN_ANNOUNCED):
             return 0
+        await apply_due_prices(session, services.now())  # any a close left (a crash between)
         cycle = await session.get(Cycle, cycle_id, populate_existing=True)
         if cycle is None:
             return 0
@@ -210,6 +212,7 @@ async def close_and_dispatch(application: AnyApplication, cycle_id: int) -> Clos
     services = services_of(application)
     async with services.sessions() as session:
         summary = await close_cycle(session, cycle_id, services.now())
+        await apply_due_prices(session, services.now())  # the prices asked "from next cycle"
     await dispatch_close(application, cycle_id, summary)
     return summary
 

@@ -22,10 +22,12 @@ from handlers.buttons import button
 from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext, Services
 from handlers.delivery import markup_json
-from handlers.i18n import _, lazy_gettext, use_locale
+from handlers.i18n import _, format_price, lazy_gettext, use_locale
 from handlers.menu import PRODUCER, Command, register_command
 from handlers.stock_views import (
+    CancelPrice,
     CancelStock,
+    ConfirmPrice,
     ConfirmQuantity,
     FixStock,
     PickProduct,
@@ -36,14 +38,26 @@ from handlers.stock_views import (
     nudge_text,
     preview_keyboard,
     preview_text,
+    price_done_text,
+    price_keyboard,
+    price_preview_text,
     producer_stock_lines,
     prompt_keyboard,
     prompt_text,
 )
+from handlers.units import price_phrase
 from models.cycle import Cycle
 from models.cycles import open_cycle, stock_cycle
 from models.errors import DomainError, NoOpenCycle, QuestionPending, StaleAction
 from models.outbox import Part, parts
+from models.price_change import (
+    MAX_PRICE_CENTS,
+    PriceRefused,
+    cancel_price,
+    confirm_price,
+    read_price_message,
+)
+from models.producer import Product
 from models.stock import (
     WeekPhrase,
     all_to_zero,
@@ -53,6 +67,7 @@ from models.stock import (
     mark_prompted,
     not_sold_here,
     preview,
+    producer_products,
     producer_stock,
     producers_to_prompt,
     producers_without_stock,
@@ -76,6 +91,9 @@ MY_PRODUCTS_COMMAND = register_command(
         PRODUCER,
         aliases=("mes_produits", "my_products"),
     )
+)
+PRICES_COMMAND = register_command(
+    Command("prix", "prices", lazy_gettext("Voir et changer mes prix"), PRODUCER)
 )
 UNDO_COMMAND = register_command(
     Command(
@@ -120,6 +138,8 @@ async def handle_stock_text(update: Update, context: DesserteContext) -> bool:
     now = context.services.now()
     if await shortage.offer_shortage(update, context, text, await open_cycle(context.session)):
         return True
+    if await _price_message(update, context, text):
+        return True
     phrase = week_phrase(text)
     if phrase is not None:
         await _whole_week(update, context, text, *phrase)
@@ -129,6 +149,89 @@ async def handle_stock_text(update: Update, context: DesserteContext) -> bool:
         return await _not_stock(update, context, text)
     await show_preview(update, context, stock_update.id)
     return True
+
+
+async def _price_message(update: Update, context: DesserteContext, text: str) -> bool:
+    """ "tomates 5,80 le kilo": the preview of the price change; True when it was one."""
+    member = context.member
+    assert member.producer_id is not None
+    products = await producer_products(context.session, member.producer_id)
+    try:
+        found = await read_price_message(
+            context.session, member, products, text, context.services.now()
+        )
+    except PriceRefused as refused:
+        await show(update, _price_refusal(refused))
+        return True
+    if found is None:
+        return False
+    await show(update, price_preview_text(found), price_keyboard(found.change_id))
+    return True
+
+
+def _price_refusal(refused: PriceRefused) -> str:
+    names = ", ".join(escape(name) for name in refused.names)
+    if refused.reason == "unit":
+        return _(
+            "{name} ne se vend pas au poids ni au volume : donnez le prix de l’unité de vente, "
+            "par exemple « {name} 2,50 € »."
+        ).format(name=names)
+    if refused.reason == "bounds":
+        return _("Ce prix n’est pas possible pour {name} : au plus {limit}, et plus que 0.").format(
+            name=names, limit=format_price(MAX_PRICE_CENTS)
+        )
+    if refused.names:
+        return _("De quel produit s’agit-il ? Écrivez son nom complet : {names}.").format(
+            names=names
+        )
+    return _("Je ne trouve pas ce produit parmi les vôtres. Tapez /prix pour voir vos prix.")
+
+
+async def confirm_new_price(update: Update, context: DesserteContext, data: ConfirmPrice) -> None:
+    """Confirmer le prix: now, or from the next cycle; the message says which."""
+    try:
+        change = await confirm_price(
+            context.session, context.member, data.change_id, context.services.now()
+        )
+    except StaleAction:
+        await tell_stale(update)
+        return
+    product = await context.session.get(Product, change.product_id)
+    assert product is not None
+    price = price_phrase(product, change.new_price_cents)
+    await show(update, price_done_text(change, product.name, price))
+
+
+async def cancel_new_price(update: Update, context: DesserteContext, data: CancelPrice) -> None:
+    """Annuler: the price stays."""
+    try:
+        await cancel_price(context.session, context.member, data.change_id)
+    except StaleAction:
+        await tell_stale(update)
+        return
+    await show(update, _("Prix inchangé."))
+
+
+async def show_prices(update: Update, context: DesserteContext) -> None:
+    """/prix: the farm's prices, and how to change one."""
+    member = context.member
+    if member.producer_id is None:
+        await show(update, _not_a_producer())
+        return
+    products = await producer_products(context.session, member.producer_id)
+    lines = [_("<b>Vos prix</b>")]
+    lines.extend(
+        _("• {name} : {price}").format(name=escape(p.name), price=escape(price_phrase(p)))
+        for p in products
+    )
+    lines.append("")
+    lines.append(
+        _(
+            "Pour changer un prix, écrivez-le simplement, par exemple « tomates anciennes 5,80 € "
+            "le kilo »."
+        )
+    )
+    await show(update, "\n".join(lines))
 
 
 async def _whole_week(
@@ -407,6 +510,9 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler(list(STOCK_COMMAND.names), ask_stock),
         CommandHandler(list(MY_PRODUCTS_COMMAND.names), show_my_products),
         CommandHandler(list(UNDO_COMMAND.names), undo_stock),
+        CommandHandler(list(PRICES_COMMAND.names), show_prices),
+        button(ConfirmPrice, confirm_new_price),
+        button(CancelPrice, cancel_new_price),
         button(ValidateStock, validate_update),
         button(FixStock, fix_update),
         button(CancelStock, cancel_pending),

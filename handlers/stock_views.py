@@ -12,9 +12,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.callback_data import CallbackData
 from handlers.common import escape
-from handlers.i18n import _, format_date, format_datetime, format_quantity, ngettext
-from handlers.units import amount_phrase, size_phrase
+from handlers.i18n import (
+    _,
+    format_date,
+    format_datetime,
+    format_price,
+    format_quantity,
+    ngettext,
+)
+from handlers.units import amount_phrase, price_phrase, size_phrase
 from models.cycle import Cycle, CycleState
+from models.price_change import PriceChange, PricePreview
 from models.shortage import ShortagePreview
 from models.stock import (
     MAX_QUANTITY,
@@ -62,6 +70,16 @@ NO_CANDIDATE = -1
 
 class SameStock(CallbackData, prefix="stk:same"):
     """The preview of last week's quantities."""
+
+
+class ConfirmPrice(CallbackData, prefix="prx:ok"):
+    """The price change ``change_id`` confirmed."""
+
+    change_id: int
+
+
+class CancelPrice(ConfirmPrice, prefix="prx:no"):
+    """The price change ``change_id`` dropped."""
 
 
 class ConfirmShortage(CallbackData, prefix="sht:ok"):
@@ -471,3 +489,70 @@ def orders_changed(count: int) -> str:
     return ngettext("{count} commande modifiée", "{count} commandes modifiées", count).format(
         count=count
     )
+
+
+def price_preview_text(preview: PricePreview) -> str:
+    """The preview of a price change: old → new, the conversion, and when it applies."""
+    product = preview.product
+    parts = [
+        _("💶 <b>Nouveau prix</b>"),
+        _("• {name} : {old} → {new}").format(
+            name=escape(product.name),
+            old=escape(price_phrase(product, preview.old_cents)),
+            new=escape(price_phrase(product, preview.new_cents)),
+        ),
+    ]
+    if preview.request.per is not None and preview.request.cents != preview.new_cents:
+        given = (
+            _("({given} le kg → {price})")
+            if preview.request.per == "kg"
+            else _("({given} le litre → {price})")
+        )
+        parts.append(
+            given.format(
+                given=format_price(preview.request.cents),
+                price=escape(price_phrase(product, preview.new_cents)),
+            )
+        )
+    parts.append("")
+    if preview.at_once:
+        parts.append(
+            _("Il s’appliquera tout de suite : rien n’est encore commandé à l’ancien prix.")
+        )
+    else:
+        parts.append(
+            ngettext(
+                "Il s’appliquera à partir du prochain cycle : {count} commande de cette semaine "
+                "est déjà passée à l’ancien prix.",
+                "Il s’appliquera à partir du prochain cycle : {count} commandes de cette semaine "
+                "sont déjà passées à l’ancien prix.",
+                preview.ordered_lines,
+            ).format(count=preview.ordered_lines)
+        )
+    return "\n".join(parts)
+
+
+def price_keyboard(change_id: int) -> InlineKeyboardMarkup:
+    """Confirmer le prix / Annuler."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("✅ Confirmer le prix"), callback_data=ConfirmPrice(change_id).pack()
+                ),
+                InlineKeyboardButton(_("❌ Annuler"), callback_data=CancelPrice(change_id).pack()),
+            ]
+        ]
+    )
+
+
+def price_done_text(change: PriceChange, product_name: str, price: str) -> str:
+    """What confirming did: the price now, or from the next cycle."""
+    if change.applied_at is not None:
+        return _("✅ <b>Prix enregistré</b> : {name}, {price}, dès maintenant.").format(
+            name=escape(product_name), price=escape(price)
+        )
+    return _(
+        "✅ <b>Prix enregistré</b> : {name}, {price}, à partir du prochain cycle (les commandes "
+        "de cette semaine gardent l’ancien prix)."
+    ).format(name=escape(product_name), price=escape(price))

@@ -180,7 +180,7 @@ async def test_a_producer_sees_their_tools_first_with_short_names(farm, session,
     await marie.send("/start")
     text = marie.last_message.text
     tools = text.index("Vos outils de producteur")
-    for command in ("/stock", "/produits", "/annuler", "/manque"):
+    for command in ("/stock", "/produits", "/annuler", "/manque", "/prix"):
         assert command + " " in text, command
         assert text.index(command + " ") > tools
     await marie.send("/aide")
@@ -340,3 +340,64 @@ async def test_one_nudge_to_a_producer_without_stock(app, sandbox, session, cloc
     await jean.press(english("✅ Valider"))
     await admin.send("/cycle")
     assert "Ferme du Grand Pré" not in admin.last_message.text
+
+
+# ---------------------------------------------------------------------------- 5. prices by message
+
+
+async def test_a_price_by_message_applies_now_or_from_next_cycle(
+    farm, session, sandbox, app, clock
+):
+    from handlers import cycle_run
+    from models import PriceChange, PriceChangeStatus, Product
+
+    marie, cycle = farm["marie"], farm["cycle"]
+
+    async def price(sku: str) -> int:
+        value = await session.scalar(
+            select(Product.price_cents)
+            .where(Product.sku == sku)
+            .execution_options(populate_existing=True)
+        )
+        await session.commit()
+        return value
+
+    # Nothing ordered yet: at once, and the audit trail keeps old and new.
+    await marie.send("tomates anciennes 5,80 le kilo")
+    preview = marie.last_message
+    assert "Tomates anciennes : 4,80\xa0€ le kg → 5,80\xa0€ le kg" in preview.text
+    assert "tout de suite" in preview.text
+    assert await price("TOM-ANC") == 480  # nothing before the tap
+    await marie.press("Confirmer le prix")
+    assert "dès maintenant" in marie.last_message.text
+    assert await price("TOM-ANC") == 580
+    change = await session.scalar(select(PriceChange).where(PriceChange.status == "applied"))
+    assert (change.old_price_cents, change.new_price_cents) == (480, 580)
+    await session.commit()
+    # A kilo price of a product sold by 250 g barquettes is converted.
+    await marie.send("tomates cerises 12 € le kilo")
+    assert "(12,00\xa0€ le kg → 3,00\xa0€ la barquette de 250\xa0g)" in marie.last_message.text
+    await marie.press("Annuler")
+    assert await price("TOM-CER") == 320
+    # Ordered at the old price: from the next cycle, and the preview says so.
+    alice, _alice = await consumer(session, sandbox, 800_001, "Alice", "halle-centrale")
+    await order(session, alice, cycle.id, {"RAD-BOT": 2}, clock())
+    await marie.send("radis 1,80 € la botte")
+    assert "à partir du prochain cycle : 1 commande" in marie.last_message.text
+    await marie.press("Confirmer le prix")
+    assert "à partir du prochain cycle" in marie.last_message.text
+    assert await price("RAD-BOT") == 150
+    status = await session.scalar(
+        select(PriceChange.status).where(PriceChange.new_price_cents == 180)
+    )
+    assert status == PriceChangeStatus.SCHEDULED
+    await session.commit()
+    await cycle_run.close_and_dispatch(app, cycle.id)
+    assert await price("RAD-BOT") == 180
+    # Bad prices are refused politely; /prix lists them.
+    await marie.send("radis 99999999999 €")
+    assert "Ce prix n’est pas possible pour Radis" in marie.last_message.text
+    await marie.send("radis 3 € le kilo")
+    assert "ne se vend pas au poids" in marie.last_message.text
+    await marie.send("/prix")
+    assert "Radis : 1,80\xa0€ la botte" in marie.last_message.text
