@@ -69,8 +69,8 @@ class PriceChange(Base):
 # "tomates 5,80 le kilo", "prix des radis : 1,60 € la botte", "miel 7€", "eggs 3.10 per box"
 _PRICE = re.compile(
     r"^\W*(?:(?:nouveau\s+)?prix\s+(?:des?\s+|du\s+|de\s+la\s+|d'\s*)?)?(?P<name>[^\d]+?)\W*"
-    r"(?:a\s+)?(?P<amount>\d+(?:[.,]\d{1,2})?)\s*(?P<euro>€|euros?|eur)?\s*"
-    r"(?:(?:le|la|l'|les|par|the|per|a|/)\s*(?P<unit>[a-z]+))?\W*$"
+    r"(?:a\s+)?(?P<amount>\d+(?:[.,]\d{1,2})?)(?![\w.,])\s*(?P<euro>€|euros?\b|eur\b)?"
+    r"(?:(?:\s+(?:le|la|les|par|the|per|a)\s+|\s*(?:l'|/)\s*)(?P<unit>[a-z]+))?\W*$"
 )
 _PER_KG = {"kilo", "kilos", "kg", "kilogramme"}
 _PER_LITRE = {"litre", "litres", "l"}
