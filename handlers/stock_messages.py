@@ -3,7 +3,7 @@
 ``handle_stock_text`` is called first by the free-text handler for every plain message; it takes
 the message when the sender is linked to a producer and names one of that farm's products (any
 message while the weekly prompt is pending). Also: ``/stock`` (the weekly prompt on demand),
-``/produits`` (``/mes_produits``), ``/annuler`` (``/annuler_stock``), and :func:`weekly_prompt_parts` for the scheduler.
+``/produits`` (``/mes_produits``), ``/defaire`` (``/annuler_stock``), and :func:`weekly_prompt_parts` for the scheduler.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ PRICES_COMMAND = register_command(
 )
 UNDO_COMMAND = register_command(
     Command(
-        "annuler",
+        "defaire",
         "undo",
         lazy_gettext("Annuler ma dernière mise à jour"),
         PRODUCER,
@@ -445,7 +445,7 @@ async def show_my_products(update: Update, context: DesserteContext) -> None:
 
 
 async def undo_stock(update: Update, context: DesserteContext) -> None:
-    """/annuler (or "annuler la dernière mise à jour"): the last applied update undone."""
+    """/defaire (or "annuler la dernière mise à jour"): the last applied update undone."""
     member = context.member
     if member.producer_id is None:
         await show(update, _not_a_producer())

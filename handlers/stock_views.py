@@ -340,7 +340,7 @@ def applied_text(applied: AppliedStock, timezone: ZoneInfo, *, undo: bool = Fals
     if not undo:
         parts.append("")
         parts.append(
-            _("Une erreur ? Écrivez « annuler la dernière mise à jour » ou tapez /annuler.")
+            _("Une erreur ? Écrivez « annuler la dernière mise à jour » ou tapez /defaire.")
         )
     return "\n".join(parts)
 

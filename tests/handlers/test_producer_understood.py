@@ -180,7 +180,7 @@ async def test_a_producer_sees_their_tools_first_with_short_names(farm, session,
     await marie.send("/start")
     text = marie.last_message.text
     tools = text.index("Vos outils de producteur")
-    for command in ("/stock", "/produits", "/annuler", "/manque", "/prix"):
+    for command in ("/stock", "/produits", "/defaire", "/manque", "/prix"):
         assert command + " " in text, command
         assert text.index(command + " ") > tools
     await marie.send("/aide")
@@ -191,8 +191,8 @@ async def test_a_producer_sees_their_tools_first_with_short_names(farm, session,
     assert "Radis — proposé : 20\xa0bottes" in marie.last_message.text
     await marie.send("radis 3")
     await marie.press("Valider")
-    assert "tapez /annuler." in marie.last_message.text
-    await marie.send("/annuler")
+    assert "tapez /defaire." in marie.last_message.text
+    await marie.send("/defaire")
     assert "Dernière mise à jour annulée" in marie.last_message.text
     assert (await offered(session, cycle.id, "RAD-BOT"))[0] == 20
     await marie.send("/mes_produits")
