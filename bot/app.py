@@ -100,6 +100,7 @@ def build_application(
             quiet_hours=settings.quiet_hours,
             announce=settings.announce,
         ),
+        stock_nudge=settings.stock_nudge_delay,
         engine=engine,
         owns_engine=owns_engine,
     )

@@ -7,6 +7,7 @@ clear line naming the variable (:class:`SettingsError`).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from models.calendar import CalendarError, parse_announcement, parse_quiet_hours
+from models.calendar import CalendarError, parse_announcement, parse_delays, parse_quiet_hours
 
 SUPPORTED_LOCALES = ("fr", "en")
 _WEEKDAY_TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+\d{1,2}:\d{2}(-\d{1,2}:\d{2})?$")
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     reminders: str = "24h,3h"
     quiet_hours: str = "21:00-08:00"
     announce: str = "50%,6h"
+    stock_nudge: str = "24h"
     webhook_url: str | None = None
     webhook_secret: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -123,6 +125,20 @@ class Settings(BaseSettings):
         if not _WEEKDAY_TIME.match(value):
             raise ValueError(f"{value!r} is not like 'fri 12:00' (or 'thu 17:00-19:30')")
         return value
+
+    @field_validator("stock_nudge")
+    @classmethod
+    def _check_stock_nudge(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("", "off") and not re.fullmatch(r"\d+(h|m|d)", value):
+            raise ValueError(f"{value!r} is not a delay like 24h, 90m or 1d (or off)")
+        return value
+
+    @property
+    def stock_nudge_delay(self) -> timedelta | None:
+        """How long after the weekly prompt a producer without stock is reminded (None: off)."""
+        delays = parse_delays(self.stock_nudge) if self.stock_nudge != "off" else ()
+        return delays[0] if delays else None
 
     @field_validator("reminders")
     @classmethod

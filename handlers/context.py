@@ -10,7 +10,7 @@ import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,8 @@ class Services:
     clock: Callable[[], datetime] = _utcnow
     default_locale: str = "fr"
     calendar: WeeklyCalendar = field(default_factory=WeeklyCalendar.from_settings)
+    stock_nudge: timedelta | None = timedelta(hours=24)
+    """How long after the weekly prompt a producer who gave no stock is reminded (None: never)."""
     delivery: Delivery = field(default_factory=lambda: _new_delivery())
     engine: AsyncEngine | None = None
     owns_engine: bool = False

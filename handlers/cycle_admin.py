@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from handlers.admin_only import admin_or_refuse
 from handlers.buttons import button
 from handlers.callback_data import CallbackData
-from handlers.common import show
+from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.cycle_run import announce_open, close_and_dispatch, reschedule
 from handlers.i18n import (
@@ -41,6 +41,7 @@ from models.planning import (
     open_now,
     plan_next_cycle,
 )
+from models.stock import producers_without_stock_names
 
 EXTENSIONS = {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
 
@@ -125,8 +126,25 @@ async def cycle_text(context: DesserteContext, cycle: Cycle) -> str:
                 "{count} commandes confirmées, {revenue}",
                 summary.orders,
             ).format(count=summary.orders, revenue=format_price(summary.revenue_cents)),
+            *await _without_stock_lines(context, cycle),
         ]
     )
+
+
+async def _without_stock_lines(context: DesserteContext, cycle: Cycle) -> list[str]:
+    """Who has not given stock yet, while stock can still be given for the cycle."""
+    if cycle.state not in (CycleState.PLANNED, CycleState.OPEN):
+        return []
+    names = await producers_without_stock_names(context.session, cycle.id)
+    if not names:
+        return [_("Tous les producteurs ont donné leur stock.")]
+    return [
+        ngettext(
+            "Pas encore de stock ({count} producteur) : {names}",
+            "Pas encore de stock ({count} producteurs) : {names}",
+            len(names),
+        ).format(count=len(names), names=", ".join(escape(name) for name in names))
+    ]
 
 
 def cycle_keyboard(cycle: Cycle | None) -> InlineKeyboardMarkup:

@@ -2,7 +2,8 @@
 
 :func:`run_due_work` is the one entry point of the scheduler (``bot/scheduling.py`` calls it from
 its jobs), of the tests and of the demo: it closes what is due, ends the pickup, plans the next
-cycles, opens the next one, sends the reminders before close and on pickup day.
+cycles, opens the next one, sends the reminders before close and on pickup day, and reminds the
+producers who gave no stock (``STOCK_NUDGE`` after the opening).
 
 Each step writes its messages into the outbox and records itself as done in one unit of work
 (:func:`_write_step`), then the outbox's sender delivers them (:func:`handlers.delivery.deliver`):
@@ -27,7 +28,7 @@ from handlers.context import Services, services_of
 from handlers.delivery import deliver, markup_json
 from handlers.i18n import use_locale
 from handlers.purchase_orders import purchase_order_parts
-from handlers.stock_messages import weekly_prompt_parts
+from handlers.stock_messages import stock_nudge_parts, weekly_prompt_parts
 from handlers.week_texts import (
     close_notice_text,
     close_reminder_text,
@@ -52,6 +53,7 @@ from models.cycle import Cycle, CycleState
 from models.outbox import Kind, Part, add_messages, cycle_topic, parts
 from models.pickup_day import finish_pickup
 from models.planning import cycles_to_watch, open_planned, plan_cycles
+from models.price_change import apply_due_prices
 from models.stock import add_prompted, stock_readiness
 from models.unit_of_work import unit_of_work
 
@@ -64,6 +66,7 @@ PRODUCER_PROMPTS = "producer_prompts"
 OPEN_ANNOUNCED = "open_announced"
 CLOSE_DISPATCHED = "close_dispatched"
 PICKUP_REMINDED = "pickup_reminder"
+STOCK_NUDGED = Kind.STOCK_NUDGE.value
 CLOSE_SUMMARY = Kind.CLOSE_SUMMARY.value
 
 
@@ -155,6 +158,7 @@ async def prompt_producers(application: AnyApplication, cycle_id: int) -> int:
     async with services.sessions() as session:
         if await step_done(session, cycle_id, PRODUCER_PROMPTS):
             return 0
+        await apply_due_prices(session, services.now())  # any a close left (a crash between)
         cycle = await session.get(Cycle, cycle_id, populate_existing=True)
         if cycle is None:
             return 0
@@ -256,6 +260,7 @@ async def close_and_dispatch(application: AnyApplication, cycle_id: int) -> Clos
     services = services_of(application)
     async with services.sessions() as session:
         summary = await close_cycle(session, cycle_id, services.now())
+        await apply_due_prices(session, services.now())  # the prices asked "from next cycle"
     await dispatch_close(application, cycle_id, summary)
     return summary
 
@@ -331,6 +336,23 @@ async def send_pickup_reminders(application: AnyApplication, cycle: Cycle) -> in
     )
 
 
+async def send_stock_nudges(application: AnyApplication, cycle: Cycle, now: datetime) -> int:
+    """Once per cycle, ``services.stock_nudge`` after the opening (the weekly prompt) and
+    before the close: the producers who gave no stock yet are reminded. Returns how many
+    people were written to."""
+    services = services_of(application)
+    delay = services.stock_nudge
+    if delay is None or not cycle.opens_at + delay <= now < cycle.closes_at:
+        return 0
+    async with services.sessions() as session:
+        if await step_done(session, cycle.id, STOCK_NUDGED):
+            return 0
+        nudges = await stock_nudge_parts(session, services, cycle)
+        written = await _write_step(session, cycle.id, STOCK_NUDGED, [(Kind.STOCK_NUDGE, nudges)])
+    await deliver(application, cycle_topic(cycle.id))
+    return written
+
+
 async def run_due_work(application: AnyApplication) -> DueReport:
     """Do everything due at ``services.now()``: close, end pickups, plan, open, remind, and
     deliver what earlier passes left in the outbox.
@@ -383,6 +405,7 @@ async def run_due_work(application: AnyApplication) -> DueReport:
             report.messages += told
             if cycle.closes_at > now:
                 report.messages += await _due_reminder(application, cycle, now, report)
+                report.messages += await send_stock_nudges(application, cycle, now)
         elif cycle.state == CycleState.CLOSED:
             remind_at = calendar.pickup_reminder_at(cycle.closes_at, cycle.pickup_starts_at)
             if remind_at <= now < cycle.pickup_ends_at:

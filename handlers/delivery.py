@@ -81,6 +81,7 @@ REPORT_LINES = 20
 KIND_NAMES: dict[str, LazyProxy] = {
     Kind.CYCLE_OPEN: lazy_gettext("annonce d’ouverture"),
     Kind.STOCK_PROMPT: lazy_gettext("demande de stock"),
+    Kind.STOCK_NUDGE: lazy_gettext("rappel de stock"),
     Kind.CLOSE_REMINDER: lazy_gettext("rappel avant clôture"),
     Kind.PICKUP_REMINDER: lazy_gettext("rappel de retrait"),
     Kind.PURCHASE_ORDER: lazy_gettext("bon de commande"),

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from handlers.common import show
 from handlers.context import DesserteContext
 from handlers.i18n import _
-from handlers.menu import MENU, commands_for
+from handlers.menu import MENU, commands_for, producer_tools_lines
 
 
 def help_text(context: DesserteContext) -> str:
@@ -17,8 +17,15 @@ def help_text(context: DesserteContext) -> str:
     if context.is_admin:
         roles.add("admin")
     lines = [_("<b>Ce que je sais faire</b>")]
-    for command in commands_for(roles):
-        lines.append(f"/{command.localized_name()} — {command.description}")
+    commands = commands_for(roles)
+    tools = [command for command in commands if command.producer_tool]
+    if tools:
+        lines.extend(producer_tools_lines(tools))
+        lines.append("")
+        lines.append(_("<b>Pour vos achats</b>"))
+    for command in commands:
+        if command not in tools:
+            lines.append(f"/{command.localized_name()} — {command.description}")
     lines.append("")
     lines.append(
         _("Vous pouvez aussi écrire le nom d’un produit (« tomates », « miel ») pour le trouver.")

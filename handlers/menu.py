@@ -9,7 +9,7 @@ from babel.support import LazyProxy
 from telegram import BotCommand
 
 from handlers.callback_data import CallbackData
-from handlers.i18n import current_locale, lazy_gettext, use_locale
+from handlers.i18n import _, current_locale, lazy_gettext, use_locale
 
 
 class OpenMenu(CallbackData, prefix="menu"):
@@ -38,11 +38,18 @@ class Command:
     en: str
     description: LazyProxy
     roles: frozenset[str]
+    aliases: tuple[str, ...] = ()
+    """Older or longer names the command still answers to (never shown)."""
 
     @property
     def names(self) -> tuple[str, ...]:
         """Every name the command answers to, whatever the member's language."""
-        return (self.fr,) if self.fr == self.en else (self.fr, self.en)
+        return tuple(dict.fromkeys((self.fr, self.en, *self.aliases)))
+
+    @property
+    def producer_tool(self) -> bool:
+        """Whether this is one of a producer's own tools (not a command everyone has)."""
+        return "producer" in self.roles and "consumer" not in self.roles
 
     def localized_name(self, locale: str | None = None) -> str:
         """The name shown to a member speaking ``locale``."""
@@ -60,10 +67,14 @@ LANGUAGE_COMMAND = Command("langue", "language", lazy_gettext("Changer de langue
 # Commands another feature names in its texts (the producer's welcome lists them).
 STOCK_COMMAND = Command("stock", "stock", lazy_gettext("Donner mon stock de la semaine"), PRODUCER)
 MY_PRODUCTS_COMMAND = Command(
-    "mes_produits", "my_products", lazy_gettext("Mon offre et ce qui est commandé"), PRODUCER
+    "produits",
+    "products",
+    lazy_gettext("Mon offre et ce qui est commandé"),
+    PRODUCER,
+    aliases=("mes_produits", "my_products"),
 )
 SHORTAGE_COMMAND = Command(
-    "manque", "shortage", lazy_gettext("Signaler un manque après la clôture"), PRODUCER
+    "manque", "shortage", lazy_gettext("Signaler un manque (moins que vendu)"), PRODUCER
 )
 
 COMMANDS: list[Command] = []
@@ -77,9 +88,10 @@ def use_commands(commands: Iterable[Command]) -> None:
 
 
 def commands_for(roles: Iterable[str]) -> list[Command]:
-    """The commands visible to a member with ``roles``."""
+    """The commands visible to a member with ``roles``: a producer's own tools first."""
     wanted = set(roles)
-    return [command for command in COMMANDS if command.roles & wanted]
+    visible = [command for command in COMMANDS if command.roles & wanted]
+    return sorted(visible, key=lambda command: not command.producer_tool)
 
 
 def bot_commands(locale: str) -> list[BotCommand]:
@@ -89,3 +101,15 @@ def bot_commands(locale: str) -> list[BotCommand]:
             BotCommand(command.localized_name(locale), str(command.description))
             for command in commands_for(CONSUMER)
         ]
+
+
+def producer_tools_lines(tools: list[Command] | None = None) -> list[str]:
+    """A producer's tools, first of what they see: a heading, one line per command, and how
+    to give stock without any command."""
+    if tools is None:
+        tools = [command for command in commands_for(PRODUCER) if command.producer_tool]
+    return [
+        _("<b>Vos outils de producteur</b>"),
+        *(f"/{command.localized_name()} — {command.description}" for command in tools),
+        _("Ou écrivez simplement votre stock : « tomates 12 kg, plus de radis »."),
+    ]

@@ -103,12 +103,15 @@ def _track(stack: list[tuple[str, str]], token: str) -> None:
 
 async def show_texts(
     update: Update,
-    texts: Sequence[str],
+    texts: str | Sequence[str],
     keyboard: InlineKeyboardMarkup | None = None,
 ) -> Message | bool:
     """Show several messages as :func:`handlers.common.show` shows one: the first in place of
     the pressed message (or as a reply to a command), the others after it; the keyboard goes
-    under the last. Returns the last message."""
+    under the last. Returns the last message. (A single text is one message, never a sequence
+    of its characters.)"""
+    if isinstance(texts, str):
+        texts = [texts]
     if len(texts) <= 1:
         return await show(update, texts[0] if texts else "…", keyboard)
     await show(update, texts[0])

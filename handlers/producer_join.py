@@ -15,7 +15,12 @@ from handlers.admin_only import admin_or_refuse
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
-from handlers.menu import ADMIN, MY_PRODUCTS_COMMAND, SHORTAGE_COMMAND, STOCK_COMMAND, Command
+from handlers.menu import (
+    ADMIN,
+    PRODUCER,
+    Command,
+    commands_for,
+)
 from handlers.pages import show_texts, split_html
 from models.errors import StaleAction
 from models.producers import (
@@ -92,7 +97,8 @@ async def handle_producer_invitation(update: Update, context: DesserteContext, c
                 ),
                 *(
                     f"/{command.localized_name()} — {command.description}"
-                    for command in (STOCK_COMMAND, MY_PRODUCTS_COMMAND, SHORTAGE_COMMAND)
+                    for command in commands_for(PRODUCER)
+                    if command.producer_tool
                 ),
             ]
         ),

@@ -77,6 +77,7 @@ COMMAND_MENU: list[Command] = [
     menu.STOCK_COMMAND,
     menu.MY_PRODUCTS_COMMAND,
     stock_messages.UNDO_COMMAND,
+    stock_messages.PRICES_COMMAND,
     cycle_admin.CYCLE_COMMAND,
     cycle_admin.NEW_CYCLE_COMMAND,
     export.COMMAND,

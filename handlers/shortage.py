@@ -1,4 +1,5 @@
-"""Shortages after close: "seulement 8 tomates anciennes" (or /manque) shrinks the orders.
+"""Shortages: "seulement 8 tomates anciennes" (or /manque), after the close or while the cycle
+is open, shrinks the orders.
 
 The producer confirms a preview; the quantity is shared out first-confirmed first-served, each
 affected consumer is told what changed and their new total, and the admins are told.
@@ -7,6 +8,7 @@ affected consumer is told what changed and their new total, and the admins are t
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from telegram import Update
@@ -23,7 +25,9 @@ from handlers.stock_views import (
     CancelShortage,
     ConfirmShortage,
     ShortageAsStock,
+    StockAsShortage,
     delivery_title,
+    not_recorded_line,
     orders_changed,
     preview_keyboard,
     preview_text,
@@ -32,37 +36,77 @@ from handlers.stock_views import (
     shortage_text,
 )
 from models.audiences import admin_audience
-from models.cycles import stock_cycle
+from models.cycle import Cycle
+from models.cycles import open_cycle, stock_cycle
 from models.errors import StaleAction
 from models.outbox import Kind, Part, enqueue
 from models.shortage import (
     AffectedOrder,
+    ShortagePreview,
     ShortageReport,
     apply_shortage,
     ordered_products,
     read_shortage_message,
     shortage_cycle,
+    stock_as_shortage,
 )
 from models.stock import cancel_update, pending_update, preview, read_stock_message
+from models.text import fold
 
 log = logging.getLogger(__name__)
 
 
-async def offer_shortage(update: Update, context: DesserteContext, text: str) -> bool:
-    """After close, a message giving less than was ordered becomes a shortage preview; True
-    when it did."""
+# "seulement 8 tomates", "il ne me reste que 8 radis", "only 8 tomatoes" (folded text)
+_SHORTAGE_WORDS = re.compile(r"\b(seulement|que|qu|uniquement|manque|only|just)\b")
+
+
+async def offer_shortage(
+    update: Update,
+    context: DesserteContext,
+    text: str,
+    cycle: Cycle | None = None,
+    *,
+    asked: bool = False,
+) -> bool:
+    """A message giving less than was ordered becomes a shortage preview; True when it did.
+    After the close (``cycle`` None) any such message; while ``cycle`` is open, one about
+    shortages only that says so ("seulement 8 tomates", or sent with /manque: ``asked``)."""
+    if cycle is not None and not asked and not _SHORTAGE_WORDS.search(fold(text)):
+        return False
     found = await read_shortage_message(
-        context.session, context.member, text, context.services.now()
+        context.session, context.member, text, context.services.now(), cycle, whole=bool(cycle)
     )
     if found is None:
         return False
-    can_be_stock = await stock_cycle(context.session, context.services.now()) is not None
-    await show_texts(
-        update,
-        shortage_text(found, context.services.timezone),
-        shortage_keyboard(found, can_be_stock=can_be_stock),
-    )
+    await _show_shortage(update, context, found)
     return True
+
+
+async def _show_shortage(
+    update: Update,
+    context: DesserteContext,
+    found: ShortagePreview,
+    left_out: list[str] | None = None,
+) -> None:
+    can_be_stock = await stock_cycle(context.session, context.services.now()) is not None
+    texts = shortage_text(found, context.services.timezone)
+    if left_out:
+        texts[-1] += "\n" + not_recorded_line(left_out)
+    await show_texts(update, texts, shortage_keyboard(found, can_be_stock=can_be_stock))
+
+
+async def stock_to_shortage(
+    update: Update, context: DesserteContext, data: StockAsShortage
+) -> None:
+    """ "J’en ai moins que vendu": the stock preview's lines below what is sold, as a shortage."""
+    try:
+        found, left_out = await stock_as_shortage(
+            context.session, context.member, data.update_id, context.services.now()
+        )
+    except StaleAction:
+        await tell_stale(update)
+        return
+    await _show_shortage(update, context, found, left_out)
 
 
 async def report_shortage(update: Update, context: DesserteContext) -> None:
@@ -72,12 +116,13 @@ async def report_shortage(update: Update, context: DesserteContext) -> None:
         await show(update, _("Cette commande est réservée aux producteurs du réseau."))
         return
     text = " ".join(context.args or []).strip()
-    if text and await offer_shortage(update, context, text):
+    cycle = await open_cycle(context.session)
+    if text and await offer_shortage(update, context, text, cycle, asked=True):
         return
-    if await shortage_cycle(context.session) is None:
-        await show(update, _("Aucune commande close en attente de livraison : rien à signaler."))
+    if cycle is None and await shortage_cycle(context.session) is None:
+        await show(update, _("Aucune commande en cours ni close : rien à signaler."))
         return
-    products = await ordered_products(context.session, member)
+    products = await ordered_products(context.session, member, cycle)
     parts = [
         _(
             "Dites-moi ce que vous pourrez livrer, par exemple : "
@@ -229,4 +274,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         button(ConfirmShortage, confirm_shortage),
         button(CancelShortage, cancel_shortage),
         button(ShortageAsStock, shortage_as_stock),
+        button(StockAsShortage, stock_to_shortage),
     ]

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _
-from handlers.menu import BASKET, CATALOG
+from handlers.menu import BASKET, CATALOG, producer_tools_lines
 from handlers.pickup_points import points_message
 from handlers.routes import HELP, LANGUAGE, ORDERS, PICKUP, REORDER_NOW
 from models.pickup import join_by_invitation, points_for
@@ -48,11 +48,13 @@ def main_menu_keyboard() -> InlineKeyboardMarkup:
 
 
 def greeting_text(context: DesserteContext) -> str:
-    """The welcome: who the bot is for, in two lines."""
+    """The welcome: who the bot is for, in two lines (a producer's tools first)."""
     member = context.member
+    tools = [*producer_tools_lines(), ""] if member.producer_id is not None else []
     return "\n".join(
         [
             _("Bonjour {name} !").format(name=escape(member.first_name)),
+            *tools,
             _(
                 "<b>{network}</b> : les produits frais d’une quarantaine de producteurs à moins "
                 "de 100 km, bio d’abord, commandés ici chaque semaine."

@@ -12,12 +12,27 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.callback_data import CallbackData
 from handlers.common import escape
-from handlers.i18n import _, format_date, format_quantity, ngettext
+from handlers.i18n import (
+    _,
+    format_date,
+    format_datetime,
+    format_price,
+    format_quantity,
+    ngettext,
+)
 from handlers.pages import split_html
-from handlers.units import amount_phrase
-from models.cycle import Cycle
+from handlers.units import amount_phrase, price_phrase, size_phrase
+from models.cycle import Cycle, CycleState
+from models.price_change import PriceChange, PricePreview
 from models.shortage import ShortagePreview
-from models.stock import AppliedStock, PreviewLine, ProducerStock, StockPreview
+from models.stock import (
+    MAX_QUANTITY,
+    AppliedStock,
+    PreviewLine,
+    ProducerStock,
+    Question,
+    StockPreview,
+)
 
 
 class ValidateStock(CallbackData, prefix="stk:ok"):
@@ -42,8 +57,30 @@ class PickProduct(CallbackData, prefix="stk:pick"):
     candidate: int
 
 
+class ConfirmQuantity(CallbackData, prefix="stk:qty"):
+    """The unusual quantity asked about for product ``product_id`` of update ``update_id`` is
+    right."""
+
+    update_id: int
+    product_id: int
+
+
+NO_CANDIDATE = -1
+"""``PickProduct.candidate`` for "none of these": the line is left out."""
+
+
 class SameStock(CallbackData, prefix="stk:same"):
     """The preview of last week's quantities."""
+
+
+class ConfirmPrice(CallbackData, prefix="prx:ok"):
+    """The price change ``change_id`` confirmed."""
+
+    change_id: int
+
+
+class CancelPrice(ConfirmPrice, prefix="prx:no"):
+    """The price change ``change_id`` dropped."""
 
 
 class ConfirmShortage(CallbackData, prefix="sht:ok"):
@@ -57,7 +94,11 @@ class CancelShortage(ConfirmShortage, prefix="sht:no"):
 
 
 class ShortageAsStock(ConfirmShortage, prefix="sht:stk"):
-    """The shortage's message read as next week's stock instead."""
+    """The shortage's message read as stock instead (next week's, after the close)."""
+
+
+class StockAsShortage(ConfirmShortage, prefix="sht:from"):
+    """The stock update ``update_id``, set below what is already sold, read as a shortage."""
 
 
 STOCK_SAME = SameStock()
@@ -85,6 +126,16 @@ def change_line(line: PreviewLine) -> str:
         before=format_quantity(line.before),
         after=quantity(line.after, line.sale_unit),
     )
+    if line.given is not None:
+        size = size_phrase(line.sale_unit, line.unit_amount, line.unit_measure)
+        converted = quantity(line.requested, line.sale_unit)
+        text += " " + (
+            _("({given} → {converted} de {size})").format(
+                given=escape(line.given), converted=converted, size=escape(size)
+            )
+            if size
+            else _("({given} → {converted})").format(given=escape(line.given), converted=converted)
+        )
     if line.ordered > 0:
         text += " " + _("(déjà commandé : {ordered})").format(ordered=format_quantity(line.ordered))
     return text
@@ -116,11 +167,21 @@ def preview_text(preview: StockPreview, timezone: ZoneInfo) -> list[str]:
     if preview.choices:
         parts.append("")
         for choice in preview.choices:
-            parts.append(
-                _("❓ « {text} » : de quel produit s’agit-il ? Choisissez ci-dessous.").format(
-                    text=escape(choice.text)
+            if len(choice.candidates) == 1:
+                parts.append(
+                    _("❓ « {text} » : vouliez-vous dire {name} ?").format(
+                        text=escape(choice.text), name=escape(choice.candidates[0][1])
+                    )
                 )
-            )
+            else:
+                parts.append(
+                    _("❓ « {text} » : de quel produit s’agit-il ? Choisissez ci-dessous.").format(
+                        text=escape(choice.text)
+                    )
+                )
+    if preview.questions:
+        parts.append("")
+        parts.extend(question_line(question) for question in preview.questions)
     if preview.problems:
         parts.append("")
         for problem in preview.problems:
@@ -143,16 +204,70 @@ def preview_text(preview: StockPreview, timezone: ZoneInfo) -> list[str]:
                 items=", ".join(f"« {escape(item)} »" for item in preview.unknown)
             )
         )
-    if preview.lines:
+    if preview.declined:
+        parts.append("")
+        parts.append(not_recorded_line(preview.declined))
+    if preview.actionable:
         parts.append("")
         parts.append(_("Tout est juste ? Validez en un geste."))
+    elif preview.lines and preview.open_questions:
+        parts.append("")
+        parts.append(_("Répondez d’abord aux questions ❓ : je pourrai ensuite enregistrer."))
     return split_html(parts)
+
+
+def question_line(question: Question) -> str:
+    """ "❓ Radis : vous avez écrit 99 999 bottes : est-ce bien ça ?" (or why it is refused)."""
+    written = quantity(question.quantity, question.sale_unit)
+    if question.refused:
+        return _(
+            "⛔ {name} : vous avez écrit {quantity}, c’est plus que je ne peux enregistrer "
+            "(au plus {limit}). Renvoyez la ligne corrigée."
+        ).format(
+            name=escape(question.name),
+            quantity=written,
+            limit=quantity(MAX_QUANTITY, question.sale_unit),
+        )
+    if question.last_week:
+        return _(
+            "❓ {name} : vous avez écrit {quantity} (semaine dernière : {last}) : est-ce bien ça ?"
+        ).format(
+            name=escape(question.name),
+            quantity=written,
+            last=quantity(question.last_week, question.sale_unit),
+        )
+    return _("❓ {name} : vous avez écrit {quantity} : est-ce bien ça ?").format(
+        name=escape(question.name), quantity=written
+    )
+
+
+def not_recorded_line(items: list[str]) -> str:
+    """ "Pas enregistré : « navets », « 20 kg de radis »"."""
+    return _("Pas enregistré : {items}").format(
+        items=", ".join(f"« {escape(item)} »" for item in items)
+    )
 
 
 def preview_keyboard(preview: StockPreview) -> InlineKeyboardMarkup:
     """Product choices for each ambiguity, then Valider / Corriger / Annuler."""
     rows = []
     for choice in preview.choices:
+        if len(choice.candidates) == 1:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        _("Oui, {name}").format(name=choice.candidates[0][1]),
+                        callback_data=PickProduct(preview.update_id, choice.index, 0).pack(),
+                    ),
+                    InlineKeyboardButton(
+                        _("Non"),
+                        callback_data=PickProduct(
+                            preview.update_id, choice.index, NO_CANDIDATE
+                        ).pack(),
+                    ),
+                ]
+            )
+            continue
         for position, (_sku, name) in enumerate(choice.candidates):
             rows.append(
                 [
@@ -162,6 +277,38 @@ def preview_keyboard(preview: StockPreview) -> InlineKeyboardMarkup:
                     )
                 ]
             )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("{text} → aucun de ceux-là").format(text=choice.text),
+                    callback_data=PickProduct(preview.update_id, choice.index, NO_CANDIDATE).pack(),
+                )
+            ]
+        )
+    for question in preview.questions:
+        if question.refused:
+            continue
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("Oui, {quantity} de {name}").format(
+                        quantity=amount_phrase(question.quantity, question.sale_unit),
+                        name=question.name,
+                    ),
+                    callback_data=ConfirmQuantity(preview.update_id, question.product_id).pack(),
+                )
+            ]
+        )
+    open_cycle = preview.cycle is not None and preview.cycle.state == CycleState.OPEN
+    if open_cycle and any(line.clamped for line in preview.lines):
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("⚠️ J’en ai moins que vendu : signaler un manque"),
+                    callback_data=StockAsShortage(preview.update_id).pack(),
+                )
+            ]
+        )
     actions = []
     if preview.actionable:
         actions.append(
@@ -190,10 +337,12 @@ def applied_text(applied: AppliedStock, timezone: ZoneInfo, *, undo: bool = Fals
     parts = [head.format(title=title)]
     parts.extend(change_line(line) for line in applied.lines)
     parts.extend(clamp_note(line) for line in applied.lines if line.clamped)
+    if applied.not_recorded:
+        parts.append(not_recorded_line(applied.not_recorded))
     if not undo:
         parts.append("")
         parts.append(
-            _("Une erreur ? Écrivez « annuler la dernière mise à jour » ou tapez /annuler_stock.")
+            _("Une erreur ? Écrivez « annuler la dernière mise à jour » ou tapez /defaire.")
         )
     return split_html(parts)
 
@@ -247,6 +396,25 @@ def prompt_text(stock: ProducerStock, timezone: ZoneInfo) -> list[str]:
     return split_html(parts)
 
 
+def nudge_text(stock: ProducerStock, timezone: ZoneInfo) -> str:
+    """The one reminder to a producer who gave no stock yet: when orders close, how to answer,
+    and last week's quantities."""
+    assert stock.cycle is not None
+    parts = [
+        _("⏰ <b>Votre stock pour la {title}</b>").format(
+            title=delivery_title(stock.cycle, timezone)
+        ),
+        _(
+            "Vous ne m’avez pas encore donné votre stock, et les commandes ferment le {moment}. "
+            "Répondez en un message, par exemple « tomates 12 kg, plus de radis », ou "
+            "« pareil que la semaine dernière », ou « rien cette semaine »."
+        ).format(moment=format_datetime(stock.cycle.closes_at.astimezone(timezone))),
+        "",
+        *producer_stock_lines(stock, last_week=True),
+    ]
+    return "\n".join(parts)
+
+
 def prompt_keyboard(stock: ProducerStock) -> InlineKeyboardMarkup | None:
     """ "Même stock que la semaine dernière", when there is a last week."""
     if not stock.has_last_week:
@@ -267,7 +435,9 @@ def shortage_text(preview: ShortagePreview, timezone: ZoneInfo) -> list[str]:
     accepts)."""
     parts = [
         _("<b>Manque pour la {title}</b>").format(title=delivery_title(preview.cycle, timezone)),
-        _("Les commandes sont closes. Vous ne pourrez livrer que :"),
+        _("Vous avez déjà vendu plus que cela. Vous ne pourrez livrer que :")
+        if preview.cycle.state == CycleState.OPEN
+        else _("Les commandes sont closes. Vous ne pourrez livrer que :"),
     ]
     for line in preview.lines:
         parts.append(
@@ -288,7 +458,7 @@ def shortage_text(preview: ShortagePreview, timezone: ZoneInfo) -> list[str]:
 
 
 def shortage_keyboard(preview: ShortagePreview, *, can_be_stock: bool) -> InlineKeyboardMarkup:
-    """Confirmer le manque / (c’est le stock de la semaine prochaine) / Annuler."""
+    """Confirmer le manque / (c’est mon stock [de la semaine prochaine]) / Annuler."""
     rows = [
         [
             InlineKeyboardButton(
@@ -300,7 +470,9 @@ def shortage_keyboard(preview: ShortagePreview, *, can_be_stock: bool) -> Inline
         rows.append(
             [
                 InlineKeyboardButton(
-                    _("📅 Non, c’est mon stock de la semaine prochaine"),
+                    _("📦 Non, c’est simplement mon stock")
+                    if preview.cycle.state == CycleState.OPEN
+                    else _("📅 Non, c’est mon stock de la semaine prochaine"),
                     callback_data=ShortageAsStock(preview.update_id).pack(),
                 )
             ]
@@ -320,3 +492,70 @@ def orders_changed(count: int) -> str:
     return ngettext("{count} commande modifiée", "{count} commandes modifiées", count).format(
         count=count
     )
+
+
+def price_preview_text(preview: PricePreview) -> str:
+    """The preview of a price change: old → new, the conversion, and when it applies."""
+    product = preview.product
+    parts = [
+        _("💶 <b>Nouveau prix</b>"),
+        _("• {name} : {old} → {new}").format(
+            name=escape(product.name),
+            old=escape(price_phrase(product, preview.old_cents)),
+            new=escape(price_phrase(product, preview.new_cents)),
+        ),
+    ]
+    if preview.request.per is not None and preview.request.cents != preview.new_cents:
+        given = (
+            _("({given} le kg → {price})")
+            if preview.request.per == "kg"
+            else _("({given} le litre → {price})")
+        )
+        parts.append(
+            given.format(
+                given=format_price(preview.request.cents),
+                price=escape(price_phrase(product, preview.new_cents)),
+            )
+        )
+    parts.append("")
+    if preview.at_once:
+        parts.append(
+            _("Il s’appliquera tout de suite : rien n’est encore commandé à l’ancien prix.")
+        )
+    else:
+        parts.append(
+            ngettext(
+                "Il s’appliquera à partir du prochain cycle : {count} commande de cette semaine "
+                "est déjà passée à l’ancien prix.",
+                "Il s’appliquera à partir du prochain cycle : {count} commandes de cette semaine "
+                "sont déjà passées à l’ancien prix.",
+                preview.ordered_lines,
+            ).format(count=preview.ordered_lines)
+        )
+    return "\n".join(parts)
+
+
+def price_keyboard(change_id: int) -> InlineKeyboardMarkup:
+    """Confirmer le prix / Annuler."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("✅ Confirmer le prix"), callback_data=ConfirmPrice(change_id).pack()
+                ),
+                InlineKeyboardButton(_("❌ Annuler"), callback_data=CancelPrice(change_id).pack()),
+            ]
+        ]
+    )
+
+
+def price_done_text(change: PriceChange, product_name: str, price: str) -> str:
+    """What confirming did: the price now, or from the next cycle."""
+    if change.applied_at is not None:
+        return _("✅ <b>Prix enregistré</b> : {name}, {price}, dès maintenant.").format(
+            name=escape(product_name), price=escape(price)
+        )
+    return _(
+        "✅ <b>Prix enregistré</b> : {name}, {price}, à partir du prochain cycle (les commandes "
+        "de cette semaine gardent l’ancien prix)."
+    ).format(name=escape(product_name), price=escape(price))

@@ -66,15 +66,21 @@ def unit_name(sale_unit: str, quantity: Decimal = Decimal(1)) -> str:
 
 def unit_size(product: Product) -> str | None:
     """What one sale unit holds ("250 g", "6"), or None when the unit speaks for itself (kg)."""
-    if product.sale_unit == product.unit_measure and product.unit_amount == 1:
+    return size_phrase(product.sale_unit, product.unit_amount, product.unit_measure)
+
+
+def size_phrase(sale_unit: str, unit_amount: Decimal, unit_measure: str) -> str | None:
+    """What one ``sale_unit`` of ``unit_amount`` ``unit_measure`` holds ("250 g", "6"), or None
+    when the unit speaks for itself (kg)."""
+    if sale_unit == unit_measure and unit_amount == 1:
         return None
-    if product.sale_unit in ("litre",) and product.unit_measure == "l" and product.unit_amount == 1:
+    if sale_unit in ("litre",) and unit_measure == "l" and unit_amount == 1:
         return None
-    amount = format_quantity(product.unit_amount)
-    if product.unit_measure == "pièce":
+    amount = format_quantity(unit_amount)
+    if unit_measure == "pièce":
         return amount
-    measure = MEASURE_NAMES.get(product.unit_measure)
-    name = measure(_plural_count(product.unit_amount)) if measure else product.unit_measure
+    measure = MEASURE_NAMES.get(unit_measure)
+    name = measure(_plural_count(unit_amount)) if measure else unit_measure
     return f"{amount}\u00a0{name}"
 
 

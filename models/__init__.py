@@ -8,6 +8,7 @@ from models.member import Member
 from models.order import Order, OrderLine, OrderStatus
 from models.outbox import OutboxMessage, OutboxState
 from models.pickup_point import PickupPoint
+from models.price_change import PriceChange, PriceChangeStatus
 from models.producer import Producer, Product
 from models.stock_update import StockUpdate, StockUpdateStatus
 
@@ -26,6 +27,8 @@ __all__ = [
     "OutboxMessage",
     "OutboxState",
     "PickupPoint",
+    "PriceChange",
+    "PriceChangeStatus",
     "Producer",
     "Product",
     "StockUpdate",

@@ -76,3 +76,9 @@ class InvalidQuantity(DomainError):
     """A quantity that is zero, negative, absurdly large or not a multiple of the product's step."""
 
     code = "invalid_quantity"
+
+
+class QuestionPending(DomainError):
+    """A stock update still has a question unanswered (which product? is that quantity right?)."""
+
+    code = "question_pending"

@@ -76,6 +76,7 @@ class Kind(enum.StrEnum):
 
     CYCLE_OPEN = "cycle_open"
     STOCK_PROMPT = "stock_prompt"
+    STOCK_NUDGE = "stock_nudge"
     CLOSE_REMINDER = "close_reminder"
     PICKUP_REMINDER = "pickup_reminder"
     PURCHASE_ORDER = "purchase_order"
@@ -219,7 +220,7 @@ class TopicProgress:
 def parts(
     telegram_id: int,
     locale: str,
-    texts: Sequence[str],
+    texts: str | Sequence[str],
     *,
     markup: dict[str, Any] | None = None,
     document: bytes | None = None,
@@ -228,7 +229,9 @@ def parts(
     member_id: int | None = None,
 ) -> list[Part]:
     """One message's parts for one person: each text in order (the buttons under the last),
-    then the document if any."""
+    then the document if any. (A single text is one part, never a sequence of characters.)"""
+    if isinstance(texts, str):
+        texts = [texts]
     out = [
         Part(
             telegram_id,

@@ -1,4 +1,5 @@
-"""Shortages after close: a producer has less than was ordered, and orders shrink to match.
+"""Shortages: a producer has less than was ordered (after the close, or while the cycle is
+open), and orders shrink to match.
 
 The quantity the producer can bring is shared out first-confirmed first-served
 (``Order.confirmed_at``): the earliest orders keep their lines whole, the later ones are reduced
@@ -29,6 +30,7 @@ from models.stock import (
     catalog_items,
     new_pending_update,
     pending_update,
+    preview,
     producer_products,
 )
 from models.stock_parser import StockParser
@@ -49,6 +51,8 @@ class ShortageLine:
     sale_unit: str
     ordered: Decimal
     available: Decimal
+    offered: Decimal | None = None
+    """What the offer held before the shortage (once applied)."""
 
 
 @dataclass(frozen=True)
@@ -133,14 +137,22 @@ async def _shortage_lines(
 
 
 async def read_shortage_message(
-    session: AsyncSession, member: Member, text: str, now: datetime
+    session: AsyncSession,
+    member: Member,
+    text: str,
+    now: datetime,
+    cycle: Cycle | None = None,
+    *,
+    whole: bool = False,
 ) -> ShortagePreview | None:
     """A pending shortage report when ``text`` gives, for one of the producer's products, less
-    than consumers ordered in the closed cycle (``seulement 8 tomates``); None otherwise.
-    Commits when it creates one."""
+    than consumers ordered in ``cycle`` (default: the closed one) (``seulement 8 tomates``);
+    with ``whole``, only when every product the message names is such a shortage (an open
+    cycle: a message that also gives stock stays a stock update). None otherwise. Commits when
+    it creates one."""
     if member.producer_id is None:
         return None
-    cycle = await shortage_cycle(session)
+    cycle = cycle or await shortage_cycle(session)
     if cycle is None:
         return None
     products = await producer_products(session, member.producer_id)
@@ -157,6 +169,43 @@ async def read_shortage_message(
     lines = await _shortage_lines(session, member.producer_id, cycle, wanted)
     if not lines:
         return None
+    if whole and (
+        len(lines) != len({line.sku for line in result.updates})
+        or result.ambiguous
+        or result.unconvertible
+    ):
+        return None
+    return await _pending_shortage(session, member, text, cycle, lines, now)
+
+
+async def stock_as_shortage(
+    session: AsyncSession, member: Member, update_id: int, now: datetime
+) -> tuple[ShortagePreview, list[str]]:
+    """The pending stock update ``update_id`` of the open cycle read as a shortage: the
+    products it sets below what consumers already ordered, and (second) the names of what else
+    it said, left out. Raises :class:`StaleAction` when it sets none below. Commits."""
+    shown = await preview(session, member, update_id)
+    cycle = shown.cycle
+    if member.producer_id is None or cycle is None or cycle.state != CycleState.OPEN:
+        raise StaleAction(update_id=update_id)
+    wanted = {line.sku: line.requested for line in shown.lines if line.clamped}
+    lines = await _shortage_lines(session, member.producer_id, cycle, wanted)
+    if not lines:
+        raise StaleAction(update_id=update_id)
+    pending = await pending_update(session, member, update_id)
+    found = await _pending_shortage(session, member, pending.text, cycle, lines, now)
+    left_out = [line.name for line in shown.lines if line.sku not in wanted]
+    return found, [*left_out, *shown.not_recorded]
+
+
+async def _pending_shortage(
+    session: AsyncSession,
+    member: Member,
+    text: str,
+    cycle: Cycle,
+    lines: list[ShortageLine],
+    now: datetime,
+) -> ShortagePreview:
     parsed = {
         "kind": SHORTAGE,
         "updates": [
@@ -182,11 +231,14 @@ async def _ordered(
     return dict(rows.all())
 
 
-async def ordered_products(session: AsyncSession, member: Member) -> list[ShortageLine]:
-    """The producer's products ordered in the closed cycle (for ``/manque`` without text)."""
+async def ordered_products(
+    session: AsyncSession, member: Member, cycle: Cycle | None = None
+) -> list[ShortageLine]:
+    """The producer's products ordered in ``cycle`` (default: the closed one), for ``/manque``
+    without text."""
     if member.producer_id is None:
         return []
-    cycle = await shortage_cycle(session)
+    cycle = cycle or await shortage_cycle(session)
     if cycle is None:
         return []
     rows = await session.execute(
@@ -208,8 +260,8 @@ async def apply_shortage(
     """Share the available quantities out first-confirmed first-served, shrink the orders and
     their totals, set the offers. All or nothing. Commits.
 
-    Raises :class:`StaleAction` when the report is not this farm's pending one or the cycle is
-    no longer closed (delivered, or reopened).
+    Raises :class:`StaleAction` when the report is not this farm's pending one or its cycle is
+    neither open nor closed any more (delivered).
     """
     stock_update = await pending_update(session, member, update_id, kind=SHORTAGE)
     products = {p.sku: p for p in await producer_products(session, stock_update.producer_id)}
@@ -219,7 +271,7 @@ async def apply_shortage(
         if stock_update.cycle_id is None:
             raise StaleAction(update_id=update_id)
         cycle = await lock_cycle(session, stock_update.cycle_id)
-        if cycle.state != CycleState.CLOSED:
+        if cycle.state not in (CycleState.OPEN, CycleState.CLOSED):
             raise StaleAction(update_id=update_id)
         for item in stock_update.parsed.get("updates", []):
             product = products.get(item["sku"])
@@ -240,6 +292,7 @@ async def apply_shortage(
                 "product_id": line.product_id,
                 "before": str(line.ordered),
                 "after": str(line.available),
+                "offered": str(line.offered),
             }
             for line in lines
         ]
@@ -312,6 +365,7 @@ async def _share_out(
         order.total_cents = sum(ln.total_cents for ln in order.lines)
         order.updated_at = now
     ordered_before = offer.ordered
+    offered_before = offer.offered
     offer.ordered = normalize_quantity(kept_total)
     offer.offered = normalize_quantity(max(available, kept_total, Decimal(0)))
     await session.flush()
@@ -322,4 +376,5 @@ async def _share_out(
         sale_unit=product.sale_unit,
         ordered=ordered_before,
         available=offer.offered,
+        offered=offered_before,
     )

@@ -10,6 +10,7 @@ ordered, even when one of them orders at the same moment; what cannot go that lo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,17 +24,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import normalize_quantity
 from models.cycle import Cycle, CycleState, Offer
 from models.cycles import lock_cycle, stock_cycle
-from models.errors import NoOpenCycle, NotAllowed, StaleAction
+from models.errors import NoOpenCycle, NotAllowed, QuestionPending, StaleAction
 from models.member import Member
 from models.producer import Producer, Product
-from models.stock_parser import Ambiguity, CatalogItem, StockLine, StockParser, Unconvertible
+from models.stock_parser import (
+    Ambiguity,
+    CatalogItem,
+    ParseResult,
+    StockLine,
+    StockParser,
+    Unconvertible,
+)
 from models.stock_update import StockUpdate, StockUpdateStatus
+from models.text import fold_with_offsets
 from models.unit_of_work import unit_of_work
 
 Kind = Literal["stock", "shortage"]
 STOCK: Kind = "stock"
 SHORTAGE: Kind = "shortage"
 STOCK_STATES = (CycleState.OPEN, CycleState.PLANNED)
+
+MAX_QUANTITY = Decimal(1_000_000_000)
+"""The most one offer can hold, in sale units: far inside what a ``Quantity`` column stores
+(thousandths in a 64-bit integer), with room for the sums an order adds. Above it a quantity
+is refused, never stored."""
+ABSURD_FACTOR = 100
+"""A quantity more than this many times last week's offer (else this week's so far) is asked
+about before it is recorded."""
+ABSURD_WITHOUT_HISTORY = Decimal(10_000)
+"""… and, without an offer last week, a quantity above this many sale units."""
 
 
 # ------------------------------------------------------------------ what a preview shows
@@ -52,6 +71,10 @@ class PreviewLine:
     requested: Decimal
     after: Decimal
     ordered: Decimal
+    given: str | None = None
+    """The producer's own quantity when it was converted into sale units ("12 kg")."""
+    unit_amount: Decimal = Decimal(1)
+    unit_measure: str = ""
 
     @property
     def clamped(self) -> bool:
@@ -80,6 +103,19 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A quantity far above what the farm offered before (``last_week``, None: nothing), or
+    past :data:`MAX_QUANTITY` (``refused``): asked before it is recorded, or refused."""
+
+    product_id: int
+    name: str
+    sale_unit: str
+    quantity: Decimal
+    last_week: Decimal | None
+    refused: bool = False
+
+
+@dataclass(frozen=True)
 class StockPreview:
     """What a pending update would do, and what the message left unclear."""
 
@@ -90,11 +126,29 @@ class StockPreview:
     choices: list[Choice] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
+    declined: list[str] = field(default_factory=list)
+
+    @property
+    def open_questions(self) -> bool:
+        """Whether a ❓ with buttons still waits for the producer's answer."""
+        return bool(self.choices) or any(not q.refused for q in self.questions)
 
     @property
     def actionable(self) -> bool:
-        """Whether validating would change anything."""
-        return bool(self.lines)
+        """Whether Valider is offered: something would change and nothing is left unanswered."""
+        return bool(self.lines) and not self.open_questions
+
+    @property
+    def not_recorded(self) -> list[str]:
+        """What the message said that validating leaves out, as the producer wrote it (or the
+        product's name): unknown names, quantities to ask again, declined and refused lines."""
+        return [
+            *self.unknown,
+            *(problem.text for problem in self.problems),
+            *self.declined,
+            *(question.name for question in self.questions if question.refused),
+        ]
 
 
 @dataclass(frozen=True)
@@ -104,6 +158,7 @@ class AppliedStock:
     update_id: int
     cycle: Cycle
     lines: list[PreviewLine]
+    not_recorded: list[str] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------ parsed JSON
@@ -190,13 +245,7 @@ async def read_stock_message(
     cycle = await stock_cycle(session, now)
     if not names_a_product and not always and not prompt_pending(producer, cycle):
         return None
-    parsed = {
-        "kind": STOCK,
-        "updates": [_line_json(line) for line in result.updates],
-        "ambiguous": [_ambiguity_json(item) for item in result.ambiguous],
-        "unknown": list(result.unknown),
-        "unconvertible": [_problem_json(item) for item in result.unconvertible],
-    }
+    parsed = _parsed(result)
     return await new_pending_update(session, member, text, parsed, cycle.id if cycle else None, now)
 
 
@@ -234,34 +283,119 @@ async def new_pending_update(
     return stock_update
 
 
-async def same_as_last_week(session: AsyncSession, member: Member, now: datetime) -> StockUpdate:
-    """A pending update setting every product to what the producer offered in the previous
-    cycle. Raises :class:`NoOpenCycle` without a stock cycle, :class:`StaleAction` when there is
-    no earlier week to copy. Commits."""
+def _parsed(result: ParseResult, before: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A parse result as a pending update's ``parsed`` JSON, after the ``before`` lines."""
+    return {
+        "kind": STOCK,
+        "updates": [*(before or []), *(_line_json(line) for line in result.updates)],
+        "ambiguous": [_ambiguity_json(item) for item in result.ambiguous],
+        "unknown": list(result.unknown),
+        "unconvertible": [_problem_json(item) for item in result.unconvertible],
+    }
+
+
+# What a producer says about the whole week rather than product by product (folded text).
+_NOTHING_PHRASE = re.compile(
+    r"^\W*(rien|plus rien|aucun stock|pas de stock)\W*$"
+    r"|\brien (du tout )?(cette semaine|a (vendre|proposer|offrir))\b"
+    r"|\b(tout|toute la liste|tout le stock|tous les produits) a (zero|0)\b"
+    r"|\b(je suis|nous sommes|on est|je pars|nous partons) en (vacances|conges)\b"
+    r"|\bnothing (this week|to offer)\b|\beverything (to|at) (zero|0)\b"
+)
+_SAME_PHRASE = re.compile(
+    r"^\W*(pareil|meme (chose|stock)|idem|comme|same|as)\b[^.!?]*?"
+    r"\b(semaine (derniere|passee)|last week)\b\W*"
+    r"(?:(?:sauf|mais|except|but)\b(?P<rest>.*))?$",
+    re.DOTALL,
+)
+
+WeekPhrase = Literal["nothing", "same"]
+
+
+def week_phrase(text: str) -> tuple[WeekPhrase, str] | None:
+    """("nothing", "") for "rien cette semaine" / "tout à zéro" / "je suis en vacances",
+    ("same", exceptions) for "pareil que la semaine dernière [sauf radis 5]", else None."""
+    folded, offsets = fold_with_offsets(text)
+    same = _SAME_PHRASE.match(folded)
+    if same is not None:
+        if not (same.group("rest") or "").strip():
+            return "same", ""
+        start = same.start("rest")
+        return "same", text[offsets[start] if offsets else start :]  # as the producer wrote it
+    if _NOTHING_PHRASE.search(folded):
+        return "nothing", ""
+    return None
+
+
+async def all_to_zero(
+    session: AsyncSession, member: Member, text: str, now: datetime
+) -> StockUpdate:
+    """A pending update setting every product offered in the stock cycle to 0 (every product
+    when none is). Raises :class:`NoOpenCycle` without a stock cycle. Commits."""
     producer_id = _producer_id(member)
     cycle = await stock_cycle(session, now)
     if cycle is None:
         raise NoOpenCycle()
-    previous = await previous_offers(session, producer_id, cycle)
+    products = await producer_products(session, producer_id)
+    offers = await _offers_by_product(session, cycle.id, [p.id for p in products])
+    offered = [p for p in products if p.id in offers and offers[p.id].offered > 0]
+    parsed = _parsed(
+        ParseResult(
+            updates=[StockLine(p.sku, "set", Decimal(0), p.name) for p in offered or products]
+        )
+    )
+    return await new_pending_update(session, member, text, parsed, cycle.id, now)
+
+
+async def same_as_last_week(
+    session: AsyncSession, member: Member, now: datetime, text: str = "", exceptions: str = ""
+) -> StockUpdate:
+    """A pending update setting every product the producer offered in the previous cycle to
+    that quantity (products it had none of are left out), then what ``exceptions`` says
+    ("radis 5"). Raises :class:`NoOpenCycle` without a stock cycle, :class:`StaleAction` when
+    there is no earlier week to copy. Commits."""
+    producer_id = _producer_id(member)
+    cycle = await stock_cycle(session, now)
+    if cycle is None:
+        raise NoOpenCycle()
+    previous = [(p, q) for p, q in await previous_offers(session, producer_id, cycle) if q > 0]
     if not previous:
         raise StaleAction(reason="no_previous_week")
-    parsed = {
-        "kind": STOCK,
-        "updates": [
-            {"sku": product.sku, "op": "set", "quantity": str(quantity), "text": product.name}
-            for product, quantity in previous
-        ],
-        "ambiguous": [],
-        "unknown": [],
-        "unconvertible": [],
-    }
-    return await new_pending_update(session, member, "", parsed, cycle.id, now)
+    copied = [
+        {"sku": product.sku, "op": "set", "quantity": str(quantity), "text": product.name}
+        for product, quantity in previous
+    ]
+    result = ParseResult()
+    if exceptions.strip():
+        products = await producer_products(session, producer_id)
+        result = StockParser(catalog_items(products)).parse(exceptions)
+    return await new_pending_update(session, member, text, _parsed(result, copied), cycle.id, now)
+
+
+async def not_sold_here(session: AsyncSession, producer_id: int, text: str) -> list[str]:
+    """The names in ``text`` (as the producer wrote them) that are none of this farm's products
+    but another farm's of the network: "oeufs" for a vegetable grower."""
+    own = StockParser(catalog_items(await producer_products(session, producer_id)))
+    names = own.parse(text).unknown
+    if not names:
+        return []
+    others = await session.scalars(
+        select(Product).where(Product.producer_id != producer_id, Product.active.is_(True))
+    )
+    parser = StockParser(catalog_items(others))
+    found = []
+    for name in names:
+        result = parser.parse(f"{name} 1")
+        if result.updates or result.ambiguous or result.unconvertible:
+            found.append(name)
+    return found
 
 
 async def previous_offers(
     session: AsyncSession, producer_id: int, cycle: Cycle
 ) -> list[tuple[Product, Decimal]]:
-    """What the producer offered, per active product, in the latest cycle before ``cycle``."""
+    """What the producer offered, per active product, in the latest cycle before ``cycle``
+    (before a shortage cut it: what was offered, not what was left)."""
     previous_id = await session.scalar(
         select(Cycle.id)
         .join(Offer, Offer.cycle_id == Cycle.id)
@@ -282,7 +416,34 @@ async def previous_offers(
         )
         .order_by(Product.name)
     )
-    return [(product, offered) for product, offered in rows]
+    before_shortage = await _offered_before_shortages(session, producer_id, previous_id)
+    return [(product, before_shortage.get(product.id, offered)) for product, offered in rows]
+
+
+async def _offered_before_shortages(
+    session: AsyncSession, producer_id: int, cycle_id: int
+) -> dict[int, Decimal]:
+    """Per product whose offer in ``cycle_id`` ended cut by a shortage, what it held before
+    (a stock update after the shortage gives the offer back its own figure)."""
+    updates = await session.scalars(
+        select(StockUpdate)
+        .where(
+            StockUpdate.producer_id == producer_id,
+            StockUpdate.cycle_id == cycle_id,
+            StockUpdate.status == StockUpdateStatus.APPLIED,
+        )
+        .order_by(StockUpdate.applied_at, StockUpdate.id)
+    )
+    offered: dict[int, Decimal] = {}
+    for applied in updates:
+        shortage = applied.parsed.get("kind") == SHORTAGE
+        for item in applied.applied:
+            product = item["product_id"]
+            if not shortage:
+                offered.pop(product, None)
+            elif product not in offered and item.get("offered") not in (None, "None"):
+                offered[product] = Decimal(item["offered"])
+    return offered
 
 
 def _producer_id(member: Member) -> int:
@@ -332,14 +493,38 @@ def _target(op: str, before: Decimal, quantity: Decimal) -> Decimal:
     return quantity
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?(?:\s*[^\W\d_]+)?")
+
+
+def _given(text: str, quantity: Decimal) -> str | None:
+    """The producer's quantity ("12 kg", "30 œufs") when it is not the sale-unit quantity
+    itself, i.e. when the parser converted it; None otherwise."""
+    found = _NUMBER.search(text)
+    if found is None or quantity == 0:
+        return None
+    digits = re.match(r"\d+(?:[.,]\d+)?", found.group(0))
+    assert digits is not None
+    if Decimal(digits.group(0).replace(",", ".")) == quantity:
+        return None
+    return found.group(0)
+
+
 async def preview(session: AsyncSession, member: Member, update_id: int) -> StockPreview:
-    """What the pending update would do to the stock cycle, line by line."""
+    """What the pending update would do to the stock cycle, line by line; a quantity above
+    :data:`MAX_QUANTITY` is refused, one far above last week's offer is asked about (a
+    :class:`Question`) until the producer confirms it."""
     stock_update = await pending_update(session, member, update_id, kind=STOCK)
     parsed = stock_update.parsed
     products = {p.sku: p for p in await producer_products(session, stock_update.producer_id)}
     cycle = await session.get(Cycle, stock_update.cycle_id) if stock_update.cycle_id else None
     wanted = [products[u["sku"]] for u in _updates(parsed) if u["sku"] in products]
     offers = await _offers_by_product(session, cycle.id, [p.id for p in wanted]) if cycle else {}
+    last_week = (
+        {p.id: q for p, q in await previous_offers(session, stock_update.producer_id, cycle)}
+        if cycle
+        else {}
+    )
+    confirmed = set(parsed.get("confirmed", []))
     lines: dict[str, PreviewLine] = {}
     for item in _updates(parsed):
         product = products.get(item["sku"])
@@ -349,7 +534,8 @@ async def preview(session: AsyncSession, member: Member, update_id: int) -> Stoc
         before = offer.offered if offer else Decimal(0)
         ordered = offer.ordered if offer else Decimal(0)
         current = lines[product.sku].requested if product.sku in lines else before
-        requested = _target(item["op"], current, Decimal(item["quantity"]))
+        quantity = Decimal(item["quantity"])
+        requested = _target(item["op"], current, quantity)
         lines[product.sku] = PreviewLine(
             product_id=product.id,
             sku=product.sku,
@@ -359,7 +545,22 @@ async def preview(session: AsyncSession, member: Member, update_id: int) -> Stoc
             requested=normalize_quantity(requested),
             after=normalize_quantity(max(requested, ordered)),
             ordered=ordered,
+            given=_given(item.get("text", ""), quantity) if item["op"] == "set" else None,
+            unit_amount=product.unit_amount,
+            unit_measure=product.unit_measure,
         )
+    questions: list[Question] = []
+    for line in list(lines.values()):
+        last = last_week.get(line.product_id)
+        reference = last or line.before  # last week's offer, else this week's so far
+        bound = reference * ABSURD_FACTOR if reference else ABSURD_WITHOUT_HISTORY
+        refused = line.requested > MAX_QUANTITY
+        if refused or (line.requested > bound and line.product_id not in confirmed):
+            del lines[line.sku]
+            questions.append(
+                Question(line.product_id, line.name, line.sale_unit, line.requested, last, refused)
+            )
+    ambiguous = parsed.get("ambiguous", [])
     choices = [
         Choice(
             index=index,
@@ -368,7 +569,7 @@ async def preview(session: AsyncSession, member: Member, update_id: int) -> Stoc
                 (sku, products[sku].name) for sku in item["candidates"] if sku in products
             ),
         )
-        for index, item in enumerate(parsed.get("ambiguous", []))
+        for index, item in enumerate(ambiguous)
         if item.get("resolved") is None
     ]
     problems = [
@@ -390,6 +591,8 @@ async def preview(session: AsyncSession, member: Member, update_id: int) -> Stoc
         choices=choices,
         unknown=list(parsed.get("unknown", [])),
         problems=problems,
+        questions=questions,
+        declined=[item["text"] for item in ambiguous if item.get("declined")],
     )
 
 
@@ -403,12 +606,20 @@ def _updates(parsed: dict[str, Any]) -> list[dict[str, Any]]:
 async def resolve_choice(
     session: AsyncSession, member: Member, update_id: int, index: int, candidate: int
 ) -> StockUpdate:
-    """The producer picked candidate ``candidate`` for ambiguity ``index``. Commits."""
+    """The producer picked candidate ``candidate`` for ambiguity ``index`` (``-1``: none of
+    them, the line is left out and named as not recorded). Commits."""
     stock_update = await pending_update(session, member, update_id)
     ambiguous = [dict(item) for item in stock_update.parsed.get("ambiguous", [])]
     if not 0 <= index < len(ambiguous) or ambiguous[index].get("resolved") is not None:
         raise StaleAction(update_id=update_id)
     item = ambiguous[index]
+    if candidate == -1:
+        async with unit_of_work(session):
+            item["resolved"] = False
+            item["declined"] = True
+            ambiguous[index] = item
+            stock_update.parsed = {**stock_update.parsed, "ambiguous": ambiguous}
+        return stock_update
     if not 0 <= candidate < len(item["candidates"]):
         raise StaleAction(update_id=update_id)
     sku = item["candidates"][candidate]
@@ -428,6 +639,20 @@ async def resolve_choice(
         ambiguous[index] = item
         parsed["ambiguous"] = ambiguous
         stock_update.parsed = parsed
+    return stock_update
+
+
+async def confirm_quantity(
+    session: AsyncSession, member: Member, update_id: int, product_id: int
+) -> StockUpdate:
+    """The producer confirmed the unusual quantity asked about for ``product_id`` (never one
+    past :data:`MAX_QUANTITY`: the preview keeps refusing it). Commits."""
+    stock_update = await pending_update(session, member, update_id, kind=STOCK)
+    confirmed = list(stock_update.parsed.get("confirmed", []))
+    async with unit_of_work(session):
+        if product_id not in confirmed:
+            confirmed.append(product_id)
+        stock_update.parsed = {**stock_update.parsed, "confirmed": confirmed}
     return stock_update
 
 
@@ -516,19 +741,29 @@ async def apply_update(
     """Valider: every line of the pending update applied at once to its cycle's offers; the
     update records before/after per product. All or nothing. Commits.
 
-    Raises :class:`StaleAction` when the update is not this farm's pending one or its cycle
-    closed meanwhile, :class:`NoOpenCycle` when there was no cycle to stock.
+    Only what the preview shows is applied; ``not_recorded`` names the rest. Raises
+    :class:`QuestionPending` while a question of the preview is unanswered,
+    :class:`StaleAction` when the update is not this farm's pending one or its cycle closed
+    meanwhile, :class:`NoOpenCycle` when there was no cycle to stock.
     """
+    shown = await preview(session, member, update_id)
+    if shown.open_questions:
+        raise QuestionPending(update_id=update_id)
     stock_update = await pending_update(session, member, update_id, kind=STOCK)
     products = {p.sku: p for p in await producer_products(session, stock_update.producer_id)}
+    previewed = {line.sku for line in shown.lines}
+    not_recorded = shown.not_recorded
     changes: dict[str, PreviewLine] = {}
     async with unit_of_work(session):
         cycle = await _lock_stock_cycle(session, stock_update.cycle_id)
         for item in _updates(stock_update.parsed):
             product = products.get(item["sku"])
-            if product is None:
+            if product is None or product.sku not in previewed:
                 continue
             offer = await _offer_for(session, cycle.id, product.id)
+            if _target(item["op"], offer.offered, Decimal(item["quantity"])) > MAX_QUANTITY:
+                not_recorded.append(product.name)  # grown past the bound since the preview
+                continue
             before, after, ordered = await set_offered(
                 session, offer.id, item["op"], Decimal(item["quantity"])
             )
@@ -558,7 +793,12 @@ async def apply_update(
         producer = await session.get(Producer, stock_update.producer_id)
         if producer is not None and producer.stock_prompt_cycle_id == cycle.id:
             producer.stock_prompt_cycle_id = None
-    return AppliedStock(update_id=stock_update.id, cycle=cycle, lines=list(changes.values()))
+    return AppliedStock(
+        update_id=stock_update.id,
+        cycle=cycle,
+        lines=list(changes.values()),
+        not_recorded=not_recorded,
+    )
 
 
 async def undo_last_update(session: AsyncSession, member: Member, now: datetime) -> AppliedStock:
@@ -723,3 +963,32 @@ async def producers_to_prompt(session: AsyncSession) -> list[tuple[Producer, lis
     for producer, member in rows:
         grouped.setdefault(producer.id, (producer, []))[1].append(member)
     return list(grouped.values())
+
+
+async def producers_without_stock(
+    session: AsyncSession, cycle_id: int
+) -> list[tuple[Producer, list[Member]]]:
+    """The producers of :func:`producers_to_prompt` who gave no stock for ``cycle_id`` yet
+    (no applied stock update there), with their reachable members."""
+    gave = select(StockUpdate.producer_id).where(
+        StockUpdate.cycle_id == cycle_id, StockUpdate.status == StockUpdateStatus.APPLIED
+    )
+    given = set(await session.scalars(gave))
+    return [item for item in await producers_to_prompt(session) if item[0].id not in given]
+
+
+async def producers_without_stock_names(session: AsyncSession, cycle_id: int) -> list[str]:
+    """The names of the producers with active products who gave no stock for ``cycle_id``
+    (reachable or not: the admin's list)."""
+    gave = select(StockUpdate.producer_id).where(
+        StockUpdate.cycle_id == cycle_id, StockUpdate.status == StockUpdateStatus.APPLIED
+    )
+    rows = await session.scalars(
+        select(Producer.name)
+        .where(
+            Producer.id.in_(select(Product.producer_id).where(Product.active.is_(True))),
+            Producer.id.not_in(gave),
+        )
+        .order_by(Producer.name)
+    )
+    return list(rows)

@@ -109,7 +109,7 @@ async def test_invitation_link_links_a_producer_once(app, sandbox, session):
     await marie.send(f"/start {code}")
     assert "Bienvenue Marie" in marie.last_message.text
     assert "Les Jardins de la Vonne" in marie.last_message.text
-    assert "/mes_produits" in marie.last_message.text
+    assert "/produits" in marie.last_message.text
 
     thief = sandbox.user("Paul", language="en")
     await thief.send(f"/start {code}")

@@ -143,6 +143,13 @@ BUTTONS: dict[str, Button] = {
     "sht:ok": Button(lambda w: f"sht:ok:{w.marie_update_id}", PRODUCER, "producer", acts=True),
     "sht:no": Button(lambda w: f"sht:no:{w.marie_update_id}", PRODUCER, "producer", acts=True),
     "sht:stk": Button(lambda w: f"sht:stk:{w.marie_update_id}", PRODUCER, "producer", acts=True),
+    "stk:qty": Button(
+        lambda w: f"stk:qty:{w.marie_update_id}:{w.product_id}", PRODUCER, "producer", acts=True
+    ),
+    "sht:from": Button(lambda w: f"sht:from:{w.marie_update_id}", PRODUCER, "producer", acts=True),
+    # No price change in the world: anyone else is refused; Marie is told the button is spent.
+    "prx:ok": Button(lambda w: f"prx:ok:{w.marie_update_id}", PRODUCER, "producer"),
+    "prx:no": Button(lambda w: f"prx:no:{w.marie_update_id}", PRODUCER, "producer"),
 }
 
 COMMAND_ROLES = command_roles()
