@@ -46,7 +46,19 @@ class Settings(BaseSettings):
     reminders: str = "24h,3h"
     quiet_hours: str = "21:00-08:00"
     announce: str = "50%,6h"
+    team_contact: str | None = None
+    payment_info: str | None = None
+    payment_info_en: str | None = None
     webhook_url: str | None = None
+
+    @field_validator("team_contact", "payment_info", "payment_info_en")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if len(value) > 500:
+            raise ValueError("is longer than 500 characters")
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod

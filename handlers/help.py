@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.callback_data import CallbackData
-from handlers.common import show
+from handlers.common import escape, show
 from handlers.context import DesserteContext
-from handlers.i18n import _
+from handlers.i18n import _, current_locale
 from handlers.menu import MENU, commands_for
 
 
@@ -16,6 +16,29 @@ class OpenHelp(CallbackData, prefix="help"):
 
 
 HELP = OpenHelp()
+
+
+def payment_text(context: DesserteContext) -> str:
+    """How and when to pay, in the member's language (``PAYMENT_INFO``, else the default)."""
+    services = context.services
+    written = services.payment_info_en if current_locale() == "en" else None
+    written = written or services.payment_info
+    if written:
+        return escape(written)
+    return _("à la remise de la commande, en espèces, chèque ou carte")
+
+
+def payment_line(context: DesserteContext) -> str:
+    """One line saying how and when to pay."""
+    return _("💶 Paiement : {how}.").format(how=payment_text(context))
+
+
+def team_contact_line(context: DesserteContext) -> str:
+    """One line saying how to reach the team (``TEAM_CONTACT``), or how else when unset."""
+    contact = context.services.team_contact
+    if contact:
+        return _("📞 L’équipe du réseau : {contact}").format(contact=escape(contact))
+    return _("📞 L’équipe du réseau : demandez-lui au prochain retrait.")
 
 
 def help_text(context: DesserteContext) -> str:
@@ -31,6 +54,9 @@ def help_text(context: DesserteContext) -> str:
     lines.append(
         _("Vous pouvez aussi écrire le nom d’un produit (« tomates », « miel ») pour le trouver.")
     )
+    lines.append("")
+    lines.append(payment_line(context))
+    lines.append(team_contact_line(context))
     return "\n".join(lines)
 
 

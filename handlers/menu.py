@@ -54,11 +54,10 @@ CONSUMER = frozenset({"consumer"})
 PRODUCER = frozenset({"producer"})
 ADMIN = frozenset({"admin"})
 
-COMMANDS: list[Command] = [
-    Command("start", "start", lazy_gettext("Accueil et menu"), EVERYONE),
-    Command("aide", "help", lazy_gettext("Ce que je sais faire"), EVERYONE),
-    Command("langue", "language", lazy_gettext("Changer de langue"), EVERYONE),
-]
+START_COMMAND = Command("start", "start", lazy_gettext("Accueil et menu"), EVERYONE)
+HELP_COMMAND = Command("aide", "help", lazy_gettext("Ce que je sais faire"), EVERYONE)
+LANGUAGE_COMMAND = Command("langue", "language", lazy_gettext("Changer de langue"), EVERYONE)
+COMMANDS: list[Command] = [START_COMMAND, HELP_COMMAND, LANGUAGE_COMMAND]
 
 
 def register_command(command: Command) -> Command:

@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.common import escape, show
 from handlers.context import DesserteContext
+from handlers.help import team_contact_line
 from handlers.i18n import _, lazy_gettext
 from handlers.menu import ADMIN, Command, register_command
 from handlers.shortage import SHORTAGE_COMMAND
@@ -75,9 +76,14 @@ async def handle_producer_invitation(update: Update, context: DesserteContext, c
     except StaleAction:
         await show(
             update,
-            _(
-                "Ce lien d’invitation producteur a déjà servi ou n’est plus valable. "
-                "Demandez-en un nouveau à l’équipe du réseau."
+            "\n".join(
+                [
+                    _(
+                        "Ce lien d’invitation producteur a déjà servi ou n’est plus valable. "
+                        "Demandez-en un nouveau à l’équipe du réseau."
+                    ),
+                    team_contact_line(context),
+                ]
             ),
         )
         return True

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from handlers.basket import REORDER_NOW
 from handlers.common import escape, show
 from handlers.context import DesserteContext
-from handlers.help import HELP
+from handlers.help import HELP, team_contact_line
 from handlers.i18n import _
 from handlers.language import LANGUAGE
 from handlers.menu import BASKET, CATALOG
@@ -90,7 +90,13 @@ async def _follow_invitation(update: Update, context: DesserteContext, payload: 
             )
             return True
     await show(
-        update, _("Ce lien d’invitation n’est plus valable. Demandez-en un nouveau à l’équipe.")
+        update,
+        "\n".join(
+            [
+                _("Ce lien d’invitation n’est plus valable. Demandez-en un nouveau à l’équipe."),
+                team_contact_line(context),
+            ]
+        ),
     )
     return False
 
