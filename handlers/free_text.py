@@ -20,6 +20,7 @@ from handlers.menu import BASKET, CATALOG
 from handlers.shop import closed_shop_text
 from handlers.small_talk import answer_small_talk
 from handlers.units import price_phrase
+from handlers.vocabulary import product_name
 from models import catalog
 from models.cycles import open_cycle
 
@@ -68,13 +69,12 @@ async def read_text(update: Update, context: DesserteContext) -> None:
     rows = []
     for view in views:
         suffix = _(" (épuisé)") if view.sold_out else ""
-        lines.append(
-            f"• {escape(view.product.name)} — {escape(price_phrase(view.product))}{suffix}"
-        )
+        name = product_name(view.product)
+        lines.append(f"• {escape(name)} — {escape(price_phrase(view.product))}{suffix}")
         rows.append(
             [
                 InlineKeyboardButton(
-                    view.product.name,
+                    name,
                     callback_data=ShowCard(
                         cycle.id, view.product.id, str(view.product.step), NO_CATEGORY, 0
                     ).pack(),

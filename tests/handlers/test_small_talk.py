@@ -115,3 +115,23 @@ async def test_payment_info_setting_per_language(engine, sandbox, clock):
         await bob.send("/help")
         assert "by bank transfer before Thursday" in bob.last_message.text
         assert "demandez" not in bob.last_message.text
+
+
+async def test_search_by_kind_and_english_names(app, sandbox, session, shop):
+    from sqlalchemy import update
+
+    from models import Product
+
+    await session.execute(
+        update(Product).where(Product.sku == "CRO-FRA").values(name_en="Fresh goat crottin")
+    )
+    await session.commit()
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("chèvre")
+    assert "Chabichou du Poitou" in alice.last_message.text
+    assert "Crottin frais" in alice.last_message.text
+    bob = sandbox.user("Bob", language="en")
+    await bob.send("cheese")
+    assert "Fresh goat crottin" in bob.last_message.text
+    assert "Fresh goat crottin" in buttons(bob.last_message)
+    assert "Crottin frais" not in bob.last_message.text
