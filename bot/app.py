@@ -91,6 +91,9 @@ def build_application(
         timezone=settings.tz,
         minimum_order_cents=settings.minimum_order_cents,
         default_locale=settings.default_locale,
+        team_contact=settings.team_contact,
+        payment_info=settings.payment_info,
+        payment_info_en=settings.payment_info_en,
         calendar=WeeklyCalendar.from_settings(
             cycle_opens=settings.cycle_opens,
             cycle_closes=settings.cycle_closes,

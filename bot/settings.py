@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     quiet_hours: str = "21:00-08:00"
     announce: str = "50%,6h"
     stock_nudge: str = "24h"
+    team_contact: str | None = None
+    payment_info: str | None = None
+    payment_info_en: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -69,6 +72,15 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
             raise ValueError("1 to 256 characters among A-Z, a-z, 0-9, _ and -")
         return value
+
+    @field_validator("team_contact", "payment_info", "payment_info_en")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if len(value) > 500:
+            raise ValueError("is longer than 500 characters")
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod

@@ -23,7 +23,7 @@ from handlers.callback_data import CallbackData
 from handlers.common import escape, show
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
-from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, OpenBasket
+from handlers.menu import BASKET, BASKET_COMMAND, CATALOG, CONSUMER, MENU, Command, OpenBasket
 from handlers.pages import navigation_row, page_of
 from handlers.routes import NO_CATEGORY, ReorderNow, ShowCard
 from handlers.shop import (
@@ -99,7 +99,7 @@ LINES_PER_PAGE = 8
 """Lines of the basket shown (and changed) at once: 8 lines of 4 buttons, the pages and the
 actions stay well under Telegram's 100 buttons, and a phone's screen shows them all."""
 
-COMMAND = Command("panier", "basket", lazy_gettext("Votre panier"), CONSUMER)
+COMMAND = BASKET_COMMAND
 REORDER_COMMAND = Command(
     "memepanier", "same", lazy_gettext("Même panier que la semaine dernière"), CONSUMER
 )

@@ -13,7 +13,7 @@ from enum import IntEnum
 from typing import Any
 
 from babel.support import LazyProxy
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
@@ -98,6 +98,11 @@ AUDIENCE_NAMES: dict[Audience, LazyProxy] = {
 }
 
 
+PROMPT_KEY = "broadcast_prompt"
+"""``chat_data`` key: the id of the message asking for the broadcast's text (the conversation's
+own state is in memory too)."""
+
+
 class Step(IntEnum):
     """Where the admin is in composing a broadcast."""
 
@@ -140,14 +145,23 @@ async def ask_text(update: Update, context: DesserteContext) -> int:
     """Asks the admin for the message to broadcast (anyone else is refused)."""
     if not await admin_or_refuse(update, context):
         return ConversationHandler.END
-    await show(
+    prompt = await show(
         update,
         _(
             "📣 <b>Nouvelle diffusion</b>\nÉcrivez le message à envoyer (mise en forme comprise). "
             "/annuler pour abandonner."
         ),
     )
+    if isinstance(prompt, Message) and context.chat_data is not None:
+        context.chat_data[PROMPT_KEY] = prompt.message_id
     return Step.TEXT
+
+
+def _answers_the_prompt(context: DesserteContext, message: Message) -> bool:
+    """Whether ``message`` comes right after the broadcast's prompt: when other commands and
+    their answers came in between, the admin may have moved on (a search, not a broadcast)."""
+    prompt_id = context.chat_data.pop(PROMPT_KEY, None) if context.chat_data is not None else None
+    return not isinstance(prompt_id, int) or message.message_id == prompt_id + 1
 
 
 async def take_text(update: Update, context: DesserteContext) -> int:
@@ -159,15 +173,25 @@ async def take_text(update: Update, context: DesserteContext) -> int:
     try:
         draft = await create_draft(context.session, context.member, message.text_html)
     except TextTooLong as refused:
-        await message.reply_text(
+        refusal = await message.reply_text(
             _(
                 "Ce message est trop long ({length} caractères, {maximum} au plus). "
                 "Raccourcissez-le et renvoyez-le, ou /annuler."
             ).format(**refused.params)
         )
+        if context.chat_data is not None:  # the admin's next text answers this refusal
+            context.chat_data[PROMPT_KEY] = refusal.message_id
         return Step.TEXT
+    question = (
+        _("À qui faut-il l’envoyer ?")
+        if _answers_the_prompt(context, message)
+        else _(
+            "📣 Vous aviez commencé une diffusion. Faut-il diffuser ce message ? Choisissez à "
+            "qui, ou ✖️ Annuler si vous vouliez autre chose."
+        )
+    )
     await message.reply_text(
-        _("À qui faut-il l’envoyer ?"),
+        question,
         reply_markup=audience_keyboard(draft.id),
         parse_mode=ParseMode.HTML,
     )

@@ -20,7 +20,7 @@ from handlers.callback_data import CallbackData
 from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
-from handlers.menu import BASKET, CATALOG, CONSUMER, MENU, Command, OpenCatalog
+from handlers.menu import BASKET, CATALOG, CATALOG_COMMAND, MENU, OpenCatalog
 from handlers.routes import NO_CATEGORY, ShowCard
 from handlers.shop import current_cycle, product_title, refusal
 from handlers.units import price_phrase, quantity_phrase
@@ -45,7 +45,7 @@ class AddToBasket(ShowCard, prefix="cat:a"):
 
 PER_PAGE = 8
 
-COMMAND = Command("catalogue", "catalog", lazy_gettext("Les produits de la semaine"), CONSUMER)
+COMMAND = CATALOG_COMMAND
 
 LABELS = {
     "bio": lazy_gettext("Bio"),

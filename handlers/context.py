@@ -48,6 +48,12 @@ class Services:
     minimum_order_cents: int = 0
     clock: Callable[[], datetime] = _utcnow
     default_locale: str = "fr"
+    team_contact: str | None = None
+    """How to reach the network's team (a phone, an e-mail, an @username), shown as is."""
+    payment_info: str | None = None
+    """How and when consumers pay, as the organiser wrote it (None: the translated default)."""
+    payment_info_en: str | None = None
+    """The same for English-speaking members (None: ``payment_info``, else the default)."""
     calendar: WeeklyCalendar = field(default_factory=WeeklyCalendar.from_settings)
     stock_nudge: timedelta | None = timedelta(hours=24)
     """How long after the weekly prompt a producer who gave no stock is reminded (None: never)."""

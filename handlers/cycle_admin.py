@@ -32,6 +32,7 @@ from handlers.menu import ADMIN, MENU, Command
 from handlers.week_texts import summary_text
 from models.closing import cycle_summary
 from models.cycle import Cycle, CycleState
+from models.cycles import next_cycle
 from models.errors import CycleClosed, DomainError, StaleAction
 from models.planning import (
     AnotherCycleOpen,
@@ -103,6 +104,18 @@ def state_label(state: CycleState) -> str:
     }[state]
 
 
+def close_line(context: DesserteContext, cycle: Cycle) -> str:
+    """When the cycle closes, or when it really closed (and when it was due, if not then)."""
+    tz = context.services.timezone
+    due = format_datetime(cycle.closes_at.astimezone(tz))
+    if cycle.state in (CycleState.PLANNED, CycleState.OPEN):
+        return _("Clôture : {moment}").format(moment=due)
+    closed = format_datetime((cycle.closed_at or cycle.closes_at).astimezone(tz))
+    if closed == due:
+        return _("Clôturé le {moment}").format(moment=closed)
+    return _("Clôturé le {moment} (prévu le {due})").format(moment=closed, due=due)
+
+
 async def cycle_text(context: DesserteContext, cycle: Cycle) -> str:
     """The cycle's times in the network's time zone, and its orders so far."""
     tz = context.services.timezone
@@ -115,7 +128,7 @@ async def cycle_text(context: DesserteContext, cycle: Cycle) -> str:
                 state=state_label(cycle.state),
             ),
             _("Ouverture : {moment}").format(moment=format_datetime(cycle.opens_at.astimezone(tz))),
-            _("Clôture : {moment}").format(moment=format_datetime(cycle.closes_at.astimezone(tz))),
+            close_line(context, cycle),
             _("Retrait : {day}, de {start} à {end}").format(
                 day=format_date(cycle.pickup_starts_at.astimezone(tz)),
                 start=format_time(cycle.pickup_starts_at.astimezone(tz)),
@@ -147,9 +160,23 @@ async def _without_stock_lines(context: DesserteContext, cycle: Cycle) -> list[s
     ]
 
 
-def cycle_keyboard(cycle: Cycle | None) -> InlineKeyboardMarkup:
-    """What the admin can do with the cycle in its state."""
+def cycle_keyboard(cycle: Cycle | None, planned: Cycle | None = None) -> InlineKeyboardMarkup:
+    """What the admin can do with the cycle in its state; after a close, open the ``planned``
+    next one now, or plan one."""
     rows: list[list[InlineKeyboardButton]] = []
+    closed = cycle is not None and cycle.state in (CycleState.CLOSED, CycleState.DELIVERED)
+    if closed and planned is not None:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("▶️ Ouvrir le prochain cycle maintenant"),
+                    callback_data=AskOpen(planned.id).pack(),
+                )
+            ]
+        )
+        planned_exists = True
+    else:
+        planned_exists = False
     if cycle is not None and cycle.state == CycleState.PLANNED:
         rows.append(
             [InlineKeyboardButton(_("▶️ Ouvrir maintenant"), callback_data=AskOpen(cycle.id).pack())]
@@ -169,7 +196,7 @@ def cycle_keyboard(cycle: Cycle | None) -> InlineKeyboardMarkup:
                 InlineKeyboardButton(_("⏩ +1 jour"), callback_data=Extend(cycle.id, "1d").pack()),
             ]
         )
-    if cycle is None or cycle.state != CycleState.PLANNED:
+    if (cycle is None or cycle.state != CycleState.PLANNED) and not planned_exists:
         rows.append(
             [InlineKeyboardButton(_("🗓 Planifier le prochain cycle"), callback_data=PLAN.pack())]
         )
@@ -192,7 +219,8 @@ async def render_cycle(
         text = await cycle_text(context, cycle)
     if note:
         text = note + "\n\n" + text
-    await show(update, text, cycle_keyboard(cycle))
+    planned = await next_cycle(context.session, context.services.now())
+    await show(update, text, cycle_keyboard(cycle, planned))
 
 
 async def show_cycle(update: Update, context: DesserteContext) -> None:
@@ -285,6 +313,8 @@ async def close_cycle_now(update: Update, context: DesserteContext, data: CloseN
         await refuse_in_place(update, context, error)
         return
     await reschedule(context.application)
+    # The close ran in its own session: end this one's read so the new state is seen.
+    await context.session.commit()
     cycle = await context.session.get(Cycle, summary.cycle_id, populate_existing=True)
     await context.session.commit()
     assert cycle is not None
@@ -292,7 +322,9 @@ async def close_cycle_now(update: Update, context: DesserteContext, data: CloseN
     text = summary_text(context.services, cycle, summary)
     if note:
         text = note + "\n\n" + text
-    await show(update, text, cycle_keyboard(cycle))
+    planned = await next_cycle(context.session, context.services.now())
+    await context.session.commit()
+    await show(update, text, cycle_keyboard(cycle, planned))
 
 
 async def extend_cycle_by(update: Update, context: DesserteContext, data: Extend) -> None:

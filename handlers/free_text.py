@@ -1,4 +1,5 @@
-"""Plain text outside any conversation: a producer's stock message, else a catalog search.
+"""Plain text outside any conversation: a producer's stock message, else small talk
+(:mod:`handlers.small_talk`), else a catalog search.
 
 Also answers edited messages (the bot only reads new ones) and update kinds it does not use.
 """
@@ -17,7 +18,9 @@ from handlers.i18n import _
 from handlers.menu import BASKET, CATALOG
 from handlers.routes import NO_CATEGORY, ShowCard
 from handlers.shop import closed_shop_text
+from handlers.small_talk import answer_small_talk
 from handlers.units import price_phrase
+from handlers.vocabulary import product_name
 from models import catalog
 from models.cycles import open_cycle
 
@@ -35,17 +38,20 @@ async def _stock_handled(update: Update, context: DesserteContext) -> bool:
 
 
 async def read_text(update: Update, context: DesserteContext) -> None:
-    """Stock update for producers; otherwise the matching products, or the categories."""
+    """Stock update for producers; a short answer to small talk; otherwise the matching
+    products, or the categories."""
     message = update.effective_message
     if message is None or not message.text:
         return
     if context.member.producer_id is not None and await _stock_handled(update, context):
         return
+    query = message.text.strip()[:MAX_QUERY]
+    if await answer_small_talk(update, context, query):
+        return
     cycle = await open_cycle(context.session)
     if cycle is None:
         await message.reply_text(await closed_shop_text(context))
         return
-    query = message.text.strip()[:MAX_QUERY]
     views = catalog.search(await catalog.offers(context.session, cycle.id), query)
     if not views:
         keyboard = InlineKeyboardMarkup(
@@ -63,13 +69,12 @@ async def read_text(update: Update, context: DesserteContext) -> None:
     rows = []
     for view in views:
         suffix = _(" (épuisé)") if view.sold_out else ""
-        lines.append(
-            f"• {escape(view.product.name)} — {escape(price_phrase(view.product))}{suffix}"
-        )
+        name = product_name(view.product)
+        lines.append(f"• {escape(name)} — {escape(price_phrase(view.product))}{suffix}")
         rows.append(
             [
                 InlineKeyboardButton(
-                    view.product.name,
+                    name,
                     callback_data=ShowCard(
                         cycle.id, view.product.id, str(view.product.step), NO_CATEGORY, 0
                     ).pack(),

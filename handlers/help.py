@@ -8,6 +8,7 @@ from handlers.common import show
 from handlers.context import DesserteContext
 from handlers.i18n import _
 from handlers.menu import MENU, commands_for, producer_tools_lines
+from handlers.team import payment_line, team_contact_line
 
 
 def help_text(context: DesserteContext) -> str:
@@ -30,6 +31,9 @@ def help_text(context: DesserteContext) -> str:
     lines.append(
         _("Vous pouvez aussi écrire le nom d’un produit (« tomates », « miel ») pour le trouver.")
     )
+    lines.append("")
+    lines.append(payment_line(context))
+    lines.append(team_contact_line(context))
     return "\n".join(lines)
 
 

@@ -64,7 +64,11 @@ ADMIN = frozenset({"admin"})
 START_COMMAND = Command("start", "start", lazy_gettext("Accueil et menu"), EVERYONE)
 HELP_COMMAND = Command("aide", "help", lazy_gettext("Ce que je sais faire"), EVERYONE)
 LANGUAGE_COMMAND = Command("langue", "language", lazy_gettext("Changer de langue"), EVERYONE)
-# Commands another feature names in its texts (the producer's welcome lists them).
+# Commands another feature names in its texts (the producer's welcome, the small talk).
+BASKET_COMMAND = Command("panier", "basket", lazy_gettext("Votre panier"), CONSUMER)
+CATALOG_COMMAND = Command(
+    "catalogue", "catalog", lazy_gettext("Les produits de la semaine"), CONSUMER
+)
 STOCK_COMMAND = Command("stock", "stock", lazy_gettext("Donner mon stock de la semaine"), PRODUCER)
 MY_PRODUCTS_COMMAND = Command(
     "produits",

@@ -22,6 +22,7 @@ from handlers.menu import (
     commands_for,
 )
 from handlers.pages import show_texts, split_html
+from handlers.team import team_contact_line
 from models.errors import StaleAction
 from models.producers import (
     INVITE_PREFIX,
@@ -77,9 +78,14 @@ async def handle_producer_invitation(update: Update, context: DesserteContext, c
     except StaleAction:
         await show(
             update,
-            _(
-                "Ce lien d’invitation producteur a déjà servi ou n’est plus valable. "
-                "Demandez-en un nouveau à l’équipe du réseau."
+            "\n".join(
+                [
+                    _(
+                        "Ce lien d’invitation producteur a déjà servi ou n’est plus valable. "
+                        "Demandez-en un nouveau à l’équipe du réseau."
+                    ),
+                    team_contact_line(context),
+                ]
             ),
         )
         return True

@@ -16,6 +16,7 @@ from handlers.i18n import _
 from handlers.menu import BASKET, CATALOG, producer_tools_lines
 from handlers.pickup_points import points_message
 from handlers.routes import HELP, LANGUAGE, ORDERS, PICKUP, REORDER_NOW
+from handlers.team import team_contact_line
 from models.pickup import join_by_invitation, points_for
 
 COMPANY_PREFIX = "p-"
@@ -89,7 +90,13 @@ async def _follow_invitation(update: Update, context: DesserteContext, payload: 
             )
             return True
     await show(
-        update, _("Ce lien d’invitation n’est plus valable. Demandez-en un nouveau à l’équipe.")
+        update,
+        "\n".join(
+            [
+                _("Ce lien d’invitation n’est plus valable. Demandez-en un nouveau à l’équipe."),
+                team_contact_line(context),
+            ]
+        ),
     )
     return False
 

@@ -173,13 +173,86 @@ def _word_score(wanted: str, words: list[str]) -> float:
     return best if best >= 80 else 0.0
 
 
+CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
+    "legume": ("vegetable", "veg"),
+    "fruit": ("fruit",),
+    "cremerie": ("dairy", "laitage", "laitier"),
+    "viande": ("meat", "boucherie"),
+    "boulangerie": ("bakery", "bread", "pain"),
+    "epicerie": ("grocery", "pantry"),
+}
+"""The known categories' other names (folded, singular), French and English."""
+
+KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "bio": ("organic", "biologique"),
+    "biologique": ("bio", "organic"),
+    "ab": ("bio", "organic"),
+    "ogm": ("gmo",),
+    "aop": ("pdo", "aoc"),
+    "aoc": ("aop", "pdo"),
+    "label rouge": ("label", "rouge"),
+    "caprin": ("chevre", "goat"),
+    "chevre": ("goat",),
+    "brebis": ("sheep", "ewe"),
+    "ovin": ("brebis", "sheep"),
+    "vache": ("cow",),
+    "bovin": ("vache", "cow"),
+    "fromage": ("cheese",),
+    "fromager": ("fromage", "cheese"),
+    "chabichou": ("fromage", "cheese", "chevre", "goat"),
+    "crottin": ("fromage", "cheese"),
+    "tomme": ("fromage", "cheese"),
+    "buche": ("fromage", "cheese"),
+    "faisselle": ("fromage", "cheese"),
+    "oeuf": ("egg",),
+    "miel": ("honey",),
+    "lait": ("milk",),
+    "volaille": ("poultry", "poulet"),
+    "poulet": ("chicken", "volaille"),
+    "porc": ("pork",),
+    "boeuf": ("beef",),
+    "agneau": ("lamb",),
+}
+"""Words that say what kind a product is: a product whose texts hold the key (folded,
+singular) is found by each of its words too ("caprin" → "chèvre", "biologique" → "bio")."""
+
+
+def _kind_words(product: Product) -> list[str]:
+    """What a product is, in words: its category and that category's other names, its labels,
+    its description and farming mode, its producer, and what those words imply."""
+    texts = [
+        product.category,
+        *product.labels,
+        product.description or "",
+        product.description_en or "",
+        product.farming or "",
+        product.producer.name,
+    ]
+    words = [w for text in texts for w in _words(text)]
+    for category in _words(product.category):
+        words += CATEGORY_WORDS.get(category, ())
+    folded = " " + " ".join(words + _name_words(product)) + " "
+    for kind, implied in KIND_WORDS.items():
+        if f" {kind} " in folded:
+            words += implied
+    return words
+
+
+def _name_words(product: Product) -> list[str]:
+    texts = (product.name, product.name_en or "", *product.aliases)
+    return [w for text in texts for w in _words(text)]
+
+
 def search(views: list[OfferView], query: str, limit: int = 8) -> list[OfferView]:
     """The offers that match ``query`` best (accents, case, plurals and small typos tolerated).
 
-    Tiers, best first: every word of the query in the product's name or aliases; every word in
-    its category or producer; then products that share some of the words. Within a tier the
-    closest spelling comes first. Only the best non-empty tier is returned, so "oeufs" finds the
-    eggs and not the beef.
+    Tiers, best first: every word of the query in the product's name (French or English) or
+    aliases; every word in what the product is (its category and the category's other names,
+    its labels, description, farming mode, producer, and the kinds those imply:
+    :data:`KIND_WORDS`); the same with small typos; then products that share some of the words.
+    The two exact tiers are returned together, names first ("fromage" gives the fromage blanc,
+    then the goat cheeses); otherwise only the best non-empty tier, so "oeufs" finds the eggs
+    and not the beef.
     """
     wanted = _words(query)
     if not wanted or all(len(w) < 2 for w in wanted):
@@ -187,15 +260,16 @@ def search(views: list[OfferView], query: str, limit: int = 8) -> list[OfferView
     ranked: list[tuple[int, float, int]] = []  # (tier, -score, index)
     for index, view in enumerate(views):
         product = view.product
-        primary = [w for text in (product.name, *product.aliases) for w in _words(text)]
-        secondary = _words(product.category) + _words(product.producer.name)
+        primary = _name_words(product)
+        secondary = _kind_words(product)
         primary_scores = [_word_score(w, primary) for w in wanted]
         secondary_scores = [_word_score(w, secondary) for w in wanted]
         if all(primary_scores):
             score = sum(primary_scores) / len(wanted)
             tier = 0 if score == 100 else 2
-        elif all(secondary_scores):
-            score = sum(secondary_scores) / len(wanted)
+        elif all(max(p, q) for p, q in zip(primary_scores, secondary_scores, strict=True)):
+            both = [max(p, q) for p, q in zip(primary_scores, secondary_scores, strict=True)]
+            score = sum(both) / len(wanted)
             tier = 1 if score == 100 else 3
         else:
             matched = [max(p, q) for p, q in zip(primary_scores, secondary_scores, strict=True)]
@@ -206,9 +280,11 @@ def search(views: list[OfferView], query: str, limit: int = 8) -> list[OfferView
     if not ranked:
         return []
     best_tier = min(tier for tier, _score, _index in ranked)
-    chosen = [item for item in ranked if item[0] == best_tier]
+    shown = {0, 1} if best_tier <= 1 else {best_tier}
+    chosen = [item for item in ranked if item[0] in shown]
     chosen.sort(
         key=lambda item: (
+            item[0],
             item[1],
             views[item[2]].sold_out,
             search_form(views[item[2]].product.name),

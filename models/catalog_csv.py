@@ -4,7 +4,7 @@ Three formats, all UTF-8 (a BOM is accepted), comma-separated, with a header row
 
 * producers — ``slug,name,town,description,distance_km``
 * catalog — ``producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases``
-  then the optional columns ``description,origin,farming,step,photo``
+  then the optional columns ``description,origin,farming,step,photo,name_en,description_en``
 * pickup points — ``slug,name,address,kind,company,window_start,window_end``
 
 Every reader returns a list of frozen dataclasses, or rejects the WHOLE file by raising
@@ -118,6 +118,8 @@ CATALOG_COLUMNS: tuple[str, ...] = (
     "farming",
     "step",
     "photo",
+    "name_en",
+    "description_en",
 )
 _CATALOG_HEADER_REQUIRED = CATALOG_COLUMNS[:10]
 _CATALOG_REQUIRED = (
@@ -245,6 +247,8 @@ class ProductRow:
     farming: str | None = None
     step: Decimal | None = None
     photo: str | None = None
+    name_en: str | None = None
+    description_en: str | None = None
     line: int = field(default=0, compare=False)
     """The file line it was read from (0 when not read from a file)."""
 
@@ -605,6 +609,8 @@ def read_catalog(
             step=step,
             photo=_opt(photo),
             line=line,
+            name_en=_opt(rec.get("name_en", "")),
+            description_en=_opt(rec.get("description_en", "")),
         )
 
     rows = _run(text_or_path, CATALOG_COLUMNS, _CATALOG_HEADER_REQUIRED, _CATALOG_LENGTHS, build)
@@ -648,6 +654,8 @@ def write_catalog(rows: Iterable[ProductRow], stream: TextIO) -> None:
                     row.farming or "",
                     format_decimal(row.step) if row.step is not None else "",
                     row.photo or "",
+                    row.name_en or "",
+                    row.description_en or "",
                 ]
             )
         )

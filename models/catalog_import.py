@@ -110,6 +110,7 @@ async def import_catalog(session: AsyncSession, source: Source) -> ImportReport:
 def _fill_product(product: Product, row: ProductRow) -> None:
     product.sku = row.sku
     product.name = row.name
+    product.name_en = row.name_en
     product.category = row.category
     product.sale_unit = row.sale_unit
     product.unit_amount = row.unit_amount
@@ -118,6 +119,7 @@ def _fill_product(product: Product, row: ProductRow) -> None:
     product.labels = list(row.labels)
     product.aliases = list(row.aliases)
     product.description = row.description
+    product.description_en = row.description_en
     product.origin = row.origin
     product.farming = row.farming
     product.step = row.step if row.step is not None else Decimal(1)
@@ -177,6 +179,8 @@ async def export_catalog(session: AsyncSession) -> list[ProductRow]:
             farming=p.farming,
             step=p.step if p.step != 1 else None,
             photo=p.photo,
+            name_en=p.name_en,
+            description_en=p.description_en,
         )
         for p in products
     ]

@@ -144,9 +144,16 @@ async def cycles_to_watch(session: AsyncSession) -> list[Cycle]:
 
 
 async def admin_cycle(session: AsyncSession, now: datetime) -> Cycle | None:
-    """The cycle the admin acts on: the open one, else the next planned one, else the latest
-    closed (pickup still to come) one."""
+    """The cycle the admin acts on: the open one, else the closed one whose pickup is still to
+    come, else the next planned one, else the latest closed one."""
     cycle = await open_cycle(session)
+    if cycle is None:
+        cycle = await session.scalar(
+            select(Cycle)
+            .where(Cycle.state == CycleState.CLOSED, Cycle.pickup_ends_at > now)
+            .order_by(Cycle.opens_at.desc())
+            .limit(1)
+        )
     if cycle is None:
         cycle = await session.scalar(
             select(Cycle).where(Cycle.state == CycleState.PLANNED).order_by(Cycle.opens_at).limit(1)

@@ -58,6 +58,8 @@ class Product(Base):
     producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    """The name shown to English-speaking members, when the catalog gives one."""
     category: Mapped[str] = mapped_column(String(80), index=True)
     sale_unit: Mapped[str] = mapped_column(String(40))
     unit_amount: Mapped[Decimal] = mapped_column(Quantity())
@@ -67,6 +69,7 @@ class Product(Base):
     labels: Mapped[list[str]] = mapped_column(JSON, default=list)
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     description: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[str | None] = mapped_column(String(200))
     farming: Mapped[str | None] = mapped_column(String(200))
     photo: Mapped[str | None] = mapped_column(String(500))

@@ -280,3 +280,23 @@ async def test_crash_mid_way_resumes_without_duplicates(
     assert len(notices) == 1
     assert "1 envoi était en cours" in notices[0]
     assert await rows(session, Member) == 61
+
+
+async def test_an_unfinished_broadcast_asks_before_taking_unrelated_text(app, sandbox, session):
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await admin.send("/start")
+    await admin.send("/diffusion")
+    assert "Nouvelle diffusion" in admin.last_message.text
+    await admin.send("/aide")  # the admin moved on
+    assert "Ce que je sais faire" in admin.last_message.text
+    await admin.send("tomates")
+    asked = admin.last_message
+    assert "Vous aviez commencé une diffusion" in asked.text
+    await admin.press("✖️ Annuler")
+    assert "rien n’a été envoyé" in admin.last_message.text
+    await admin.send("tomates")
+    assert "diffusion" not in admin.last_message.text.lower()
+    # Straight after the prompt, the text is the broadcast, as before.
+    await admin.send("/diffusion")
+    await admin.send("Marché de Noël samedi")
+    assert admin.last_message.text == "À qui faut-il l’envoyer ?"

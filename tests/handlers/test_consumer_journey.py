@@ -133,7 +133,9 @@ async def test_english_consumer_orders_changes_and_reorders(app, sandbox, sessio
     await bob.press("Œufs plein air")
     assert "€2.90 per box of 6" in bob.last_message.text
     await bob.press("Add")
-    await bob.send("honey")  # nothing in English: the search says so and offers the aisles
+    await bob.send("honey")  # a kind in English finds the French products
+    assert "Miel de châtaignier" in bob.last_message.text
+    await bob.send("xylophone")  # nothing: the search says so and offers the aisles
     assert "found nothing" in bob.last_message.text.lower()
     await bob.send("miel")
     await bob.press("Miel de châtaignier")

@@ -457,6 +457,16 @@ async def test_admin_sees_the_cycle_extends_and_closes_it(app, sandbox, session,
     await admin.press("Clôturer maintenant")
     await admin.press("Oui, clôturer")
     assert "clôturé" in view.text
+    # Only what is still possible, and when it really closed (before the planned close).
+    assert not any("+1" in b or "Clôturer" in b for row in view.buttons for b in row)
+    await admin.press("Actualiser")
+    assert "Clôturé le vendredi 11 décembre à 12:00 (prévu le jeudi 17 décembre à 00:59)" in (
+        view.text
+    )
+    assert "Clôture :" not in view.text
+    shown = [b for row in view.buttons for b in row]
+    assert "▶️ Ouvrir le prochain cycle maintenant" in shown  # the scheduler planned it
+    assert not any("+1" in b or "Clôturer" in b for b in shown)
     closed = await session.get(Cycle, week.id, populate_existing=True)
     assert closed.state == CycleState.CLOSED
     await session.commit()

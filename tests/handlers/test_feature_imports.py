@@ -26,12 +26,15 @@ SHARED = frozenset(
         "menu",  # the commands
         "middleware",  # per-update plumbing
         "package_data",  # shipped folders
+        "small_talk",  # what plain text gets before the search (greetings, thanks, paying…)
+        "team",  # how to reach the team and how to pay
         "pages",  # long texts split into messages, long lists into pages
         "pickup_points",  # the pickup points to choose from, as a message
         "routes",  # CallbackData classes several features point to
         "shop",  # the open cycle, order lines and refusals as consumers read them
         "stock_views",  # stock and shortage previews, their buttons
         "units",  # prices and quantities in words
+        "vocabulary",  # categories and labels in the member's language
         "week_texts",  # what the week's messages say
     }
 )

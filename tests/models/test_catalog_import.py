@@ -116,3 +116,31 @@ async def test_a_cell_past_the_csv_readers_limit_is_refused_politely(session):
         await import_producers(session, text)
     assert [(e.line, e.code) for e in caught.value.errors] == [(2, "bad_csv")]
     assert "ligne 2" in describe(caught.value.errors[0])
+
+
+async def test_english_names_import_and_export(session):
+    import io
+
+    from models.catalog_csv import read_catalog, write_catalog
+
+    await import_producers(session, PRODUCERS_CSV)
+    header, first, *rest = CATALOG_CSV.read_text(encoding="utf-8").splitlines()
+    source = "\n".join(
+        [
+            header + ",name_en,description_en",
+            first + ',Heirloom tomatoes,"Heirloom varieties, mixed."',
+            *rest,
+        ]
+    )
+    await import_catalog(session, source)
+    product = await session.scalar(select(Product).where(Product.sku == "TOM-ANC"))
+    assert product.name_en == "Heirloom tomatoes"
+    assert product.description_en == "Heirloom varieties, mixed."
+    other = await session.scalar(select(Product).where(Product.sku == "TOM-CER"))
+    assert other.name_en is None
+    rows = await export_catalog(session)
+    stream = io.StringIO()
+    write_catalog(rows, stream)
+    assert "name_en,description_en" in stream.getvalue().splitlines()[0]
+    assert read_catalog(stream.getvalue()) == rows
+    assert next(r for r in rows if r.sku == "TOM-ANC").name_en == "Heirloom tomatoes"

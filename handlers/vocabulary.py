@@ -1,0 +1,42 @@
+"""The catalog's own words in the member's language: the known categories' names, and a
+product's name and description (the catalog's ``name_en``/``description_en`` when given).
+
+Labels are translated beside the card that shows them (``handlers.catalog.LABELS``); a category
+or label the network made up is shown as written.
+"""
+
+from __future__ import annotations
+
+from babel.support import LazyProxy
+
+from handlers.i18n import current_locale, lazy_gettext
+from models import Product
+
+CATEGORIES: dict[str, LazyProxy] = {
+    "Légumes": lazy_gettext("Légumes"),
+    "Fruits": lazy_gettext("Fruits"),
+    "Crèmerie": lazy_gettext("Crèmerie"),
+    "Viandes": lazy_gettext("Viandes"),
+    "Boulangerie": lazy_gettext("Boulangerie"),
+    "Épicerie": lazy_gettext("Épicerie"),
+}
+
+
+def category_name(name: str) -> str:
+    """A category as the member reads it: translated when known, else as the catalog wrote it."""
+    known = CATEGORIES.get(name)
+    return str(known) if known is not None else name
+
+
+def product_name(product: Product) -> str:
+    """The product's name in the member's language (English when the catalog gives one)."""
+    if current_locale() == "en" and product.name_en:
+        return product.name_en
+    return product.name
+
+
+def product_description(product: Product) -> str | None:
+    """The product's description in the member's language, or None when it has none."""
+    if current_locale() == "en" and product.description_en:
+        return product.description_en
+    return product.description
