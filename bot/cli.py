@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -162,7 +163,12 @@ def cmd_export_catalog(args: argparse.Namespace) -> int:
             write_catalog(rows, stream)
         print(_("{count} produits exportés dans {path}").format(count=len(rows), path=args.output))
     else:
-        write_catalog(rows, sys.stdout)
+        try:
+            write_catalog(rows, sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `desserte export-catalog | head`: the reader left, fine
+            # Python flushes stdout again at exit; point it at devnull so that does not fail.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

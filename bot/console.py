@@ -5,7 +5,10 @@ a consumer (with the central pickup point), a producer (linked to the first prod
 admin (in ``ADMIN_IDS``). Lines read from standard input are sent as Telegram messages; a bare
 number presses that button of the newest bot message with a keyboard (``\\3`` sends the text
 "3"); ``/quit`` or end of input leaves. Every bot message is printed with its inline buttons
-numbered, edits as they happen, files by name and size (saved to a folder).
+numbered, edits as they happen, files by name and size (saved to a folder, with their
+extension). ``/as producteur Marie``, ``/as admin``, ``/as consumer Alice`` switch to another
+person of the same database (made on first use); what the bot sends to the other people is shown
+as ``→ Marie : …``. An input the bot cannot take is answered with a sentence, never a traceback.
 
 By default the database is a fresh SQLite file in a temporary folder holding the demo network
 and an open cycle with stock on every product (:func:`prepare_demo`); ``demo=False`` uses the
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -50,6 +53,18 @@ CONSOLE_FIRST_NAMES = {"consumer": "Camille", "producer": "Paul", "admin": "Alic
 CENTRAL_POINT_SLUG = "halle-centrale"
 DEMO_STOCK = Decimal(40)
 QUIT_COMMANDS = frozenset({"/quit", "/quitter", "/exit"})
+SWITCH_COMMAND = "/as"
+ROLE_WORDS = {
+    "consumer": "consumer",
+    "consommateur": "consumer",
+    "consommatrice": "consumer",
+    "producer": "producer",
+    "producteur": "producer",
+    "productrice": "producer",
+    "admin": "admin",
+    "administrateur": "admin",
+    "administratrice": "admin",
+}
 
 
 @dataclass(frozen=True)
@@ -151,11 +166,15 @@ class Transcript:
         self.out.flush()
 
     def on_event(self, event: SandboxEvent) -> None:
-        """Render one sandbox event of the person's chat (others are ignored)."""
-        if event.chat_id != self.user.id:
-            return
+        """Render one sandbox event of the person's chat; of another chat, what the bot sent
+        there, on one line (``→ Marie : …``)."""
         with use_locale(self.lang):
-            self._render(event)
+            if event.chat_id == self.user.id:
+                self._render(event)
+            elif event.who != event.chat and event.kind in OTHERS_SEE:
+                first = (event.text or event.file_name or "").strip().splitlines() or [""]
+                more = " …" if len((event.text or "").strip().splitlines()) > 1 else ""
+                self.write(f"→ {event.chat} : {first[0]}{more}")
 
     def _render(self, event: SandboxEvent) -> None:
         you, bot = _("Vous"), _("Bot")
@@ -189,7 +208,8 @@ class Transcript:
     def _file(self, bot: str, event: SandboxEvent) -> None:
         record = _message_by_id(self.user, event.message_id)
         file = None if record is None else (record.document or record.photo)
-        name = event.file_name or f"photo-{event.message_id}.jpg"
+        content = file.content if file is not None else None
+        name = _with_extension(event.file_name or f"photo-{event.message_id}", content)
         size = file.file_size if file is not None else 0
         size_text = _("{size} octets").format(size=f"{size:,}".replace(",", "\u202f"))
         self.write(f"{bot} : 📎 {name} ({size_text})")
@@ -204,6 +224,18 @@ class Transcript:
         for row in numbered_rows(event.buttons):
             self.write(f"{indent}{row}")
         self.write()
+
+
+OTHERS_SEE = ("bot_message", "bot_document", "bot_photo")
+
+
+def _with_extension(name: str, content: bytes | None) -> str:
+    """``name`` with an extension: its own, else the one its content shows (PNG, JPEG, PDF)."""
+    if Path(name).suffix:
+        return name
+    signatures = {b"\x89PNG": ".png", b"\xff\xd8": ".jpg", b"%PDF": ".pdf", b"PK": ".xlsx"}
+    suffix = next((s for sig, s in signatures.items() if content and content.startswith(sig)), "")
+    return name + (suffix or ".bin")
 
 
 def numbered_rows(buttons: tuple[tuple[str, ...], ...] | list[list[str]]) -> list[str]:
@@ -324,6 +356,47 @@ async def _prepare_database(settings: Settings, person: Person, demo: bool) -> A
     return engine
 
 
+class Cast:
+    """The people of one console session, all in the same database and sandbox; one speaks."""
+
+    def __init__(
+        self, sandbox: Sandbox, sessions: Any, transcript: Transcript, first: Person
+    ) -> None:
+        self.sandbox = sandbox
+        self.sessions = sessions
+        self.transcript = transcript
+        self.lang = first.lang
+        self.people: dict[tuple[str, str], SandboxUser] = {
+            (first.role, first.first_name.casefold()): transcript.user
+        }
+
+    async def switch(self, words: list[str]) -> str:
+        """Become the person ``words`` name (``producteur Marie``, ``admin``); the sentence
+        saying who speaks now, or how to write the command."""
+        role = ROLE_WORDS.get(words[0].casefold()) if words else None
+        if role is None:
+            return _(
+                "Écrivez /as suivi d’un rôle et d’un prénom : /as producteur Marie, /as admin, "
+                "/as consumer Alice."
+            )
+        name = " ".join(words[1:]).strip() or CONSOLE_FIRST_NAMES[role]
+        key = (role, name.casefold())
+        user = self.people.get(key)
+        if user is None:
+            telegram_id = (
+                CONSOLE_USER_IDS[role]
+                if name == CONSOLE_FIRST_NAMES[role]
+                else 100_000_200 + len(self.people)
+            )
+            async with self.sessions() as session:
+                await prepare_person(session, Person(telegram_id, name, role, self.lang))
+            user = self.sandbox.user(name, language=self.lang, user_id=telegram_id)
+            self.people[key] = user
+        self.transcript.user = user
+        roles = {"consumer": _("consommateur"), "producer": _("producteur"), "admin": _("admin")}
+        return _("Vous êtes maintenant {name} ({role}).").format(name=name, role=roles[role])
+
+
 async def run_console(
     role: str = "consumer",
     lang: str = "fr",
@@ -359,6 +432,7 @@ async def run_console(
         transcript = Transcript(
             stdout, user, lang, files_dir or Path("console-output"), echo=not interactive
         )
+        cast = Cast(sandbox, sessionmaker(engine), transcript, person)
         application = build_application(
             settings, request=sandbox.request(), engine=engine, rate_limiter=False
         )
@@ -370,16 +444,15 @@ async def run_console(
                 if interactive:
                     transcript.write(_banner(person, demo, settings))
                 prompt = _("Vous") + " › " if interactive else None
-            await _loop(user, stdin, prompt, transcript, lang)
+            await _loop(cast, stdin, prompt)
         finally:
             await stop_application(application)
             await engine.dispose()
     return 0
 
 
-async def _loop(
-    user: SandboxUser, stdin: TextIO, prompt: str | None, transcript: Transcript, lang: str
-) -> None:
+async def _loop(cast: Cast, stdin: TextIO, prompt: str | None) -> None:
+    transcript, lang = cast.transcript, cast.lang
     while True:
         line = await _read_line(stdin, prompt)
         if line is None:
@@ -388,11 +461,23 @@ async def _loop(
             continue
         if line.strip().lower() in QUIT_COMMANDS:
             break
+        words = line.split()
         try:
-            await act(user, line, transcript)
+            if words[0].lower() == SWITCH_COMMAND:
+                with use_locale(lang):
+                    if transcript.echo:
+                        transcript.write(f"{_('Vous')} : {line.strip()}")
+                    transcript.write(await cast.switch(words[1:]))
+                    transcript.write()
+                continue
+            await act(transcript.user, line, transcript)
         except AssertionError as exc:  # the driver refuses an impossible gesture
             with use_locale(lang):
                 transcript.write(_("Impossible : {reason}").format(reason=exc))
+        except Exception:  # a bug must not end the session with a traceback
+            log.exception("console input %r failed", line)
+            with use_locale(lang):
+                transcript.write(_("Cela n’a pas marché ; essayez autre chose."))
     if prompt is not None:
         with use_locale(lang):
             transcript.write(_("Au revoir !"))
@@ -416,7 +501,8 @@ def _banner(person: Person, demo: bool, settings: Settings) -> str:
             ),
             _(
                 "Écrivez comme dans Telegram (/start, /aide…). Un nombre appuie sur ce bouton "
-                "du dernier message (\\3 envoie « 3 » comme texte). /quit pour sortir."
+                "du dernier message (\\3 envoie « 3 » comme texte). /as producteur Marie, "
+                "/as admin ou /as consumer Alice change de personne. /quit pour sortir."
             ),
             "",
         ]

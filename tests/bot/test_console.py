@@ -161,3 +161,88 @@ async def test_documents_are_printed_and_saved(tmp_path):
     assert len(saved) == 1
     assert saved[0].read_bytes() == b"sku;qty\nTOM;3\n"
     assert str(saved[0]) in text
+
+
+async def test_switching_persona_and_messages_to_others(tmp_path):
+    # Camille fills a basket and leaves it; Alice, admin, closes the cycle: Camille's release
+    # notice is shown as a message to someone else; Marie, producer, is a person of the same base.
+    stdin = io.StringIO(
+        "carottes\n1\n4\n/as admin\n/cycle\n1\n1\n/as producteur Marie\n/mes_produits\n"
+        "/as\n/as consumer Camille\n/panier\n"
+    )
+    stdout = io.StringIO()
+    status = await run_console(
+        "consumer", "fr", True, stdin=stdin, stdout=stdout, files_dir=tmp_path
+    )
+    out = stdout.getvalue()
+    assert status == 0
+    assert "Vous êtes maintenant Alice (admin)." in out
+    admin_part = out.split("Vous êtes maintenant Alice (admin).", 1)[1]
+    assert "clôturé" in admin_part.split("Vous : /as producteur Marie", 1)[0]
+    assert "→ Camille : 🧺 Votre panier n’a pas été confirmé avant la clôture" in admin_part
+    assert "Vous êtes maintenant Marie (producteur)." in out
+    assert "Écrivez /as suivi d’un rôle et d’un prénom" in out
+    # Back as Camille, the same member: her basket was released at the close.
+    assert "Vous êtes maintenant Camille (consommateur)." in out
+    assert "Bonjour Marie" not in out
+
+
+async def test_a_failing_input_gets_a_sentence_not_a_traceback(tmp_path, monkeypatch):
+    from bot import console as console_module
+
+    async def broken(user, line, transcript):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(console_module, "act", broken)
+    stdin = io.StringIO("/start\n/aide\n")
+    stdout = io.StringIO()
+    status = await run_console(
+        "consumer", "fr", True, stdin=stdin, stdout=stdout, files_dir=tmp_path
+    )
+    out = stdout.getvalue()
+    assert status == 0
+    assert out.count("Cela n’a pas marché ; essayez autre chose.") == 2
+    assert "Traceback" not in out
+
+
+def test_hostile_lines_end_quietly(tmp_path):
+    out = console(
+        "--as",
+        "admin",
+        input="\x00\n/as producteur\n/retraits ../../x\n9999999999\n/\n",
+        cwd=tmp_path,
+    )
+    assert "Vous êtes maintenant Paul (producteur)." in out
+
+
+def test_a_file_without_extension_is_saved_with_one(tmp_path):
+    from bot.console import _with_extension
+
+    assert _with_extension("photo-3", b"\x89PNG\r\n") == "photo-3.png"
+    assert _with_extension("retraits.pdf", b"%PDF") == "retraits.pdf"
+    assert _with_extension("x", None) == "x.bin"
+
+
+def test_export_catalog_into_a_closed_pipe_exits_quietly(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    subprocess.run(
+        [sys.executable, "-m", "bot.cli", "load-demo"],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    export = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "export-catalog"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert export.stdout is not None
+    export.stdout.readline()
+    export.stdout.close()  # as `| head -1` does
+    _out, err = export.communicate(timeout=60)
+    assert export.returncode == 0, err
+    assert b"BrokenPipeError" not in err
