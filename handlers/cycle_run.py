@@ -26,6 +26,7 @@ from telegram.ext import Application
 
 from handlers.context import Services, services_of
 from handlers.delivery import deliver, markup_json
+from handlers.events import remind_events
 from handlers.i18n import use_locale
 from handlers.purchase_orders import purchase_order_parts
 from handlers.stock_messages import stock_nudge_parts, weekly_prompt_parts
@@ -413,6 +414,7 @@ async def run_due_work(application: AnyApplication) -> DueReport:
                 if sent:
                     report.pickup_reminded.append(cycle.id)
                 report.messages += sent
+    report.messages += await remind_events(application)
     leftovers = await deliver(application)
     report.messages += leftovers.sent
     return report

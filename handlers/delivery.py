@@ -90,6 +90,8 @@ KIND_NAMES: dict[str, LazyProxy] = {
     Kind.BASKET_RELEASED: lazy_gettext("avis de panier libéré"),
     Kind.SHORTAGE_NOTICE: lazy_gettext("avis de manque"),
     Kind.BROADCAST: lazy_gettext("diffusion"),
+    Kind.EVENT_INVITATION: lazy_gettext("invitation à une rencontre"),
+    Kind.EVENT_REMINDER: lazy_gettext("rappel de rencontre"),
     Kind.DELIVERY_REPORT: lazy_gettext("rapport d’envoi"),
 }
 

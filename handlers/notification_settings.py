@@ -51,6 +51,7 @@ def kind_label(kind: str) -> str:
         "cycle_open": _("Ouverture des commandes"),
         "close_reminder": _("Rappel avant la clôture"),
         "pickup_reminder": _("Rappel le jour du retrait"),
+        "events": _("Invitations aux rencontres (dégustations, visites)"),
     }.get(kind, kind)
 
 

@@ -26,6 +26,7 @@ from handlers import (
     catalog,
     cycle_admin,
     error_reporting,
+    events,
     export,
     free_text,
     help,
@@ -63,6 +64,7 @@ FEATURES: list[ModuleType] = [
     cycle_admin,
     notification_settings,
     pickup_day,
+    events,
 ]
 # The command menu, in the order help and Telegram's menu show it (each list is per role).
 COMMAND_MENU: list[Command] = [
@@ -88,6 +90,7 @@ COMMAND_MENU: list[Command] = [
     pickup_day.INVITE_COMMAND,
     producer_join.INVITE_COMMAND,
     report.COMMAND,
+    events.COMMAND,
 ]
 menu.use_commands(COMMAND_MENU)
 # Last of all: plain text (stock messages, then search), edits and other message kinds.

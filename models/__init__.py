@@ -4,6 +4,7 @@ from models.base import Base
 from models.broadcast import Broadcast, BroadcastStatus
 from models.cycle import Cycle, CycleState, Offer
 from models.cycle_event import CycleEvent
+from models.event import Event, EventSeat
 from models.member import Member
 from models.order import Order, OrderLine, OrderStatus
 from models.outbox import OutboxMessage, OutboxState
@@ -19,6 +20,8 @@ __all__ = [
     "Cycle",
     "CycleEvent",
     "CycleState",
+    "Event",
+    "EventSeat",
     "Member",
     "Offer",
     "Order",

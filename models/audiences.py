@@ -140,6 +140,13 @@ async def cycle_open_audience(session: AsyncSession) -> list[Recipient]:
     return recipients
 
 
+async def event_audience(session: AsyncSession) -> list[Recipient]:
+    """The consumers who want the network's invitations (tastings, farm visits)."""
+    recipients = [_recipient(m) for m in await _consumers(session, "events")]
+    await session.commit()
+    return recipients
+
+
 async def close_reminder_audience(session: AsyncSession, cycle_id: int) -> list[CloseReminder]:
     """Consumers to remind before close: those with an unconfirmed basket (with its lines) and
     those with no order yet; not those whose order is confirmed, nor those who opted out."""

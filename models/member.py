@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from models.pickup_point import PickupPoint
     from models.producer import Producer
 
-NOTIFICATION_KINDS = ("cycle_open", "close_reminder", "pickup_reminder")
+NOTIFICATION_KINDS = ("cycle_open", "close_reminder", "pickup_reminder", "events")
 
 
 class Member(Base):

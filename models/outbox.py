@@ -85,6 +85,8 @@ class Kind(enum.StrEnum):
     BASKET_RELEASED = "basket_released"
     SHORTAGE_NOTICE = "shortage_notice"
     BROADCAST = "broadcast"
+    EVENT_INVITATION = "event_invitation"
+    EVENT_REMINDER = "event_reminder"
     DELIVERY_REPORT = "delivery_report"
 
 

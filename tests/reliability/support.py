@@ -16,6 +16,8 @@ from handlers.i18n import _, use_locale
 from models import (
     Broadcast,
     Cycle,
+    Event,
+    EventSeat,
     Member,
     Offer,
     Order,
@@ -61,6 +63,7 @@ class World:
     alice_order_id: int
     marie_update_id: int
     draft_id: int
+    event_id: int = 0
     people: dict[str, SandboxUser] = field(default_factory=dict)
     errors: list[BaseException] = field(default_factory=list)
 
@@ -133,6 +136,10 @@ async def build_world(app: Any, sandbox: Any, session: Any, clock: Any) -> World
     draft = await session.scalar(select(Broadcast.id).order_by(Broadcast.id.desc()).limit(1))
     await session.commit()
     world.draft_id = int(draft or 0)  # left waiting for its audience: forged presses target it
+    await admin.send("/event Tasting ; 20/12 15:00 ; Chèvrerie ; 30")
+    event = await session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1))
+    await session.commit()
+    world.event_id = int(event or 0)  # planned, not announced yet
     assert not world.errors, world.errors
     return world
 
@@ -160,6 +167,8 @@ async def snapshot(session: Any) -> tuple[Any, ...]:
         await rows(select(OrderLine.id, OrderLine.quantity)),
         await rows(select(StockUpdate.id, StockUpdate.status)),
         await rows(select(Broadcast.id, Broadcast.status)),
+        await rows(select(Event.id, Event.taken, Event.announced_at)),
+        await rows(select(EventSeat.event_id, EventSeat.member_id)),
         await rows(
             # Strangers are registered on first contact: only the known people are compared.
             select(Member.id, Member.pickup_point_id, Member.producer_id, Member.is_admin).where(
