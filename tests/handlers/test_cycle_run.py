@@ -538,7 +538,7 @@ async def test_notifications_toggle_in_place(app, sandbox, session):
     alice = sandbox.user("Alice", language="fr")
     await alice.send("/notifications")
     view = alice.last_message
-    assert len(view.buttons) == 4
+    assert len(view.buttons) == 5  # four kinds and the menu
     await alice.press("Rappel le jour du retrait")
     assert alice.last_message is view
     assert view.edits == 1
