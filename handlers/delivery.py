@@ -91,6 +91,9 @@ KIND_NAMES: dict[str, LazyProxy] = {
     Kind.SHORTAGE_NOTICE: lazy_gettext("avis de manque"),
     Kind.BROADCAST: lazy_gettext("diffusion"),
     Kind.DELIVERY_REPORT: lazy_gettext("rapport d’envoi"),
+    Kind.FARM_LEFT_ALONE: lazy_gettext("avis de ferme sans producteur relié"),
+    Kind.MISSED_CYCLES: lazy_gettext("avis de cycles manqués"),
+    Kind.ERROR_REPORT: lazy_gettext("rapport d’erreur"),
 }
 
 
