@@ -14,7 +14,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from handlers.admin_only import admin_or_refuse
 from handlers.buttons import button
 from handlers.callback_data import CallbackData
-from handlers.common import escape, show
+from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.delivery import deliver
 from handlers.i18n import _, lazy_gettext, use_locale
@@ -147,10 +147,13 @@ async def move_to_farm(update: Update, context: DesserteContext, data: MoveToFar
 async def stay_with_farm(update: Update, context: DesserteContext) -> None:
     """« Rester … » pressed: nothing changes."""
     current = context.member.producer
+    if current is None:
+        await tell_stale(update)
+        return
     await show(
         update,
         _("C’est noté : votre compte reste relié à <b>{producer}</b>.").format(
-            producer=escape(current.name if current is not None else "")
+            producer=escape(current.name)
         ),
     )
 
