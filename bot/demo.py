@@ -358,7 +358,7 @@ def _receipt(cast: Cast, person: SandboxUser) -> str:
 
 def _producers_joined(cast: Cast) -> Iterator[Claim]:
     with use_locale(PRODUCERS_LANG):
-        welcome = _("Bienvenue {name} ! Vous êtes maintenant relié(e) à <b>{producer}</b>.")
+        welcome = _("Bienvenue {name} ! Votre compte est maintenant relié à <b>{producer}</b>.")
     for name, _slug, farm, _stock, _product in PRODUCERS:
         person = cast.producers.get(name)
         joined = person is not None and cast.saw(person, welcome, farm)

@@ -101,6 +101,7 @@ def state_label(state: CycleState) -> str:
         CycleState.OPEN: _("ouvert"),
         CycleState.CLOSED: _("clôturé"),
         CycleState.DELIVERED: _("livré"),
+        CycleState.SKIPPED: _("sauté (le bot était arrêté)"),
     }[state]
 
 

@@ -33,6 +33,7 @@ from handlers.stock_messages import stock_nudge_parts, weekly_prompt_parts
 from handlers.week_texts import (
     close_notice_text,
     close_reminder_text,
+    missed_cycles_text,
     open_text,
     pickup_reminder_text,
     shopping_buttons,
@@ -52,8 +53,8 @@ from models.audiences import (
 from models.closing import CloseSummary, close_cycle
 from models.cycle import Cycle, CycleState
 from models.outbox import Kind, Part, add_messages, cycle_topic, parts
-from models.pickup_day import finish_pickup
-from models.planning import cycles_to_watch, open_planned, plan_cycles
+from models.pickup_day import finish_pickup, pickup_missed
+from models.planning import cycles_to_watch, open_planned, plan_cycles, skip_missed
 from models.price_change import apply_due_prices
 from models.stock import add_prompted, stock_readiness
 from models.unit_of_work import unit_of_work
@@ -69,6 +70,7 @@ CLOSE_DISPATCHED = "close_dispatched"
 PICKUP_REMINDED = "pickup_reminder"
 STOCK_NUDGED = Kind.STOCK_NUDGE.value
 CLOSE_SUMMARY = Kind.CLOSE_SUMMARY.value
+PICKUP_MISSED = "pickup_missed"
 
 
 @dataclass
@@ -78,6 +80,7 @@ class DueReport:
     closed: list[int] = field(default_factory=list)
     delivered: list[int] = field(default_factory=list)
     planned: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)
     announced: list[int] = field(default_factory=list)
     reminded: list[tuple[int, str]] = field(default_factory=list)
@@ -91,6 +94,7 @@ class DueReport:
             self.closed
             or self.delivered
             or self.planned
+            or self.skipped
             or self.opened
             or self.announced
             or self.reminded
@@ -375,22 +379,28 @@ async def run_due_work(application: AnyApplication) -> DueReport:
             # A close whose follow-up was interrupted (crash, restart) is completed.
             report.messages += await dispatch_close(application, cycle.id)
 
+    missed_pickups: list[Cycle] = []
     for cycle in await _watched(services):
         if cycle.state == CycleState.CLOSED and cycle.pickup_ends_at <= now:
+            if pickup_missed(cycle):
+                # Closed late (the bot was down): no pickup day took place, nobody is a
+                # no-show; the admins hear of it once and may still record it in /retraits.
+                missed_pickups.append(cycle)
+                continue
             async with services.sessions() as session:
                 await finish_pickup(session, cycle.id, now)
             report.delivered.append(cycle.id)
 
     async with services.sessions() as session:
+        skipped = await skip_missed(session, now)
+        report.skipped = [c.id for c in skipped]
+        report.messages += await _tell_missed(application, session, skipped, missed_pickups)
         report.planned = [c.id for c in await plan_cycles(session, calendar, now)]
 
     cycles = await _watched(services)
     if not any(c.state == CycleState.OPEN for c in cycles):
         for cycle in cycles:
             if cycle.state != CycleState.PLANNED or cycle.opens_at > now:
-                continue
-            if cycle.closes_at <= now:
-                log.warning("cycle %s was never opened and its close has passed", cycle.id)
                 continue
             if await open_and_announce(application, cycle.id):
                 report.opened.append(cycle.id)
@@ -418,6 +428,33 @@ async def run_due_work(application: AnyApplication) -> DueReport:
     leftovers = await deliver(application)
     report.messages += leftovers.sent
     return report
+
+
+async def _tell_missed(
+    application: AnyApplication,
+    session: AsyncSession,
+    skipped: Sequence[Cycle],
+    missed_pickups: Sequence[Cycle],
+) -> int:
+    """Tell the admins, once, which cycles were skipped while the bot was down and which close
+    came after its pickup time (each late close is told once: a step of its cycle). Returns how
+    many admins were written to now."""
+    services = services_of(application)
+    missed_pickups = [
+        c for c in missed_pickups if not await step_done(session, c.id, PICKUP_MISSED)
+    ]
+    if not skipped and not missed_pickups:
+        return 0
+    admins = await admin_audience(session, services.admin_ids, services.default_locale)
+    async with unit_of_work(session):
+        late = [c for c in missed_pickups if await add_step(session, c.id, PICKUP_MISSED)]
+        if not skipped and not late:
+            return 0
+        drafts = _to_each(admins, lambda _r: (missed_cycles_text(services, skipped, late), None))
+        topic = f"missed:{min(c.id for c in [*skipped, *late])}"
+        await add_messages(session, topic, Kind.MISSED_CYCLES, drafts)
+    await deliver(application, topic)
+    return len(admins)
 
 
 async def _due_reminder(

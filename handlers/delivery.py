@@ -93,6 +93,9 @@ KIND_NAMES: dict[str, LazyProxy] = {
     Kind.EVENT_INVITATION: lazy_gettext("invitation à une rencontre"),
     Kind.EVENT_REMINDER: lazy_gettext("rappel de rencontre"),
     Kind.DELIVERY_REPORT: lazy_gettext("rapport d’envoi"),
+    Kind.FARM_LEFT_ALONE: lazy_gettext("avis de ferme sans producteur relié"),
+    Kind.MISSED_CYCLES: lazy_gettext("avis de cycles manqués"),
+    Kind.ERROR_REPORT: lazy_gettext("rapport d’erreur"),
 }
 
 

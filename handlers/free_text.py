@@ -6,7 +6,6 @@ Also answers edited messages (the bot only reads new ones) and update kinds it d
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -19,6 +18,7 @@ from handlers.menu import BASKET, CATALOG
 from handlers.routes import NO_CATEGORY, ShowCard
 from handlers.shop import closed_shop_text
 from handlers.small_talk import answer_small_talk
+from handlers.stock_messages import handle_stock_text
 from handlers.units import price_phrase
 from handlers.vocabulary import product_name
 from models import catalog
@@ -27,23 +27,13 @@ from models.cycles import open_cycle
 MAX_QUERY = 200
 
 
-async def _stock_handled(update: Update, context: DesserteContext) -> bool:
-    """Give a producer's message to the stock flow first (when that feature is installed)."""
-    try:
-        module = importlib.import_module("handlers.stock_messages")
-    except ModuleNotFoundError:
-        return False
-    handle = getattr(module, "handle_stock_text", None)
-    return bool(handle is not None and await handle(update, context))
-
-
 async def read_text(update: Update, context: DesserteContext) -> None:
     """Stock update for producers; a short answer to small talk; otherwise the matching
     products, or the categories."""
     message = update.effective_message
     if message is None or not message.text:
         return
-    if context.member.producer_id is not None and await _stock_handled(update, context):
+    if context.member.producer_id is not None and await handle_stock_text(update, context):
         return
     query = message.text.strip()[:MAX_QUERY]
     if await answer_small_talk(update, context, query):

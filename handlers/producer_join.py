@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.admin_only import admin_or_refuse
-from handlers.common import escape, show
+from handlers.buttons import button
+from handlers.callback_data import CallbackData
+from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
-from handlers.i18n import _, lazy_gettext
+from handlers.delivery import deliver
+from handlers.i18n import _, lazy_gettext, use_locale
 from handlers.menu import (
     ADMIN,
     PRODUCER,
@@ -23,14 +26,29 @@ from handlers.menu import (
 )
 from handlers.pages import show_texts, split_html
 from handlers.team import team_contact_line
+from models.audiences import admin_audience
 from models.errors import StaleAction
+from models.outbox import Kind, enqueue, parts
+from models.producer import Producer
 from models.producers import (
     INVITE_PREFIX,
     accept_invitation,
     all_producers,
     invitation_code,
+    invited_to,
     producer_by_slug,
 )
+
+
+class MoveToFarm(CallbackData, prefix="pj:move"):
+    """« Passer à … »: accept the invitation ``code`` and leave the current farm."""
+
+    code: str
+
+
+class StayWithFarm(CallbackData, prefix="pj:stay"):
+    """« Rester … »: keep the current farm, the invitation stays unused."""
+
 
 INVITE_COMMAND = Command(
     "invite_producteur",
@@ -70,32 +88,92 @@ async def invite_producer(update: Update, context: DesserteContext) -> None:
     )
 
 
+def _used_up(context: DesserteContext) -> str:
+    return "\n".join(
+        [
+            _(
+                "Ce lien d’invitation producteur a déjà servi ou n’est plus valable. "
+                "Demandez-en un nouveau à l’équipe du réseau."
+            ),
+            team_contact_line(context),
+        ]
+    )
+
+
 async def handle_producer_invitation(update: Update, context: DesserteContext, code: str) -> bool:
-    """``/start f-<code>``: link the sender to the producer and welcome them as such, or say
-    politely that the link was already used or is unknown. Returns True: it always answered."""
-    try:
-        producer = await accept_invitation(context.session, context.member, code)
-    except StaleAction:
+    """``/start f-<code>``: link the sender to the producer and welcome them as such; someone
+    already linked to another farm is asked first (nothing changes until they press); a link
+    already used or unknown gets a polite refusal. Returns True: it always answered."""
+    producer = await invited_to(context.session, code)
+    current = context.member.producer
+    if producer is None:
+        await show(update, _used_up(context))
+        return True
+    if current is not None and current.id != producer.id:
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        _("Passer à {producer}").format(producer=producer.name),
+                        callback_data=MoveToFarm(code).pack(),
+                    )
+                ],
+                [
+                    InlineKeyboardButton(
+                        _("Rester avec {producer}").format(producer=current.name),
+                        callback_data=StayWithFarm().pack(),
+                    )
+                ],
+            ]
+        )
         await show(
             update,
-            "\n".join(
-                [
-                    _(
-                        "Ce lien d’invitation producteur a déjà servi ou n’est plus valable. "
-                        "Demandez-en un nouveau à l’équipe du réseau."
-                    ),
-                    team_contact_line(context),
-                ]
-            ),
+            _(
+                "Votre compte est relié à <b>{current}</b>. Passer à <b>{producer}</b> ? "
+                "Vous ne recevrez plus les commandes de {current}."
+            ).format(current=escape(current.name), producer=escape(producer.name)),
+            keyboard,
         )
         return True
+    await _join(update, context, code)
+    return True
+
+
+async def move_to_farm(update: Update, context: DesserteContext, data: MoveToFarm) -> None:
+    """« Passer à … » pressed: the invitation is accepted (if still valid)."""
+    await _join(update, context, data.code)
+
+
+async def stay_with_farm(update: Update, context: DesserteContext) -> None:
+    """« Rester … » pressed: nothing changes."""
+    current = context.member.producer
+    if current is None:
+        await tell_stale(update)
+        return
+    await show(
+        update,
+        _("C’est noté : votre compte reste relié à <b>{producer}</b>.").format(
+            producer=escape(current.name)
+        ),
+    )
+
+
+async def _join(update: Update, context: DesserteContext, code: str) -> None:
+    """Accept the invitation and welcome the producer; tell the admins when the farm left has
+    nobody linked any more."""
+    try:
+        joined = await accept_invitation(context.session, context.member, code)
+    except StaleAction:
+        await show(update, _used_up(context))
+        return
+    producer = joined.producer
     await show(
         update,
         "\n".join(
             [
-                _("Bienvenue {name} ! Vous êtes maintenant relié(e) à <b>{producer}</b>.").format(
-                    name=escape(context.member.first_name), producer=escape(producer.name)
-                ),
+                _(
+                    "Bienvenue {name} ! Votre compte est maintenant relié à <b>{producer}</b>."
+                ).format(name=escape(context.member.first_name), producer=escape(producer.name)),
                 _(
                     "Pour donner votre stock, envoyez-moi simplement un message, par exemple "
                     "« tomates 12 kg, plus de radis » : je vous montre ce que j’ai compris et "
@@ -109,9 +187,40 @@ async def handle_producer_invitation(update: Update, context: DesserteContext, c
             ]
         ),
     )
-    return True
+    if joined.left_alone is not None:
+        await _tell_admins_left_alone(context, joined.left_alone, producer, code)
+
+
+async def _tell_admins_left_alone(
+    context: DesserteContext, farm: Producer, joined: Producer, code: str
+) -> None:
+    """Every admin hears, through the outbox, that ``farm`` has nobody to receive its orders."""
+    services = context.services
+    admins = await admin_audience(context.session, services.admin_ids, services.default_locale)
+    drafts = []
+    for admin in admins:
+        with use_locale(admin.locale):
+            text = _(
+                "⚠️ <b>{farm}</b> n’a plus personne de relié : {name} a rejoint la ferme "
+                "{joined}. Ses bons de commande n’arriveront à personne. Envoyez une invitation "
+                "avec /{command} {slug}"
+            ).format(
+                farm=escape(farm.name),
+                name=escape(context.member.display_name),
+                joined=escape(joined.name),
+                command=INVITE_COMMAND.localized_name(),
+                slug=escape(farm.slug),
+            )
+            drafts += parts(admin.telegram_id, admin.locale, text, member_id=admin.member_id)
+    topic = f"farm_left:{farm.id}:{code.removeprefix(INVITE_PREFIX)}"
+    await enqueue(context.session, topic, Kind.FARM_LEFT_ALONE, drafts)
+    await deliver(context.application, topic)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """/invite_producteur."""
-    return [CommandHandler(list(INVITE_COMMAND.names), invite_producer)]
+    """/invite_producteur, and the buttons that confirm moving to another farm."""
+    return [
+        CommandHandler(list(INVITE_COMMAND.names), invite_producer),
+        button(MoveToFarm, move_to_farm),
+        button(StayWithFarm, stay_with_farm),
+    ]

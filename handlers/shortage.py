@@ -8,7 +8,6 @@ affected consumer is told what changed and their new total, and the admins are t
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from telegram import Update
@@ -27,72 +26,28 @@ from handlers.stock_views import (
     ShortageAsStock,
     StockAsShortage,
     delivery_title,
-    not_recorded_line,
+    offer_shortage,
     orders_changed,
     preview_keyboard,
     preview_text,
     quantity,
-    shortage_keyboard,
-    shortage_text,
+    show_shortage,
 )
 from models.audiences import admin_audience
-from models.cycle import Cycle
-from models.cycles import open_cycle, stock_cycle
+from models.cycles import open_cycle
 from models.errors import StaleAction
 from models.outbox import Kind, Part, enqueue
 from models.shortage import (
     AffectedOrder,
-    ShortagePreview,
     ShortageReport,
     apply_shortage,
     ordered_products,
-    read_shortage_message,
     shortage_cycle,
     stock_as_shortage,
 )
 from models.stock import cancel_update, pending_update, preview, read_stock_message
-from models.text import fold
 
 log = logging.getLogger(__name__)
-
-
-# "seulement 8 tomates", "il ne me reste que 8 radis", "only 8 tomatoes" (folded text)
-_SHORTAGE_WORDS = re.compile(r"\b(seulement|que|qu|uniquement|manque|only|just)\b")
-
-
-async def offer_shortage(
-    update: Update,
-    context: DesserteContext,
-    text: str,
-    cycle: Cycle | None = None,
-    *,
-    asked: bool = False,
-) -> bool:
-    """A message giving less than was ordered becomes a shortage preview; True when it did.
-    After the close (``cycle`` None) any such message; while ``cycle`` is open, one about
-    shortages only that says so ("seulement 8 tomates", or sent with /manque: ``asked``)."""
-    if cycle is not None and not asked and not _SHORTAGE_WORDS.search(fold(text)):
-        return False
-    found = await read_shortage_message(
-        context.session, context.member, text, context.services.now(), cycle, whole=bool(cycle)
-    )
-    if found is None:
-        return False
-    await _show_shortage(update, context, found)
-    return True
-
-
-async def _show_shortage(
-    update: Update,
-    context: DesserteContext,
-    found: ShortagePreview,
-    left_out: list[str] | None = None,
-) -> None:
-    can_be_stock = await stock_cycle(context.session, context.services.now()) is not None
-    texts = shortage_text(found, context.services.timezone)
-    if left_out:
-        texts[-1] += "\n" + not_recorded_line(left_out)
-    await show_texts(update, texts, shortage_keyboard(found, can_be_stock=can_be_stock))
 
 
 async def stock_to_shortage(
@@ -106,7 +61,7 @@ async def stock_to_shortage(
     except StaleAction:
         await tell_stale(update)
         return
-    await _show_shortage(update, context, found, left_out)
+    await show_shortage(update, context, found, left_out)
 
 
 async def report_shortage(update: Update, context: DesserteContext) -> None:

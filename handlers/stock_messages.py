@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from handlers import shortage
 from handlers.buttons import button
 from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext, Services
@@ -36,6 +35,7 @@ from handlers.stock_views import (
     applied_text,
     delivery_title,
     nudge_text,
+    offer_shortage,
     preview_keyboard,
     preview_text,
     price_done_text,
@@ -116,7 +116,7 @@ async def handle_stock_text(update: Update, context: DesserteContext) -> bool:
         await undo_stock(update, context)
         return True
     now = context.services.now()
-    if await shortage.offer_shortage(update, context, text, await open_cycle(context.session)):
+    if await offer_shortage(update, context, text, await open_cycle(context.session)):
         return True
     if await _price_message(update, context, text):
         return True

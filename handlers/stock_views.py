@@ -5,13 +5,15 @@ Shared by :mod:`handlers.stock_messages` (stock updates) and :mod:`handlers.shor
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.callback_data import CallbackData
 from handlers.common import escape
+from handlers.context import DesserteContext
 from handlers.i18n import (
     _,
     format_date,
@@ -20,11 +22,12 @@ from handlers.i18n import (
     format_quantity,
     ngettext,
 )
-from handlers.pages import split_html
+from handlers.pages import show_texts, split_html
 from handlers.units import amount_phrase, price_phrase, size_phrase
 from models.cycle import Cycle, CycleState
+from models.cycles import stock_cycle
 from models.price_change import PriceChange, PricePreview
-from models.shortage import ShortagePreview
+from models.shortage import ShortagePreview, read_shortage_message
 from models.stock import (
     MAX_QUANTITY,
     AppliedStock,
@@ -33,6 +36,7 @@ from models.stock import (
     Question,
     StockPreview,
 )
+from models.text import fold
 
 
 class ValidateStock(CallbackData, prefix="stk:ok"):
@@ -559,3 +563,43 @@ def price_done_text(change: PriceChange, product_name: str, price: str) -> str:
         "✅ <b>Prix enregistré</b> : {name}, {price}, à partir du prochain cycle (les commandes "
         "de cette semaine gardent l’ancien prix)."
     ).format(name=escape(product_name), price=escape(price))
+
+
+# "seulement 8 tomates", "il ne me reste que 8 radis", "only 8 tomatoes" (folded text)
+_SHORTAGE_WORDS = re.compile(r"\b(seulement|que|qu|uniquement|manque|only|just)\b")
+
+
+async def offer_shortage(
+    update: Update,
+    context: DesserteContext,
+    text: str,
+    cycle: Cycle | None = None,
+    *,
+    asked: bool = False,
+) -> bool:
+    """A message giving less than was ordered becomes a shortage preview; True when it did.
+    After the close (``cycle`` None) any such message; while ``cycle`` is open, one about
+    shortages only that says so ("seulement 8 tomates", or sent with /manque: ``asked``)."""
+    if cycle is not None and not asked and not _SHORTAGE_WORDS.search(fold(text)):
+        return False
+    found = await read_shortage_message(
+        context.session, context.member, text, context.services.now(), cycle, whole=bool(cycle)
+    )
+    if found is None:
+        return False
+    await show_shortage(update, context, found)
+    return True
+
+
+async def show_shortage(
+    update: Update,
+    context: DesserteContext,
+    found: ShortagePreview,
+    left_out: list[str] | None = None,
+) -> None:
+    """The shortage preview with its buttons (and what the stock preview left out, if any)."""
+    can_be_stock = await stock_cycle(context.session, context.services.now()) is not None
+    texts = shortage_text(found, context.services.timezone)
+    if left_out:
+        texts[-1] += "\n" + not_recorded_line(left_out)
+    await show_texts(update, texts, shortage_keyboard(found, can_be_stock=can_be_stock))

@@ -3,6 +3,7 @@ and on pickup day, the admins' close summary, and the buttons under them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -149,6 +150,35 @@ def summary_text(services: Services, cycle: Cycle, summary: CloseSummary) -> str
             )
             for p in summary.pickup_points
         ]
+    return "\n".join(lines)
+
+
+def missed_cycles_text(services: Services, skipped: Sequence[Cycle], late: Sequence[Cycle]) -> str:
+    """The admins' notice after a downtime: the cycles skipped (never opened) and the cycles
+    closed only after their pickup time (no pickup day took place, nobody marked absent)."""
+    lines = [_("⚠️ <b>Le bot était arrêté</b> : voici ce qui s’est passé à son retour.")]
+    if skipped:
+        lines.append(
+            ngettext(
+                "{count} cycle n’a jamais ouvert, il est sauté :",
+                "{count} cycles n’ont jamais ouvert, ils sont sautés :",
+                len(skipped),
+            ).format(count=len(skipped))
+        )
+        lines += [
+            _("• cycle du {day}").format(day=format_date(_local(services, c.pickup_starts_at)))
+            for c in skipped
+        ]
+    for cycle in late:
+        lines.append(
+            _(
+                "Le cycle du {day} n’a été clôturé qu’après son heure de retrait : le retrait "
+                "n’a pas eu lieu, ses commandes restent confirmées et personne n’est noté "
+                "« non venu ». Prévenez les clients ; si vous remettez les commandes, notez-les "
+                "dans /retraits."
+            ).format(day=format_date(_local(services, cycle.pickup_starts_at)))
+        )
+    lines.append(_("Le prochain cycle : tapez /cycle."))
     return "\n".join(lines)
 
 

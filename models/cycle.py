@@ -17,12 +17,14 @@ if TYPE_CHECKING:
 
 
 class CycleState(enum.StrEnum):
-    """planned → open → closed → delivered."""
+    """planned → open → closed → delivered; planned → skipped when the bot was down through
+    the whole ordering window (it never opened)."""
 
     PLANNED = "planned"
     OPEN = "open"
     CLOSED = "closed"
     DELIVERED = "delivered"
+    SKIPPED = "skipped"
 
 
 class Cycle(Base):

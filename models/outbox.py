@@ -88,6 +88,9 @@ class Kind(enum.StrEnum):
     EVENT_INVITATION = "event_invitation"
     EVENT_REMINDER = "event_reminder"
     DELIVERY_REPORT = "delivery_report"
+    FARM_LEFT_ALONE = "farm_left_alone"  # a farm has nobody linked to receive its orders
+    MISSED_CYCLES = "missed_cycles"  # the bot was down: the cycles it skipped, a late close
+    ERROR_REPORT = "error_report"  # an error the bot met, for the admins
 
 
 MUST_ARRIVE: frozenset[str] = frozenset(
@@ -97,12 +100,15 @@ MUST_ARRIVE: frozenset[str] = frozenset(
         Kind.FINAL_RECEIPT,
         Kind.SHORTAGE_NOTICE,
         Kind.DELIVERY_REPORT,
+        Kind.FARM_LEFT_ALONE,
+        Kind.MISSED_CYCLES,
     }
 )
 """Kinds sent again (marked as a resend) when a crash leaves it unknown whether they arrived:
 a producer without the purchase order brings nothing, a consumer without the final receipt does
 not know where and when to collect, a consumer not told of a shortage comes for what is not
-there. Every other kind (announcements, reminders whose moment passes,
+there, a farm nobody is linked to any more gets no purchase order, and cycles the bot skipped
+while it was down leave consumers without a week. Every other kind (announcements, reminders whose moment passes,
 stock prompts, broadcasts) may be dropped: it is marked ``uncertain`` rather than risk a
 duplicate."""
 

@@ -135,6 +135,12 @@ async def toggle_collected(session: AsyncSession, order_id: int) -> Order:
     return order
 
 
+def pickup_missed(cycle: Cycle) -> bool:
+    """Whether the cycle closed only after its pickup window had ended (the bot was down): no
+    pickup day took place as planned, so nobody is a no-show by the clock."""
+    return cycle.closed_at is not None and cycle.closed_at >= cycle.pickup_ends_at
+
+
 async def finish_pickup(
     session: AsyncSession, cycle_id: int, now: datetime, point_id: int | None = None
 ) -> int:
@@ -142,13 +148,17 @@ async def finish_pickup(
 
     When no confirmed order is left, the cycle is delivered. Returns the number of no-shows
     recorded; a cycle that is not closed answers :class:`StaleAction` (finishing twice records
-    nothing more). Commits.
+    nothing more). Ending every point of a cycle whose pickup was missed (:func:`pickup_missed`)
+    records nothing: only a point's pickup ended by hand, one that took place, makes no-shows.
+    Commits.
     """
     async with unit_of_work(session):
         cycle = await lock_cycle(session, cycle_id)
         if cycle.state not in (CycleState.CLOSED, CycleState.DELIVERED):
             raise StaleAction(cycle_id=cycle_id)
         if cycle.state == CycleState.DELIVERED:
+            return 0
+        if point_id is None and pickup_missed(cycle):
             return 0
         query = update(Order).where(
             Order.cycle_id == cycle_id, Order.status == OrderStatus.CONFIRMED

@@ -130,6 +130,25 @@ async def extend_cycle(
     return cycle
 
 
+async def skip_missed(session: AsyncSession, now: datetime) -> list[Cycle]:
+    """Mark ``skipped`` every planned cycle whose close has passed: the bot was down through its
+    whole ordering window, so it never opened and never will. Returns the cycles this call
+    skipped (by opening; a concurrent run skips each once). Commits."""
+    skipped: list[Cycle] = []
+    async with unit_of_work(session):
+        ids = await session.scalars(
+            select(Cycle.id)
+            .where(Cycle.state == CycleState.PLANNED, Cycle.closes_at <= now)
+            .order_by(Cycle.opens_at)
+        )
+        for cycle_id in list(ids):
+            cycle = await lock_cycle(session, cycle_id)
+            if cycle.state == CycleState.PLANNED:
+                cycle.state = CycleState.SKIPPED
+                skipped.append(cycle)
+    return skipped
+
+
 async def cycles_to_watch(session: AsyncSession) -> list[Cycle]:
     """Every cycle the scheduler may still have work for (planned, open, closed), by opening."""
     cycles = await session.scalars(

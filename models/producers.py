@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.errors import StaleAction
@@ -40,12 +41,35 @@ async def invitation_code(session: AsyncSession, producer: Producer) -> str:
     return producer.invite_code
 
 
-async def accept_invitation(session: AsyncSession, member: Member, code: str) -> Producer:
+@dataclass(frozen=True)
+class Joined:
+    """An accepted invitation: the farm the member is now linked to, and the farm they left
+    when that farm has nobody linked any more (``left_alone``: nobody receives its orders)."""
+
+    producer: Producer
+    left_alone: Producer | None = None
+
+
+def _bare(code: str) -> str:
+    return code[len(INVITE_PREFIX) :] if code.startswith(INVITE_PREFIX) else code
+
+
+async def invited_to(session: AsyncSession, code: str) -> Producer | None:
+    """The producer whose invitation code is ``code`` (with or without the ``f-`` prefix), if
+    the code is still valid; the code is not used up. Reads only."""
+    code = _bare(code)
+    producer: Producer | None = (
+        await session.scalar(select(Producer).where(Producer.invite_code == code)) if code else None
+    )
+    await session.commit()
+    return producer
+
+
+async def accept_invitation(session: AsyncSession, member: Member, code: str) -> Joined:
     """Link ``member`` to the producer whose invitation code is ``code`` (with or without the
-    ``f-`` prefix) and use the code up. Raises :class:`StaleAction` for an unknown or used code.
-    Commits."""
-    if code.startswith(INVITE_PREFIX):
-        code = code[len(INVITE_PREFIX) :]
+    ``f-`` prefix) and use the code up; a member linked to another farm leaves it (the caller
+    asks them first). Raises :class:`StaleAction` for an unknown or used code. Commits."""
+    code = _bare(code)
     if not code:
         raise StaleAction(code=code)
     async with unit_of_work(session):
@@ -54,10 +78,25 @@ async def accept_invitation(session: AsyncSession, member: Member, code: str) ->
         )
         if producer is None:
             raise StaleAction(code=code)
+        former_id = member.producer_id
         producer.invite_code = None  # single use
         member.producer_id = producer.id
         member.producer = producer
-    return producer
+        left_alone = None
+        if former_id is not None and former_id != producer.id:
+            await session.flush()
+            if not await _linked_count(session, former_id):
+                left_alone = await session.get(Producer, former_id)
+    return Joined(producer, left_alone)
+
+
+async def _linked_count(session: AsyncSession, producer_id: int) -> int:
+    count = await session.scalar(
+        select(func.count(Member.id)).where(
+            Member.producer_id == producer_id, Member.reachable.is_(True)
+        )
+    )
+    return int(count or 0)
 
 
 async def producer_members(session: AsyncSession, producer_id: int) -> list[Member]:

@@ -621,3 +621,75 @@ async def test_english_admin_is_refused_in_english_too(app, sandbox):
     bob = sandbox.user("Bob", language="en")
     await bob.send("/cycle")
     assert bob.last_message.text
+
+
+async def test_three_weeks_down_skips_the_missed_cycles_and_marks_no_one_absent(
+    app, sandbox, session, clock, network
+):
+    """The bot stops while a week is open and comes back three weeks later: that week is
+    closed once, late, with nobody marked absent (no pickup day took place); the two planned
+    weeks that fell inside the downtime are skipped; /cycle shows the real next week, which
+    opens at once; the admins are told what happened, once."""
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    alice = sandbox.user("Alice", language="fr")
+    for user in (admin, alice):
+        await user.send("/start")
+    alice_m = await set_point(session, alice, network["central"])
+    await cycle_run.run_due_work(app)
+    clock.set(paris(2026, 12, 11, 12, 0))
+    week = (await cycle_run.run_due_work(app)).opened[0]
+    await stock_up(session, week)
+    product = await session.scalar(select(Offer.product_id).where(Offer.cycle_id == week))
+    await add_to_basket(session, alice_m, week, product, Decimal(1), clock())
+    await confirm_order(session, alice_m, week, clock())
+    await session.commit()
+    missed = [c.id for c in await cycles(session) if c.state == CycleState.PLANNED]
+    assert len(missed) == 2
+
+    # Down from Friday 11 December until Thursday 31 December.
+    clock.set(paris(2026, 12, 31, 10, 0))
+    before = len(admin.messages)
+    report = await cycle_run.run_due_work(app)
+    assert report.closed == [week]
+    assert report.skipped == missed
+    assert report.delivered == []
+    states = {c.id: c.state for c in await cycles(session)}
+    assert states[week] == CycleState.CLOSED
+    assert [states[c] for c in missed] == [CycleState.SKIPPED, CycleState.SKIPPED]
+    statuses = list(
+        await session.scalars(
+            select(Order.status)
+            .where(Order.cycle_id == week)
+            .execution_options(populate_existing=True)
+        )
+    )
+    await session.commit()
+    assert statuses == [OrderStatus.CONFIRMED]
+    told = [t for t in texts(admin)[before:] if "Le bot était arrêté" in t]
+    assert len(told) == 1, texts(admin)[before:]
+    assert "2 cycles n’ont jamais ouvert" in told[0]
+    assert "le retrait n’a pas eu lieu" in told[0]
+    assert "personne n’est noté « non venu »" in told[0]
+    assert await notifications(session, cycle_run.CLOSE_SUMMARY) == 1
+
+    # Running again does nothing more: no second close, no no-show, no second notice.
+    assert (await cycle_run.run_due_work(app)).idle
+    assert sum("Le bot était arrêté" in t for t in texts(admin)) == 1
+    no_shows = await session.scalar(
+        select(func.count(Order.id)).where(Order.status == OrderStatus.NO_SHOW)
+    )
+    await session.commit()
+    assert no_shows == 0
+
+    # /cycle shows the real next week (Friday 1 January), and "open now" opens it.
+    await admin.send("/cycle")
+    view = admin.last_message
+    assert "prévu" in view.text
+    nxt = next(c for c in await cycles(session) if c.state == CycleState.PLANNED)
+    assert nxt.opens_at > clock()
+    assert nxt.opens_at.astimezone(PARIS).date().isoformat() == "2027-01-01"
+    await admin.press("Ouvrir maintenant")
+    await admin.press("Oui, ouvrir")
+    assert "Cycle ouvert" in view.text
+    assert (await session.get(Cycle, nxt.id, populate_existing=True)).state == CycleState.OPEN
+    await session.commit()

@@ -486,3 +486,54 @@ async def test_shortage_command_and_next_week_stock(farm, session, sandbox, app,
     await check_invariants(session)
     state = await session.scalar(select(Cycle.state).where(Cycle.id == cycle_id))
     assert state.value == "closed"
+
+
+async def test_moving_to_another_farm_is_asked_and_a_farm_left_alone_is_told(app, sandbox, session):
+    """Marie, alone at Les Jardins de la Vonne, opens the Ferme du Grand Pré's invitation: she
+    is asked first; "stay" keeps everything; "move" moves her and the admins hear that the
+    Jardins have nobody to receive their orders."""
+    await load_demo_network(session)
+    marie_member = await link(session, MARIE, "jardins-lusignan", name="Marie")
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await admin.send("/invite_producteur ferme-grand-pre")
+    code = re.search(r"start=(f-[0-9a-f]+)", admin.last_message.text).group(1)
+    admin_before = len(admin.messages)
+    marie = sandbox.user("Marie", language="fr", user_id=MARIE)
+
+    async def farm_of_marie() -> str:
+        slug = await session.scalar(
+            select(Producer.slug)
+            .join(Member, Member.producer_id == Producer.id)
+            .where(Member.id == marie_member.id)
+            .execution_options(populate_existing=True)
+        )
+        await session.commit()
+        return slug
+
+    await marie.send(f"/start {code}")
+    question = marie.last_message
+    assert "Votre compte est relié à Les Jardins de la Vonne" in question.text
+    assert "Passer à Ferme du Grand Pré ?" in question.text
+    assert "(e)" not in question.text
+    assert await farm_of_marie() == "jardins-lusignan"
+
+    await marie.press("Rester avec Les Jardins de la Vonne")
+    assert "reste relié à" in marie.last_message.text
+    assert await farm_of_marie() == "jardins-lusignan"
+
+    # The invitation was not used: she can still change her mind.
+    await marie.send(f"/start {code}")
+    await marie.press("Passer à Ferme du Grand Pré")
+    assert "Bienvenue Marie" in marie.last_message.text
+    assert "(e)" not in marie.last_message.text
+    assert await farm_of_marie() == "ferme-grand-pre"
+    told = [m.text for m in admin.messages[admin_before:]]
+    assert len(told) == 1, told
+    assert "Les Jardins de la Vonne" in told[0]
+    assert "plus personne" in told[0]
+    assert "/invite_producteur jardins-lusignan" in told[0]
+
+    # The same button pressed again (a double tap) moves nothing and tells no one again.
+    await marie.press_data("pj:move:" + code.removeprefix("f-"))
+    assert "déjà servi" in marie.last_message.text
+    assert len(admin.messages) == admin_before + 1

@@ -119,3 +119,67 @@ async def test_a_repeating_error_reaches_the_admins_once_per_five_minutes(
     await bob.send("/aide")
     assert "et 2 fois de plus" in admin.last_message.text
     assert len(bob.messages) == 4  # every person still gets an apology
+
+
+async def test_an_error_reaches_every_admin_through_the_outbox(app, sandbox, session, monkeypatch):
+    """An admin by role (not in ADMIN_IDS) hears of the error too, in her language, and the
+    relay is written in the outbox like every message the bot sends on its own."""
+    from sqlalchemy import select, update
+
+    from handlers import help as help_module
+    from models import Member, OutboxMessage
+
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    emma = sandbox.user("Emma", language="en")
+    for person in (admin, emma):
+        await person.send("/start")
+    await session.execute(update(Member).where(Member.telegram_id == emma.id).values(is_admin=True))
+    await session.commit()
+
+    def broken(context):
+        raise RuntimeError("boom <b>")
+
+    monkeypatch.setattr(help_module, "help_text", broken)
+    bob = sandbox.user("Bob", language="fr")
+    await bob.send("/aide")
+    assert "RuntimeError: boom <b>" in admin.last_message.text
+    assert "Error in the bot" in emma.last_message.text
+    assert "RuntimeError: boom <b>" in emma.last_message.text
+    relayed = list(
+        await session.scalars(
+            select(OutboxMessage.telegram_id).where(OutboxMessage.kind == "error_report")
+        )
+    )
+    await session.commit()
+    assert sorted(relayed) == sorted([admin.id, emma.id])
+
+
+async def test_when_the_database_fails_the_error_goes_straight_to_admin_ids(
+    app, sandbox, monkeypatch, tmp_path
+):
+    """The database goes away in the middle of an update: the outbox cannot be written, so the
+    relay goes straight to ADMIN_IDS."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from handlers import help as help_module
+    from handlers.context import services_of
+
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await admin.send("/start")
+    before = len(admin.messages)
+    services = services_of(app)
+    gone = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite3")
+
+    def broken(context):
+        monkeypatch.setattr(services, "sessions", async_sessionmaker(gone))
+        raise OperationalError("SELECT 1", {}, Exception("database is gone"))
+
+    monkeypatch.setattr(help_module, "help_text", broken)
+    bob = sandbox.user("Bob", language="fr")
+    await bob.send("/aide")
+    assert "Désolé" in bob.last_message.text
+    assert len(admin.messages) == before + 1
+    assert "OperationalError" in admin.last_message.text
+    assert "database is gone" in admin.last_message.text
+    await gone.dispose()

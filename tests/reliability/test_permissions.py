@@ -111,6 +111,9 @@ BUTTONS: dict[str, Button] = {
     # Bob's orders, this week's and last week's: nobody here may read them.
     "ord:v": Button(lambda w: f"ord:v:{w.bob_order_id}", EVERYONE, owner="bob"),
     "pk": Button(lambda w: "pk", EVERYONE),
+    # Whoever holds a farm's invitation may move to it; a code nobody issued moves no one.
+    "pj:move": Button(lambda w: "pj:move:0123456789abcdef", EVERYONE),
+    "pj:stay": Button(lambda w: "pj:stay", EVERYONE),
     "pk:set": Button(lambda w: f"pk:set:{w.point_id}", EVERYONE, acts=True),
     "ntf": Button(lambda w: "ntf", EVERYONE),
     "ntf:tog": Button(lambda w: "ntf:tog:cycle_open", EVERYONE, acts=True),
