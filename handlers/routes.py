@@ -84,3 +84,10 @@ class ReorderNow(CallbackData, prefix="bsk:again"):
 
 
 REORDER_NOW = ReorderNow()
+
+
+class ReorderPast(CallbackData, prefix="bsk:past"):
+    """One of the member's past orders (``order_id``, shown in /commandes) copied into the open
+    cycle's basket."""
+
+    order_id: int

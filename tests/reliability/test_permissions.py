@@ -107,6 +107,8 @@ BUTTONS: dict[str, Button] = {
     "bsk:empty!": Button(lambda w: f"bsk:empty!:{w.cycle_id}", EVERYONE, acts=True),
     "bsk:ok": Button(lambda w: f"bsk:ok:{w.cycle_id}:0", EVERYONE, acts=True),
     "bsk:again": Button(lambda w: f"bsk:again:{w.cycle_id}", EVERYONE, acts=True),
+    # Bob's past order: nobody here may copy it into their basket.
+    "bsk:past": Button(lambda w: f"bsk:past:{w.bob_past_order_id}", EVERYONE, owner="bob"),
     "ord": Button(lambda w: "ord", EVERYONE),
     # Bob's orders, this week's and last week's: nobody here may read them.
     "ord:v": Button(lambda w: f"ord:v:{w.bob_order_id}", EVERYONE, owner="bob"),
