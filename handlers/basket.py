@@ -25,6 +25,7 @@ from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
 from handlers.menu import BASKET, BASKET_COMMAND, CATALOG, CONSUMER, MENU, Command, OpenBasket
 from handlers.pages import navigation_row, page_of
+from handlers.phone_offer import offer_text, phone_keyboard
 from handlers.routes import NO_CATEGORY, ReorderNow, ReorderPast, ShowCard
 from handlers.shop import (
     answer_refusal,
@@ -44,6 +45,7 @@ from models.ordering import (
     confirm_order,
     current_basket,
     empty_basket,
+    order_history,
     reorder_last,
     reorder_order,
     set_quantity,
@@ -419,8 +421,15 @@ async def confirm(
         log.warning("the confirmed basket's edit timed out; the receipt follows anyway")
     chat = update.effective_chat
     assert chat is not None
+    text, keyboard = summary_text(context, cycle, order), None
+    if (
+        context.member.phone is None
+        and len(await order_history(context.session, context.member, 2)) == 1
+    ):
+        # The first order: once, the offer to be found at the counter comes with it.
+        text, keyboard = f"{text}\n\n{offer_text()}", phone_keyboard()
     try:
-        await chat.send_message(summary_text(context, cycle, order), parse_mode=ParseMode.HTML)
+        await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     except TimedOut:
         log.warning("the receipt of order %s timed out; not sent again", order.id)
 

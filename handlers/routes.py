@@ -91,3 +91,10 @@ class ReorderPast(CallbackData, prefix="bsk:past"):
     cycle's basket."""
 
     order_id: int
+
+
+class AskPhone(CallbackData, prefix="ph"):
+    """The offer to share one's phone number (a reply keyboard with Telegram's contact button)."""
+
+
+ASK_PHONE = AskPhone()

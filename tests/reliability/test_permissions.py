@@ -114,6 +114,7 @@ BUTTONS: dict[str, Button] = {
     "ord:v": Button(lambda w: f"ord:v:{w.bob_order_id}", EVERYONE, owner="bob"),
     "pk": Button(lambda w: "pk", EVERYONE),
     "pk:set": Button(lambda w: f"pk:set:{w.point_id}", EVERYONE, acts=True),
+    "ph": Button(lambda w: "ph", EVERYONE),
     "ntf": Button(lambda w: "ntf", EVERYONE),
     "ntf:tog": Button(lambda w: "ntf:tog:cycle_open", EVERYONE, acts=True),
     "cyc": Button(lambda w: "cyc", ADMIN),
