@@ -57,7 +57,6 @@ LABELS = {
     "fr": {
         "add": "Ajouter",
         "confirm": "Confirmer la commande",
-        "confirm_changes": "Confirmer les modifications",
         "same_basket": "Même panier",
         "same_stock": "Même stock",
         "validate": "Valider",
@@ -69,7 +68,6 @@ LABELS = {
     "en": {
         "add": "Add",
         "confirm": "Confirm the order",
-        "confirm_changes": "Confirm the changes",
         "same_basket": "Same basket",
         "same_stock": "Same stock",
         "validate": "Confirm",
@@ -349,7 +347,7 @@ async def _confirm(cast: Cast, person: SandboxUser, label: str) -> None:
 
 def _receipt(cast: Cast, person: SandboxUser) -> str:
     """The confirmation the person saw during this scene ('' when none)."""
-    pattern = _shape(_("✅ <b>Commande confirmée</b> — merci !"))
+    pattern = _shape(_("✅ <b>Commande {number} confirmée</b> — merci !"))
     return next((t for t in reversed(cast.seen(person)) if pattern.search(t)), "")
 
 
@@ -532,16 +530,28 @@ async def paul_wants_more(cast: Cast) -> None:
 
 
 def _lea_changed(cast: Cast) -> Iterator[Claim]:
-    receipt = _receipt(cast, cast.consumers["Léa"])
+    lea = cast.consumers["Léa"]
+    template = _(
+        "🧾 Commande {number} mise à jour — nouveau total : {total}. Elle reste confirmée."
+    )
     yield (
-        "Potimarron" in receipt and "Endives" in receipt,
-        _("Léa lit sa commande modifiée, avec le potimarron en plus."),
+        cast.saw(lea, _("Ajouté au panier : {product}, {quantity}."), "Potimarron")
+        and cast.saw(lea, template),
+        _("Léa lit que sa commande est mise à jour aussitôt, avec son nouveau total."),
+    )
+    basket = _newest(lea)
+    yield (
+        "Potimarron" in basket
+        and "Endives" in basket
+        and not any(cast.labels["confirm"] in b for b in _buttons(lea)),
+        _("Son panier montre la commande confirmée, potimarron compris, sans rien à reconfirmer."),
     )
 
 
 @scene(
     lazy_gettext(
-        "Le lendemain, Léa change d’avis : elle ajoute un potimarron et confirme la modification."
+        "Le lendemain, Léa change d’avis : elle ajoute un potimarron, et sa commande confirmée "
+        "compte aussitôt le changement."
     ),
     _lea_changed,
     at=_day(1, 11),
@@ -549,7 +559,7 @@ def _lea_changed(cast: Cast) -> Iterator[Claim]:
 async def lea_changes_her_mind(cast: Cast) -> None:
     lea = cast.consumers["Léa"]
     await _fill(cast, lea, [("potimarron", "Potimarron", 0)])
-    await _confirm(cast, lea, cast.labels["confirm_changes"])
+    await lea.send("/panier" if cast.lang == "fr" else "/basket")
 
 
 def _hugo_refused(cast: Cast) -> Iterator[Claim]:

@@ -25,7 +25,8 @@ from handlers.context import DesserteContext
 from handlers.i18n import _, format_price, lazy_gettext
 from handlers.menu import BASKET, BASKET_COMMAND, CATALOG, CONSUMER, MENU, Command, OpenBasket
 from handlers.pages import navigation_row, page_of
-from handlers.routes import NO_CATEGORY, ReorderNow, ShowCard
+from handlers.phone_offer import offer_text, phone_keyboard
+from handlers.routes import NO_CATEGORY, ReorderNow, ReorderPast, ShowCard
 from handlers.shop import (
     answer_refusal,
     current_cycle,
@@ -35,14 +36,18 @@ from handlers.shop import (
     when,
 )
 from handlers.units import quantity_phrase
+from handlers.week_texts import order_number, order_updated_text
 from models import Cycle, Order, OrderStatus, Product
-from models.errors import AlreadyConfirmed, DomainError
+from models.errors import AlreadyConfirmed, BelowMinimum, DomainError
 from models.ordering import (
+    ReorderReport,
     add_to_basket,
     confirm_order,
     current_basket,
     empty_basket,
+    order_history,
     reorder_last,
+    reorder_order,
     set_quantity,
 )
 
@@ -147,8 +152,8 @@ def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None, pag
     lines.append("")
     lines.append(_("<b>Total : {total}</b>").format(total=format_price(order.total_cents)))
     minimum = context.services.minimum_order_cents
-    if minimum and order.total_cents < minimum:
-        lines.append(_("Commande minimum : {minimum}.").format(minimum=format_price(minimum)))
+    if order.status != OrderStatus.CONFIRMED and order.total_cents < minimum:
+        lines.append(refusal(BelowMinimum(total=order.total_cents, minimum=minimum), context))
     point = order.pickup_point or context.member.pickup_point
     if point is not None:
         lines.append(
@@ -158,18 +163,25 @@ def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None, pag
         )
     else:
         lines.append(_("📍 Choisissez votre point de retrait avec /retrait."))
-    if order.status == OrderStatus.CONFIRMED and order.changed_since_confirmed:
-        lines.append(_("✏️ Vous avez modifié votre commande : confirmez les modifications."))
-    elif order.status == OrderStatus.CONFIRMED:
-        lines.append(_("✅ Commande confirmée. Vous pouvez la modifier jusqu’à la clôture."))
+    if order.status == OrderStatus.CONFIRMED:
+        lines.append(
+            _(
+                "✅ Commande {number} confirmée. Vous pouvez la modifier jusqu’à la clôture : "
+                "chaque modification compte aussitôt, sans rien reconfirmer."
+            ).format(number=order_number(order.id))
+        )
     else:
-        lines.append(_("⏳ Panier pas encore confirmé."))
+        lines.append(
+            _("⏳ Panier pas encore confirmé : sans confirmation, il sera abandonné à la clôture.")
+        )
     return "\n".join(lines)
 
 
-def basket_keyboard(cycle: Cycle, order: Order | None, page: int = 0) -> InlineKeyboardMarkup:
-    """Per line of the ``page``-th page: − name + 🗑; the pages; then confirm (on every page),
-    reorder, empty, catalog."""
+def basket_keyboard(
+    cycle: Cycle, order: Order | None, page: int = 0, minimum_cents: int = 0
+) -> InlineKeyboardMarkup:
+    """Per line of the ``page``-th page: − name + 🗑; the pages; then confirm (on every page, for
+    a basket not yet confirmed that reaches ``minimum_cents``), reorder, empty, catalog."""
     rows: list[list[InlineKeyboardButton]] = []
     if order is not None and order.lines:
         shown, page, pages = page_of(order.lines, page, LINES_PER_PAGE)
@@ -198,16 +210,13 @@ def basket_keyboard(cycle: Cycle, order: Order | None, page: int = 0) -> InlineK
         navigation = navigation_row(page, pages, lambda n: BasketPage(cycle.id, n))
         if navigation:
             rows.append(navigation)
-        if order.status != OrderStatus.CONFIRMED or order.changed_since_confirmed:
-            label = (
-                _("✅ Confirmer les modifications ({total})")
-                if order.status == OrderStatus.CONFIRMED
-                else _("✅ Confirmer la commande ({total})")
-            )
+        if order.status != OrderStatus.CONFIRMED and order.total_cents >= minimum_cents:
             rows.append(
                 [
                     InlineKeyboardButton(
-                        label.format(total=format_price(order.total_cents)),
+                        _("✅ Confirmer la commande ({total})").format(
+                            total=format_price(order.total_cents)
+                        ),
                         callback_data=ConfirmBasket(cycle.id, fingerprint(order)).pack(),
                     )
                 ]
@@ -249,7 +258,8 @@ async def render_basket(
     text = basket_text(context, cycle, order, page)
     if notice:
         text = f"{notice}\n\n{text}"
-    await show(update, text, basket_keyboard(cycle, order, page))
+    keyboard = basket_keyboard(cycle, order, page, context.services.minimum_order_cents)
+    await show(update, text, keyboard)
 
 
 async def show_basket(update: Update, context: DesserteContext) -> None:
@@ -281,32 +291,35 @@ async def _line_action(
         await render_basket(update, context, cycle, notice, page=data.page)
         return
     step = line.product.step
+    name = line.product.name
     now = context.services.now()
-    notice = ""
+    minimum = context.services.minimum_order_cents
+    notices = []
     try:
-        if isinstance(data, LessOfLine):
-            await set_quantity(
-                context.session,
-                context.member,
-                cycle.id,
-                data.product_id,
-                max(Decimal(0), line.quantity - step),
-                now,
-            )
-        elif isinstance(data, RemoveLine):
-            await set_quantity(
-                context.session, context.member, cycle.id, data.product_id, Decimal(0), now
-            )
-            notice = _("Retiré du panier.")
-        else:
+        if isinstance(data, MoreOfLine) and not isinstance(data, LessOfLine | RemoveLine):
             result = await add_to_basket(
                 context.session, context.member, cycle.id, data.product_id, step, now
             )
             if result.short or result.granted == 0:
-                notice = _("Il n’en reste plus.")
+                notices.append(_("Il n’en reste plus."))
+        else:
+            left = Decimal(0) if isinstance(data, RemoveLine) else line.quantity - step
+            result = await set_quantity(
+                context.session,
+                context.member,
+                cycle.id,
+                data.product_id,
+                max(Decimal(0), left),
+                now,
+                minimum_cents=minimum,
+            )
+            if result.line_quantity == 0:
+                notices.append(_("{product} retiré du panier.").format(product=escape(name)))
+        if result.confirmed and result.order_id is not None:
+            notices.append(order_updated_text(result.order_id, result.total_cents))
     except DomainError as error:
-        notice = escape(refusal(error, context))
-    await render_basket(update, context, cycle, notice, page=data.page)
+        notices.append(escape(refusal(error, context)))
+    await render_basket(update, context, cycle, "\n".join(notices), page=data.page)
 
 
 async def more(update: Update, context: DesserteContext, data: MoreOfLine, cycle: Cycle) -> None:
@@ -351,7 +364,10 @@ async def empty(update: Update, context: DesserteContext, data: EmptyNow, cycle:
 
 def summary_text(context: DesserteContext, cycle: Cycle, order: Order) -> str:
     """The receipt sent when an order is confirmed."""
-    lines = [_("✅ <b>Commande confirmée</b> — merci !"), ""]
+    lines = [
+        _("✅ <b>Commande {number} confirmée</b> — merci !").format(number=order_number(order.id)),
+        "",
+    ]
     lines.extend(order_lines(order))
     if order.pickup_point is not None:
         point = order.pickup_point
@@ -363,9 +379,10 @@ def summary_text(context: DesserteContext, cycle: Cycle, order: Order) -> str:
             )
         )
     lines.append(
-        _("Vous pouvez la modifier jusqu’au {when} avec /panier.").format(
-            when=when(context, cycle.closes_at)
-        )
+        _(
+            "Vous pouvez la modifier jusqu’au {when} avec /panier : chaque modification compte "
+            "aussitôt, sans rien reconfirmer. Le reçu définitif vous arrive à la clôture."
+        ).format(when=when(context, cycle.closes_at))
     )
     return "\n".join(lines)
 
@@ -404,8 +421,15 @@ async def confirm(
         log.warning("the confirmed basket's edit timed out; the receipt follows anyway")
     chat = update.effective_chat
     assert chat is not None
+    text, keyboard = summary_text(context, cycle, order), None
+    if (
+        context.member.phone is None
+        and len(await order_history(context.session, context.member, 2)) == 1
+    ):
+        # The first order: once, the offer to be found at the counter comes with it.
+        text, keyboard = f"{text}\n\n{offer_text()}", phone_keyboard()
     try:
-        await chat.send_message(summary_text(context, cycle, order), parse_mode=ParseMode.HTML)
+        await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     except TimedOut:
         log.warning("the receipt of order %s timed out; not sent again", order.id)
 
@@ -438,7 +462,32 @@ async def reorder_into(update: Update, context: DesserteContext, cycle: Cycle) -
             update, context, cycle, _("Je ne trouve pas de commande précédente à reprendre.")
         )
         return
-    notice = [_("🔁 J’ai repris votre dernière commande.")]
+    await _show_reorder(
+        update, context, cycle, report, _("🔁 J’ai repris votre dernière commande.")
+    )
+
+
+async def reorder_past(update: Update, context: DesserteContext, data: ReorderPast) -> None:
+    """One of the member's past orders (from /commandes) copied into the open cycle's basket."""
+    cycle = await current_cycle(update, context)
+    if cycle is None:
+        return
+    try:
+        report = await reorder_order(
+            context.session, context.member, cycle.id, data.order_id, context.services.now()
+        )
+    except DomainError as error:
+        await answer_refusal(update, context, error)
+        return
+    intro = _("🔁 J’ai repris votre commande {number}.").format(number=order_number(data.order_id))
+    await _show_reorder(update, context, cycle, report, intro)
+
+
+async def _show_reorder(
+    update: Update, context: DesserteContext, cycle: Cycle, report: ReorderReport, intro: str
+) -> None:
+    """The basket after a reorder, ``intro`` then what was short, rounded or missing above."""
+    notice = [intro]
     basket = await current_basket(context.session, context.member, cycle.id)
     names = {line.product_id: line.product for line in basket.lines} if basket else {}
     for reservation in report.short:
@@ -472,7 +521,9 @@ async def reorder_into(update: Update, context: DesserteContext, cycle: Cycle) -
                 products=", ".join(escape(name) for name in missing)
             )
         )
-    await render_basket(update, context, cycle, "\n".join(notice))
+    if basket is not None and basket.status == OrderStatus.CONFIRMED:
+        notice.append(order_updated_text(basket.id, basket.total_cents))
+    await render_basket(update, context, cycle, "\n".join(notice), order=basket)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
@@ -490,4 +541,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         button(ConfirmBasket, confirm, cycle=True),
         button(Reorder, reorder_from_basket, cycle=True),
         button(ReorderNow, reorder),
+        button(ReorderPast, reorder_past),
     ]

@@ -24,6 +24,7 @@ from handlers.menu import BASKET, CATALOG, CATALOG_COMMAND, MENU, OpenCatalog
 from handlers.routes import NO_CATEGORY, ShowCard
 from handlers.shop import current_cycle, product_title, refusal
 from handlers.units import price_phrase, quantity_phrase
+from handlers.week_texts import order_updated_text
 from models import Cycle, catalog
 from models.errors import DomainError
 from models.ordering import add_to_basket, floor_to_step, line_quantity, line_total
@@ -159,8 +160,9 @@ async def render_category(
     await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
 
 
-def card_text(view: catalog.OfferView, in_basket: Decimal) -> str:
-    """A product's card: producer and town, labels, origin, farming, price, what is left."""
+def card_text(view: catalog.OfferView, in_basket: Decimal, took_last: bool = False) -> str:
+    """A product's card: producer and town, labels, origin, farming, price, what is left
+    (``took_last``: the member's own add just took the last ones)."""
     product = view.product
     producer = product.producer
     lines = [product_title(product.name)]
@@ -176,7 +178,9 @@ def card_text(view: catalog.OfferView, in_basket: Decimal) -> str:
     if product.description:
         lines.append(f"\n<i>{escape(product.description)}</i>\n")
     lines.append(f"💶 <b>{escape(price_phrase(product))}</b>")
-    if view.sold_out:
+    if view.sold_out and took_last:
+        lines.append(_("📦 Vous avez pris les derniers : il n’en reste plus cette semaine."))
+    elif view.sold_out:
         lines.append(_("📦 Épuisé cette semaine"))
     elif view.scarce:
         lines.append(
@@ -267,12 +271,14 @@ async def render_card(
     page: int,
     in_basket: Decimal | None = None,
     notice: str = "",
+    took_last: bool = False,
 ) -> None:
     """Show the card (as a photo with caption when the product has one), ``notice`` (HTML) above;
-    ``in_basket`` when the caller already knows how much of it the basket holds."""
+    ``in_basket`` when the caller already knows how much of it the basket holds; ``took_last``
+    when the member's own add just took the last ones."""
     if in_basket is None:
         in_basket = await line_quantity(context.session, context.member, cycle.id, view.product.id)
-    text = card_text(view, in_basket)
+    text = card_text(view, in_basket, took_last)
     if notice:
         text = f"{notice}\n\n{text}"
     keyboard = card_keyboard(cycle, view, quantity, index, page)
@@ -364,6 +370,8 @@ async def add_product(
             quantity=escape(quantity_phrase(product, result.granted)),
             product=escape(product.name),
         )
+    if result.confirmed and result.order_id is not None:
+        notice += "\n" + order_updated_text(result.order_id, result.total_cents)
     await render_card(
         update,
         context,
@@ -374,6 +382,7 @@ async def add_product(
         data.page,
         result.line_quantity,
         notice=f"✅ {notice}" if not result.short else f"⚠️ {notice}",
+        took_last=result.remaining == 0,
     )
 
 

@@ -13,9 +13,11 @@ from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, lazy_gettext
 from handlers.menu import CONSUMER, MENU, Command
-from handlers.routes import ORDERS, ShowOrders
+from handlers.routes import ORDERS, ReorderPast, ShowOrders
 from handlers.shop import local, order_lines, pickup_window
+from handlers.week_texts import order_number
 from models import Order, OrderStatus
+from models.cycles import open_cycle
 from models.errors import StaleAction
 from models.ordering import order_history, order_of_member
 
@@ -55,7 +57,8 @@ async def show_orders(update: Update, context: DesserteContext) -> None:
         point = escape(order.pickup_point.name) if order.pickup_point else "—"
         status = str(STATUS.get(order.status, order.status.value))
         lines.append(
-            _("• {day} — {point} — {total} — {status}").format(
+            _("• {number} — {day} — {point} — {total} — {status}").format(
+                number=order_number(order.id),
                 day=_day(context, order),
                 point=point,
                 total=format_price(order.total_cents),
@@ -84,7 +87,9 @@ async def show_order(update: Update, context: DesserteContext, data: ShowOrder) 
         await tell_stale(update)
         return
     lines = [
-        _("<b>Commande du {day}</b>").format(day=_day(context, order)),
+        _("<b>Commande {number} du {day}</b>").format(
+            number=order_number(order.id), day=_day(context, order)
+        ),
         _("Statut : {status}").format(status=str(STATUS.get(order.status, order.status.value))),
     ]
     if order.pickup_point is not None:
@@ -96,9 +101,18 @@ async def show_order(update: Update, context: DesserteContext, data: ShowOrder) 
         )
     lines.append("")
     lines.extend(order_lines(order))
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(_("⬅️ Vos commandes"), callback_data=ORDERS.pack())]]
-    )
+    rows = []
+    cycle = await open_cycle(context.session)
+    if cycle is not None and cycle.id != order.cycle_id:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("🔁 Commander à nouveau"), callback_data=ReorderPast(order.id).pack()
+                )
+            ]
+        )
+    rows.append([InlineKeyboardButton(_("⬅️ Vos commandes"), callback_data=ORDERS.pack())])
+    keyboard = InlineKeyboardMarkup(rows)
     await show(update, "\n".join(lines), keyboard)
 
 

@@ -12,7 +12,7 @@ from handlers.common import show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
 from handlers.menu import CATALOG, CONSUMER, MENU, Command
-from handlers.pickup_points import point_line, points_message
+from handlers.pickup_points import pickup_day, point_line, points_message
 from handlers.routes import AskPickupPoint, ChoosePickupPoint
 from models.errors import StaleAction
 from models.pickup import choose_point
@@ -52,7 +52,9 @@ async def set_pickup_point(
     )
     await show(
         update,
-        _("📍 Vous retirerez vos commandes ici :\n{point}").format(point=point_line(point)),
+        _("📍 Vous retirerez vos commandes ici :\n{point}").format(
+            point=point_line(point, await pickup_day(context))
+        ),
         keyboard,
     )
 

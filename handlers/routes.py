@@ -84,3 +84,17 @@ class ReorderNow(CallbackData, prefix="bsk:again"):
 
 
 REORDER_NOW = ReorderNow()
+
+
+class ReorderPast(CallbackData, prefix="bsk:past"):
+    """One of the member's past orders (``order_id``, shown in /commandes) copied into the open
+    cycle's basket."""
+
+    order_id: int
+
+
+class AskPhone(CallbackData, prefix="ph"):
+    """The offer to share one's phone number (a reply keyboard with Telegram's contact button)."""
+
+
+ASK_PHONE = AskPhone()

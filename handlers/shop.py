@@ -81,9 +81,14 @@ def refusal(error: DomainError, context: DesserteContext) -> str:
     if isinstance(error, EmptyBasket):
         return _("Votre panier est vide : ajoutez d’abord des produits depuis le catalogue.")
     if isinstance(error, BelowMinimum):
-        return _("La commande minimum est de {minimum} (votre panier : {total}).").format(
-            minimum=format_price(int(error.params["minimum"])),
-            total=format_price(int(error.params["total"])),
+        minimum, total = int(error.params["minimum"]), int(error.params["total"])
+        if error.params.get("confirmed"):
+            return _(
+                "Votre commande confirmée doit rester d’au moins {minimum} (elle ferait {total}) : "
+                "pour l’annuler, videz le panier."
+            ).format(minimum=format_price(minimum), total=format_price(total))
+        return _("Encore {missing} pour atteindre le minimum de {minimum}.").format(
+            missing=format_price(minimum - total), minimum=format_price(minimum)
         )
     if isinstance(error, NoPickupPoint):
         return _("Choisissez d’abord votre point de retrait avec /retrait.")

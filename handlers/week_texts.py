@@ -1,5 +1,6 @@
 """The texts the week sends on its own: the opening announcement, the reminders before close
-and on pickup day, the admins' close summary, and the buttons under them."""
+and on pickup day, the admins' close summary, and the buttons under them; how an order is named
+("n° 42") and what a change to a confirmed one says, wherever an order is shown."""
 
 from __future__ import annotations
 
@@ -185,6 +186,13 @@ def missed_cycles_text(services: Services, skipped: Sequence[Cycle], late: Seque
 def order_number(order_id: int) -> str:
     """How an order is named to people: "n° 42" ("no. 42")."""
     return _("n° {number}").format(number=order_id)
+
+
+def order_updated_text(order_id: int, total_cents: int) -> str:
+    """What a change to a confirmed order says: it counts at once, here is the new total."""
+    return _(
+        "🧾 Commande {number} mise à jour — nouveau total : {total}. Elle reste confirmée."
+    ).format(number=order_number(order_id), total=format_price(total_cents))
 
 
 def close_notice_text(services: Services, cycle: Cycle, notice: CloseNotice) -> str:

@@ -37,6 +37,8 @@ class Member(Base):
     # Company pickup points this member joined through their invitation link.
     joined_points: Mapped[list[int]] = mapped_column(JSON, default=list)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The phone number the member shared (Telegram's contact button), for the pickup lists.
+    phone: Mapped[str | None] = mapped_column(String(32))
 
     producer: Mapped[Producer | None] = relationship(back_populates="members")
     pickup_point: Mapped[PickupPoint | None] = relationship()

@@ -88,3 +88,23 @@ async def set_locale(session: AsyncSession, member: Member, locale: str) -> Memb
     async with unit_of_work(session):
         member.locale = locale
     return member
+
+
+PHONE_CHARACTERS = frozenset("0123456789")
+
+
+def normalize_phone(text: str) -> str | None:
+    """A phone number as Telegram's contact gives it ("33612345678", "+33 6 12…") in one form,
+    "+33612345678"; None for anything that is not 6 to 20 digits with an optional ``+``."""
+    compact = "".join(text.split()).replace("-", "").replace(".", "")
+    digits = compact.removeprefix("+")
+    if not digits or not set(digits) <= PHONE_CHARACTERS or not 6 <= len(digits) <= 20:
+        return None
+    return "+" + digits
+
+
+async def set_phone(session: AsyncSession, member: Member, phone: str) -> Member:
+    """Store the phone number the member shared (already normalised). Commits."""
+    async with unit_of_work(session):
+        member.phone = phone
+    return member

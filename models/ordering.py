@@ -1,5 +1,14 @@
 """Ordering rules: the basket, stock reservation, confirmation, reorder and history.
 
+One truth about an order, the one the member reads: a basket counts only once confirmed; an
+unconfirmed basket is released at the close (the reminders say so). Once confirmed, an order
+*stays* confirmed: every later change (more, less, a new line, "same basket") applies at once
+and counts at the close, with nothing to confirm again; the basket then reads "Commande n° 42
+mise à jour — nouveau total", and the close sends the final receipt. A change that would take
+a confirmed order below the network's minimum (but not to nothing) is refused
+(:class:`BelowMinimum` with ``confirmed=True``). ``Order.changed_since_confirmed`` only records
+that the order was changed after its receipt.
+
 Stock is never oversold: every reservation is one conditional ``UPDATE offer SET ordered =
 ordered + :q WHERE ordered + :q <= offered``, so concurrent consumers cannot both take the last
 unit, on SQLite and PostgreSQL alike. Every operation first takes a shared lock on its cycle row
@@ -52,6 +61,11 @@ class Reservation:
     granted: Decimal
     line_quantity: Decimal
     remaining: Decimal
+    order_id: int | None = None
+    confirmed: bool = False
+    """Whether the change landed in a confirmed order (it counts at once)."""
+    total_cents: int = 0
+    """The order's total after the change."""
 
     @property
     def short(self) -> bool:
@@ -217,13 +231,19 @@ async def set_quantity(
     product_id: int,
     quantity: Decimal,
     now: datetime,
+    *,
+    minimum_cents: int = 0,
 ) -> Reservation:
     """Make the member's basket hold ``quantity`` of the product (0 removes the line).
 
     More than is left gives what is left (``Reservation.short``); nothing left raises
-    :class:`SoldOut`. Commits; refuses with :class:`CycleClosed` once the cycle is closed.
+    :class:`SoldOut`. A confirmed order stays confirmed, and may not go below
+    ``minimum_cents`` unless it is emptied (:class:`BelowMinimum`). Commits; refuses with
+    :class:`CycleClosed` once the cycle is closed.
     """
-    return await _change(session, member, cycle_id, product_id, now, target=quantity)
+    return await _change(
+        session, member, cycle_id, product_id, now, target=quantity, minimum_cents=minimum_cents
+    )
 
 
 async def add_to_basket(
@@ -250,6 +270,7 @@ async def _change(
     *,
     target: Decimal | None = None,
     delta: Decimal | None = None,
+    minimum_cents: int = 0,
 ) -> Reservation:
     async with unit_of_work(session):
         cycle = await lock_open_cycle(session, cycle_id)
@@ -279,6 +300,7 @@ async def _change(
         if order is not None:
             _put_line(order, offer, line, new_quantity)
             _retotal(order, now)
+            _check_still_above_minimum(order, minimum_cents)
         remaining = await _remaining(session, offer.id)
     requested = quantity - current if quantity > current else Decimal(0)
     return Reservation(
@@ -287,7 +309,16 @@ async def _change(
         granted=normalize_quantity(granted),
         line_quantity=normalize_quantity(new_quantity),
         remaining=remaining,
+        order_id=None if order is None else order.id,
+        confirmed=order is not None and order.status == OrderStatus.CONFIRMED,
+        total_cents=0 if order is None else order.total_cents,
     )
+
+
+def _check_still_above_minimum(order: Order, minimum_cents: int) -> None:
+    """Refuse (rolling back) a change that leaves a confirmed order below the minimum."""
+    if order.status == OrderStatus.CONFIRMED and 0 < order.total_cents < minimum_cents:
+        raise BelowMinimum(total=order.total_cents, minimum=minimum_cents, confirmed=True)
 
 
 def _put_line(order: Order, offer: Offer, line: OrderLine | None, quantity: Decimal) -> None:
@@ -450,6 +481,25 @@ async def reorder_last(
     previous = await last_order(session, member, cycle)
     if previous is None:
         return ReorderReport(source_order_id=None)
+    return await _copy_order(session, member, cycle_id, previous, now)
+
+
+async def reorder_order(
+    session: AsyncSession, member: Member, cycle_id: int, order_id: int, now: datetime
+) -> ReorderReport:
+    """Copy one of the member's own past orders (``order_id``, from ``/commandes``) into this
+    cycle's basket, with the same rules and in one unit of work as :func:`reorder_last`.
+    Someone else's order, or this cycle's own, answers :class:`StaleAction`."""
+    previous = await order_of_member(session, member, order_id)
+    if previous.cycle_id == cycle_id or previous.status not in PAST_STATUSES:
+        raise StaleAction(order_id=order_id)
+    return await _copy_order(session, member, cycle_id, previous, now)
+
+
+async def _copy_order(
+    session: AsyncSession, member: Member, cycle_id: int, previous: Order, now: datetime
+) -> ReorderReport:
+    """``previous``'s lines added to this cycle's basket as far as stock allows (one unit)."""
     wanted = [(line.product_id, line.quantity) for line in previous.lines]
     report = ReorderReport(source_order_id=previous.id)
     async with unit_of_work(session):

@@ -192,6 +192,26 @@ class SandboxUser:
         await self._deliver({"message": record.to_json()}, wait)
         return record
 
+    async def share_contact(
+        self,
+        phone: str,
+        *,
+        user_id: int | None = None,
+        first_name: str | None = None,
+        wait: bool = False,
+    ) -> MessageRecord:
+        """Send a contact, as the reply keyboard's "share my phone number" button does: this
+        user's own (the default) or, with ``user_id``, someone else's from the address book."""
+        contact: JSON = {
+            "phone_number": phone,
+            "first_name": first_name or self.first_name,
+            "user_id": self.id if user_id is None else user_id,
+        }
+        record = self._new_message(contact=contact)
+        self._emit("contact", text=phone, message_id=record.message_id)
+        await self._deliver({"message": record.to_json()}, wait)
+        return record
+
     async def edit(self, message: MessageRecord, text: str, *, wait: bool = False) -> MessageRecord:
         """Edit one of this user's own text messages (an ``edited_message`` update)."""
         if message.from_bot or message.chat_id != self.id:

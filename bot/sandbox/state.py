@@ -110,6 +110,8 @@ class MessageRecord:
     """A ``ReplyKeyboardMarkup``/``ReplyKeyboardRemove``/``ForceReply`` sent with it."""
     document: FileRecord | None = None
     photo: FileRecord | None = None
+    contact: JSON | None = None
+    """A shared ``Contact`` (phone_number, first_name, user_id), sent by a user."""
     reply_to_message_id: int | None = None
     media_group_id: str | None = None
     edits: int = 0
@@ -182,6 +184,8 @@ class MessageRecord:
             out["caption"] = self.caption
             if self.caption_entities:
                 out["caption_entities"] = self.caption_entities
+        if self.contact is not None:
+            out["contact"] = self.contact
         if self.reply_markup is not None:
             out["reply_markup"] = self.reply_markup
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -85,18 +86,21 @@ async def test_french_consumer_from_start_to_reorder(app, sandbox, session, shop
     assert "halle centrale" in basket
     assert "pas encore confirmé" in basket
     await alice.press("Confirmer la commande")
-    assert "Commande confirmée" in alice.last_message.text
-    assert "Total : 25,10\xa0€" in alice.last_message.text
+    receipt = alice.last_message.text
+    number = re.search(r"Commande (n° \d+) confirmée — merci", receipt).group(1)
+    assert "Total : 25,10\xa0€" in receipt
+    assert "chaque modification compte aussitôt" in receipt
     basket_message = alice.messages[-2]
-    assert "Commande confirmée. Vous pouvez la modifier" in basket_message.text
+    assert f"Commande {number} confirmée. Vous pouvez la modifier" in basket_message.text
 
-    # A change after confirmation is confirmed again.
+    # A change after confirmation counts at once: the order stays confirmed.
     await alice.send("/panier")
     assert "vendredi 11 décembre, 17:00–19:30" in alice.last_message.text  # the point's hours
     await alice.press_data(alice.last_message.button_data[0][0])  # ➖ on carrots: 1,5 → 1 kg
-    assert "confirmez les modifications" in alice.last_message.text
-    await alice.press("Confirmer les modifications")
-    assert "Total : 23,90\xa0€" in alice.last_message.text
+    text = alice.last_message.text
+    assert f"Commande {number} mise à jour — nouveau total : 23,90\xa0€" in text
+    assert "Elle reste confirmée" in text
+    assert not any("Confirmer" in b for b in buttons(alice.last_message))
 
     # Next week: same basket in one tap.
     await session.execute(update(Cycle).values(state=CycleState.CLOSED))
@@ -116,8 +120,10 @@ async def test_french_consumer_from_start_to_reorder(app, sandbox, session, shop
     await check_invariants(session)
 
     await alice.send("/commandes")
-    assert "23,90\xa0€" in alice.last_message.text
+    assert f"{number} — " in alice.last_message.text
+    assert "23,90\xa0€ — confirmée" in alice.last_message.text
     await alice.press("23,90")
+    assert f"Commande {number} du" in alice.last_message.text
     assert "Tomates anciennes" in alice.last_message.text
 
 
@@ -144,14 +150,17 @@ async def test_english_consumer_orders_changes_and_reorders(app, sandbox, sessio
     assert "Your basket" in bob.last_message.text
     assert "Total: €11.90" in bob.last_message.text  # €2.90 + €9.00
     await bob.press("Confirm the order")
-    assert "Order confirmed" in bob.last_message.text
-    assert "Total: €11.90" in bob.last_message.text
-    # A change after confirmation is confirmed again.
+    receipt = bob.last_message.text
+    number = re.search(r"Order (no\. \d+) confirmed — thank you", receipt).group(1)
+    assert "Total: €11.90" in receipt
+    assert "every change counts at once" in receipt
+    # A change after confirmation counts at once: the order stays confirmed.
     await bob.send("/basket")
     await bob.press_data(bob.last_message.button_data[0][2])  # ➕ on the eggs
-    assert "confirm the changes" in bob.last_message.text
-    await bob.press("Confirm the changes")
-    assert "Total: €14.80" in bob.last_message.text
+    assert f"Order {number} updated — new total: €14.80. It stays confirmed." in (
+        bob.last_message.text
+    )
+    assert not any("Confirm" in b for b in buttons(bob.last_message))
     # Next week, the same basket in one tap.
     await session.execute(update(Cycle).values(state=CycleState.CLOSED))
     await session.commit()
@@ -247,9 +256,10 @@ async def test_more_than_left_and_minimum_order(app, sandbox, session, shop, set
     await gus.press("Œufs plein air")
     await gus.press("Ajouter")
     await gus.send("/panier")
-    assert "Commande minimum : 15,00\xa0€" in gus.last_message.text
-    await gus.press("Confirmer la commande")
-    assert "minimum" in gus.last_message.text
+    basket = gus.last_message
+    assert "Total : 2,90\xa0€" in basket.text
+    assert "Encore 12,10\xa0€ pour atteindre le minimum de 15,00\xa0€." in basket.text
+    assert not any("Confirmer" in b for b in buttons(basket))  # nothing to confirm yet
     # …and Hugo gets what is left, and is told so.
     await hugo.press("Ajouter")
     card = hugo.last_message

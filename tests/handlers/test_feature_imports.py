@@ -30,6 +30,7 @@ SHARED = frozenset(
         "team",  # how to reach the team and how to pay
         "pages",  # long texts split into messages, long lists into pages
         "pickup_points",  # the pickup points to choose from, as a message
+        "phone_offer",  # the offer to share one's phone number (a reply keyboard)
         "routes",  # CallbackData classes several features point to
         "shop",  # the open cycle, order lines and refusals as consumers read them
         "stock_views",  # stock and shortage previews, their buttons; a message as a shortage

@@ -107,6 +107,8 @@ BUTTONS: dict[str, Button] = {
     "bsk:empty!": Button(lambda w: f"bsk:empty!:{w.cycle_id}", EVERYONE, acts=True),
     "bsk:ok": Button(lambda w: f"bsk:ok:{w.cycle_id}:0", EVERYONE, acts=True),
     "bsk:again": Button(lambda w: f"bsk:again:{w.cycle_id}", EVERYONE, acts=True),
+    # Bob's past order: nobody here may copy it into their basket.
+    "bsk:past": Button(lambda w: f"bsk:past:{w.bob_past_order_id}", EVERYONE, owner="bob"),
     "ord": Button(lambda w: "ord", EVERYONE),
     # Bob's orders, this week's and last week's: nobody here may read them.
     "ord:v": Button(lambda w: f"ord:v:{w.bob_order_id}", EVERYONE, owner="bob"),
@@ -115,6 +117,7 @@ BUTTONS: dict[str, Button] = {
     "pj:move": Button(lambda w: "pj:move:0123456789abcdef", EVERYONE),
     "pj:stay": Button(lambda w: "pj:stay", EVERYONE),
     "pk:set": Button(lambda w: f"pk:set:{w.point_id}", EVERYONE, acts=True),
+    "ph": Button(lambda w: "ph", EVERYONE),
     "ntf": Button(lambda w: "ntf", EVERYONE),
     "ntf:tog": Button(lambda w: "ntf:tog:cycle_open", EVERYONE, acts=True),
     "cyc": Button(lambda w: "cyc", ADMIN),
