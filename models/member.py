@@ -27,6 +27,8 @@ class Member(Base):
     first_name: Mapped[str] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
     username: Mapped[str | None] = mapped_column(String(64))
+    # The phone number the consumer shared with the bot (a contact), shown on pickup lists.
+    phone: Mapped[str | None] = mapped_column(String(32))
     locale: Mapped[str] = mapped_column(String(8))
     is_consumer: Mapped[bool] = mapped_column(Boolean, default=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -45,6 +47,11 @@ class Member(Base):
     def display_name(self) -> str:
         """First and last name as a person would write them."""
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def sort_name(self) -> str:
+        """What pickup lists sort by: the surname when Telegram gave one, else the first name."""
+        return self.last_name or self.first_name
 
     @property
     def roles(self) -> frozenset[str]:

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 from PIL import Image
+from sqlalchemy import select, update
 
 from handlers.i18n import format_date
-from models import CycleState
+from models import CycleState, Offer, Order
 from tests.admin_support import close, make_cycle, order
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import make_member, make_network
@@ -40,10 +41,6 @@ async def weeks(session, clock):
     older.state = CycleState.DELIVERED
     closed = await make_cycle(session, cycle.opens_at - timedelta(weeks=3), products)
     # Most of it unoffered: the fill rate reads a round share.
-    from sqlalchemy import update
-
-    from models import Offer
-
     await session.execute(update(Offer).where(Offer.cycle_id == closed.id).values(offered=0))
     await session.execute(
         update(Offer)
@@ -101,3 +98,80 @@ async def test_exports_of_an_earlier_cycle(app, sandbox, weeks):
     content = admin.last_message.document.content.decode("utf-8-sig")
     assert "Bob" in content
     assert "Alice" not in content
+
+
+# -- pickup day at a big point ------------------------------------------------------------
+
+
+@pytest.fixture
+async def big_point(session, clock):
+    """65 orders at the central point, closed: two Duponts (Émile shared his phone), a Martin,
+    Zoé who gave no last name, and 61 others whose surnames sort after theirs."""
+    now = clock()
+    network = await make_network(session, now)
+    honey = network["products"]["MIEL"]
+    await session.execute(
+        update(Offer).where(Offer.cycle_id == network["cycle"].id).values(offered=1000)
+    )
+    await session.commit()
+    people = [("Émile", "Dupont", "06 12 34 56 78"), ("Anne", "Dupont", None)]
+    people += [("Bruno", "Martin", None), ("Zoé", None, None)]
+    people += [(f"Client{i:02d}", f"Petit{i:02d}", None) for i in range(61)]
+    orders = {}
+    for index, (first, last, phone) in enumerate(people):
+        member = await make_member(session, 2000 + index, pickup=network["central"], name=first)
+        member.last_name, member.phone = last, phone
+        await session.commit()
+        await order(session, member, network["cycle"], {honey: 1}, now)
+        orders[first] = await session.scalar(select(Order.id).where(Order.member_id == member.id))
+    await close(session, network["cycle"])
+    network["orders"] = orders
+    return network
+
+
+def labels(message) -> list[str]:
+    return [text for row in message.buttons for text in row]
+
+
+async def test_pickup_list_by_surname_in_pages_with_numbers_and_phones(app, sandbox, big_point):
+    orders = big_point["orders"]
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await admin.send("/retraits halle")
+    listing = admin.last_message
+    buttons = labels(listing)
+    assert len(buttons) <= 100
+    assert buttons[:3] == [
+        f"⬜ Anne Dupont · n° {orders['Anne']} — 8,50\u00a0€",
+        f"⬜ Émile Dupont · n° {orders['Émile']} — 8,50\u00a0€",
+        f"⬜ Bruno Martin · n° {orders['Bruno']} — 8,50\u00a0€",
+    ]
+    assert f"☎️ Émile Dupont (n° {orders['Émile']}) : 06 12 34 56 78" in listing.text
+    assert "65 commandes, 0 retirée" in listing.text
+    assert "1/3" in buttons
+    await admin.press("▶️")
+    await admin.press("▶️")
+    assert "Page 3/3" in listing.text
+    assert any(f"Zoé · n° {orders['Zoé']}" in b for b in labels(listing))  # her first name
+
+    # A name typed while the list is shown finds the orders; a press ticks one off.
+    await admin.send("dupont")
+    found = admin.last_message
+    assert found is not listing
+    assert "2 commandes trouvées pour « dupont »." in found.text
+    assert len(labels(found)) == 4  # the two, the whole list, the points
+    await admin.press("Émile")
+    assert found.text.startswith("✅ Retirée")
+    assert "Page 1/3" in found.text
+    assert f"✅ Émile Dupont · n° {orders['Émile']} — 8,50\u00a0€" in labels(found)
+
+    # An order number, in the command.
+    await admin.send(f"/retraits halle n° {orders['Zoé']}")
+    assert "1 commande trouvée pour" in admin.last_message.text
+    assert labels(admin.last_message)[0].startswith("⬜ Zoé")
+    await admin.send("Martine")
+    assert "Aucune commande trouvée pour « Martine »." in admin.last_message.text
+
+    # Another command closes the list: a text is a text again.
+    await admin.send("/rapport")
+    await admin.send("dupont")
+    assert "trouvée" not in admin.last_message.text
