@@ -4,15 +4,17 @@ orders and the report of those that could not be delivered."""
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from PIL import Image
 from sqlalchemy import select, update
 
 from handlers.i18n import format_date
-from models import CycleState, Offer, Order
+from models import Cycle, CycleState, Offer, Order
 from tests.admin_support import close, make_cycle, order
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import make_member, make_network
@@ -175,3 +177,80 @@ async def test_pickup_list_by_surname_in_pages_with_numbers_and_phones(app, sand
     await admin.send("/rapport")
     await admin.send("dupont")
     assert "trouvée" not in admin.last_message.text
+
+
+# -- purchase orders ----------------------------------------------------------------------
+
+
+async def close_a_week_with_one_order(
+    app, sandbox, session, clock, producer_user, block_at_close=False
+):
+    """The demo farm's cycle of 17 December, opened and closed by the scheduler, with Bob's
+    order of two boxes of eggs; ``producer_user`` speaks for the farm (and blocks the bot just
+    before the close, with ``block_at_close``)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from handlers import cycle_run
+    from models import Member
+    from models.ordering import add_to_basket, confirm_order
+
+    def paris(*args):
+        return datetime(*args, tzinfo=ZoneInfo("Europe/Paris"))
+
+    network = await make_network(session, clock() - timedelta(days=14), state=CycleState.DELIVERED)
+    bob = sandbox.user("Bob", language="fr")
+    for user in (bob, producer_user):
+        await user.send("/start")
+    await session.execute(
+        update(Member)
+        .where(Member.telegram_id == producer_user.id)
+        .values(producer_id=network["producer"].id)
+    )
+    await session.execute(
+        update(Member)
+        .where(Member.telegram_id == bob.id)
+        .values(pickup_point_id=network["central"].id)
+    )
+    await session.commit()
+    await cycle_run.run_due_work(app)
+    clock.set(paris(2026, 12, 11, 12, 0))
+    await cycle_run.run_due_work(app)
+    week = await session.scalar(
+        select(Cycle)
+        .where(Cycle.state == CycleState.OPEN)
+        .execution_options(populate_existing=True)
+    )
+    await session.execute(update(Offer).where(Offer.cycle_id == week.id).values(offered=20))
+    await session.commit()
+    bob_m = await session.scalar(select(Member).where(Member.telegram_id == bob.id))
+    now = clock()
+    await add_to_basket(session, bob_m, week.id, network["products"]["OEU-6"].id, Decimal(2), now)
+    await confirm_order(session, bob_m, week.id, now)
+    if block_at_close:
+        producer_user.block_bot()
+    clock.set(paris(2026, 12, 16, 0, 0))
+    return await cycle_run.run_due_work(app)
+
+
+async def test_purchase_order_names_the_producer_and_the_delivery_day(app, sandbox, session, clock):
+    marie = sandbox.user("Marie", language="fr")
+    report = await close_a_week_with_one_order(app, sandbox, session, clock, marie)
+    assert len(report.closed) == 1
+    sent = [m for m in marie.messages if m.document is not None][-1]
+    rows = list(csv.reader(io.StringIO(sent.document.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Producteur", "Date de livraison", "Point de retrait"]
+    assert rows[1][:3] == ["Les Jardins de la Vonne", "2026-12-17", "Halle centrale"]
+    assert rows[-1][:3] == ["Les Jardins de la Vonne", "2026-12-17", "TOTAL"]
+
+
+async def test_admins_hear_of_a_purchase_order_a_producer_could_not_receive(
+    app, sandbox, session, clock
+):
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await admin.send("/start")
+    marie = sandbox.user("Marie", language="fr")
+    await close_a_week_with_one_order(app, sandbox, session, clock, marie, block_at_close=True)
+    reports = [m.text for m in admin.messages if "pas pu être remis" in (m.text or "")]
+    assert reports, [m.text for m in admin.messages]
+    assert "• bon de commande à Marie : a bloqué le bot" in reports[-1]
