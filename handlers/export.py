@@ -23,15 +23,22 @@ from handlers.documents.pickup_list import pickup_lists_pdf
 from handlers.documents.spreadsheet import orders_csv, orders_xlsx
 from handlers.i18n import _, format_date, lazy_gettext
 from handlers.menu import ADMIN, Command
+from handlers.pages import choice_rows
 from models import Cycle
 from models.errors import NoOpenCycle, StaleAction
 from models.exports import order_lines, pickup_lists, totals
 from models.pickup import active_points
-from models.reports import find_cycle
+from models.reports import find_cycle, recent_cycles
 
 COMMAND = Command(
     "exporter", "export", lazy_gettext("Commandes et listes de retrait en fichiers"), ADMIN
 )
+
+
+class ExportsOf(CallbackData, prefix="exp:of"):
+    """The exports of one cycle, chosen among the last few."""
+
+    cycle_id: int
 
 
 class ExportCsv(CallbackData, prefix="exp:csv"):
@@ -52,6 +59,7 @@ class ExportPickupList(CallbackData, prefix="exp:pdf"):
 
 
 FORMATS = ("csv", "xlsx")
+CHOICES = 6
 
 
 def _day(cycle: Cycle, timezone: ZoneInfo) -> str:
@@ -93,7 +101,7 @@ async def pickup_document(
 
 
 async def show_exports(update: Update, context: DesserteContext) -> None:
-    """The exports of the open (or last closed) cycle, one button per file."""
+    """The exports of the cycle to be collected next, one button per file."""
     if not await admin_or_refuse(update, context):
         return
     try:
@@ -101,7 +109,24 @@ async def show_exports(update: Update, context: DesserteContext) -> None:
     except NoOpenCycle:
         await show(update, _("Aucun cycle à exporter pour l’instant."))
         return
+    await show_menu(update, context, cycle)
+
+
+async def show_exports_of(update: Update, context: DesserteContext, data: ExportsOf) -> None:
+    """The exports of the cycle the admin chose, in place."""
+    try:
+        cycle = await find_cycle(context.session, data.cycle_id)
+    except StaleAction:
+        await tell_stale(update)
+        return
+    await show_menu(update, context, cycle)
+
+
+async def show_menu(update: Update, context: DesserteContext, cycle: Cycle) -> None:
+    """A button per file of ``cycle``, then a button per recent cycle to export another."""
+    tz = context.services.timezone
     points = await active_points(context.session)
+    recent = await recent_cycles(context.session, CHOICES)
     rows = [
         [
             InlineKeyboardButton(_("📄 Commandes (CSV)"), callback_data=ExportCsv(cycle.id).pack()),
@@ -125,7 +150,12 @@ async def show_exports(update: Update, context: DesserteContext) -> None:
         ]
         for point in points
     ]
-    day = format_date(cycle.pickup_starts_at.astimezone(context.services.timezone))
+
+    def label(other: Cycle) -> str:
+        return format_date(other.pickup_starts_at.astimezone(tz))
+
+    rows += choice_rows([(label(c), ExportsOf(c.id)) for c in recent], label(cycle), per_row=2)
+    day = label(cycle)
     await show(
         update,
         _("🗂 <b>Exports — cycle du {day}</b>\nQuel fichier voulez-vous ?").format(day=escape(day)),
@@ -176,6 +206,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/exporter, /export and their buttons."""
     return [
         CommandHandler(list(COMMAND.names), show_exports),
+        button(ExportsOf, show_exports_of, admin=True),
         button(ExportCsv, send_orders, admin=True),
         button(ExportXlsx, send_orders, admin=True),
         button(ExportPickupList, send_pickup_list, admin=True),

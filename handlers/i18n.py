@@ -129,8 +129,12 @@ def format_quantity(quantity: Decimal | int, locale: str | None = None) -> str:
 
 
 def format_date(day: date | datetime, locale: str | None = None) -> str:
-    """A day as a person says it: fr ``mardi 3 décembre``, en ``Tuesday 3 December``."""
-    return dates.format_date(day, "EEEE d MMMM", locale=locale or _current.get())
+    """A day as a person says it: fr ``mardi 3 décembre`` (``mardi 1er décembre``), en
+    ``Tuesday 3 December``."""
+    code = locale or _current.get()
+    if day.day == 1 and code == "fr":
+        return dates.format_date(day, "EEEE d'er' MMMM", locale=code)
+    return dates.format_date(day, "EEEE d MMMM", locale=code)
 
 
 def format_time(moment: time | datetime, locale: str | None = None) -> str:
@@ -146,7 +150,17 @@ def format_datetime(moment: datetime, locale: str | None = None) -> str:
 
 
 def format_percent(ratio: float, locale: str | None = None) -> str:
-    """A ratio as a signed percentage: ``+12 %``."""
-    return numbers.format_percent(
-        ratio, format="+#,##0.#%;-#,##0.#%", locale=locale or _current.get()
-    )
+    """A ratio as a signed percentage: fr ``+12,5 %`` (a narrow no-break space before the
+    sign, as French writes it), en ``+12.5%``."""
+    return _percent(ratio, "+#,##0.#{space}%;-#,##0.#{space}%", locale)
+
+
+def format_share(ratio: float, locale: str | None = None) -> str:
+    """A ratio as a share, unsigned and whole: fr ``62 %``, en ``62%``."""
+    return _percent(ratio, "#,##0{space}%", locale)
+
+
+def _percent(ratio: float, pattern: str, locale: str | None) -> str:
+    code = locale or _current.get()
+    space = "\u202f" if code == "fr" else ""
+    return numbers.format_percent(ratio, format=pattern.format(space=space), locale=code)

@@ -135,6 +135,18 @@ def page_of(items: Sequence[T], page: int, per_page: int) -> tuple[Sequence[T], 
     return items[page * per_page : (page + 1) * per_page], page, pages
 
 
+def choice_rows(
+    choices: Sequence[tuple[str, CallbackData]], chosen: str | None = None, per_row: int = 3
+) -> list[list[InlineKeyboardButton]]:
+    """Buttons for a few choices (label, route), ``per_row`` to a row; the label ``chosen`` is
+    marked with a dot, so the person sees which one the message is about."""
+    buttons = [
+        InlineKeyboardButton(f"• {label}" if label == chosen else label, callback_data=route.pack())
+        for label, route in choices
+    ]
+    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+
+
 def navigation_row(
     page: int, pages: int, route: Callable[[int], CallbackData]
 ) -> list[InlineKeyboardButton]:

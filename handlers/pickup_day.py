@@ -1,17 +1,27 @@
 """Pickup day for admins: /retraits (/pickups) and /invite_retrait (/invite_pickup).
 
-/retraits POINT lists that point's orders of the cycle being picked up, one button per consumer
-to mark the order collected (pressed again, not collected), edited in place; "Terminer" records
-the orders nobody collected as no-shows (the scheduler does it for every point at the end of the
-pickup window). /invite_retrait SLUG gives the invitation link of a company pickup point.
+/retraits POINT lists that point's orders of the cycle being picked up, by surname, in pages,
+one button per order (name, order number, amount) to mark it collected (pressed again, not
+collected), edited in place; "Terminer" records the orders nobody collected as no-shows (the
+scheduler does it for every point at the end of the pickup window). /retraits POINT WORDS, or
+a text typed while a list is shown, finds the orders by name or number.
+/invite_retrait SLUG gives the invitation link of a company pickup point.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from handlers.admin_only import admin_or_refuse
 from handlers.buttons import button
@@ -20,6 +30,8 @@ from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, format_time, lazy_gettext, ngettext
 from handlers.menu import ADMIN, Command
+from handlers.pages import navigation_row, page_of
+from handlers.week_texts import order_number
 from models.cycle import CycleState
 from models.errors import StaleAction
 from models.order import OrderStatus
@@ -49,7 +61,8 @@ class ShowPoint(CallbackData, prefix="pck:pt"):
 
 
 class ToggleCollected(CallbackData, prefix="pck:tog"):
-    """An order marked collected (or not any more); the list's ``page`` shown again."""
+    """An order marked collected (or not any more); the list's ``page`` shown again (``-1``:
+    the page holding that order, after a search)."""
 
     order_id: int
     page: int
@@ -68,7 +81,12 @@ class EndPickup(AskEndPickup, prefix="pck:end!"):
 
 POINTS = ShowPickups()
 
-PAGE_SIZE = 20
+PAGE_SIZE = 30
+"""Orders per page: with the navigation and the other buttons, well within Telegram's 100."""
+HOLDING_PAGE = -1
+OPEN_LIST = "pickup_list"
+"""``chat_data`` key: the (cycle id, point id) of the pickup list the admin has in front of
+them, so that a typed text searches it."""
 
 PICKUPS_COMMAND = Command("retraits", "pickups", lazy_gettext("Listes de retrait du jour"), ADMIN)
 INVITE_COMMAND = Command(
@@ -101,46 +119,58 @@ def pickup_text(context: DesserteContext, listing: PickupList, page: int) -> str
             start=format_time(point.window_start),
             end=format_time(point.window_end),
         ),
-        ngettext(
-            "{count} commande, {collected} retirée(s)",
-            "{count} commandes, {collected} retirée(s)",
-            len(listing.entries),
-        ).format(count=len(listing.entries), collected=listing.collected),
+        _("{orders}, {collected}").format(
+            orders=ngettext("{count} commande", "{count} commandes", len(listing.entries)).format(
+                count=len(listing.entries)
+            ),
+            collected=ngettext("{count} retirée", "{count} retirées", listing.collected).format(
+                count=listing.collected
+            ),
+        ),
     ]
     if not listing.entries:
         lines.append(_("Aucune commande pour ce point."))
     else:
         lines.append(_("Touchez un nom quand la personne repart avec sa commande."))
+        lines.append(_("Pour trouver quelqu’un, écrivez son nom ou son numéro de commande."))
     if cycle.state == CycleState.DELIVERED:
         lines.append(_("<i>Retrait terminé.</i>"))
-    pages = max(1, -(-len(listing.entries) // PAGE_SIZE))
+    shown, page, pages = page_of(listing.entries, page, PAGE_SIZE)
+    lines += _phones(shown)
     if pages > 1:
         lines.append(_("Page {page}/{pages}").format(page=page + 1, pages=pages))
     return "\n".join(lines)
 
 
+def _phones(entries: Sequence[PickupEntry]) -> list[str]:
+    """A line per shown order whose consumer shared a phone number."""
+    return [
+        _("☎️ {name} ({number}) : {phone}").format(
+            name=escape(entry.member_name),
+            number=order_number(entry.order_id),
+            phone=escape(entry.phone),
+        )
+        for entry in entries
+        if entry.phone
+    ]
+
+
+def _entry_button(entry: PickupEntry, page: int) -> list[InlineKeyboardButton]:
+    label = _("{mark} {name} · {number} — {amount}").format(
+        mark=_mark(entry),
+        name=entry.member_name,
+        number=order_number(entry.order_id),
+        amount=format_price(entry.total_cents),
+    )
+    return [InlineKeyboardButton(label, callback_data=ToggleCollected(entry.order_id, page).pack())]
+
+
 def pickup_keyboard(listing: PickupList, page: int) -> InlineKeyboardMarkup:
     """A button per order of the page, the pages, and "Terminer"."""
     cycle, point = listing.cycle, listing.point
-    shown = listing.entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    rows = [
-        [
-            InlineKeyboardButton(
-                f"{_mark(entry)} {entry.member_name} — {format_price(entry.total_cents)}",
-                callback_data=ToggleCollected(entry.order_id, page).pack(),
-            )
-        ]
-        for entry in shown
-    ]
-    nav = []
-    if page > 0:
-        nav.append(
-            InlineKeyboardButton("◀️", callback_data=ShowPoint(cycle.id, point.id, page - 1).pack())
-        )
-    if (page + 1) * PAGE_SIZE < len(listing.entries):
-        nav.append(
-            InlineKeyboardButton("▶️", callback_data=ShowPoint(cycle.id, point.id, page + 1).pack())
-        )
+    shown, page, pages = page_of(listing.entries, page, PAGE_SIZE)
+    rows = [_entry_button(entry, page) for entry in shown]
+    nav = navigation_row(page, pages, lambda n: ShowPoint(cycle.id, point.id, n))
     if nav:
         rows.append(nav)
     if cycle.state == CycleState.CLOSED:
@@ -170,13 +200,57 @@ async def render_list(
     point_id: int,
     page: int,
     note: str = "",
+    order_id: int | None = None,
 ) -> None:
-    """Show the point's pickup list, page ``page``."""
+    """Show the point's pickup list, page ``page`` (:data:`HOLDING_PAGE` with ``order_id``:
+    the page holding that order); a text the admin types next searches it."""
     listing = await pickup_list(context.session, cycle_id, point_id)
-    last_page = max(0, (len(listing.entries) - 1) // PAGE_SIZE)
-    page = min(max(page, 0), last_page)
+    if page == HOLDING_PAGE:
+        ids = [entry.order_id for entry in listing.entries]
+        page = ids.index(order_id) // PAGE_SIZE if order_id in ids else 0
     text = pickup_text(context, listing, page)
     await show(update, (note + "\n\n" + text) if note else text, pickup_keyboard(listing, page))
+    if context.chat_data is not None:
+        context.chat_data[OPEN_LIST] = (cycle_id, point_id)
+
+
+async def render_search(
+    update: Update, context: DesserteContext, cycle_id: int, point_id: int, query: str
+) -> None:
+    """The orders of the point's list that ``query`` finds (a name, an order number), a button
+    each, and the way back to the whole list."""
+    listing = await pickup_list(context.session, cycle_id, point_id)
+    found = listing.matching(query)
+    lines = [_("<b>Retraits — {point}</b>").format(point=escape(listing.point.name))]
+    if not found:
+        lines.append(_("Aucune commande trouvée pour « {query} ».").format(query=escape(query)))
+        lines.append(_("Essayez un autre nom, ou le numéro de la commande."))
+    else:
+        lines.append(
+            ngettext(
+                "{count} commande trouvée pour « {query} ».",
+                "{count} commandes trouvées pour « {query} ».",
+                len(found),
+            ).format(count=len(found), query=escape(query))
+        )
+    if len(found) > PAGE_SIZE:
+        lines.append(
+            _("Voici les {count} premières : précisez pour en voir moins.").format(count=PAGE_SIZE)
+        )
+    shown = found[:PAGE_SIZE]
+    lines += _phones(shown)
+    rows = [_entry_button(entry, HOLDING_PAGE) for entry in shown]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                _("📋 Toute la liste"), callback_data=ShowPoint(cycle_id, point_id, 0).pack()
+            ),
+            InlineKeyboardButton(_("📍 Points"), callback_data=POINTS.pack()),
+        ]
+    )
+    await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
+    if context.chat_data is not None:
+        context.chat_data[OPEN_LIST] = (cycle_id, point_id)
 
 
 async def show_pickups(update: Update, context: DesserteContext) -> None:
@@ -187,16 +261,22 @@ async def show_pickups(update: Update, context: DesserteContext) -> None:
     if cycle is None:
         await show(update, _("Aucun cycle clôturé : il n’y a pas encore de retrait à préparer."))
         return
-    slug = " ".join(context.args or []).strip() if update.callback_query is None else ""
-    if slug:
+    words = list(context.args or []) if update.callback_query is None else []
+    if words:
+        slug, query = words[0], " ".join(words[1:]).strip()
         point = await point_by_slug(context.session, slug)
         if point is None:
             await show(
                 update, _("Je ne connais pas le point « {slug} ».").format(slug=escape(slug))
             )
             return
-        await render_list(update, context, cycle.id, point.id, 0)
+        if query:
+            await render_search(update, context, cycle.id, point.id, query)
+        else:
+            await render_list(update, context, cycle.id, point.id, 0)
         return
+    if context.chat_data is not None:
+        context.chat_data.pop(OPEN_LIST, None)
     points = await active_points(context.session)
     keyboard = InlineKeyboardMarkup(
         [
@@ -228,7 +308,26 @@ async def toggle_order(update: Update, context: DesserteContext, data: ToggleCol
         return
     note = _("✅ Retirée") if order.status == OrderStatus.COLLECTED else _("⬜ Pas encore retirée")
     assert order.pickup_point_id is not None
-    await render_list(update, context, order.cycle_id, order.pickup_point_id, data.page, note)
+    await render_list(
+        update, context, order.cycle_id, order.pickup_point_id, data.page, note, order.id
+    )
+
+
+async def search_open_list(update: Update, context: DesserteContext) -> None:
+    """A text an admin types while a pickup list is shown: the orders it finds in that list.
+    Any other text goes on to the other handlers."""
+    message = update.effective_message
+    opened = context.chat_data.get(OPEN_LIST) if context.chat_data is not None else None
+    if message is None or not message.text or opened is None or not context.is_admin:
+        return
+    cycle_id, point_id = opened
+    try:
+        await render_search(update, context, cycle_id, point_id, message.text.strip()[:100])
+    except StaleAction:
+        if context.chat_data is not None:
+            context.chat_data.pop(OPEN_LIST, None)
+        return
+    raise ApplicationHandlerStop
 
 
 async def ask_end(update: Update, context: DesserteContext, data: AskEndPickup) -> None:
@@ -317,6 +416,23 @@ async def invite_pickup(update: Update, context: DesserteContext) -> None:
         ),
         link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
+
+
+async def leave_open_list(update: Update, context: DesserteContext) -> None:
+    """A command, or a button of another feature: the pickup list is no longer in front of the
+    admin, so their next text is not a search any more. The update goes on to its handler."""
+    if context.chat_data is not None:
+        context.chat_data.pop(OPEN_LIST, None)
+
+
+def early_handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """What must see an update before the others (in an earlier group): a text typed while a
+    pickup list is shown searches it; a command or another feature's button closes it."""
+    return [
+        MessageHandler(filters.TEXT & ~filters.COMMAND, search_open_list),
+        MessageHandler(filters.COMMAND, leave_open_list),
+        CallbackQueryHandler(leave_open_list, pattern=r"^(?!pck)"),
+    ]
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

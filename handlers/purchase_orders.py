@@ -66,16 +66,21 @@ def _money(cents: int) -> str:
     return numbers.format_decimal(Decimal(cents) / 100, format="0.00", locale=current_locale())
 
 
-def purchase_order_csv(order: PurchaseOrder) -> bytes:
+def purchase_order_csv(order: PurchaseOrder, timezone: ZoneInfo) -> bytes:
     """The purchase order as CSV in the current language: one row per pickup point and
-    product, then one total row per product. French uses ``;`` and decimal commas (as French
-    spreadsheets expect), English ``,`` and points. UTF-8 with a BOM, for spreadsheets."""
+    product, then one total row per product, each naming the producer and the delivery day
+    (ISO, which every spreadsheet reads as a date), so a file read on its own still says
+    whose it is and for when. French uses ``;`` and decimal commas (as French spreadsheets
+    expect), English ``,`` and points. UTF-8 with a BOM, for spreadsheets."""
+    day = order.cycle.pickup_starts_at.astimezone(timezone).date().isoformat()
     delimiter = ";" if _number(Decimal("1.5")) == "1,5" else ","
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(
         spreadsheet_row(
             [
+                _("Producteur"),
+                _("Date de livraison"),
                 _("Point de retrait"),
                 _("Référence"),
                 _("Produit"),
@@ -90,6 +95,8 @@ def purchase_order_csv(order: PurchaseOrder) -> bytes:
         writer.writerow(
             spreadsheet_row(
                 [
+                    order.producer_name,
+                    day,
                     line.pickup_point,
                     line.sku,
                     line.name,
@@ -104,6 +111,8 @@ def purchase_order_csv(order: PurchaseOrder) -> bytes:
         writer.writerow(
             spreadsheet_row(
                 [
+                    order.producer_name,
+                    day,
                     _("TOTAL"),
                     total.sku,
                     total.name,
@@ -137,7 +146,7 @@ async def purchase_order_parts(
                     member.telegram_id,
                     member.locale,
                     purchase_order_text(order, services.timezone),
-                    document=purchase_order_csv(order),
+                    document=purchase_order_csv(order, services.timezone),
                     filename=csv_file_name(order, services.timezone),
                     caption=_("Bon de commande du {date}").format(
                         date=format_date(order.cycle.pickup_starts_at.astimezone(services.timezone))

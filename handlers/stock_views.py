@@ -148,8 +148,8 @@ def change_line(line: PreviewLine) -> str:
 def clamp_note(line: PreviewLine) -> str:
     """Why the stock stays higher than asked: consumers already bought that many."""
     return _(
-        "⚠️ {name} : {ordered} déjà vendu(s) aux consommateurs, le stock ne peut pas descendre "
-        "plus bas que {ordered}."
+        "⚠️ {name} : les consommateurs en ont déjà acheté {ordered}, le stock ne peut pas "
+        "descendre plus bas que {ordered}."
     ).format(name=escape(line.name), ordered=quantity(line.ordered, line.sale_unit))
 
 

@@ -49,6 +49,11 @@ class Member(Base):
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
     @property
+    def sort_name(self) -> str:
+        """What pickup lists sort by: the surname when Telegram gave one, else the first name."""
+        return self.last_name or self.first_name
+
+    @property
     def roles(self) -> frozenset[str]:
         """The member's roles among consumer, producer and admin."""
         roles = set()

@@ -35,6 +35,7 @@ class PickupEntry:
     total_cents: int
     lines: int
     status: OrderStatus
+    phone: str | None = None
 
     @property
     def collected(self) -> bool:
@@ -44,11 +45,22 @@ class PickupEntry:
 
 @dataclass(frozen=True)
 class PickupList:
-    """A point's orders in a cycle, by consumer name."""
+    """A point's orders in a cycle, by consumer surname (else first name), then order."""
 
     cycle: Cycle
     point: PickupPoint
     entries: tuple[PickupEntry, ...]
+
+    def matching(self, query: str) -> tuple[PickupEntry, ...]:
+        """The entries ``query`` finds: an order number ("42", "n° 42", "#42") finds that order;
+        words find the names holding every one of them (accents and case aside)."""
+        digits = query.strip().lstrip("nN°o.#º ").strip()
+        if digits.isdigit():
+            return tuple(e for e in self.entries if e.order_id == int(digits))
+        words = search_form(query).split()
+        return tuple(
+            e for e in self.entries if all(word in search_form(e.member_name) for word in words)
+        )
 
     @property
     def collected(self) -> int:
@@ -76,7 +88,8 @@ async def point_by_slug(session: AsyncSession, slug: str) -> PickupPoint | None:
 
 
 async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> PickupList:
-    """The point's confirmed (and collected, no-show) orders in the cycle, by consumer name."""
+    """The point's confirmed (and collected, no-show) orders in the cycle, by consumer surname
+    (the first name when Telegram gave no last name), then order number."""
     cycle = await session.get(Cycle, cycle_id, populate_existing=True)
     point = await session.get(PickupPoint, point_id)
     if cycle is None or point is None:
@@ -97,15 +110,25 @@ async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> Pi
         .options(selectinload(Order.member))
         .execution_options(populate_existing=True)
     )
-    entries = sorted(
-        (
-            PickupEntry(
-                order.id, order.member.display_name, order.total_cents, int(lines), order.status
-            )
-            for order, lines in rows
+    ordered = sorted(
+        rows,
+        key=lambda row: (
+            search_form(row[0].member.sort_name),
+            search_form(row[0].member.display_name),
+            row[0].id,
         ),
-        key=lambda entry: (search_form(entry.member_name), entry.order_id),
     )
+    entries = [
+        PickupEntry(
+            order.id,
+            order.member.display_name,
+            order.total_cents,
+            int(lines),
+            order.status,
+            order.member.phone,
+        )
+        for order, lines in ordered
+    ]
     await session.commit()
     return PickupList(cycle, point, tuple(entries))
 

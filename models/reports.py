@@ -1,5 +1,6 @@
 """The figures admins read: a cycle's orders, revenue and average basket, what sold, per
-producer and per pickup point, and how it compares with the week and the year before.
+producer (with its fill rate: what was ordered of what it offered) and per pickup point, and how
+it compares with the previous cycle and with the cycle a year before.
 
 Every figure is an SQL aggregation over confirmed orders (collected and no-show ones count too:
 they were ordered); baskets never confirmed are not sales. Money stays in integer cents.
@@ -14,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.cycle import Cycle, CycleState
+from models.cycle import Cycle, CycleState, Offer
 from models.errors import NoOpenCycle, StaleAction
 from models.order import Order, OrderLine, OrderStatus
 from models.pickup_point import PickupPoint
@@ -22,9 +23,8 @@ from models.producer import Producer, Product
 
 SOLD_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
 REPORTED_STATES = (CycleState.OPEN, CycleState.CLOSED, CycleState.DELIVERED)
-PAST_STATES = (CycleState.CLOSED, CycleState.DELIVERED)
-# Cycles are weekly but their day may move (a bank holiday): "the cycle a week before" is the
-# one that opened within this margin of exactly 7 (or 364) days earlier.
+# Cycles are weekly but their day may move (a bank holiday): "the cycle a year before" is the
+# one that opened within this margin of exactly 364 days earlier.
 MATCH_MARGIN = timedelta(days=3)
 
 
@@ -72,11 +72,20 @@ class ProductFigure:
 
 @dataclass(frozen=True)
 class GroupFigure:
-    """Orders and revenue of one producer or one pickup point."""
+    """Orders and revenue of one producer or one pickup point; for a producer, what its offers
+    were worth at their prices (None for a pickup point)."""
 
     name: str
     orders: int
     revenue_cents: int
+    offered_cents: int | None = None
+
+    @property
+    def fill_rate(self) -> float | None:
+        """The share of what was offered that was ordered, in value (None without offers)."""
+        if not self.offered_cents:
+            return None
+        return self.revenue_cents / self.offered_cents
 
 
 @dataclass(frozen=True)
@@ -88,18 +97,18 @@ class CycleReport:
     top_products: list[ProductFigure]
     producers: list[GroupFigure]
     pickup_points: list[GroupFigure]
-    week_before: CycleFigures | None
+    previous: CycleFigures | None
     year_before: CycleFigures | None
 
     @property
-    def revenue_vs_week(self) -> float | None:
-        """Revenue change against the cycle a week before."""
-        return _change_of(self.figures, self.week_before, "revenue_cents")
+    def revenue_vs_previous(self) -> float | None:
+        """Revenue change against the previous cycle, however long ago it was."""
+        return _change_of(self.figures, self.previous, "revenue_cents")
 
     @property
-    def basket_vs_week(self) -> float | None:
-        """Average basket change against the cycle a week before."""
-        return _change_of(self.figures, self.week_before, "average_basket_cents")
+    def basket_vs_previous(self) -> float | None:
+        """Average basket change against the previous cycle."""
+        return _change_of(self.figures, self.previous, "average_basket_cents")
 
     @property
     def revenue_vs_year(self) -> float | None:
@@ -118,19 +127,44 @@ def _change_of(current: CycleFigures, previous: CycleFigures | None, name: str) 
     return change(getattr(current, name), getattr(previous, name))
 
 
-async def report_cycle(session: AsyncSession) -> Cycle | None:
-    """The cycle reports and exports are about by default: the open one, else the last closed."""
+async def _latest(session: AsyncSession, state: CycleState) -> Cycle | None:
     cycle: Cycle | None = await session.scalar(
-        select(Cycle).where(Cycle.state == CycleState.OPEN).order_by(Cycle.opens_at.desc()).limit(1)
+        select(Cycle).where(Cycle.state == state).order_by(Cycle.opens_at.desc()).limit(1)
     )
-    if cycle is None:
-        cycle = await session.scalar(
-            select(Cycle)
-            .where(Cycle.state.in_(PAST_STATES))
-            .order_by(Cycle.closes_at.desc())
-            .limit(1)
-        )
     return cycle
+
+
+async def report_cycle(session: AsyncSession) -> Cycle | None:
+    """The cycle reports and exports are about by default: the one to be collected next.
+
+    That is the latest closed cycle (its pickup is being prepared), else the open one once it
+    has an order, else the last delivered one; an open cycle nobody ordered from comes last.
+    """
+    closed = await _latest(session, CycleState.CLOSED)
+    if closed is not None:
+        return closed
+    open_cycle = await _latest(session, CycleState.OPEN)
+    if open_cycle is not None:
+        sold = await session.scalar(
+            select(func.count(Order.id)).where(
+                Order.cycle_id == open_cycle.id, Order.status.in_(SOLD_STATUSES)
+            )
+        )
+        if sold:
+            return open_cycle
+    return await _latest(session, CycleState.DELIVERED) or open_cycle
+
+
+async def recent_cycles(session: AsyncSession, count: int = 6) -> list[Cycle]:
+    """The last ``count`` cycles a report or an export can be about, newest first."""
+    return list(
+        await session.scalars(
+            select(Cycle)
+            .where(Cycle.state.in_(REPORTED_STATES))
+            .order_by(Cycle.opens_at.desc())
+            .limit(count)
+        )
+    )
 
 
 async def find_cycle(session: AsyncSession, cycle_id: int | None) -> Cycle:
@@ -198,6 +232,22 @@ async def history(session: AsyncSession, cycle: Cycle, count: int = 12) -> list[
     return await figures_of(session, recent)
 
 
+async def _offered_cents(session: AsyncSession, cycle_id: int) -> dict[int, int]:
+    """Producer id → what the producer offered in the cycle, at the products' prices."""
+    rows = await session.execute(
+        select(Product.producer_id, Offer.offered, Product.price_cents)
+        .join(Product, Offer.product_id == Product.id)
+        .where(Offer.cycle_id == cycle_id)
+    )
+    worth: dict[int, Decimal] = {}
+    for producer_id, quantity, price in rows:
+        worth[producer_id] = worth.get(producer_id, Decimal(0)) + Decimal(quantity) * price
+    return {
+        producer_id: int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        for producer_id, value in worth.items()
+    }
+
+
 async def cycle_report(session: AsyncSession, cycle: Cycle, top: int = 10) -> CycleReport:
     """The report of ``cycle``: totals, top products, per producer, per pickup point, trends."""
     sold = Order.status.in_(SOLD_STATUSES)
@@ -224,6 +274,7 @@ async def cycle_report(session: AsyncSession, cycle: Cycle, top: int = 10) -> Cy
     ]
     producer_rows = await session.execute(
         select(
+            Producer.id,
             Producer.name,
             func.count(func.distinct(Order.id)),
             func.sum(OrderLine.total_cents),
@@ -235,7 +286,11 @@ async def cycle_report(session: AsyncSession, cycle: Cycle, top: int = 10) -> Cy
         .group_by(Producer.id, Producer.name)
         .order_by(func.sum(OrderLine.total_cents).desc(), Producer.name)
     )
-    producers = [GroupFigure(name, int(n), int(total)) for name, n, total in producer_rows.all()]
+    offered = await _offered_cents(session, cycle.id)
+    producers = [
+        GroupFigure(name, int(n), int(total), offered.get(pid))
+        for pid, name, n, total in producer_rows.all()
+    ]
     point_rows = await session.execute(
         select(PickupPoint.name, func.count(Order.id), func.sum(Order.total_cents))
         .select_from(Order)
@@ -245,9 +300,14 @@ async def cycle_report(session: AsyncSession, cycle: Cycle, top: int = 10) -> Cy
         .order_by(func.sum(Order.total_cents).desc(), PickupPoint.name)
     )
     points = [GroupFigure(name or "—", int(n), int(total)) for name, n, total in point_rows.all()]
-    week = await _cycle_near(session, cycle.opens_at - timedelta(weeks=1))
+    previous: Cycle | None = await session.scalar(
+        select(Cycle)
+        .where(Cycle.state.in_(REPORTED_STATES), Cycle.opens_at < cycle.opens_at)
+        .order_by(Cycle.opens_at.desc())
+        .limit(1)
+    )
     year = await _cycle_near(session, cycle.opens_at - timedelta(weeks=52))
-    compared = [c for c in (cycle, week, year) if c is not None]
+    compared = [c for c in (cycle, previous, year) if c is not None]
     figures = {f.cycle_id: f for f in await figures_of(session, compared)}
     return CycleReport(
         cycle=cycle,
@@ -255,7 +315,7 @@ async def cycle_report(session: AsyncSession, cycle: Cycle, top: int = 10) -> Cy
         top_products=top_products,
         producers=producers,
         pickup_points=points,
-        week_before=figures[week.id] if week is not None else None,
+        previous=figures[previous.id] if previous is not None else None,
         year_before=figures[year.id] if year is not None else None,
     )
 
@@ -271,5 +331,6 @@ __all__ = [
     "figures_of",
     "find_cycle",
     "history",
+    "recent_cycles",
     "report_cycle",
 ]

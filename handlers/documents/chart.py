@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale, numbers
 from babel.dates import format_date as babel_format_date
 
-from handlers.i18n import _, current_locale
+from handlers.i18n import _, current_locale, ngettext
 from models.reports import CycleFigures
 
 REVENUE_COLOUR = "#7cb342"
@@ -32,7 +32,9 @@ def format_euros(value: float, locale: str | None = None) -> str:
 
 
 def revenue_chart(history: list[CycleFigures], timezone: ZoneInfo) -> bytes:
-    """A PNG of ``history`` (oldest first): revenue bars and the average basket line."""
+    """A PNG of ``history`` (oldest first): revenue bars and the average basket line (a cycle
+    without orders has no basket: the line skips it); "no sales" across the chart when none
+    of the cycles sold anything."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
@@ -47,7 +49,8 @@ def revenue_chart(history: list[CycleFigures], timezone: ZoneInfo) -> bytes:
         for f in history
     ]
     revenue = [f.revenue_cents / 100 for f in history]
-    basket = [f.average_basket_cents / 100 for f in history]
+    basket = [f.average_basket_cents / 100 if f.orders else float("nan") for f in history]
+    known = [b for b in basket if b == b]  # NaN is not equal to itself
     bars = revenue_axis.bar(
         positions, revenue, color=REVENUE_COLOUR, label=_("Chiffre d’affaires"), zorder=2
     )
@@ -60,10 +63,25 @@ def revenue_chart(history: list[CycleFigures], timezone: ZoneInfo) -> bytes:
         positions, basket, color=BASKET_COLOUR, marker="o", label=_("Panier moyen")
     )
     basket_axis.set_ylabel(_("Panier moyen"))
-    basket_axis.set_ylim(bottom=0, top=max([*basket, 1.0]) * 1.25)
+    basket_axis.set_ylim(bottom=0, top=max([*known, 1.0]) * 1.25)
     basket_axis.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_euros(v, locale)))
     revenue_axis.set_ylim(bottom=0, top=max([*revenue, 1.0]) * 1.15)
-    revenue_axis.set_title(_("Les {count} derniers cycles").format(count=len(history)))
+    revenue_axis.set_title(
+        ngettext("Le dernier cycle", "Les {count} derniers cycles", len(history)).format(
+            count=len(history)
+        )
+    )
+    if not any(revenue):
+        revenue_axis.text(
+            0.5,
+            0.5,
+            ngettext("Aucune vente sur ce cycle", "Aucune vente sur ces cycles", len(history)),
+            transform=revenue_axis.transAxes,
+            ha="center",
+            va="center",
+            color="#757575",
+            fontsize=14,
+        )
     revenue_axis.legend(handles=[bars, line], loc="upper left")
     figure.tight_layout()
     buffer = io.BytesIO()

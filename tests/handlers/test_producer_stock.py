@@ -237,7 +237,7 @@ async def test_stock_never_drops_below_what_is_ordered(farm, session, sandbox, c
     await order(session, alice, cycle.id, {"TOM-ANC": 3}, clock())
     await marie.send("plus de tomates anciennes")
     assert "Tomates anciennes : 20 → 3\xa0kg (déjà commandé : 3)" in marie.last_message.text
-    assert "3\xa0kg déjà vendu(s)" in marie.last_message.text
+    assert "déjà acheté 3\xa0kg" in marie.last_message.text
     await marie.press("Valider")
     assert await offered(session, cycle.id, "TOM-ANC") == (3, 3)
     # A consumer ordering between the preview and the tap is never oversold.
@@ -245,7 +245,7 @@ async def test_stock_never_drops_below_what_is_ordered(farm, session, sandbox, c
     bob, _person = await consumer(session, sandbox, 800_002, "Bob", "halle-centrale")
     await order(session, bob, cycle.id, {"TOM-CER": 5}, clock())
     await marie.press("Valider")
-    assert "5\xa0barquettes déjà vendu(s)" in marie.last_message.text
+    assert "déjà acheté 5\xa0barquettes" in marie.last_message.text
     assert await offered(session, cycle.id, "TOM-CER") == (5, 5)
     await check_invariants(session)
 
@@ -384,7 +384,16 @@ async def test_purchase_order_at_close_with_csv(farm, session, sandbox, app, clo
     document = marie.last_message.document
     assert document.file_name.endswith(".csv")
     rows = list(csv.reader(io.StringIO(document.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:5] == ["Point de retrait", "Référence", "Produit", "Unité", "Quantité"]
+    assert rows[0][:7] == [
+        "Producteur",
+        "Date de livraison",
+        "Point de retrait",
+        "Référence",
+        "Produit",
+        "Unité",
+        "Quantité",
+    ]
+    rows = [r[2:] for r in rows]
     by_point = {(r[0], r[1]): r for r in rows[1:]}
     assert by_point[("La Desserte — halle centrale", "TOM-ANC")][4] == "3"
     assert by_point[("Centre socioculturel de la Blaiserie", "TOM-ANC")][4] == "2"
@@ -395,8 +404,8 @@ async def test_purchase_order_at_close_with_csv(farm, session, sandbox, app, clo
     title = english("📦 <b>Bon de commande — {producer}</b>").format(producer="Les")
     assert re.sub("<[^>]+>", "", title) in eve.messages[-2].text
     rows = list(csv.reader(io.StringIO(eve.last_message.document.content.decode("utf-8-sig"))))
-    assert rows[0][0] == english("Point de retrait")
-    assert any(r[1] == "TOM-ANC" and r[4] == "5" for r in rows)
+    assert rows[0][2] == english("Point de retrait")
+    assert any(r[3] == "TOM-ANC" and r[6] == "5" for r in rows)
 
 
 async def test_shortage_after_close_first_confirmed_first_served(

@@ -240,7 +240,7 @@ async def test_a_stock_below_what_is_sold_can_become_a_shortage(farm, session, s
     await order(session, alice, cycle.id, {"RAD-BOT": 4}, clock())
     await marie.send("radis 2, tomates anciennes 15")
     preview = marie.last_message
-    assert "4\xa0bottes déjà vendu(s)" in preview.text
+    assert "déjà acheté 4\xa0bottes" in preview.text
     await marie.press("J’en ai moins que vendu")
     text = marie.last_message.text
     assert "2 au lieu des 4\xa0bottes commandés" in text

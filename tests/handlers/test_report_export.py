@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from PIL import Image
 from pypdf import PdfReader
 
+from models import CycleState
 from models.reports import cycle_report, find_cycle, history
 from tests.admin_support import close, make_cycle, order
 from tests.conftest import ADMIN_TELEGRAM_ID
@@ -23,7 +24,7 @@ from tests.factories import make_member, make_network
 @pytest.fixture
 async def shop(session, clock):
     """This week's open cycle with four orders (and a basket never confirmed), the week before
-    with two, the year before with one."""
+    with two, the year before with one (both collected: delivered)."""
     now = clock()
     network = await make_network(session, now)
     p = network["products"]
@@ -40,10 +41,12 @@ async def shop(session, clock):
     year = await make_cycle(session, cycle.opens_at - timedelta(weeks=52), products)
     await order(session, alice, year, {honey: 1}, now)
     await close(session, year)
+    year.state = CycleState.DELIVERED
     week = await make_cycle(session, cycle.opens_at - timedelta(weeks=1), products)
     await order(session, alice, week, {honey: 2}, now)
     await order(session, bob, week, {cherry: 1}, now)
     await close(session, week)
+    week.state = CycleState.DELIVERED
 
     await order(session, alice, cycle, {tom: Decimal("1.5"), honey: 1}, now)  # 7,20 + 8,50
     await order(session, bob, cycle, {cherry: 2}, now)  # 6,40
@@ -74,9 +77,9 @@ async def test_report_figures_and_trends(session, shop):
         ("Halle centrale", 3, 4200),
         ("Enedis", 1, 320),
     ]
-    assert report.week_before.revenue_cents == 2020
-    assert report.revenue_vs_week == pytest.approx(4520 / 2020 - 1)
-    assert report.basket_vs_week == pytest.approx(1130 / 1010 - 1)
+    assert report.previous.revenue_cents == 2020
+    assert report.revenue_vs_previous == pytest.approx(4520 / 2020 - 1)
+    assert report.basket_vs_previous == pytest.approx(1130 / 1010 - 1)
     assert report.year_before.revenue_cents == 850
     assert report.basket_vs_year == pytest.approx(1130 / 850 - 1)
     past = await history(session, cycle)
@@ -89,7 +92,7 @@ async def test_report_figures_and_trends(session, shop):
 @pytest.mark.parametrize(
     ("language", "command", "expected"),
     [
-        ("fr", "/rapport", ["Commandes : 4", "45,20\u00a0€", "11,30\u00a0€", "+123,8%"]),
+        ("fr", "/rapport", ["Commandes : 4", "45,20\u00a0€", "11,30\u00a0€", "+123,8\u202f%"]),
         ("en", "/report", ["Orders: 4", "€45.20", "€11.30", "+123.8%", "Best sellers"]),
     ],
 )

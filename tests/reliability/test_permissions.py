@@ -144,6 +144,8 @@ BUTTONS: dict[str, Button] = {
     "exp:csv": Button(lambda w: f"exp:csv:{w.past_cycle_id}", ADMIN),
     "exp:xlsx": Button(lambda w: f"exp:xlsx:{w.past_cycle_id}", ADMIN),
     "exp:pdf": Button(lambda w: f"exp:pdf:{w.past_cycle_id}:0", ADMIN),
+    "exp:of": Button(lambda w: f"exp:of:{w.past_cycle_id}", ADMIN),
+    "rep": Button(lambda w: f"rep:{w.past_cycle_id}", ADMIN),
     # Marie's pending stock update: only she may validate, fix, cancel or resolve it.
     "stk:ok": Button(lambda w: f"stk:ok:{w.marie_update_id}", PRODUCER, "producer", acts=True),
     "stk:fix": Button(lambda w: f"stk:fix:{w.marie_update_id}", PRODUCER, "producer", acts=True),
