@@ -288,7 +288,9 @@ def _sides(
         if not unused:
             unused.extend(await add_consumers(engine, network, 200))
         tid = unused.popleft()
-        return bot_sandbox.user(f"Conso{tid}", language="fr", user_id=tid)
+        # The name the network registered (``Conso<n>``): /start then has nothing to write.
+        name = f"Conso{network.consumer_telegram_ids.index(tid) + 1}"
+        return bot_sandbox.user(name, language="fr", user_id=tid)
 
     async def echo_gesture(user: SandboxUser, _index: int, number: int) -> None:
         await echo_step(user, number, CONSUMER_SESSION[number])
