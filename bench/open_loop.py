@@ -57,6 +57,9 @@ PEAK_RATE = 10.0
 """Updates per second at the real peak: 1,800 consumers the evening before the close."""
 GOAL_MS = 50.0
 LADDER = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+BELOW_PEAK = (5, 2, 1)
+"""Tried in turn when even the real peak does not hold (a loaded machine), so that the
+capacity is still a number."""
 REFINEMENTS = 2
 DRAIN_MS = 4 * GOAL_MS
 """A level queues up when its last answers come more than this long after its last arrival."""
@@ -202,8 +205,9 @@ async def warm_up(side: Side) -> None:
 
 
 async def ladder(sides: list[Side], window_s: float, minimum: int) -> None:
-    """Step every side up :data:`LADDER` until it fails, in turn level by level; then refine
-    each side's capacity between the last rate that held and the first that did not."""
+    """Step every side up :data:`LADDER` until it fails, in turn level by level (down
+    :data:`BELOW_PEAK` if even the first fails); then refine each side's capacity between the
+    last rate that held and the first that did not."""
     running = list(sides)
     for rate in LADDER:
         for side in list(running):
@@ -212,6 +216,11 @@ async def ladder(sides: list[Side], window_s: float, minimum: int) -> None:
                 running.remove(side)
         if not running:
             break
+    for side in sides:
+        for rate in BELOW_PEAK:
+            if side.capacity() is not None:
+                break
+            await run_level(side, float(rate), window_s, minimum)
     for _ in range(REFINEMENTS):
         for side in sides:
             held = side.capacity()
