@@ -29,10 +29,28 @@ from bench.common import QUICK_SCALE, BenchResult, Options, empty, quiet_logs
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("updates", "close", "broadcast", "parser")
+BENCHMARKS = ("updates", "open_loop", "costs", "close", "broadcast", "parser")
 """The benchmarks run in a child process each (memory is read from the updates child)."""
 KEYS: dict[str, tuple[str, ...]] = {
     "updates": ("bot_per_s", "echo_per_s", "ratio", "p95_ms", "users"),
+    "open_loop": (
+        "bot_capacity_per_s",
+        "echo_capacity_per_s",
+        "capacity_ratio",
+        "p95_ms_at_peak",
+        "p50_ms_10x",
+        "p95_ms_10x",
+        "p99_ms_10x",
+    ),
+    "costs": (
+        "read_sql",
+        "add_sql",
+        "confirm_sql",
+        "read_cpu_ms",
+        "add_cpu_ms",
+        "confirm_cpu_ms",
+        "echo_cpu_ms",
+    ),
     "close": ("seconds", "sql_seconds", "ratio", "lines"),
     "broadcast": (
         "seconds",
@@ -67,6 +85,11 @@ def _equal(key: str, other: str) -> Check:
 
 GOALS: dict[str, list[tuple[str, Check]]] = {
     "updates": [("ratio ≤ 2.0", _at_most("ratio", 2.0)), ("p95 ≤ 50 ms", _at_most("p95_ms", 50))],
+    "open_loop": [
+        ("capacity ratio ≤ 3", _at_most("capacity_ratio", 3.0)),
+        ("p95 ≤ 50 ms at 10× the peak", _at_most("p95_ms_10x", 50)),
+    ],
+    "costs": [],
     "close": [("≤ 1 s", _at_most("seconds", 1.0)), ("ratio ≤ 3", _at_most("ratio", 3.0))],
     "broadcast": [
         ("ratio ≤ 1.05", _at_most("ratio", 1.05)),
@@ -187,7 +210,7 @@ def verdict(name: str, figures: dict[str, Any]) -> str:
     for label, check in GOALS[name]:
         outcome = check(figures)
         marks.append(("·" if outcome is None else "✓" if outcome else "✗") + " " + label)
-    return ", ".join(marks)
+    return ", ".join(marks) or "— (figures to read beside the echo's)"
 
 
 def table(results: dict[str, BenchResult]) -> str:

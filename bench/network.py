@@ -176,6 +176,25 @@ async def build_network(
     return network
 
 
+async def add_consumers(engine: AsyncEngine, network: Network, count: int) -> list[int]:
+    """Register ``count`` more consumers (each with a pickup point, in one ``INSERT``) and
+    return their Telegram ids, also appended to ``network.consumer_telegram_ids``."""
+    start = max(network.consumer_telegram_ids, default=FIRST_TELEGRAM_ID - 1) + 1
+    telegram_ids = [start + k for k in range(count)]
+    points = network.pickup_point_ids
+    first = len(network.consumer_telegram_ids)
+    rows = [
+        _member(tid, f"Conso{first + k + 1}", points[(first + k) % len(points)], points[2])
+        for k, tid in enumerate(telegram_ids)
+    ]
+    if rows:
+        async with sessionmaker(engine)() as session:
+            await session.execute(insert(Member), rows)
+            await session.commit()
+    network.consumer_telegram_ids.extend(telegram_ids)
+    return telegram_ids
+
+
 async def _write_orders(
     session: AsyncSession,
     network: Network,

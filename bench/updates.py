@@ -141,32 +141,43 @@ async def _timed(run: Run, action: Any) -> None:
     run.updates += 1
 
 
+async def bot_step(user: SandboxUser, index: int, network: Network, step: Step) -> None:
+    """One gesture of consumer ``index``'s session on the real bot; StepMissing if stuck."""
+    if step.send is not None:
+        await user.send(step.send)
+        return
+    message = _newest_keyboard(user)
+    button = _choose(step, message, index, network)
+    assert message is not None
+    await user.press_data(button["callback_data"], message=message)
+
+
+async def echo_step(user: SandboxUser, number: int, step: Step) -> None:
+    """Gesture number ``number`` of a session on the echo bot: a text per send, a press per
+    press (on one of the echo's buttons)."""
+    if step.send is not None:
+        await user.send(step.send)
+        return
+    message = _newest_keyboard(user)
+    buttons = _buttons(message)
+    assert message is not None
+    assert buttons
+    data = buttons[number % len(buttons)]["callback_data"]
+    await user.press_data(data, message=message)
+
+
 async def consumer_session(
     user: SandboxUser, index: int, network: Network, run: Run, steps: Sequence[Step]
 ) -> None:
     """One consumer's whole ordering session through the real bot; StepMissing if stuck."""
     for step in steps:
-        if step.send is not None:
-            await _timed(run, user.send(step.send))
-            continue
-        message = _newest_keyboard(user)
-        button = _choose(step, message, index, network)
-        assert message is not None
-        await _timed(run, user.press_data(button["callback_data"], message=message))
+        await _timed(run, bot_step(user, index, network, step))
 
 
 async def echo_session(user: SandboxUser, run: Run, steps: Sequence[Step]) -> None:
     """A session of the same shape on the echo bot: a text per send, a press per press."""
     for number, step in enumerate(steps):
-        if step.send is not None:
-            await _timed(run, user.send(step.send))
-            continue
-        message = _newest_keyboard(user)
-        buttons = _buttons(message)
-        assert message is not None
-        assert buttons
-        data = buttons[number % len(buttons)]["callback_data"]
-        await _timed(run, user.press_data(data, message=message))
+        await _timed(run, echo_step(user, number, step))
 
 
 def echo_application(sandbox: Sandbox) -> Application[Any, Any, Any, Any, Any, Any]:

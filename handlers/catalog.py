@@ -358,7 +358,7 @@ async def add_product(
             notice=escape(refusal(error, context)),
         )
         return
-    view = await catalog.offer_view(context.session, cycle.id, data.product_id)
+    view = result.view
     assert view is not None
     product = view.product
     if result.short:

@@ -106,13 +106,34 @@ async def categories(session: AsyncSession, cycle_id: int) -> list[CategoryCount
 async def category_page(
     session: AsyncSession, cycle_id: int, category: str, page: int, per_page: int = 8
 ) -> Page:
-    """Page ``page`` (0-based, clamped) of a category: available products by name, sold out last."""
-    rows = await session.execute(_offered(cycle_id).where(Product.category == category))
-    views = [OfferView(product=p, offered=offered, ordered=ordered) for offered, ordered, p in rows]
-    views.sort(key=lambda v: (v.sold_out, search_form(v.product.name)))
-    count = max(1, -(-len(views) // per_page))
+    """Page ``page`` (0-based, clamped) of a category: available products by name, sold out last.
+
+    The order is decided on narrow rows (id, name, stock) and only the page's products are
+    loaded as objects (with their producers)."""
+    rows = await session.execute(
+        select(Product.id, Product.name, Offer.offered, Offer.ordered)
+        .join(Offer, Offer.product_id == Product.id)
+        .where(
+            Offer.cycle_id == cycle_id,
+            Offer.offered > 0,
+            Product.active.is_(True),
+            Product.category == category,
+        )
+    )
+    ordered_rows = sorted(rows, key=lambda r: (r.ordered >= r.offered, search_form(r.name)))
+    count = max(1, -(-len(ordered_rows) // per_page))
     page = min(max(page, 0), count - 1)
-    return Page(views[page * per_page : (page + 1) * per_page], page, count, len(views))
+    shown = ordered_rows[page * per_page : (page + 1) * per_page]
+    products = {
+        p.id: p
+        for p in await session.scalars(
+            select(Product)
+            .where(Product.id.in_([r.id for r in shown]))
+            .options(joinedload(Product.producer))
+        )
+    }
+    items = [OfferView(products[r.id], r.offered, r.ordered) for r in shown]
+    return Page(items, page, count, len(ordered_rows))
 
 
 async def offer_view(session: AsyncSession, cycle_id: int, product_id: int) -> OfferView | None:

@@ -22,14 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Any
 
-from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from models.base import normalize_quantity
+from models.catalog import OfferView
 from models.cycle import Cycle, CycleState, Offer
 from models.cycles import lock_cycle
 from models.errors import (
@@ -66,6 +66,9 @@ class Reservation:
     """Whether the change landed in a confirmed order (it counts at once)."""
     total_cents: int = 0
     """The order's total after the change."""
+    view: OfferView | None = field(default=None, compare=False)
+    """The product (its producer loaded) and its stock right after the change, to show it
+    without reading it again."""
 
     @property
     def short(self) -> bool:
@@ -169,45 +172,59 @@ async def _offer(session: AsyncSession, cycle: Cycle, product_id: int) -> Offer:
     offer = await session.scalar(
         select(Offer)
         .where(Offer.cycle_id == cycle.id, Offer.product_id == product_id)
-        .options(joinedload(Offer.product))
+        .options(joinedload(Offer.product).joinedload(Product.producer))
     )
     if offer is None or not offer.product.active:
         raise StaleAction(product_id=product_id)
     return offer
 
 
-async def _reserve(session: AsyncSession, offer: Offer, wanted: Decimal) -> Decimal:
-    """Reserve up to ``wanted`` of ``offer`` atomically; returns what was reserved (maybe 0)."""
+Stock = tuple[Decimal, Decimal]
+"""An offer's (offered, ordered), as the database holds them."""
+
+
+async def _reserve(
+    session: AsyncSession, offer: Offer, wanted: Decimal
+) -> tuple[Decimal, Stock | None]:
+    """Reserve up to ``wanted`` of ``offer`` atomically. Returns what was reserved (maybe 0) and
+    the offer's stock right after it (``UPDATE … RETURNING``; None when nothing was reserved)."""
     step = offer.product.step
     amount = wanted
     for _attempt in range(5):
         if amount <= 0:
-            return Decimal(0)
-        result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+            return Decimal(0), None
+        reserved = await session.execute(
             update(Offer)
             .where(Offer.id == offer.id, Offer.ordered + amount <= Offer.offered)
             .values(ordered=Offer.ordered + amount)
+            .returning(Offer.offered, Offer.ordered)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
-            return amount
+        row = reserved.first()
+        if row is not None:
+            return amount, (row.offered, row.ordered)
         # Someone took some meanwhile: offer what is left now, in whole steps.
         fresh = await session.execute(
             select(Offer.offered, Offer.ordered).where(Offer.id == offer.id)
         )
         offered, ordered = fresh.one()
         amount = min(wanted, floor_to_step(offered - ordered, step))
-    return Decimal(0)
+    return Decimal(0), None
 
 
-async def _release(session: AsyncSession, offer_id: int, amount: Decimal) -> None:
-    if amount > 0:
-        await session.execute(
-            update(Offer)
-            .where(Offer.id == offer_id)
-            .values(ordered=Offer.ordered - amount)
-            .execution_options(synchronize_session=False)
-        )
+async def _release(session: AsyncSession, offer_id: int, amount: Decimal) -> Stock | None:
+    """Give ``amount`` back to the offer; returns its stock after it (None for 0)."""
+    if amount <= 0:
+        return None
+    released = await session.execute(
+        update(Offer)
+        .where(Offer.id == offer_id)
+        .values(ordered=Offer.ordered - amount)
+        .returning(Offer.offered, Offer.ordered)
+        .execution_options(synchronize_session=False)
+    )
+    row = released.first()
+    return None if row is None else (row.offered, row.ordered)
 
 
 def _retotal(order: Order, now: datetime) -> None:
@@ -217,11 +234,11 @@ def _retotal(order: Order, now: datetime) -> None:
         order.changed_since_confirmed = True
 
 
-async def _remaining(session: AsyncSession, offer_id: int) -> Decimal:
+async def _stock(session: AsyncSession, offer_id: int) -> Stock:
     row = (
         await session.execute(select(Offer.offered, Offer.ordered).where(Offer.id == offer_id))
     ).one()
-    return normalize_quantity(row[0] - row[1])
+    return row[0], row[1]
 
 
 async def set_quantity(
@@ -290,25 +307,26 @@ async def _change(
             raise InvalidQuantity(quantity=quantity, maximum=MAX_LINE_QUANTITY)
         granted = Decimal(0)
         if quantity > current:
-            granted = await _reserve(session, offer, quantity - current)
+            granted, left = await _reserve(session, offer, quantity - current)
             if granted == 0:
                 raise SoldOut(product_id=product_id, line_quantity=current)
             new_quantity = current + granted
         else:
-            await _release(session, offer.id, current - quantity)
+            left = await _release(session, offer.id, current - quantity)
             new_quantity = quantity
         if order is not None:
             _put_line(order, offer, line, new_quantity)
             _retotal(order, now)
             _check_still_above_minimum(order, minimum_cents)
-        remaining = await _remaining(session, offer.id)
+        offered, ordered = left if left is not None else await _stock(session, offer.id)
     requested = quantity - current if quantity > current else Decimal(0)
     return Reservation(
         product_id=product_id,
         requested=normalize_quantity(requested),
         granted=normalize_quantity(granted),
         line_quantity=normalize_quantity(new_quantity),
-        remaining=remaining,
+        remaining=normalize_quantity(offered - ordered),
+        view=OfferView(product=offer.product, offered=offered, ordered=ordered),
         order_id=None if order is None else order.id,
         confirmed=order is not None and order.status == OrderStatus.CONFIRMED,
         total_cents=0 if order is None else order.total_cents,
@@ -521,8 +539,8 @@ async def _copy_order(
             current = line.quantity if line is not None else Decimal(0)
             room = floor_to_step(MAX_LINE_QUANTITY - current, offer.product.step)
             requested = min(quantity, room)
-            granted = await _reserve(session, offer, requested)
-            if granted == 0:
+            granted, left = await _reserve(session, offer, requested)
+            if granted == 0 or left is None:
                 report.missing.append(product_id)
                 continue
             _put_line(order, offer, line, current + granted)
@@ -531,7 +549,7 @@ async def _copy_order(
                 requested=normalize_quantity(quantity),
                 granted=normalize_quantity(granted),
                 line_quantity=normalize_quantity(current + granted),
-                remaining=await _remaining(session, offer.id),
+                remaining=normalize_quantity(left[0] - left[1]),
             )
             (report.short if reservation.short else report.copied).append(reservation)
         if order is not None:

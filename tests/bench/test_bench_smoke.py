@@ -19,6 +19,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED = {
     "updates": {"bot_per_s", "echo_per_s", "ratio", "p95_ms", "users"},
+    "open_loop": {
+        "bot_capacity_per_s",
+        "echo_capacity_per_s",
+        "capacity_ratio",
+        "p95_ms_at_peak",
+        "p50_ms_10x",
+        "p95_ms_10x",
+        "p99_ms_10x",
+    },
+    "costs": {
+        "read_sql",
+        "add_sql",
+        "confirm_sql",
+        "read_cpu_ms",
+        "add_cpu_ms",
+        "confirm_cpu_ms",
+        "echo_cpu_ms",
+    },
     "close": {"seconds", "sql_seconds", "ratio", "lines"},
     "broadcast": {
         "seconds",
@@ -81,6 +99,13 @@ def test_a_benchmark_that_cannot_run_yields_nulls_and_says_why():
     text = table({"updates": waiting, "memory": memory})
     assert "waiting for the consumer journey" in text
     assert "bot_per_s=null" in text
+
+
+def test_the_open_loop_and_costs_ran_the_bot(quick_run):
+    figures = json.loads(quick_run.stdout.strip().splitlines()[-1])
+    assert figures["costs"]["read_sql"] is not None, quick_run.stdout
+    assert figures["open_loop"]["echo_capacity_per_s"] is not None, quick_run.stdout
+    assert figures["open_loop"]["p95_ms_10x"] is not None, quick_run.stdout
 
 
 def test_keys_match_the_issue():
