@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+from telegram import Update
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -45,6 +46,7 @@ from handlers import (
     stock_messages,
 )
 from handlers.buttons import button
+from handlers.context import DesserteContext
 from handlers.menu import Command, OpenMenu
 from handlers.routes import AskLanguage, OpenHelp
 
@@ -99,9 +101,24 @@ menu.use_commands(COMMAND_MENU)
 LAST_FEATURES: list[ModuleType] = [free_text]
 
 
+PRODUCER_INVITATION = "f-"
+"""The deep-link prefix of a producer's single-use invitation (``/start f-CODE``)."""
+
+
+async def start_or_join(update: Update, context: DesserteContext) -> None:
+    """/start: a producer's invitation goes to the joining feature, the rest (company pickup
+    point invitations included) to the greeting."""
+    payload = " ".join(context.args or []).strip()
+    if payload.startswith(PRODUCER_INVITATION) and await producer_join.handle_producer_invitation(
+        update, context, payload[len(PRODUCER_INVITATION) :]
+    ):
+        return
+    await start.start(update, context)
+
+
 def _core() -> list[BaseHandler[Any, Any, Any]]:
     return [
-        CommandHandler("start", start.start),
+        CommandHandler("start", start_or_join),
         CommandHandler(["aide", "help"], help.show_help),
         CommandHandler(["langue", "language"], language.ask_language),
         button(OpenMenu, start.show_menu),

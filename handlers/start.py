@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.common import escape, show
@@ -20,7 +18,6 @@ from handlers.team import team_contact_line
 from models.pickup import join_by_invitation, points_for
 
 COMPANY_PREFIX = "p-"
-PRODUCER_PREFIX = "f-"
 
 
 def main_menu_keyboard() -> InlineKeyboardMarkup:
@@ -67,14 +64,6 @@ def greeting_text(context: DesserteContext) -> str:
 
 async def _follow_invitation(update: Update, context: DesserteContext, payload: str) -> bool:
     """Act on a deep-link payload; True when it answered the member itself."""
-    if payload.startswith(PRODUCER_PREFIX):
-        try:
-            module = importlib.import_module("handlers.producer_join")
-        except ModuleNotFoundError:
-            module = None
-        handle = getattr(module, "handle_producer_invitation", None)
-        if handle is not None:
-            return bool(await handle(update, context, payload[len(PRODUCER_PREFIX) :]))
     if payload.startswith(COMPANY_PREFIX):
         point = await join_by_invitation(
             context.session, context.member, payload[len(COMPANY_PREFIX) :]
