@@ -7,8 +7,7 @@ alphabetical order (accents and case ignored), each with their lines and total.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, time
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, ColumnElement, Row, and_, select, type_coerce
@@ -20,6 +19,7 @@ from models.cycle import Cycle
 from models.errors import StaleAction
 from models.member import Member
 from models.order import Order, OrderLine
+from models.pickup_day import PickupList, pickup_list
 from models.pickup_point import PickupPoint
 from models.producer import Producer, Product
 from models.reports import SOLD_STATUSES
@@ -54,38 +54,6 @@ class Totals:
     revenue_cents: int
     per_producer: dict[str, int]
     per_pickup_point: dict[str, int]
-
-
-@dataclass
-class PickupEntry:
-    """One consumer's order on a pickup list."""
-
-    consumer: str
-    order_id: int
-    lines: list[ExportLine] = field(default_factory=list)
-
-    @property
-    def total_cents(self) -> int:
-        """What the consumer pays."""
-        return sum(line.total_cents for line in self.lines)
-
-
-@dataclass
-class PickupList:
-    """A pickup point's list for one cycle: who comes, what they take."""
-
-    slug: str
-    name: str
-    address: str
-    window_start: time
-    window_end: time
-    pickup_day: datetime
-    entries: list[PickupEntry] = field(default_factory=list)
-
-    @property
-    def total_cents(self) -> int:
-        """The point's total."""
-        return sum(entry.total_cents for entry in self.entries)
 
 
 class _Folded(dict[str, str]):
@@ -260,7 +228,9 @@ def totals(lines: list[ExportLine]) -> Totals:
 async def pickup_lists(
     session: AsyncSession, cycle: Cycle, point_slug: str | None = None
 ) -> list[PickupList]:
-    """The pickup list of every active point (or of the point ``point_slug``) for ``cycle``.
+    """The pickup list of every active point (or of the point ``point_slug``) for ``cycle``,
+    for print: the pickup day's lists (:func:`models.pickup_day.pickup_list`: by surname, then
+    order number, with the shared phones) with each order's lines.
 
     A point nobody ordered at still gets its (empty) list when asked by slug; without a slug
     only points with orders are listed. An unknown slug answers :class:`StaleAction`.
@@ -273,34 +243,23 @@ async def pickup_lists(
         raise StaleAction(point=point_slug)
     # One point asked for: only its lines are read.
     lines = await order_lines(session, cycle.id, points[0].id if point_slug is not None else None)
-    by_point: dict[str, list[PickupEntry]] = {}
-    entry: PickupEntry | None = None
+    by_order: dict[int, list[ExportLine]] = {}
     for line in lines:
-        if entry is None or entry.order_id != line.order_id:
-            entry = PickupEntry(line.consumer, line.order_id)
-            by_point.setdefault(line.pickup_slug, []).append(entry)
-        entry.lines.append(line)
+        by_order.setdefault(line.order_id, []).append(line)
     result: list[PickupList] = []
     for point in points:
-        pickup = PickupList(
-            slug=point.slug,
-            name=point.name,
-            address=point.address,
-            window_start=point.window_start,
-            window_end=point.window_end,
-            pickup_day=cycle.pickup_starts_at,
+        listed = await pickup_list(session, cycle.id, point.id)
+        entries = tuple(
+            replace(entry, items=tuple(by_order.get(entry.order_id, ())))
+            for entry in listed.entries
         )
-        # ``lines`` come by point, then consumer: each point's entries are already in order.
-        pickup.entries = by_point.get(point.slug, [])
-        if pickup.entries or point_slug is not None:
-            result.append(pickup)
+        if entries or point_slug is not None:
+            result.append(PickupList(listed.cycle, listed.point, entries))
     return result
 
 
 __all__ = [
     "ExportLine",
-    "PickupEntry",
-    "PickupList",
     "Totals",
     "order_lines",
     "pickup_lists",

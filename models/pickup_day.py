@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,9 @@ from models.unit_of_work import unit_of_work
 
 ON_THE_LIST = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
 
+if TYPE_CHECKING:
+    from models.exports import ExportLine
+
 
 @dataclass(frozen=True)
 class PickupEntry:
@@ -36,6 +40,9 @@ class PickupEntry:
     lines: int
     status: OrderStatus
     phone: str | None = None
+    items: tuple[ExportLine, ...] = ()
+    """The order's lines, when the list is for print (:func:`models.exports.pickup_lists`);
+    empty on the pickup-day screen, which shows only their count (``lines``)."""
 
     @property
     def collected(self) -> bool:
@@ -50,6 +57,11 @@ class PickupList:
     cycle: Cycle
     point: PickupPoint
     entries: tuple[PickupEntry, ...]
+
+    @property
+    def total_cents(self) -> int:
+        """What the point's consumers pay, all together."""
+        return sum(entry.total_cents for entry in self.entries)
 
     def matching(self, query: str) -> tuple[PickupEntry, ...]:
         """The entries ``query`` finds: an order number ("42", "n° 42", "#42") finds that order;

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from handlers.i18n import _, format_date, format_price, format_quantity, format_time, ngettext
 from handlers.units import unit_name
-from models.exports import PickupEntry, PickupList
+from handlers.week_texts import order_number
+from models.pickup_day import PickupEntry, PickupList
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -72,7 +73,7 @@ def _list_pdf_class() -> type[FPDF]:
 
 
 def _entry_height(entry: PickupEntry) -> float:
-    return LINE_HEIGHT * (len(entry.lines) + 1) + 3
+    return LINE_HEIGHT * (len(entry.items) + 1 + (entry.phone is not None)) + 3
 
 
 def _write_entry(pdf: FPDF, entry: PickupEntry) -> None:
@@ -83,11 +84,16 @@ def _write_entry(pdf: FPDF, entry: PickupEntry) -> None:
     pdf.set_x(pdf.l_margin + BOX + 3)
     pdf.set_font(FONT, "B", 11)
     width = pdf.epw - BOX - 3
-    pdf.cell(width - 30, LINE_HEIGHT, entry.consumer)
+    who = f"{entry.member_name} · {order_number(entry.order_id)}"
+    pdf.cell(width - 30, LINE_HEIGHT, who)
     pdf.cell(30, LINE_HEIGHT, format_price(entry.total_cents), align="R")
     pdf.ln(LINE_HEIGHT)
     pdf.set_font(FONT, "", 9.5)
-    for line in entry.lines:
+    if entry.phone is not None:
+        pdf.set_x(pdf.l_margin + BOX + 7)
+        pdf.cell(width - 4, LINE_HEIGHT, _("Tél. {phone}").format(phone=entry.phone))
+        pdf.ln(LINE_HEIGHT)
+    for line in entry.items:
         pdf.set_x(pdf.l_margin + BOX + 7)
         pdf.cell(
             width - 4 - 70,
@@ -111,24 +117,25 @@ def _write_list(pdf: FPDF, pickup: PickupList, timezone: ZoneInfo) -> None:
     from fpdf.enums import XPos, YPos
 
     pdf.add_page()
-    day: datetime = pickup.pickup_day.astimezone(timezone)
+    point = pickup.point
+    day: datetime = pickup.cycle.pickup_starts_at.astimezone(timezone)
     pdf.set_font(FONT, "B", 16)
     pdf.cell(
         0,
         9,
-        _("Liste de retrait — {point}").format(point=pickup.name),
+        _("Liste de retrait — {point}").format(point=point.name),
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
     )
     pdf.set_font(FONT, "", 10)
-    pdf.cell(0, 6, pickup.address, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 6, point.address, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.cell(
         0,
         6,
         _("{day}, de {start} à {end}").format(
             day=format_date(day),
-            start=format_time(pickup.window_start),
-            end=format_time(pickup.window_end),
+            start=format_time(point.window_start),
+            end=format_time(point.window_end),
         ),
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
