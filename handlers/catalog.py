@@ -276,11 +276,13 @@ async def render_card(
     if notice:
         text = f"{notice}\n\n{text}"
     keyboard = card_keyboard(cycle, view, quantity, index, page)
-    photo = view.product.photo
-    if not photo or len(text) > 1024:
+    product = view.product
+    photo = product.photo
+    if not photo or product.photo_failed_at is not None or len(text) > 1024:
         await show(update, text, keyboard)
         return
-    await _show_photo(update, photo, text, keyboard)
+    if not await _show_photo(update, photo, text, keyboard):
+        await catalog.photo_unfetchable(context.session, product.id, photo, context.services.now())
 
 
 _UNFETCHABLE = ("wrong file identifier", "failed to get http url content")
@@ -291,7 +293,8 @@ async def _show_photo(
 ) -> Any:
     """The card as a photo: a press on a photo card (➕/➖) edits its caption and keyboard; else
     the photo is sent, then the pressed message deleted (never before: the person always sees
-    a view). A photo Telegram cannot fetch gives the text card instead."""
+    a view). A photo Telegram cannot fetch gives the text card instead, and None (the caller
+    remembers it); otherwise the message shown."""
     query = update.callback_query
     message = query.message if query is not None else None
     if isinstance(message, Message) and message.photo:
@@ -313,7 +316,8 @@ async def _show_photo(
         if not any(reason in str(exc).lower() for reason in _UNFETCHABLE):
             raise
         log.warning("photo %s could not be fetched by Telegram: %s", photo, exc)
-        return await show(update, caption, keyboard)
+        await show(update, caption, keyboard)
+        return None
     if isinstance(message, Message):
         try:
             await message.delete()
