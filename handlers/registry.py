@@ -24,6 +24,7 @@ from handlers import (
     basket,
     broadcast,
     catalog,
+    chat_status,
     cycle_admin,
     error_reporting,
     export,
@@ -63,6 +64,7 @@ FEATURES: list[ModuleType] = [
     cycle_admin,
     notification_settings,
     pickup_day,
+    chat_status,
 ]
 # The command menu, in the order help and Telegram's menu show it (each list is per role).
 COMMAND_MENU: list[Command] = [
