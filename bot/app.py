@@ -40,11 +40,18 @@ class DesserteApplication(Application):  # type: ignore[type-arg]
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Publish the command menu in each language; resume the interrupted broadcasts."""
+    """Count the updates that waited while the bot was away (their button presses are not
+    acted on: ``handlers.buttons``); publish the command menu in each language; resume the
+    interrupted broadcasts."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    try:
+        services.backlog.pending = (await application.bot.get_webhook_info()).pending_update_count
+    except Exception:  # unknown: every press is served as usual
+        log.exception("could not count the updates waiting at start-up")
     try:
         for locale in SUPPORTED_LOCALES:
             await application.bot.set_my_commands(bot_commands(locale), language_code=locale)
-        default = application.bot_data[SERVICES_KEY].default_locale
+        default = services.default_locale
         await application.bot.set_my_commands(bot_commands(default))
     except Exception:  # the menu is a comfort; the bot must start without it
         log.exception("could not publish the command menu")

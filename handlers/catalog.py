@@ -381,6 +381,20 @@ async def add_product(
     )
 
 
+async def show_card_as_it_is(
+    update: Update, context: DesserteContext, data: AddToBasket, cycle: Cycle, *, notice: str
+) -> None:
+    """The card as it is now (what the basket holds of it), ``notice`` (HTML) above: what a
+    press of Add from before an interruption gets instead of adding (``button(current=...)``)."""
+    view = await catalog.offer_view(context.session, cycle.id, data.product_id)
+    if view is None:
+        await tell_stale(update)
+        return
+    await render_card(
+        update, context, cycle, view, view.product.step, data.category, data.page, notice=notice
+    )
+
+
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The catalog's command and buttons."""
     return [
@@ -388,5 +402,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         button(OpenCatalog, show_categories),
         button(ShowCategory, show_category, cycle=True),
         button(ShowCard, show_card, cycle=True),
-        button(AddToBasket, add_product, cycle=True),
+        button(AddToBasket, add_product, cycle=True, current=show_card_as_it_is),
     ]

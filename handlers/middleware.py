@@ -32,6 +32,9 @@ async def serve_update(
     so a failure never leaves half an operation behind. Updates from groups and channels are
     ignored (the bot only talks in private chats), and so are other bots.
     """
+    services = services_of(application)
+    if isinstance(update, Update):
+        services.backlog.saw(update.update_id)
     chat = update.effective_chat if isinstance(update, Update) else None
     if chat is not None and chat.type != ChatType.PRIVATE:
         # The bot talks to people one to one: a group or channel it was added to must not read
@@ -42,7 +45,6 @@ async def serve_update(
     if user is not None and user.is_bot:
         log.info("update %s from bot %s ignored", getattr(update, "update_id", None), user.id)
         return
-    services = services_of(application)
     async with services.sessions() as session:
         session_token = current_session.set(session)
         member_token = current_member.set(None)
