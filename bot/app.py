@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
-from telegram.request import BaseRequest
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, ExtBot
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.db import create_engine, sessionmaker
 from bot.rate_limiter import ChatRateLimiter
@@ -24,7 +24,7 @@ from handlers.broadcast_sending import resume_broadcasts
 from handlers.context import SERVICES_KEY, DesserteContext, Services
 from handlers.i18n import SUPPORTED_LOCALES, set_default_locale
 from handlers.menu import bot_commands
-from handlers.middleware import serve_update
+from handlers.middleware import release_connection, serve_update
 from models.calendar import WeeklyCalendar
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,19 @@ class DesserteApplication(Application):  # type: ignore[type-arg]
 
     async def process_update(self, update: object) -> None:
         await serve_update(self, update, super().process_update)
+
+
+class DesserteBot(ExtBot):  # type: ignore[type-arg]
+    """PTB's bot, which returns the update's database connection to the pool before each call
+    to Telegram (:func:`handlers.middleware.release_connection`): an update waiting on the
+    network — or on the rate limiter's pace — holds no connection others need."""
+
+    __slots__ = ()
+
+    async def _do_post(self, endpoint: str, data: Any, **kwargs: Any) -> Any:
+        if endpoint != "getUpdates":
+            await release_connection()
+        return await super()._do_post(endpoint, data, **kwargs)
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
@@ -77,7 +90,7 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     engine: AsyncEngine | None = None,
     clock: Callable[[], datetime] | None = None,
-    rate_limiter: bool = True,
+    rate_limiter: bool | BaseRateLimiter[Any] = True,
     base_url: str | None = None,
     concurrent_updates: bool | int = True,
 ) -> Application:  # type: ignore[type-arg]
@@ -87,6 +100,7 @@ def build_application(
     database engine (else one is created from ``settings.database_url`` and disposed at
     shutdown); ``clock`` simulates time. Without a ``request``, calls go to
     ``settings.telegram_api_url`` (``<root>/bot<token>/…`` and ``<root>/file/bot<token>/…``).
+    ``rate_limiter``: True for :class:`ChatRateLimiter`'s pace, False for none, or a limiter.
     """
     set_default_locale(settings.default_locale)
     owns_engine = engine is None
@@ -116,23 +130,27 @@ def build_application(
     )
     if clock is not None:
         services.clock = clock
+    root = settings.telegram_api_url
+    if rate_limiter is True:
+        rate_limiter = ChatRateLimiter(max_retries=3)
+    bot = DesserteBot(
+        settings.telegram_bot_token or SANDBOX_TOKEN,
+        base_url=base_url or f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        # PTB's own defaults: many connections for calls, one for the long poll.
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
+        rate_limiter=rate_limiter or None,
+    )
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .application_class(DesserteApplication)
-        .token(settings.telegram_bot_token or SANDBOX_TOKEN)
+        .bot(bot)
         .context_types(ContextTypes(context=DesserteContext))
         .concurrent_updates(concurrent_updates)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
-    root = settings.telegram_api_url
-    builder = builder.base_url(base_url or f"{root}/bot").base_file_url(f"{root}/file/bot")
-    if rate_limiter:
-        builder = builder.rate_limiter(ChatRateLimiter(max_retries=3))
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
     registry.register(application)

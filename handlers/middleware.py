@@ -17,8 +17,23 @@ from telegram.ext import Application
 from handlers.context import current_member, current_session, services_of
 from handlers.i18n import activate, normalize_locale
 from models.members import get_or_register
+from models.unit_of_work import write_intended
 
 log = logging.getLogger(__name__)
+
+
+async def release_connection() -> None:
+    """End this update's read transaction, so its pooled connection goes back to the pool
+    before the bot waits on Telegram; the objects read stay loaded (no expiry on commit), and
+    the next query begins a new transaction. Nothing is done outside an update, inside a unit
+    of work, or while the session holds changes not yet written (they are the handler's to
+    commit or to lose)."""
+    session = current_session.get()
+    if session is None or not session.in_transaction() or write_intended():
+        return
+    if session.new or session.dirty or session.deleted:
+        return
+    await session.commit()
 
 
 async def serve_update(
