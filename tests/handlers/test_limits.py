@@ -351,3 +351,48 @@ async def test_a_photo_card_too_old_to_delete_stays_beside_its_replacement(
     view = lea.last_message
     assert view is not card
     assert "Tomates cerises" in str(view.buttons)
+
+
+# ------------------------------------------------------------- a name as long as a pop-up
+
+
+async def _basket_quantity(session, telegram_id: int) -> Decimal:
+    from models import Member
+
+    quantity = await session.scalar(
+        select(func.coalesce(func.sum(OrderLine.quantity), 0))
+        .join(Order, OrderLine.order_id == Order.id)
+        .join(Member, Order.member_id == Member.id)
+        .where(Member.telegram_id == telegram_id)
+    )
+    await session.commit()  # the next look sees what the bot wrote since
+    return Decimal(quantity)
+
+
+async def test_a_199_character_name_is_added_once_per_tap(app, sandbox, session, clock):
+    import asyncio
+
+    network = await make_network(session, clock())
+    name = "Tomates cerises " + "très " * 35 + "douces"
+    name = name + "x" * (199 - len(name))
+    assert len(name) == 199
+    network["products"]["TOM-CER"].name = name
+    await session.commit()
+    shoppers = []
+    for offset, first_name in enumerate(("Léa", "Marc")):
+        await make_member(session, SHOPPER + offset, pickup=network["central"], name=first_name)
+        person = sandbox.user(first_name, language="fr", user_id=SHOPPER + offset)
+        await person.send("/catalogue")
+        await person.press("Légumes")
+        await person.press("Tomates cerises très")
+        shoppers.append(person)
+    lea, marc = shoppers
+
+    await lea.press("Ajouter")
+    assert await _basket_quantity(session, lea.id) == 1
+    assert "Ajouté au panier" in lea.last_message.text
+
+    card = marc.last_message
+    await asyncio.gather(marc.press("Ajouter", message=card), marc.press("Ajouter", message=card))
+    assert await _basket_quantity(session, marc.id) == 2
+    assert sandbox.stats.refusals == []  # every answer and every view went through
