@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
-from telegram.request import BaseRequest
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, ExtBot
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.db import create_engine, sessionmaker
 from bot.rate_limiter import ChatRateLimiter
@@ -24,7 +24,7 @@ from handlers.broadcast_sending import resume_broadcasts
 from handlers.context import SERVICES_KEY, DesserteContext, Services
 from handlers.i18n import SUPPORTED_LOCALES, set_default_locale
 from handlers.menu import bot_commands
-from handlers.middleware import serve_update
+from handlers.middleware import release_connection, serve_update
 from models.calendar import WeeklyCalendar
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,32 @@ class DesserteApplication(Application):  # type: ignore[type-arg]
         await serve_update(self, update, super().process_update)
 
 
+class DesserteBot(ExtBot):  # type: ignore[type-arg]
+    """PTB's bot, which returns the update's database connection to the pool before each call
+    to Telegram (:func:`handlers.middleware.release_connection`): an update waiting on the
+    network — or on the rate limiter's pace — holds no connection others need."""
+
+    __slots__ = ()
+
+    async def _do_post(self, endpoint: str, data: Any, **kwargs: Any) -> Any:
+        if endpoint != "getUpdates":
+            await release_connection()
+        return await super()._do_post(endpoint, data, **kwargs)
+
+
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Publish the command menu in each language; resume the interrupted broadcasts."""
+    """Count the updates that waited while the bot was away (their button presses are not
+    acted on: ``handlers.buttons``); publish the command menu in each language; resume the
+    interrupted broadcasts."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    try:
+        services.backlog.pending = (await application.bot.get_webhook_info()).pending_update_count
+    except Exception:  # unknown: every press is served as usual
+        log.exception("could not count the updates waiting at start-up")
     try:
         for locale in SUPPORTED_LOCALES:
             await application.bot.set_my_commands(bot_commands(locale), language_code=locale)
-        default = application.bot_data[SERVICES_KEY].default_locale
+        default = services.default_locale
         await application.bot.set_my_commands(bot_commands(default))
     except Exception:  # the menu is a comfort; the bot must start without it
         log.exception("could not publish the command menu")
@@ -70,7 +90,7 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     engine: AsyncEngine | None = None,
     clock: Callable[[], datetime] | None = None,
-    rate_limiter: bool = True,
+    rate_limiter: bool | BaseRateLimiter[Any] = True,
     base_url: str | None = None,
     concurrent_updates: bool | int = True,
 ) -> Application:  # type: ignore[type-arg]
@@ -80,6 +100,7 @@ def build_application(
     database engine (else one is created from ``settings.database_url`` and disposed at
     shutdown); ``clock`` simulates time. Without a ``request``, calls go to
     ``settings.telegram_api_url`` (``<root>/bot<token>/…`` and ``<root>/file/bot<token>/…``).
+    ``rate_limiter``: True for :class:`ChatRateLimiter`'s pace, False for none, or a limiter.
     """
     set_default_locale(settings.default_locale)
     owns_engine = engine is None
@@ -109,23 +130,27 @@ def build_application(
     )
     if clock is not None:
         services.clock = clock
+    root = settings.telegram_api_url
+    if rate_limiter is True:
+        rate_limiter = ChatRateLimiter(max_retries=3)
+    bot = DesserteBot(
+        settings.telegram_bot_token or SANDBOX_TOKEN,
+        base_url=base_url or f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        # PTB's own defaults: many connections for calls, one for the long poll.
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=get_updates_request or HTTPXRequest(connection_pool_size=1),
+        rate_limiter=rate_limiter or None,
+    )
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .application_class(DesserteApplication)
-        .token(settings.telegram_bot_token or SANDBOX_TOKEN)
+        .bot(bot)
         .context_types(ContextTypes(context=DesserteContext))
         .concurrent_updates(concurrent_updates)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
-    root = settings.telegram_api_url
-    builder = builder.base_url(base_url or f"{root}/bot").base_file_url(f"{root}/file/bot")
-    if rate_limiter:
-        builder = builder.rate_limiter(ChatRateLimiter(max_retries=3))
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
     registry.register(application)

@@ -269,6 +269,23 @@ async def show_basket(update: Update, context: DesserteContext) -> None:
         await render_basket(update, context, cycle)
 
 
+async def show_basket_as_it_is(
+    update: Update,
+    context: DesserteContext,
+    data: object = None,
+    cycle: Cycle | None = None,
+    *,
+    notice: str,
+) -> None:
+    """The basket as it is now (at the pressed page), ``notice`` (HTML) above: what a press
+    from before an interruption gets instead of changing it (``button(current=...)``)."""
+    if cycle is None:
+        cycle = await current_cycle(update, context)
+        if cycle is None:
+            return
+    await render_basket(update, context, cycle, notice, page=getattr(data, "page", 0))
+
+
 async def show_basket_page(
     update: Update, context: DesserteContext, data: BasketPage, cycle: Cycle
 ) -> None:
@@ -533,13 +550,13 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler(list(REORDER_COMMAND.names), reorder),
         button(OpenBasket, show_basket),
         button(BasketPage, show_basket_page, cycle=True),
-        button(MoreOfLine, more, cycle=True),
-        button(LessOfLine, less, cycle=True),
-        button(RemoveLine, remove, cycle=True),
+        button(MoreOfLine, more, cycle=True, current=show_basket_as_it_is),
+        button(LessOfLine, less, cycle=True, current=show_basket_as_it_is),
+        button(RemoveLine, remove, cycle=True, current=show_basket_as_it_is),
         button(AskEmpty, ask_empty, cycle=True),
-        button(EmptyNow, empty, cycle=True),
-        button(ConfirmBasket, confirm, cycle=True),
-        button(Reorder, reorder_from_basket, cycle=True),
-        button(ReorderNow, reorder),
-        button(ReorderPast, reorder_past),
+        button(EmptyNow, empty, cycle=True, current=show_basket_as_it_is),
+        button(ConfirmBasket, confirm, cycle=True, current=show_basket_as_it_is),
+        button(Reorder, reorder_from_basket, cycle=True, current=show_basket_as_it_is),
+        button(ReorderNow, reorder, current=show_basket_as_it_is),
+        button(ReorderPast, reorder_past, current=show_basket_as_it_is),
     ]

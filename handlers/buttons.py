@@ -11,6 +11,16 @@ Every press goes through the same steps, in this order:
    ends in Telegram's "query is too old" (an answer comes once per press);
 5. the callback runs with the instance (and the open cycle).
 
+After an interruption (a restart, a crash, a deploy) Telegram delivers the presses people made
+while the bot was away, possibly minutes late, on views that may no longer be true. A callback
+query carries no press time, so the rule is by update id: a press whose update was already
+waiting when the application started (:class:`handlers.context.Backlog`, counted from
+``getWebhookInfo`` at start-up) is not acted on when its route changes something (``current``
+is given: add, confirm, empty…). It is answered "this button is from before an interruption"
+(a short pop-up while Telegram still takes one) and ``current`` shows the view as it is now with
+that notice above it. Presses made after start-up, and pending presses of routes that only show
+something, are served as usual.
+
 Because the query is already answered, a callback reports what happened in the message it
 shows (a notice above the view) or, when there is no view to redraw, with
 :func:`handlers.common.tell`.
@@ -18,15 +28,17 @@ shows (a notice above the view) or, when there is no view to redraw, with
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar, overload
 
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
 from handlers import admin_only
 from handlers.callback_data import CallbackData, CallbackDataError
-from handlers.common import answer_stale, cut_popup
+from handlers.common import answer_stale, cut_popup, escape
 from handlers.context import DesserteContext
 from handlers.i18n import _
 from models import Cycle
@@ -55,6 +67,25 @@ async def cycle_of_button(update: Update, context: DesserteContext, cycle_id: in
     return None
 
 
+def interrupted_notice() -> str:
+    """What a press from before an interruption is told (plain text: a pop-up and, escaped,
+    the notice above the current view)."""
+    return _(
+        "⏸ Ce bouton date d’avant une interruption du service : je n’en ai rien fait. "
+        "Voici ce qui est à jour."
+    )
+
+
+async def _answer_interrupted(update: Update) -> str:
+    """Answer a press from before an interruption; the notice (HTML) for the current view."""
+    query = update.callback_query
+    assert query is not None
+    notice = interrupted_notice()
+    with contextlib.suppress(BadRequest):  # a press that waited too long: the view says it
+        await query.answer(cut_popup(notice))
+    return escape(notice)
+
+
 @overload
 def button(
     route: type[CallbackData],
@@ -62,6 +93,7 @@ def button(
     *,
     admin: bool = False,
     refused: object = None,
+    current: Callable[..., Awaitable[Any]] | None = None,
 ) -> CallbackQueryHandler[Any, Any]: ...
 
 
@@ -73,6 +105,7 @@ def button(
     cycle: Literal[True],
     admin: bool = False,
     refused: object = None,
+    current: Callable[..., Awaitable[Any]] | None = None,
 ) -> CallbackQueryHandler[Any, Any]: ...
 
 
@@ -84,6 +117,7 @@ def button(
     cycle: Literal[False] = False,
     admin: bool = False,
     refused: object = None,
+    current: Callable[..., Awaitable[Any]] | None = None,
 ) -> CallbackQueryHandler[Any, Any]: ...
 
 
@@ -94,6 +128,7 @@ def button(
     cycle: bool = False,
     admin: bool = False,
     refused: object = None,
+    current: Callable[..., Awaitable[Any]] | None = None,
 ) -> CallbackQueryHandler[Any, Any]:
     """The handler of ``route``'s buttons: it answers the press first, then calls
     ``callback(update, context, data)`` — ``callback(update, context, data, cycle)`` with
@@ -103,6 +138,9 @@ def button(
     ``admin``: only admins may press it. ``refused``: what the handler returns when the press
     is refused (a conversation's state, e.g. ``ConversationHandler.END``). The refusals are
     pop-ups (:func:`cut_popup`); the callback says what happened in the message it shows.
+    ``current``: for a route that changes something, what a press from before an interruption
+    shows instead of acting — called with the callback's arguments and ``notice=`` (HTML) to
+    put above the view as it is now (see the module docstring).
     """
     if cycle and route.fields[:1] != (("cycle_id", int),):
         raise TypeError(f"{route.__name__}: cycle=True needs a first field cycle_id: int")
@@ -118,16 +156,18 @@ def button(
         except CallbackDataError:
             await answer_stale(update)
             return refused
+        args: tuple[Any, ...] = (data,) if route.fields else ()
         if cycle:
             pressed_in = await cycle_of_button(update, context, data.cycle_id)  # type: ignore[attr-defined]
             if pressed_in is None:
                 return refused
-            await query.answer()
-            return await callback(update, context, data, pressed_in)
+            args = (data, pressed_in)
+        if current is not None and context.services.backlog.was_pending(update.update_id):
+            notice = await _answer_interrupted(update)
+            await current(update, context, *args, notice=notice)
+            return refused
         await query.answer()
-        if not route.fields:
-            return await callback(update, context)
-        return await callback(update, context, data)
+        return await callback(update, context, *args)
 
     answer_button.__doc__ = callback.__doc__
     answer_button.__qualname__ = answer_button.__name__ = getattr(callback, "__name__", "button")

@@ -282,11 +282,13 @@ async def render_card(
     if notice:
         text = f"{notice}\n\n{text}"
     keyboard = card_keyboard(cycle, view, quantity, index, page)
-    photo = view.product.photo
-    if not photo or len(text) > 1024:
+    product = view.product
+    photo = product.photo
+    if not photo or product.photo_failed_at is not None or len(text) > 1024:
         await show(update, text, keyboard)
         return
-    await _show_photo(update, photo, text, keyboard)
+    if not await _show_photo(update, photo, text, keyboard):
+        await catalog.photo_unfetchable(context.session, product.id, photo, context.services.now())
 
 
 _UNFETCHABLE = ("wrong file identifier", "failed to get http url content")
@@ -297,7 +299,8 @@ async def _show_photo(
 ) -> Any:
     """The card as a photo: a press on a photo card (➕/➖) edits its caption and keyboard; else
     the photo is sent, then the pressed message deleted (never before: the person always sees
-    a view). A photo Telegram cannot fetch gives the text card instead."""
+    a view). A photo Telegram cannot fetch gives the text card instead, and None (the caller
+    remembers it); otherwise the message shown."""
     query = update.callback_query
     message = query.message if query is not None else None
     if isinstance(message, Message) and message.photo:
@@ -319,7 +322,8 @@ async def _show_photo(
         if not any(reason in str(exc).lower() for reason in _UNFETCHABLE):
             raise
         log.warning("photo %s could not be fetched by Telegram: %s", photo, exc)
-        return await show(update, caption, keyboard)
+        await show(update, caption, keyboard)
+        return None
     if isinstance(message, Message):
         try:
             await message.delete()
@@ -386,6 +390,20 @@ async def add_product(
     )
 
 
+async def show_card_as_it_is(
+    update: Update, context: DesserteContext, data: AddToBasket, cycle: Cycle, *, notice: str
+) -> None:
+    """The card as it is now (what the basket holds of it), ``notice`` (HTML) above: what a
+    press of Add from before an interruption gets instead of adding (``button(current=...)``)."""
+    view = await catalog.offer_view(context.session, cycle.id, data.product_id)
+    if view is None:
+        await tell_stale(update)
+        return
+    await render_card(
+        update, context, cycle, view, view.product.step, data.category, data.page, notice=notice
+    )
+
+
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The catalog's command and buttons."""
     return [
@@ -393,5 +411,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         button(OpenCatalog, show_categories),
         button(ShowCategory, show_category, cycle=True),
         button(ShowCard, show_card, cycle=True),
-        button(AddToBasket, add_product, cycle=True),
+        button(AddToBasket, add_product, cycle=True, current=show_card_as_it_is),
     ]

@@ -56,15 +56,22 @@ async def show(
     """Edit the pressed message in place (a button press), or send a new message (a command).
 
     A chat must not grow by one message per tap. Editing to the same content is not an error.
+    A pressed photo or document cannot become text: the text is sent, then the pressed message
+    deleted — never before, so the person always sees a view; a delete Telegram refuses (a
+    message 48 hours old) leaves it in the chat.
     """
     query = update.callback_query
     if query is not None and query.message is not None and isinstance(query.message, Message):
-        if query.message.photo or query.message.document:
-            # A message with media cannot become a text message: replace it.
-            await query.message.delete()
-            return await query.message.chat.send_message(
+        pressed = query.message
+        if pressed.photo or pressed.document:
+            sent = await pressed.chat.send_message(
                 text, reply_markup=keyboard, parse_mode=ParseMode.HTML, **kwargs
             )
+            try:
+                await pressed.delete()
+            except BadRequest:  # older than 48 hours, or already gone: it stays
+                log.info("could not delete message %s after replacing it", pressed.message_id)
+            return sent
         try:
             return await query.edit_message_text(
                 text, reply_markup=keyboard, parse_mode=ParseMode.HTML, **kwargs

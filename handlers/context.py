@@ -38,6 +38,32 @@ def _new_delivery() -> Delivery:
 
 
 @dataclass
+class Backlog:
+    """The updates that were already waiting for the bot when it started (after an
+    interruption: a restart, a crash, a deploy).
+
+    Telegram numbers updates one after the other and keeps them while the bot is away; at
+    start-up ``getWebhookInfo`` says how many wait (``pending``), and they come first, from
+    the lowest id. So an update was pending exactly when its id is below the first id seen
+    after start-up plus ``pending``.
+    """
+
+    pending: int = 0
+    """How many updates Telegram held when the application started."""
+    first_id: int | None = None
+    """The lowest update id seen since start-up (None before the first update)."""
+
+    def saw(self, update_id: int) -> None:
+        """Note an update received (the middleware calls it for every update)."""
+        if self.first_id is None or update_id < self.first_id:
+            self.first_id = update_id
+
+    def was_pending(self, update_id: int) -> bool:
+        """Whether the update with ``update_id`` was waiting when the application started."""
+        return self.first_id is not None and update_id < self.first_id + self.pending
+
+
+@dataclass
 class Services:
     """The application's shared resources, stored once in ``bot_data``."""
 
@@ -66,6 +92,8 @@ class Services:
     """Asks the scheduler for a pass soon (what a person did may have made a step due)."""
     scheduler_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One scheduler pass at a time in this process."""
+    backlog: Backlog = field(default_factory=Backlog)
+    """The updates that waited while the bot was away (see :class:`Backlog`)."""
 
     def now(self) -> datetime:
         """The current time (simulated in the demo and the tests), timezone-aware."""

@@ -17,8 +17,23 @@ from telegram.ext import Application
 from handlers.context import current_member, current_session, services_of
 from handlers.i18n import activate, normalize_locale
 from models.members import get_or_register
+from models.unit_of_work import write_intended
 
 log = logging.getLogger(__name__)
+
+
+async def release_connection() -> None:
+    """End this update's read transaction, so its pooled connection goes back to the pool
+    before the bot waits on Telegram; the objects read stay loaded (no expiry on commit), and
+    the next query begins a new transaction. Nothing is done outside an update, inside a unit
+    of work, or while the session holds changes not yet written (they are the handler's to
+    commit or to lose)."""
+    session = current_session.get()
+    if session is None or not session.in_transaction() or write_intended():
+        return
+    if session.new or session.dirty or session.deleted:
+        return
+    await session.commit()
 
 
 async def serve_update(
@@ -32,6 +47,9 @@ async def serve_update(
     so a failure never leaves half an operation behind. Updates from groups and channels are
     ignored (the bot only talks in private chats), and so are other bots.
     """
+    services = services_of(application)
+    if isinstance(update, Update):
+        services.backlog.saw(update.update_id)
     chat = update.effective_chat if isinstance(update, Update) else None
     if chat is not None and chat.type != ChatType.PRIVATE:
         # The bot talks to people one to one: a group or channel it was added to must not read
@@ -42,7 +60,6 @@ async def serve_update(
     if user is not None and user.is_bot:
         log.info("update %s from bot %s ignored", getattr(update, "update_id", None), user.id)
         return
-    services = services_of(application)
     async with services.sessions() as session:
         session_token = current_session.set(session)
         member_token = current_member.set(None)

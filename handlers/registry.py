@@ -25,6 +25,7 @@ from handlers import (
     basket,
     broadcast,
     catalog,
+    chat_status,
     cycle_admin,
     error_reporting,
     events,
@@ -69,6 +70,7 @@ FEATURES: list[ModuleType] = [
     notification_settings,
     pickup_day,
     events,
+    chat_status,
 ]
 # The command menu, in the order help and Telegram's menu show it (each list is per role).
 COMMAND_MENU: list[Command] = [

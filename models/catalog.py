@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from models.cycle import Offer
 from models.producer import Product
 from models.text import fold
+from models.unit_of_work import unit_of_work
 
 CATEGORY_ORDER = ("Légumes", "Fruits", "Crèmerie", "Viandes", "Boulangerie", "Épicerie")
 SCARCE_BELOW = Decimal(5)
@@ -152,6 +154,20 @@ async def offer_view(session: AsyncSession, cycle_id: int, product_id: int) -> O
         return None
     offered, ordered, product = row
     return OfferView(product=product, offered=offered, ordered=ordered)
+
+
+async def photo_unfetchable(
+    session: AsyncSession, product_id: int, photo: str, now: datetime
+) -> None:
+    """Remember that Telegram could not fetch ``photo`` for the product (committed), so its
+    card is shown as text from now on; nothing changes if the product has another photo now."""
+    async with unit_of_work(session):
+        await session.execute(
+            update(Product)
+            .where(Product.id == product_id, Product.photo == photo)
+            .values(photo_failed_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
 
 
 def search_form(text: str) -> str:

@@ -123,6 +123,8 @@ def _fill_product(product: Product, row: ProductRow) -> None:
     product.origin = row.origin
     product.farming = row.farming
     product.step = row.step if row.step is not None else Decimal(1)
+    if row.photo != product.photo:
+        product.photo_failed_at = None  # a new photo is worth trying
     product.photo = row.photo
     product.active = True
 

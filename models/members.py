@@ -83,6 +83,14 @@ async def get_or_register(
     return member, new
 
 
+async def set_reachable(session: AsyncSession, member: Member, reachable: bool) -> Member:
+    """Store whether the bot can write to ``member`` (False once they blocked it) and commit;
+    the member is returned."""
+    async with unit_of_work(session):
+        member.reachable = reachable
+    return member
+
+
 async def set_locale(session: AsyncSession, member: Member, locale: str) -> Member:
     """Store ``locale`` as the member's language and commit; the member is returned."""
     async with unit_of_work(session):

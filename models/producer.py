@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, Quantity
+from models.base import Base, Quantity, UTCDateTime
 
 if TYPE_CHECKING:
     from models.member import Member
@@ -73,6 +74,9 @@ class Product(Base):
     origin: Mapped[str | None] = mapped_column(String(200))
     farming: Mapped[str | None] = mapped_column(String(200))
     photo: Mapped[str | None] = mapped_column(String(500))
+    photo_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When Telegram could not fetch ``photo`` (None: it could, or it was not tried yet); the
+    card is then shown as text without trying again, until an import gives another photo."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     producer: Mapped[Producer] = relationship(back_populates="products")

@@ -17,7 +17,7 @@ from models.ordering import confirm_order, set_quantity
 
 @contextlib.asynccontextmanager
 async def running_app(
-    settings: Any, engine: Any, sandbox: Any, clock: Any, *, rate_limiter: bool
+    settings: Any, engine: Any, sandbox: Any, clock: Any, *, rate_limiter: Any
 ) -> AsyncIterator[Any]:
     """The real application on ``sandbox``, started and attached; stopped on exit."""
     from bot.app import build_application, start_application, stop_application

@@ -285,3 +285,114 @@ async def test_a_photo_telegram_cannot_fetch_still_shows_the_product(app, sandbo
     assert "Tomates cerises" in card.text
     await lea.press("➕", message=card)
     assert "Ajouter (6,40" in str(card.buttons)
+
+
+async def test_a_photo_telegram_cannot_fetch_is_not_tried_again(app, sandbox, session, clock):
+    lea = await _photo_card(session, sandbox, clock, "https://photos.invalid/tomates.jpg")
+    assert lea.last_message.photo is None
+    tried = sandbox.stats.calls.get("sendPhoto", 0)
+    assert tried == 1
+    await lea.press("Retour")
+    await lea.press("Tomates cerises")
+    assert "Tomates cerises" in lea.last_message.text
+    assert sandbox.stats.calls.get("sendPhoto", 0) == tried  # remembered: no second try
+    product = await session.scalar(
+        select(Product).where(Product.sku == "TOM-CER").execution_options(populate_existing=True)
+    )
+    assert product.photo_failed_at == clock()
+
+
+async def test_a_new_photo_url_clears_the_failure(session, clock):
+    from models.catalog_import import export_catalog, import_catalog
+
+    network = await make_network(session, clock())
+    product = network["products"]["TOM-CER"]
+    product.photo = "https://photos.invalid/tomates.jpg"
+    product.photo_failed_at = clock()
+    await session.commit()
+    row = next(r for r in await export_catalog(session) if r.sku == "TOM-CER")
+    header = "producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases"
+    line = (
+        f"{row.producer},{row.sku},{row.name},{row.category},{row.sale_unit},"
+        f'{row.unit_amount},{row.unit_measure},"1,00",,'
+    )
+    await import_catalog(session, f"{header},photo\n{line},{product.photo}\n")  # the same photo
+    await session.refresh(product)
+    assert product.photo_failed_at is not None
+    await import_catalog(session, f"{header},photo\n{line},https://photos.example/t.jpg\n")
+    await session.refresh(product)
+    assert (product.photo, product.photo_failed_at) == ("https://photos.example/t.jpg", None)
+
+
+async def test_a_photo_card_is_replaced_before_it_is_deleted(app, sandbox, session, clock):
+    lea = await _photo_card(session, sandbox, clock, "https://photos.example/tomates.jpg")
+    card = lea.last_message
+    assert card.photo is not None
+    calls: list[str] = []
+    sandbox.on_event(lambda event: calls.append(event.kind))
+    await lea.press("Retour", message=card)
+    view = lea.last_message
+    assert view is not card
+    assert "Tomates cerises" in str(view.buttons)
+    assert card.deleted
+    sent, deleted = calls.index("bot_message"), calls.index("bot_delete")
+    assert sent < deleted  # the replacement was on screen first
+
+
+async def test_a_photo_card_too_old_to_delete_stays_beside_its_replacement(
+    app, sandbox, session, clock
+):
+    lea = await _photo_card(session, sandbox, clock, "https://photos.example/tomates.jpg")
+    card = lea.last_message
+    now = sandbox.clock
+    sandbox.clock = lambda: float(now()) + 49 * 3600  # the card is 49 hours old
+    await lea.press("Retour", message=card)
+    assert not card.deleted
+    view = lea.last_message
+    assert view is not card
+    assert "Tomates cerises" in str(view.buttons)
+
+
+# ------------------------------------------------------------- a name as long as a pop-up
+
+
+async def _basket_quantity(session, telegram_id: int) -> Decimal:
+    from models import Member
+
+    quantity = await session.scalar(
+        select(func.coalesce(func.sum(OrderLine.quantity), 0))
+        .join(Order, OrderLine.order_id == Order.id)
+        .join(Member, Order.member_id == Member.id)
+        .where(Member.telegram_id == telegram_id)
+    )
+    await session.commit()  # the next look sees what the bot wrote since
+    return Decimal(quantity)
+
+
+async def test_a_199_character_name_is_added_once_per_tap(app, sandbox, session, clock):
+    import asyncio
+
+    network = await make_network(session, clock())
+    name = "Tomates cerises " + "très " * 35 + "douces"
+    name = name + "x" * (199 - len(name))
+    assert len(name) == 199
+    network["products"]["TOM-CER"].name = name
+    await session.commit()
+    shoppers = []
+    for offset, first_name in enumerate(("Léa", "Marc")):
+        await make_member(session, SHOPPER + offset, pickup=network["central"], name=first_name)
+        person = sandbox.user(first_name, language="fr", user_id=SHOPPER + offset)
+        await person.send("/catalogue")
+        await person.press("Légumes")
+        await person.press("Tomates cerises très")
+        shoppers.append(person)
+    lea, marc = shoppers
+
+    await lea.press("Ajouter")
+    assert await _basket_quantity(session, lea.id) == 1
+    assert "Ajouté au panier" in lea.last_message.text
+
+    card = marc.last_message
+    await asyncio.gather(marc.press("Ajouter", message=card), marc.press("Ajouter", message=card))
+    assert await _basket_quantity(session, marc.id) == 2
+    assert sandbox.stats.refusals == []  # every answer and every view went through
