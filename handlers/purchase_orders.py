@@ -140,7 +140,9 @@ async def purchase_order_parts(
     Ends its read (commits)."""
     drafts: list[Part] = []
     for order in await purchase_orders(session, cycle_id):
-        for member in await producer_members(session, order.producer_id):
+        # Everyone linked, reachable or not: what must arrive is written for each, and the
+        # outbox settles one who blocked the bot as blocked, which the admins then hear of.
+        for member in await producer_members(session, order.producer_id, reachable_only=False):
             with use_locale(member.locale):
                 drafts += parts(
                     member.telegram_id,

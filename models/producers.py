@@ -99,11 +99,12 @@ async def _linked_count(session: AsyncSession, producer_id: int) -> int:
     return int(count or 0)
 
 
-async def producer_members(session: AsyncSession, producer_id: int) -> list[Member]:
-    """The people linked to the producer who can still be reached."""
-    rows = await session.scalars(
-        select(Member)
-        .where(Member.producer_id == producer_id, Member.reachable.is_(True))
-        .order_by(Member.id)
-    )
-    return list(rows)
+async def producer_members(
+    session: AsyncSession, producer_id: int, *, reachable_only: bool = True
+) -> list[Member]:
+    """The people linked to the producer (only those who can still be reached, unless
+    ``reachable_only`` is False)."""
+    query = select(Member).where(Member.producer_id == producer_id).order_by(Member.id)
+    if reachable_only:
+        query = query.where(Member.reachable.is_(True))
+    return list(await session.scalars(query))
