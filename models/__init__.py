@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.broadcast import Broadcast, BroadcastStatus
+from models.collection_round import CollectionRound, DriverInvitation, RoundStop, StopStatus
 from models.cycle import Cycle, CycleState, Offer
 from models.cycle_event import CycleEvent
 from models.member import Member
@@ -16,9 +17,11 @@ __all__ = [
     "Base",
     "Broadcast",
     "BroadcastStatus",
+    "CollectionRound",
     "Cycle",
     "CycleEvent",
     "CycleState",
+    "DriverInvitation",
     "Member",
     "Offer",
     "Order",
@@ -31,6 +34,8 @@ __all__ = [
     "PriceChangeStatus",
     "Producer",
     "Product",
+    "RoundStop",
     "StockUpdate",
     "StockUpdateStatus",
+    "StopStatus",
 ]
