@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    round_capacity_kg: int = Field(default=600, ge=1)
+    round_vehicles: int = Field(default=1, ge=1, le=50)
+    road_factor: float = Field(default=1.3, ge=1.0, le=5.0)
+    osrm_url: str | None = None
 
     @field_validator("telegram_api_url")
     @classmethod

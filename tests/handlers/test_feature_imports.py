@@ -31,6 +31,7 @@ SHARED = frozenset(
         "pages",  # long texts split into messages, long lists into pages
         "pickup_points",  # the pickup points to choose from, as a message
         "routes",  # CallbackData classes several features point to
+        "shortage_notices",  # what a shortage tells consumers and admins
         "shop",  # the open cycle, order lines and refusals as consumers read them
         "stock_views",  # stock and shortage previews, their buttons
         "units",  # prices and quantities in words
