@@ -91,6 +91,7 @@ KIND_NAMES: dict[str, LazyProxy] = {
     Kind.SHORTAGE_NOTICE: lazy_gettext("avis de manque"),
     Kind.BROADCAST: lazy_gettext("diffusion"),
     Kind.DELIVERY_REPORT: lazy_gettext("rapport d’envoi"),
+    Kind.COLLECTION_ROUND: lazy_gettext("tournée de collecte"),
 }
 
 

@@ -38,6 +38,7 @@ from handlers import (
     producer_join,
     purchase_orders,
     report,
+    rounds,
     shortage,
     start,
     stock_messages,
@@ -63,6 +64,7 @@ FEATURES: list[ModuleType] = [
     cycle_admin,
     notification_settings,
     pickup_day,
+    rounds,
 ]
 # The command menu, in the order help and Telegram's menu show it (each list is per role).
 COMMAND_MENU: list[Command] = [
@@ -87,6 +89,7 @@ COMMAND_MENU: list[Command] = [
     pickup_day.PICKUPS_COMMAND,
     pickup_day.INVITE_COMMAND,
     producer_join.INVITE_COMMAND,
+    rounds.INVITE_DRIVER_COMMAND,
     report.COMMAND,
 ]
 menu.use_commands(COMMAND_MENU)

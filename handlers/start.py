@@ -1,7 +1,7 @@
 """/start: the greeting, the network in two lines, the main menu, and invitation links.
 
 ``/start p-CODE`` joins a company pickup point; ``/start f-CODE`` links a producer (see
-``handlers.producer_join``). A member without a pickup point is asked for one.
+``handlers.producer_join``); ``/start d-CODE`` makes a driver (``handlers.rounds``). A member without a pickup point is asked for one.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from handlers.pickup_points import points_message
 from handlers.routes import HELP, LANGUAGE, ORDERS, PICKUP, REORDER_NOW
 from handlers.team import team_contact_line
 from models.pickup import join_by_invitation, points_for
+from models.rounds import DRIVER_PREFIX
 
 COMPANY_PREFIX = "p-"
 PRODUCER_PREFIX = "f-"
@@ -75,6 +76,14 @@ async def _follow_invitation(update: Update, context: DesserteContext, payload: 
         handle = getattr(module, "handle_producer_invitation", None)
         if handle is not None:
             return bool(await handle(update, context, payload[len(PRODUCER_PREFIX) :]))
+    if payload.startswith(DRIVER_PREFIX):
+        try:
+            module = importlib.import_module("handlers.rounds")
+        except ModuleNotFoundError:
+            module = None
+        handle = getattr(module, "handle_driver_invitation", None)
+        if handle is not None:
+            return bool(await handle(update, context, payload[len(DRIVER_PREFIX) :]))
     if payload.startswith(COMPANY_PREFIX):
         point = await join_by_invitation(
             context.session, context.member, payload[len(COMPANY_PREFIX) :]

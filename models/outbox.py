@@ -86,6 +86,7 @@ class Kind(enum.StrEnum):
     SHORTAGE_NOTICE = "shortage_notice"
     BROADCAST = "broadcast"
     DELIVERY_REPORT = "delivery_report"
+    COLLECTION_ROUND = "collection_round"
 
 
 MUST_ARRIVE: frozenset[str] = frozenset(
@@ -95,11 +96,12 @@ MUST_ARRIVE: frozenset[str] = frozenset(
         Kind.FINAL_RECEIPT,
         Kind.SHORTAGE_NOTICE,
         Kind.DELIVERY_REPORT,
+        Kind.COLLECTION_ROUND,
     }
 )
 """Kinds sent again (marked as a resend) when a crash leaves it unknown whether they arrived:
 a producer without the purchase order brings nothing, a consumer without the final receipt does
-not know where and when to collect, a consumer not told of a shortage comes for what is not
+not know where and when to collect, a driver without the round collects nothing, a consumer not told of a shortage comes for what is not
 there. Every other kind (announcements, reminders whose moment passes,
 stock prompts, broadcasts) may be dropped: it is marked ``uncertain`` rather than risk a
 duplicate."""

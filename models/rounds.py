@@ -283,13 +283,19 @@ async def drivers(session: AsyncSession) -> list[Member]:
     )
 
 
-async def _stop_of_closed_cycle(session: AsyncSession, stop_id: int) -> tuple[RoundStop, Cycle]:
-    stop = await session.get(
+async def round_stop(session: AsyncSession, stop_id: int) -> RoundStop | None:
+    """The stop read afresh, its round and farm loaded (None: unknown)."""
+    stop: RoundStop | None = await session.get(
         RoundStop,
         stop_id,
         populate_existing=True,
         options=[selectinload(RoundStop.round), selectinload(RoundStop.producer)],
     )
+    return stop
+
+
+async def _stop_of_closed_cycle(session: AsyncSession, stop_id: int) -> tuple[RoundStop, Cycle]:
+    stop = await round_stop(session, stop_id)
     cycle = await session.get(Cycle, stop.round.cycle_id) if stop is not None else None
     if stop is None or cycle is None or cycle.state != CycleState.CLOSED:
         raise StaleAction(stop_id=stop_id)
@@ -321,7 +327,7 @@ async def count_missing(
         if product_id == 0:
             stop.missing = {}
             return stop
-        ordered = await stop_lines(session, stop)
+        ordered = await stop_lines(session, stop.round.cycle_id, stop.producer_id)
         line = next((line for line in ordered if line[0].id == product_id), None)
         if line is None:
             raise StaleAction(product_id=product_id)
@@ -332,10 +338,12 @@ async def count_missing(
     return stop
 
 
-async def stop_lines(session: AsyncSession, stop: RoundStop) -> list[tuple[Product, Decimal]]:
-    """What to collect at the stop: each product of the farm's purchase order and its
+async def stop_lines(
+    session: AsyncSession, cycle_id: int, producer_id: int
+) -> list[tuple[Product, Decimal]]:
+    """What to collect at a farm: each product of its purchase order for the cycle and its
     quantity in sale units, by name."""
-    orders = await purchase_orders(session, stop.round.cycle_id, stop.producer_id)
+    orders = await purchase_orders(session, cycle_id, producer_id)
     totals: dict[int, Decimal] = {}
     for order in orders:
         for line in order.lines:
