@@ -9,6 +9,7 @@ PyVRP's hybrid genetic search, seeded (the same instance gives the same rounds),
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,6 +57,7 @@ def solve(
         return Solution([], True)
     # PyVRP loads numpy: imported when a round is planned, not when the bot starts.
     from pyvrp import Model
+    from pyvrp.exceptions import PenaltyBoundWarning
     from pyvrp.stop import MaxRuntime, MultipleCriteria, NoImprovement
 
     model = Model()
@@ -84,7 +86,10 @@ def solve(
             if i != j:
                 model.add_edge(frm, to, distance=metres[i][j], duration=minutes[i][j])
     stop = MultipleCriteria([NoImprovement(NO_IMPROVEMENT), MaxRuntime(max_seconds)])
-    result = model.solve(stop=stop, seed=seed, display=False, collect_stats=False)
+    with warnings.catch_warnings():
+        # An instance with no feasible round warns; the caller hears it as ``feasible``.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = model.solve(stop=stop, seed=seed, display=False, collect_stats=False)
     rounds = []
     for route in result.best.routes():
         visits = [activity for activity in route.schedule() if activity.is_client()]
