@@ -69,6 +69,16 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r}: give the server's root, without /bot")
         return value
 
+    @field_validator("osrm_url")
+    @classmethod
+    def _check_osrm_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value):
+            raise ValueError(f"{value!r} is not a server root like http://127.0.0.1:5000")
+        return value
+
     @field_validator("webhook_secret")
     @classmethod
     def _check_webhook_secret(cls, value: str | None) -> str | None:

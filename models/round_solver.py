@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 DAY_MINUTES = 24 * 60
 NO_IMPROVEMENT = 2_000
-MAX_SECONDS = 1.5
+MAX_SECONDS = 1.2
 
 
 @dataclass(frozen=True)
