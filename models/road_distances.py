@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -83,7 +84,8 @@ async def osrm_matrix(
     if not isinstance(body, dict) or body.get("code") != "Ok":
         code = body.get("code") if isinstance(body, dict) else None
         raise RoadDistanceError(f"OSRM answered {code!r}")
-    distances, durations = body.get("distances"), body.get("durations")
+    distances: Any = body.get("distances")
+    durations: Any = body.get("durations")
     size = len(points)
     try:
         metres = [[round(float(distances[i][j])) for j in range(size)] for i in range(size)]
