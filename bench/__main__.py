@@ -29,7 +29,7 @@ from bench.common import QUICK_SCALE, BenchResult, Options, empty, quiet_logs
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("updates", "open_loop", "costs", "close", "broadcast", "parser")
+BENCHMARKS = ("updates", "open_loop", "costs", "close", "broadcast", "parser", "rounds")
 """The benchmarks run in a child process each (memory is read from the updates child)."""
 KEYS: dict[str, tuple[str, ...]] = {
     "updates": ("bot_per_s", "echo_per_s", "ratio", "p95_ms", "users"),
@@ -62,6 +62,7 @@ KEYS: dict[str, tuple[str, ...]] = {
         "http_429",
     ),
     "parser": ("messages_per_s", "exact_pct"),
+    "rounds": ("seconds", "farms", "km", "direct_km"),
     "memory": ("peak_rss_mb",),
 }
 """The JSON line's keys, exactly as the issue names them, in order."""
@@ -101,6 +102,7 @@ GOALS: dict[str, list[tuple[str, Check]]] = {
         ("≥ 5,000 msg/s", _at_least("messages_per_s", 5000)),
         ("≥ 95 % exact", _at_least("exact_pct", 95)),
     ],
+    "rounds": [("≤ 2 s for 40 farms", _at_most("seconds", 2.0))],
     "memory": [("≤ 150 MB", _at_most("peak_rss_mb", 150))],
 }
 

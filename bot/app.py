@@ -26,6 +26,7 @@ from handlers.i18n import SUPPORTED_LOCALES, set_default_locale
 from handlers.menu import bot_commands
 from handlers.middleware import release_connection, serve_update
 from models.calendar import WeeklyCalendar
+from models.rounds import RoundSettings
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,12 @@ def build_application(
             announce=settings.announce,
         ),
         stock_nudge=settings.stock_nudge_delay,
+        rounds=RoundSettings(
+            capacity_kg=settings.round_capacity_kg,
+            vehicles=settings.round_vehicles,
+            road_factor=settings.road_factor,
+            osrm_url=settings.osrm_url,
+        ),
         engine=engine,
         owns_engine=owns_engine,
     )

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    round_capacity_kg: int = Field(default=600, ge=1)
+    round_vehicles: int = Field(default=1, ge=1, le=50)
+    road_factor: float = Field(default=1.3, ge=1.0, le=5.0)
+    osrm_url: str | None = None
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -63,6 +67,16 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a server root like https://api.telegram.org")
         if re.search(r"/bot[^/]*$", value):
             raise ValueError(f"{value!r}: give the server's root, without /bot")
+        return value
+
+    @field_validator("osrm_url")
+    @classmethod
+    def _check_osrm_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value):
+            raise ValueError(f"{value!r} is not a server root like http://127.0.0.1:5000")
         return value
 
     @field_validator("webhook_secret")

@@ -20,6 +20,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from models import Member
 from models.calendar import WeeklyCalendar
 from models.members import is_admin
+from models.rounds import RoundSettings
 
 if TYPE_CHECKING:
     from handlers.delivery import Delivery
@@ -91,6 +92,8 @@ class Services:
     wake: Callable[[AnyApplication], Awaitable[None]] | None = None
     """Asks the scheduler for a pass soon (what a person did may have made a step due)."""
     scheduler_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    rounds: RoundSettings = field(default_factory=RoundSettings)
+    """The collection rounds' vehicles and distances (``ROUND_*``, ``ROAD_FACTOR``, ``OSRM_URL``)."""
     """One scheduler pass at a time in this process."""
     backlog: Backlog = field(default_factory=Backlog)
     """The updates that waited while the bot was away (see :class:`Backlog`)."""

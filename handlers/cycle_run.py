@@ -29,6 +29,7 @@ from handlers.delivery import deliver, markup_json
 from handlers.events import remind_events
 from handlers.i18n import use_locale
 from handlers.purchase_orders import purchase_order_parts
+from handlers.rounds import plan_line, round_parts
 from handlers.stock_messages import stock_nudge_parts, weekly_prompt_parts
 from handlers.week_texts import (
     close_notice_text,
@@ -218,7 +219,8 @@ async def announce_open(application: AnyApplication, cycle_id: int) -> int:
 async def dispatch_close(
     application: AnyApplication, cycle_id: int, summary: CloseSummary | None = None
 ) -> int:
-    """After a close: producers get their purchase orders (text and CSV), admins the summary,
+    """After a close: producers get their purchase orders (text and CSV), drivers the
+    collection rounds (planned now: :func:`handlers.rounds.round_parts`), admins the summary,
     each consumer with an order its final receipt and each with an unconfirmed basket that it
     was released; once per cycle. Returns how many admins were told."""
     services = services_of(application)
@@ -232,9 +234,16 @@ async def dispatch_close(
         if summary is None:
             summary = await close_cycle(session, cycle_id, services.now())
         orders = await purchase_order_parts(session, services, cycle_id)
+        plan, rounds = await round_parts(session, services, cycle)
         admins = await admin_audience(session, services.admin_ids, services.default_locale)
         closed = summary
-        summaries = _to_each(admins, lambda _r: (summary_text(services, cycle, closed), None))
+        summaries = _to_each(
+            admins,
+            lambda _r: (
+                summary_text(services, cycle, closed, plan_line(plan) if plan else None),
+                None,
+            ),
+        )
         notices = await close_notice_audience(session, cycle_id)
         drafts: dict[str, list[Part]] = {Kind.FINAL_RECEIPT: [], Kind.BASKET_RELEASED: []}
         for notice in notices:
@@ -251,6 +260,7 @@ async def dispatch_close(
             CLOSE_DISPATCHED,
             [
                 (Kind.PURCHASE_ORDER, orders),
+                (Kind.COLLECTION_ROUND, rounds),
                 (Kind.CLOSE_SUMMARY, summaries),
                 (Kind.FINAL_RECEIPT, drafts[Kind.FINAL_RECEIPT]),
                 (Kind.BASKET_RELEASED, drafts[Kind.BASKET_RELEASED]),

@@ -96,6 +96,7 @@ KIND_NAMES: dict[str, LazyProxy] = {
     Kind.FARM_LEFT_ALONE: lazy_gettext("avis de ferme sans producteur relié"),
     Kind.MISSED_CYCLES: lazy_gettext("avis de cycles manqués"),
     Kind.ERROR_REPORT: lazy_gettext("rapport d’erreur"),
+    Kind.COLLECTION_ROUND: lazy_gettext("tournée de collecte"),
 }
 
 

@@ -42,6 +42,7 @@ from handlers import (
     producer_join,
     purchase_orders,
     report,
+    rounds,
     shortage,
     start,
     stock_messages,
@@ -71,6 +72,7 @@ FEATURES: list[ModuleType] = [
     pickup_day,
     events,
     chat_status,
+    rounds,
 ]
 # The command menu, in the order help and Telegram's menu show it (each list is per role).
 COMMAND_MENU: list[Command] = [
@@ -95,6 +97,7 @@ COMMAND_MENU: list[Command] = [
     pickup_day.PICKUPS_COMMAND,
     pickup_day.INVITE_COMMAND,
     producer_join.INVITE_COMMAND,
+    rounds.INVITE_DRIVER_COMMAND,
     report.COMMAND,
     events.COMMAND,
 ]
@@ -105,14 +108,20 @@ LAST_FEATURES: list[ModuleType] = [free_text]
 
 PRODUCER_INVITATION = "f-"
 """The deep-link prefix of a producer's single-use invitation (``/start f-CODE``)."""
+DRIVER_INVITATION = "d-"
+"""The deep-link prefix of a driver's single-use invitation (``/start d-CODE``)."""
 
 
 async def start_or_join(update: Update, context: DesserteContext) -> None:
-    """/start: a producer's invitation goes to the joining feature, the rest (company pickup
-    point invitations included) to the greeting."""
+    """/start: a producer's or a driver's invitation goes to its feature, the rest (company
+    pickup point invitations included) to the greeting."""
     payload = " ".join(context.args or []).strip()
     if payload.startswith(PRODUCER_INVITATION) and await producer_join.handle_producer_invitation(
         update, context, payload[len(PRODUCER_INVITATION) :]
+    ):
+        return
+    if payload.startswith(DRIVER_INVITATION) and await rounds.handle_driver_invitation(
+        update, context, payload[len(DRIVER_INVITATION) :]
     ):
         return
     await start.start(update, context)

@@ -17,15 +17,15 @@ from handlers.buttons import button
 from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.delivery import deliver
-from handlers.i18n import _, format_price, use_locale
+from handlers.i18n import _
 from handlers.menu import SHORTAGE_COMMAND
 from handlers.pages import show_texts
+from handlers.shortage_notices import shortage_notices, shortage_product_lines
 from handlers.stock_views import (
     CancelShortage,
     ConfirmShortage,
     ShortageAsStock,
     StockAsShortage,
-    delivery_title,
     offer_shortage,
     orders_changed,
     preview_keyboard,
@@ -33,13 +33,10 @@ from handlers.stock_views import (
     quantity,
     show_shortage,
 )
-from models.audiences import admin_audience
 from models.cycles import open_cycle
 from models.errors import StaleAction
-from models.outbox import Kind, Part, enqueue
+from models.outbox import Kind, enqueue
 from models.shortage import (
-    AffectedOrder,
-    ShortageReport,
     apply_shortage,
     ordered_products,
     shortage_cycle,
@@ -107,89 +104,14 @@ async def confirm_shortage(update: Update, context: DesserteContext, data: Confi
         return
     producer = context.member.producer
     producer_name = producer.name if producer is not None else ""
-    notices = [_consumer_notice(context, order, report, producer_name) for order in report.orders]
-    admins = await _admin_notices(context, report, producer_name)
+    notices = await shortage_notices(context, report, producer_name)
     topic = f"shortage:{data.update_id}"
-    await enqueue(context.session, topic, Kind.SHORTAGE_NOTICE, [*notices, *admins])
+    await enqueue(context.session, topic, Kind.SHORTAGE_NOTICE, notices)
     parts = [_("✅ <b>Manque enregistré</b>")]
-    parts.extend(_product_lines(report))
+    parts.extend(shortage_product_lines(report))
     parts.append(orders_changed(len(report.orders)))
     await show(update, "\n".join(parts))
     await deliver(context.application, topic)
-
-
-def _product_lines(report: ShortageReport) -> list[str]:
-    return [
-        _("• {name} : {available} au lieu des {ordered} commandés").format(
-            name=escape(line.name),
-            available=quantity(line.available, line.sale_unit),
-            ordered=quantity(line.ordered, line.sale_unit),
-        )
-        for line in report.lines
-    ]
-
-
-def _consumer_notice(
-    context: DesserteContext, order: AffectedOrder, report: ShortageReport, producer: str
-) -> Part:
-    """What changes in one consumer's order, in their language."""
-    with use_locale(order.locale):
-        parts = [
-            _(
-                "⚠️ <b>{producer}</b> ne pourra pas livrer tout ce qui était prévu pour la "
-                "{title}. Votre commande change :"
-            ).format(
-                producer=escape(producer),
-                title=delivery_title(report.cycle, context.services.timezone),
-            )
-        ]
-        for change in order.changes:
-            if change.after == 0:
-                parts.append(
-                    _("• {name} : {before} → retiré").format(
-                        name=escape(change.name), before=quantity(change.before, change.sale_unit)
-                    )
-                )
-            else:
-                parts.append(
-                    _("• {name} : {before} → {after}").format(
-                        name=escape(change.name),
-                        before=quantity(change.before, change.sale_unit),
-                        after=quantity(change.after, change.sale_unit),
-                    )
-                )
-        parts.append(
-            _("Nouveau total de votre commande : {total} (au lieu de {before}).").format(
-                total=format_price(order.total_after), before=format_price(order.total_before)
-            )
-        )
-        parts.append(_("Toutes nos excuses, ce sont les aléas des récoltes."))
-        return Part(order.telegram_id, order.locale, text="\n".join(parts))
-
-
-async def _admin_notices(
-    context: DesserteContext, report: ShortageReport, producer: str
-) -> list[Part]:
-    """The shortage, for each admin in their language."""
-    services = context.services
-    admins = await admin_audience(context.session, services.admin_ids, services.default_locale)
-    notices = []
-    for admin in admins:
-        with use_locale(admin.locale):
-            parts = [
-                _("⚠️ Manque signalé par <b>{producer}</b> :").format(producer=escape(producer)),
-                *_product_lines(report),
-                orders_changed(len(report.orders)),
-            ]
-            notices.append(
-                Part(
-                    admin.telegram_id,
-                    admin.locale,
-                    text="\n".join(parts),
-                    member_id=admin.member_id,
-                )
-            )
-    return notices
 
 
 async def cancel_shortage(update: Update, context: DesserteContext, data: CancelShortage) -> None:

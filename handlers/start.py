@@ -1,7 +1,7 @@
 """/start: the greeting, the network in two lines, the main menu, and invitation links.
 
 ``/start p-CODE`` joins a company pickup point; ``/start f-CODE`` links a producer (see
-``handlers.producer_join``). A member without a pickup point is asked for one.
+``handlers.producer_join``); ``/start d-CODE`` makes a driver (``handlers.rounds``). A member without a pickup point is asked for one.
 """
 
 from __future__ import annotations

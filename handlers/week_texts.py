@@ -112,8 +112,11 @@ def pickup_reminder_text(services: Services, cycle: Cycle, reminder: PickupRemin
     )
 
 
-def summary_text(services: Services, cycle: Cycle, summary: CloseSummary) -> str:
-    """The close summary for the admins."""
+def summary_text(
+    services: Services, cycle: Cycle, summary: CloseSummary, rounds: str | None = None
+) -> str:
+    """The close summary for the admins; ``rounds``, when given, is the collection rounds' line
+    (already in the admin's language)."""
     lines = [
         _("🔒 <b>Cycle du {day} clôturé</b>").format(
             day=format_date(_local(services, cycle.pickup_starts_at))
@@ -151,6 +154,8 @@ def summary_text(services: Services, cycle: Cycle, summary: CloseSummary) -> str
             )
             for p in summary.pickup_points
         ]
+    if rounds:
+        lines += ["", rounds]
     return "\n".join(lines)
 
 

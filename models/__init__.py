@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.broadcast import Broadcast, BroadcastStatus
+from models.collection_round import CollectionRound, DriverInvitation, RoundStop, StopStatus
 from models.cycle import Cycle, CycleState, Offer
 from models.cycle_event import CycleEvent
 from models.event import Event, EventSeat
@@ -17,9 +18,11 @@ __all__ = [
     "Base",
     "Broadcast",
     "BroadcastStatus",
+    "CollectionRound",
     "Cycle",
     "CycleEvent",
     "CycleState",
+    "DriverInvitation",
     "Event",
     "EventSeat",
     "Member",
@@ -34,6 +37,8 @@ __all__ = [
     "PriceChangeStatus",
     "Producer",
     "Product",
+    "RoundStop",
     "StockUpdate",
     "StockUpdateStatus",
+    "StopStatus",
 ]

@@ -2,10 +2,14 @@
 
 Three formats, all UTF-8 (a BOM is accepted), comma-separated, with a header row:
 
-* producers — ``slug,name,town,description,distance_km``
+* producers — ``slug,name,town,description,distance_km``, then the optional columns
+  ``lat,lon,collected,ready_from,ready_until`` (the collection rounds: coordinates in decimal
+  degrees, ``yes``/``no`` — ``oui``/``non`` — whether the round collects at the farm, and
+  the hours it may)
 * catalog — ``producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases``
   then the optional columns ``description,origin,farming,step,photo,name_en,description_en``
-* pickup points — ``slug,name,address,kind,company,window_start,window_end``
+* pickup points — ``slug,name,address,kind,company,window_start,window_end``, then the
+  optional ``lat,lon``
 
 Every reader returns a list of frozen dataclasses, or rejects the WHOLE file by raising
 :class:`CsvImportError`, whose ``errors`` lists every problem found as a :class:`RowError`
@@ -30,9 +34,12 @@ gives codes. Reason codes:
 ``bad_label``     a label is not a lowercase slug (``params["label"]``)
 ``bad_photo``     ``photo`` is not an ``https://`` URL
 ``bad_number``    ``distance_km`` is not a non-negative number
+``bad_latitude`` / ``bad_longitude`` not a number, or outside -90..90 / -180..180; one of
+                  ``lat`` and ``lon`` without the other is ``missing_value`` on the empty one
+``bad_yes_no``    ``collected`` is neither yes/no nor oui/non
 ``bad_kind``      a pickup point's ``kind`` is neither ``public`` nor ``company``
 ``bad_time``      a window bound is not ``HH:MM`` (``17:00``, ``17h00`` and ``17h`` accepted)
-``bad_window``    ``window_start`` is not before ``window_end``
+``bad_window``    ``window_start`` is not before ``window_end`` (``ready_from``, ``ready_until``)
 ``too_long``      a cell is longer than its database column (``params["maximum"]`` characters)
 ``too_large``     a number past what its column holds (``params["maximum"]``): a price whose
                   line of :data:`models.ordering.MAX_LINE_QUANTITY` units would not fit an integer, a distance
@@ -99,7 +106,18 @@ __all__ = [
 
 _MEASURE_ALIASES = {"piece": "pièce", "pièces": "pièce", "pieces": "pièce", "bottes": "botte"}
 
-PRODUCER_COLUMNS: tuple[str, ...] = ("slug", "name", "town", "description", "distance_km")
+PRODUCER_COLUMNS: tuple[str, ...] = (
+    "slug",
+    "name",
+    "town",
+    "description",
+    "distance_km",
+    "lat",
+    "lon",
+    "collected",
+    "ready_from",
+    "ready_until",
+)
 _PRODUCER_REQUIRED = ("slug", "name")
 
 CATALOG_COLUMNS: tuple[str, ...] = (
@@ -141,6 +159,8 @@ PICKUP_POINT_COLUMNS: tuple[str, ...] = (
     "company",
     "window_start",
     "window_end",
+    "lat",
+    "lon",
 )
 _PICKUP_REQUIRED = ("slug", "name", "address", "kind")
 
@@ -224,6 +244,11 @@ class ProducerRow:
     town: str | None
     description: str | None
     distance_km: Decimal | None
+    lat: float | None = None
+    lon: float | None = None
+    collected: bool = False
+    ready_from: time | None = None
+    ready_until: time | None = None
 
 
 @dataclass(frozen=True)
@@ -265,6 +290,8 @@ class PickupPointRow:
     company: str | None
     window_start: time | None
     window_end: time | None
+    lat: float | None = None
+    lon: float | None = None
 
 
 # ---------------------------------------------------------------- low level
@@ -475,6 +502,44 @@ def _check_slug(
     return slug
 
 
+_YES = frozenset({"yes", "oui", "y", "o", "1", "true", "vrai"})
+_NO = frozenset({"no", "non", "n", "0", "false", "faux"})
+
+
+def _coordinates(
+    line: int, rec: dict[str, str], errors: list[RowError]
+) -> tuple[float | None, float | None]:
+    """The row's ``lat, lon`` in decimal degrees (both or neither), errors appended."""
+    values: dict[str, float | None] = {}
+    for column, limit, code in (("lat", 90, "bad_latitude"), ("lon", 180, "bad_longitude")):
+        raw = rec.get(column, "")
+        number = _decimal(raw) if raw else None
+        if raw and (number is None or abs(number) > limit):
+            errors.append(RowError(line, column, code, {"value": raw}))
+        values[column] = float(number) if number is not None and abs(number) <= limit else None
+    for column, other in (("lat", "lon"), ("lon", "lat")):
+        if rec.get(other, "") and not rec.get(column, ""):
+            errors.append(RowError(line, column, "missing_value", {}))
+    return values["lat"], values["lon"]
+
+
+def _window(
+    line: int, rec: dict[str, str], columns: tuple[str, str], errors: list[RowError]
+) -> tuple[time | None, time | None]:
+    """Two optional ``HH:MM`` bounds, the first before the second, errors appended."""
+    bounds: list[time | None] = []
+    for column in columns:
+        raw = rec.get(column, "")
+        bound = _parse_time(raw) if raw else None
+        if raw and bound is None:
+            errors.append(RowError(line, column, "bad_time", {"value": raw}))
+        bounds.append(bound)
+    start, end = bounds
+    if start is not None and end is not None and start >= end:
+        errors.append(RowError(line, columns[1], "bad_window", {}))
+    return start, end
+
+
 # ---------------------------------------------------------------- producers
 
 
@@ -499,6 +564,11 @@ def read_producers(text_or_path: Source) -> list[ProducerRow]:
                         line, "distance_km", "too_large", {"value": raw, "maximum": INTEGER_MAX}
                     )
                 )
+        lat, lon = _coordinates(line, rec, errors)
+        raw = rec.get("collected", "").lower()
+        if raw and raw not in _YES | _NO:
+            errors.append(RowError(line, "collected", "bad_yes_no", {"value": rec["collected"]}))
+        ready_from, ready_until = _window(line, rec, ("ready_from", "ready_until"), errors)
         if len(errors) > n:
             return None
         return ProducerRow(
@@ -507,6 +577,11 @@ def read_producers(text_or_path: Source) -> list[ProducerRow]:
             town=_opt(rec.get("town", "")),
             description=_opt(rec.get("description", "")),
             distance_km=distance,
+            lat=lat,
+            lon=lon,
+            collected=raw in _YES,
+            ready_from=ready_from,
+            ready_until=ready_until,
         )
 
     rows = _run(text_or_path, PRODUCER_COLUMNS, _PRODUCER_REQUIRED, _PRODUCER_LENGTHS, build)
@@ -679,15 +754,8 @@ def read_pickup_points(text_or_path: Source) -> list[PickupPointRow]:
             errors.append(RowError(line, "kind", "bad_kind", {"value": rec["kind"]}))
         elif kind == "company" and not company:
             errors.append(RowError(line, "company", "missing_value", {}))
-        bounds: dict[str, time | None] = {}
-        for column in ("window_start", "window_end"):
-            raw = rec.get(column, "")
-            bounds[column] = _parse_time(raw) if raw else None
-            if raw and bounds[column] is None:
-                errors.append(RowError(line, column, "bad_time", {"value": raw}))
-        start, end = bounds["window_start"], bounds["window_end"]
-        if start is not None and end is not None and start >= end:
-            errors.append(RowError(line, "window_end", "bad_window", {}))
+        start, end = _window(line, rec, ("window_start", "window_end"), errors)
+        lat, lon = _coordinates(line, rec, errors)
         if len(errors) > n:
             return None
         return PickupPointRow(
@@ -698,6 +766,8 @@ def read_pickup_points(text_or_path: Source) -> list[PickupPointRow]:
             company=_opt(company),
             window_start=start,
             window_end=end,
+            lat=lat,
+            lon=lon,
         )
 
     rows = _run(text_or_path, PICKUP_POINT_COLUMNS, _PICKUP_REQUIRED, _PICKUP_LENGTHS, build)

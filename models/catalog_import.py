@@ -65,6 +65,9 @@ async def import_producers(session: AsyncSession, source: Source) -> ImportRepor
             producer.town = row.town
             producer.description = row.description
             producer.distance_km = int(row.distance_km) if row.distance_km is not None else None
+            producer.lat, producer.lon = row.lat, row.lon
+            producer.collected = row.collected
+            producer.ready_from, producer.ready_until = row.ready_from, row.ready_until
     return ImportReport(created, updated)
 
 
@@ -150,6 +153,7 @@ async def import_pickup_points(session: AsyncSession, source: Source) -> ImportR
             point.company = row.company
             point.window_start = row.window_start or time(17, 0)
             point.window_end = row.window_end or time(19, 0)
+            point.lat, point.lon = row.lat, row.lon
             if not point.is_public and point.invite_code is None:
                 point.invite_code = secrets.token_urlsafe(9)
     return ImportReport(created, updated)

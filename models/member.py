@@ -30,6 +30,8 @@ class Member(Base):
     locale: Mapped[str] = mapped_column(String(8))
     is_consumer: Mapped[bool] = mapped_column(Boolean, default=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_driver: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """Drives the collection rounds (joined through a driver's invitation)."""
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id"), index=True)
     pickup_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_point.id"))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)

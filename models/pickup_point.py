@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from sqlalchemy import Boolean, String, Time
+from sqlalchemy import Boolean, Float, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -25,3 +25,5 @@ class PickupPoint(Base):
     window_start: Mapped[time] = mapped_column(Time)
     window_end: Mapped[time] = mapped_column(Time)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)

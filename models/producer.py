@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    Time,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Quantity, UTCDateTime
@@ -31,6 +41,13 @@ class Producer(Base):
     town: Mapped[str | None] = mapped_column(String(120))
     description: Mapped[str | None] = mapped_column(Text)
     distance_km: Mapped[int | None] = mapped_column(Integer)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    collected: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    """True: the network's round collects at the farm; False: the farm delivers to the depot."""
+    ready_from: Mapped[time | None] = mapped_column(Time)
+    ready_until: Mapped[time | None] = mapped_column(Time)
+    """When the round may collect on pickup day (local times; None: any time)."""
     invite_code: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The cycle whose weekly "what can you offer?" prompt awaits an answer (None: none pending).
     stock_prompt_cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycle.id"))

@@ -34,7 +34,7 @@ from models.stock import (
     producer_products,
 )
 from models.stock_parser import StockParser
-from models.stock_update import StockUpdateStatus
+from models.stock_update import StockUpdate, StockUpdateStatus
 from models.unit_of_work import unit_of_work
 
 RESERVING = (OrderStatus.BASKET, OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
@@ -264,40 +264,85 @@ async def apply_shortage(
     neither open nor closed any more (delivered).
     """
     stock_update = await pending_update(session, member, update_id, kind=SHORTAGE)
+    async with unit_of_work(session):
+        return await _apply(session, stock_update, now)
+
+
+async def report_collection_shortage(
+    session: AsyncSession,
+    driver: Member,
+    producer_id: int,
+    cycle_id: int,
+    missing: dict[int, Decimal],
+    text: str,
+    now: datetime,
+) -> ShortageReport:
+    """What the round's driver found missing at a farm (product id → sale units missing;
+    ``text`` the difference as the driver saw it, kept for the audit trail), applied as that farm's shortage at once: recorded as a stock update by the driver, then
+    shared out as :func:`apply_shortage` does, inside the caller's unit of work (so that the
+    caller's own record of it lands with it or not at all).
+
+    Raises :class:`StaleAction` when the cycle is not closed (or open) any more."""
+    products = {p.id: p for p in await producer_products(session, producer_id)}
+    ordered = await _ordered(session, cycle_id, list(products))
+    updates = [
+        {
+            "sku": products[product_id].sku,
+            "op": "set",
+            "quantity": str(max(ordered.get(product_id, Decimal(0)) - less, Decimal(0))),
+            "text": products[product_id].name,
+        }
+        for product_id, less in missing.items()
+        if product_id in products and less > 0
+    ]
+    stock_update = StockUpdate(
+        producer_id=producer_id,
+        member_id=driver.id,
+        cycle_id=cycle_id,
+        text=text,
+        parsed={"kind": SHORTAGE, "updates": updates, "ambiguous": [], "unknown": []},
+        applied=[],
+        status=StockUpdateStatus.PENDING,
+        created_at=now,
+    )
+    session.add(stock_update)
+    await session.flush()
+    return await _apply(session, stock_update, now)
+
+
+async def _apply(session: AsyncSession, stock_update: StockUpdate, now: datetime) -> ShortageReport:
+    """Apply a pending shortage update inside the caller's unit of work."""
     products = {p.sku: p for p in await producer_products(session, stock_update.producer_id)}
     affected: dict[int, AffectedOrder] = {}
     lines: list[ShortageLine] = []
-    async with unit_of_work(session):
-        if stock_update.cycle_id is None:
-            raise StaleAction(update_id=update_id)
-        cycle = await lock_cycle(session, stock_update.cycle_id)
-        if cycle.state not in (CycleState.OPEN, CycleState.CLOSED):
-            raise StaleAction(update_id=update_id)
-        for item in stock_update.parsed.get("updates", []):
-            product = products.get(item["sku"])
-            if product is None:
-                continue
-            line = await _share_out(
-                session, cycle, product, Decimal(item["quantity"]), affected, now
-            )
-            if line is not None:
-                lines.append(line)
-        for order_id, report in affected.items():
-            order = await session.get(Order, order_id)
-            assert order is not None
-            report.total_after = order.total_cents
-        stock_update.applied = [
-            {
-                "sku": line.sku,
-                "product_id": line.product_id,
-                "before": str(line.ordered),
-                "after": str(line.available),
-                "offered": str(line.offered),
-            }
-            for line in lines
-        ]
-        stock_update.status = StockUpdateStatus.APPLIED
-        stock_update.applied_at = now
+    if stock_update.cycle_id is None:
+        raise StaleAction(update_id=stock_update.id)
+    cycle = await lock_cycle(session, stock_update.cycle_id)
+    if cycle.state not in (CycleState.OPEN, CycleState.CLOSED):
+        raise StaleAction(update_id=stock_update.id)
+    for item in stock_update.parsed.get("updates", []):
+        product = products.get(item["sku"])
+        if product is None:
+            continue
+        line = await _share_out(session, cycle, product, Decimal(item["quantity"]), affected, now)
+        if line is not None:
+            lines.append(line)
+    for order_id, report in affected.items():
+        order = await session.get(Order, order_id)
+        assert order is not None
+        report.total_after = order.total_cents
+    stock_update.applied = [
+        {
+            "sku": line.sku,
+            "product_id": line.product_id,
+            "before": str(line.ordered),
+            "after": str(line.available),
+            "offered": str(line.offered),
+        }
+        for line in lines
+    ]
+    stock_update.status = StockUpdateStatus.APPLIED
+    stock_update.applied_at = now
     return ShortageReport(
         cycle=cycle,
         producer_id=stock_update.producer_id,

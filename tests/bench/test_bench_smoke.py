@@ -48,6 +48,7 @@ EXPECTED = {
         "http_429",
     },
     "parser": {"messages_per_s", "exact_pct"},
+    "rounds": {"seconds", "farms", "km", "direct_km"},
     "memory": {"peak_rss_mb"},
 }
 

@@ -41,6 +41,9 @@ def test_environment_and_env_file(monkeypatch, tmp_path):
         ("CYCLE_OPENS", "friday noon", "CYCLE_OPENS: 'friday noon' is not like"),
         ("REMINDERS", "24h,soon", "REMINDERS: 'soon' is not a delay"),
         ("MINIMUM_ORDER_CENTS", "-5", "MINIMUM_ORDER_CENTS:"),
+        ("OSRM_URL", "osrm.local:5000", "OSRM_URL: 'osrm.local:5000' is not a server root"),
+        ("ROAD_FACTOR", "0.5", "ROAD_FACTOR:"),
+        ("ROUND_VEHICLES", "0", "ROUND_VEHICLES:"),
     ],
 )
 def test_wrong_values_name_the_variable(monkeypatch, variable, value, expected):

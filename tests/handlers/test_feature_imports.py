@@ -32,6 +32,7 @@ SHARED = frozenset(
         "pickup_points",  # the pickup points to choose from, as a message
         "phone_offer",  # the offer to share one's phone number (a reply keyboard)
         "routes",  # CallbackData classes several features point to
+        "shortage_notices",  # what a shortage tells consumers and admins
         "shop",  # the open cycle, order lines and refusals as consumers read them
         "stock_views",  # stock and shortage previews, their buttons; a message as a shortage
         "units",  # prices and quantities in words

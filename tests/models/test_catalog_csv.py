@@ -237,3 +237,36 @@ def test_producers_and_pickup_points_errors() -> None:
         (3, "window_start", "bad_time"),
         (4, "window_end", "bad_window"),
     ]
+
+
+def test_coordinates_collection_and_hours_of_producers_and_points() -> None:
+    header = "slug,name,town,description,distance_km,lat,lon,collected,ready_from,ready_until\n"
+    farm, depot_farm = read_producers(
+        header + 'a,A,Lusignan,,27,"46,4356",0.1219,oui,7h,11:00\nb,B,,,,,,,,\n'
+    )
+    assert (farm.lat, farm.lon, farm.collected) == (46.4356, 0.1219, True)
+    assert (farm.ready_from, farm.ready_until) == (time(7), time(11))
+    assert (depot_farm.lat, depot_farm.lon, depot_farm.collected) == (None, None, False)
+    with pytest.raises(CsvImportError) as info:
+        read_producers(
+            header
+            + "a,A,,,,91,0.1,yes,,\n"
+            + "b,B,,,,46.5,-181,peut-être,,\n"
+            + "c,C,,,,46.5,,non,12:00,08:00\n"
+            + "d,D,,,,nord,0.3,no,,\n"
+        )
+    assert [(e.line, e.column, e.code) for e in info.value.errors] == [
+        (2, "lat", "bad_latitude"),
+        (3, "collected", "bad_yes_no"),
+        (3, "lon", "bad_longitude"),
+        (4, "lon", "missing_value"),
+        (4, "ready_until", "bad_window"),
+        (5, "lat", "bad_latitude"),
+    ]
+    # The demo's farms and its central point are placed around Poitiers.
+    for row in [*read_producers(PRODUCERS_CSV), *read_pickup_points(PICKUP_POINTS_CSV)[:2]]:
+        assert 46.2 < (row.lat or 0) < 46.9, row.slug
+        assert -0.1 < (row.lon or -1) < 1.0, row.slug
+    points = "slug,name,address,kind,company,window_start,window_end,lat,lon\n"
+    (point,) = read_pickup_points(points + "p,P,1 rue X,public,,,,46.58,0.34\n")
+    assert (point.lat, point.lon) == (46.58, 0.34)

@@ -39,10 +39,10 @@ class Killed(BaseException):
 
 
 def shape(kind: str) -> str:
-    """How the product sends each kind: purchase orders as a text and its CSV, announcements
+    """How the product sends each kind: purchase orders (and rounds) with a document, announcements
     and reminders with buttons, the rest as a text."""
-    if kind == Kind.PURCHASE_ORDER:
-        return "text+document"
+    if kind in (Kind.PURCHASE_ORDER, Kind.COLLECTION_ROUND):
+        return "text+document"  # a CSV; the round's picture
     if kind in (Kind.CYCLE_OPEN, Kind.STOCK_PROMPT, Kind.CLOSE_REMINDER):
         return "text+buttons"
     return "text"
@@ -130,7 +130,7 @@ async def test_every_kind_under_every_fault(
     kind, fault, outbox_app, sandbox, session, clock, monkeypatch
 ):
     if fault == "kill_between_text_and_document" and shape(kind) != "text+document":
-        pytest.skip("only purchase orders carry a document")
+        pytest.skip("only purchase orders and collection rounds carry a document")
     admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
     victim_member = await make_member(session, 610_001, name="Victime")
     other_member = await make_member(session, 610_002, name="Autre")

@@ -88,6 +88,7 @@ class Button:
 EVERYONE = frozenset({"consumer", "producer", "admin"})
 ADMIN = frozenset({"admin"})
 PRODUCER = frozenset({"producer"})
+NOBODY: frozenset[str] = frozenset()
 
 BUTTONS: dict[str, Button] = {
     "menu": Button(lambda w: "menu", EVERYONE),
@@ -162,6 +163,12 @@ BUTTONS: dict[str, Button] = {
     # No price change in the world: anyone else is refused; Marie is told the button is spent.
     "prx:ok": Button(lambda w: f"prx:ok:{w.marie_update_id}", PRODUCER, "producer"),
     "prx:no": Button(lambda w: f"prx:no:{w.marie_update_id}", PRODUCER, "producer"),
+    # The collection round's stops: only its driver may tick them, and nobody here drives.
+    "rnd:ok": Button(lambda w: "rnd:ok:1", NOBODY, acts=True),
+    "rnd:df": Button(lambda w: "rnd:df:1", NOBODY, acts=True),
+    "rnd:mi": Button(lambda w: f"rnd:mi:1:{w.product_id}", NOBODY, acts=True),
+    "rnd:cf": Button(lambda w: "rnd:cf:1", NOBODY, acts=True),
+    "rnd:ls": Button(lambda w: f"rnd:ls:{w.past_cycle_id}", NOBODY),
 }
 
 COMMAND_ROLES = command_roles()
