@@ -33,6 +33,7 @@ from models.outbox import (
 )
 from models.outbox import progress as topic_progress
 from models.pickup_point import PickupPoint
+from models.text import storable
 from models.unit_of_work import unit_of_work
 
 MAX_TEXT_LENGTH = 3500
@@ -130,7 +131,7 @@ async def create_draft(session: AsyncSession, author: Member, text: str) -> Broa
 
     Refuses an empty text or one longer than :data:`MAX_TEXT_LENGTH` (:class:`TextTooLong`).
     """
-    body = text.strip()
+    body = storable(text).strip()
     if not body or len(body) > MAX_TEXT_LENGTH:
         raise TextTooLong(length=len(body), maximum=MAX_TEXT_LENGTH)
     async with unit_of_work(session):

@@ -20,6 +20,7 @@ from models.audiences import Recipient
 from models.errors import DomainError, StaleAction
 from models.event import Event, EventSeat
 from models.member import Member
+from models.text import storable
 from models.unit_of_work import unit_of_work
 
 MAX_CAPACITY = 10_000
@@ -84,7 +85,7 @@ async def plan_event(
     description: str | None = None,
 ) -> Event:
     """A new event (committed); :class:`InvalidEvent` names what is wrong."""
-    title, place = title.strip(), place.strip()
+    title, place = storable(title).strip(), storable(place).strip()
     if not title or len(title) > 120:
         raise InvalidEvent(reason="title")
     if not place or len(place) > 200:

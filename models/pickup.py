@@ -10,6 +10,7 @@ from models.errors import StaleAction
 from models.member import Member
 from models.order import Order, OrderStatus
 from models.pickup_point import PickupPoint
+from models.text import as_invitation_code
 from models.unit_of_work import unit_of_work
 
 
@@ -75,6 +76,8 @@ async def join_by_invitation(
 
     Returns None when no active point has that code (an old or mistyped link).
     """
+    if as_invitation_code(code) is None:
+        return None
     point = await session.scalar(
         select(PickupPoint).where(PickupPoint.invite_code == code, PickupPoint.active.is_(True))
     )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.errors import StaleAction
 from models.member import Member
 from models.producer import Producer
+from models.text import as_invitation_code
 from models.unit_of_work import unit_of_work
 
 INVITE_PREFIX = "f-"
@@ -51,7 +52,9 @@ class Joined:
 
 
 def _bare(code: str) -> str:
-    return code[len(INVITE_PREFIX) :] if code.startswith(INVITE_PREFIX) else code
+    """The code without its ``f-`` prefix; "" when it cannot be a code at all."""
+    bare = code[len(INVITE_PREFIX) :] if code.startswith(INVITE_PREFIX) else code
+    return as_invitation_code(bare) or ""
 
 
 async def invited_to(session: AsyncSession, code: str) -> Producer | None:

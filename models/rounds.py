@@ -42,6 +42,7 @@ from models.road_distances import (
 )
 from models.round_solver import DAY_MINUTES, solve
 from models.shortage import ShortageReport, report_collection_shortage
+from models.text import as_invitation_code
 from models.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -255,6 +256,8 @@ async def driver_invitation(session: AsyncSession) -> str:
 async def accept_driver_invitation(session: AsyncSession, member: Member, code: str) -> None:
     """Make ``member`` a driver with the invitation ``code``, used once. Raises
     :class:`StaleAction` when it is unknown or was used by someone else. Commits."""
+    if as_invitation_code(code) is None:
+        raise StaleAction(code="invalid")
     async with unit_of_work(session):
         used = await session.execute(
             update(DriverInvitation)

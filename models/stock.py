@@ -36,7 +36,7 @@ from models.stock_parser import (
     Unconvertible,
 )
 from models.stock_update import StockUpdate, StockUpdateStatus
-from models.text import fold_with_offsets
+from models.text import fold_with_offsets, storable
 from models.unit_of_work import unit_of_work
 
 Kind = Literal["stock", "shortage"]
@@ -239,6 +239,7 @@ async def read_stock_message(
     producer = await session.get(Producer, member.producer_id)
     if producer is None:
         return None
+    text = storable(text)
     products = await producer_products(session, producer.id)
     result = StockParser(catalog_items(products)).parse(text)
     names_a_product = bool(result.updates or result.ambiguous or result.unconvertible)

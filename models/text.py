@@ -6,6 +6,7 @@ folded text, so that « Œufs », « oeufs » and « OEUFS » are one word every
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
@@ -53,3 +54,19 @@ def fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
         offsets.extend([i] * len(f))
     offsets.append(len(text))
     return "".join(parts), offsets
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def storable(text: str) -> str:
+    """``text`` without the control characters a database refuses (PostgreSQL: NUL) or no
+    person types (line breaks and tabs stay): what a person wrote, safe to store."""
+    return _CONTROL.sub("", text)
+
+
+def as_invitation_code(text: str) -> str | None:
+    """``text`` if it can be an invitation code (letters, digits, ``-`` and ``_``, at most 64):
+    anything else is no code, and is never looked up."""
+    return text if _CODE.fullmatch(text) else None
