@@ -29,6 +29,7 @@ from sqlalchemy.orm import selectinload
 from models.base import normalize_quantity
 from models.collection_round import CollectionRound, DriverInvitation, RoundStop, StopStatus
 from models.cycle import Cycle, CycleState
+from models.cycles import lock_cycle
 from models.errors import StaleAction
 from models.member import Member
 from models.pickup_point import PickupPoint
@@ -191,6 +192,9 @@ async def plan_rounds(
         service_minutes=settings.service_minutes,
     )
     async with unit_of_work(session):
+        # Two closes at once (two admins, two workers): the cycle's lock lets one write the
+        # rounds; the other finds them once it has the lock.
+        await lock_cycle(session, cycle_id)
         if await cycle_rounds(session, cycle_id):  # planned meanwhile by another pass
             return RoundsPlan(place, await cycle_rounds(session, cycle_id))
         for vehicle, solved in enumerate(solution.rounds, start=1):

@@ -3,6 +3,7 @@ round (with its picture), the driver ticks the stops, one reported short, its co
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -126,3 +127,26 @@ async def test_the_close_plans_a_round_that_the_driver_ticks(app, sandbox, sessi
     )
     await session.commit()
     assert rows == 3  # the round's text, the checklist, the picture
+
+
+async def test_two_closes_at_once_plan_the_rounds_once(app, sandbox, session, sessions, clock):
+    """Two admins (or two workers) dispatch the same close at the same moment: one writes the
+    rounds, the other reads them; no duplicate and no error."""
+    from models.rounds import plan_rounds
+
+    await load_demo_network(session)
+    cycle = await open_cycle_with_stock(session, datetime(2026, 12, 4, 12, tzinfo=PARIS))
+    alice, _chat = await consumer(session, sandbox, 800_001, "Alice", "halle-centrale")
+    await order(session, alice, cycle.id, {"POU-ENT": 2, "CHA-AOP": 1}, clock())
+    settings = app.bot_data["services"].rounds
+
+    async def plan_in_own_session():
+        async with sessions() as own:
+            plan = await plan_rounds(own, cycle.id, settings)
+            return [(r.vehicle, r.distance_m) for r in plan.rounds]
+
+    first, second = await asyncio.gather(plan_in_own_session(), plan_in_own_session())
+    assert first == second
+    count = await session.scalar(select(func.count(CollectionRound.id)))
+    await session.commit()
+    assert count == len(first) == 1
