@@ -278,13 +278,19 @@ async def _seat(update: Update, context: DesserteContext, event_id: int, *, take
             Seat.NOT_COMING: _("Vous n’aviez pas de place à cette rencontre."),
         }[outcome]
     except EventFull:
-        notice = _("Désolé, c’est complet.")
+        notice = ""  # unless this person's other tap took the last place: see below
     except EventPast:
         notice = _("Cette rencontre a commencé : les inscriptions sont closes.")
     except StaleAction:
         await show(update, _("Cette rencontre n’existe plus."))
         return
     view = await event_view(context.session, event_id, member)
+    if not notice:  # full: said so, unless the same person's other tap took a place
+        notice = (
+            _("Votre place est déjà réservée pour cette rencontre.")
+            if view.coming
+            else _("Désolé, c’est complet.")
+        )
     past = view.starts_at <= services.now()
     keyboard = None if past else seat_keyboard(view)
     await show(update, event_text(view, services.timezone, notice=notice), keyboard)
