@@ -249,25 +249,27 @@ async def refuse_in_place(update: Update, context: DesserteContext, error: Domai
     await render_cycle(update, context, cycle, refusal_text(error))
 
 
-async def ask_open(update: Update, context: DesserteContext, data: AskOpen) -> None:
-    """Asks the admin to confirm opening the planned cycle now."""
+async def _ask_first(update: Update, question: str, yes: str, yes_data: str) -> None:
+    """A question before acting on the cycle: the admin's yes, or back to the cycle."""
     keyboard = InlineKeyboardMarkup(
         [
-            [
-                InlineKeyboardButton(
-                    _("✅ Oui, ouvrir"), callback_data=OpenNow(data.cycle_id).pack()
-                )
-            ],
+            [InlineKeyboardButton(yes, callback_data=yes_data)],
             [InlineKeyboardButton(_("↩️ Annuler"), callback_data=SHOW.pack())],
         ]
     )
-    await show(
+    await show(update, question, keyboard)
+
+
+async def ask_open(update: Update, context: DesserteContext, data: AskOpen) -> None:
+    """Asks the admin to confirm opening the planned cycle now."""
+    await _ask_first(
         update,
         _(
             "Ouvrir le cycle maintenant ? Les producteurs seront invités à donner leur stock ; "
             "les consommateurs seront prévenus quand le catalogue sera prêt."
         ),
-        keyboard,
+        _("✅ Oui, ouvrir"),
+        OpenNow(data.cycle_id).pack(),
     )
 
 
@@ -286,23 +288,14 @@ async def open_cycle_now(update: Update, context: DesserteContext, data: OpenNow
 
 async def ask_close(update: Update, context: DesserteContext, data: AskClose) -> None:
     """Asks the admin to confirm closing the cycle now."""
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _("✅ Oui, clôturer"), callback_data=CloseNow(data.cycle_id).pack()
-                )
-            ],
-            [InlineKeyboardButton(_("↩️ Annuler"), callback_data=SHOW.pack())],
-        ]
-    )
-    await show(
+    await _ask_first(
         update,
         _(
             "Clôturer le cycle maintenant ? Les paniers non confirmés seront abandonnés et les "
             "producteurs recevront leurs bons de commande."
         ),
-        keyboard,
+        _("✅ Oui, clôturer"),
+        CloseNow(data.cycle_id).pack(),
     )
 
 

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application
@@ -104,18 +104,24 @@ class DueReport:
         )
 
 
+T = TypeVar("T")
+
 Drafts = list[tuple[str, list[Part]]]
 """A step's messages: (kind, parts) pairs."""
 
 
 def _to_each(
-    recipients: Sequence[Recipient], render: Callable[[Recipient], tuple[str, Any]]
+    items: Sequence[T],
+    render: Callable[[T], tuple[str, Any]],
+    recipient_of: Callable[[T], Recipient] = lambda item: item,  # type: ignore[assignment,return-value]
 ) -> list[Part]:
-    """One message to each recipient, rendered in their language (a text and its buttons)."""
+    """One message per item to its recipient (the item itself, or ``recipient_of(item)``: a
+    reminder's person), rendered in their language (a text and its buttons)."""
     drafts: list[Part] = []
-    for recipient in recipients:
+    for item in items:
+        recipient = recipient_of(item)
         with use_locale(recipient.locale):
-            text, markup = render(recipient)
+            text, markup = render(item)
             drafts += parts(
                 recipient.telegram_id,
                 recipient.locale,
@@ -245,15 +251,14 @@ async def dispatch_close(
             ),
         )
         notices = await close_notice_audience(session, cycle_id)
-        drafts: dict[str, list[Part]] = {Kind.FINAL_RECEIPT: [], Kind.BASKET_RELEASED: []}
-        for notice in notices:
-            kind = Kind.FINAL_RECEIPT if notice.final else Kind.BASKET_RELEASED
-            recipient = notice.recipient
-            with use_locale(recipient.locale):
-                text = close_notice_text(services, cycle, notice)
-            drafts[kind] += parts(
-                recipient.telegram_id, recipient.locale, [text], member_id=recipient.member_id
+        drafts = {
+            kind: _to_each(
+                [notice for notice in notices if notice.final == final],
+                lambda notice: (close_notice_text(services, cycle, notice), None),
+                lambda notice: notice.recipient,
             )
+            for kind, final in ((Kind.FINAL_RECEIPT, True), (Kind.BASKET_RELEASED, False))
+        }
         written = await _write_step(
             session,
             cycle_id,
@@ -304,18 +309,7 @@ async def _remind_once(
         if await step_done(session, cycle.id, step):
             return 0
         reminders = list(await audience(session))
-        drafts: list[Part] = []
-        for reminder in reminders:
-            recipient = reminder.recipient
-            with use_locale(recipient.locale):
-                text, markup = render(reminder)
-                drafts += parts(
-                    recipient.telegram_id,
-                    recipient.locale,
-                    [text],
-                    markup=markup_json(markup),
-                    member_id=recipient.member_id,
-                )
+        drafts = _to_each(reminders, render, lambda reminder: reminder.recipient)
         written = await _write_step(session, cycle.id, step, [(kind, drafts)])
     await deliver(application, cycle_topic(cycle.id))
     return written
