@@ -191,6 +191,7 @@ async def serve(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+
     async def initialize_all() -> list[bool]:
         return list(await asyncio.gather(*(_initialize(one.application) for one in served)))
 

@@ -137,11 +137,14 @@ async def test_a_single_network_database_becomes_the_default_network(engine: Asy
         # The default network's sessions see everything that was there, as it was.
         async with sessionmaker(engine)() as session:
             order = await session.scalar(select(Order))
-            assert order is not None and order.total_cents == 500
+            assert order is not None
+            assert order.total_cents == 500
             line = await session.scalar(select(OrderLine))
-            assert line is not None and str(line.quantity) == "2"
+            assert line is not None
+            assert str(line.quantity) == "2"
             offer = await session.scalar(select(Offer))
-            assert offer is not None and (str(offer.offered), str(offer.ordered)) == ("40", "2")
+            assert offer is not None
+            assert (str(offer.offered), str(offer.ordered)) == ("40", "2")
             assert (await session.scalar(select(Cycle))).closes_at.tzinfo is not None
             assert await session.scalar(select(func.count()).select_from(Member)) == 2
             assert (await session.scalar(select(Product))).name == "Potimarron"

@@ -47,7 +47,8 @@ async def test_each_session_sees_its_network_only(engine):
         await a.commit()
         await b.commit()
         b_farm = await b.scalar(select(Producer))
-        assert b_farm is not None and b_farm.network_id == other
+        assert b_farm is not None
+        assert b_farm.network_id == other
 
         assert [p.network_id for p in (await a.scalars(select(Producer))).all()] == [1]
         assert await a.scalar(select(func.count()).select_from(Member)) == 1
@@ -55,9 +56,7 @@ async def test_each_session_sees_its_network_only(engine):
         assert (await a.scalar(select(Member).where(Member.telegram_id == 42))).locale == "fr"
         # An id of the other network, forged into a query, finds nothing…
         assert await a.get(Producer, b_farm.id) is None
-        joined = await a.execute(
-            select(Product.id).join(Producer).where(Producer.id == b_farm.id)
-        )
+        joined = await a.execute(select(Product.id).join(Producer).where(Producer.id == b_farm.id))
         assert joined.all() == []
         # …changes nothing and deletes nothing.
         changed = await a.execute(
@@ -85,9 +84,7 @@ async def test_bulk_inserts_belong_to_the_session_network(engine):
 
     other = await _second_network(engine)
     async with sessionmaker(engine, other)() as b:
-        await b.execute(
-            insert(Producer), [{"slug": "a", "name": "A"}, {"slug": "b", "name": "B"}]
-        )
+        await b.execute(insert(Producer), [{"slug": "a", "name": "A"}, {"slug": "b", "name": "B"}])
         await b.commit()
     async with sessionmaker(engine, ALL_NETWORKS)() as operator:
         rows = (await operator.execute(select(Producer.slug, Producer.network_id))).all()
