@@ -49,7 +49,7 @@ async def _served_networks(settings: Settings) -> list[tuple[Any, Settings]]:
     from bot.db import create_engine, sessionmaker
     from bot.networks import network_settings, read_networks_file
     from models.network import ALL_NETWORKS
-    from models.networks import all_networks, upsert_network
+    from models.networks import all_networks, is_default, upsert_network
 
     entries = read_networks_file(settings.networks_file) if settings.networks_file else []
     engine = create_engine(settings.database_url)
@@ -67,9 +67,15 @@ async def _served_networks(settings: Settings) -> list[tuple[Any, Settings]]:
     finally:
         await engine.dispose()
     served = [(network, network_settings(settings, network)) for network in networks]
-    # The default network of a deployment whose networks all have their own bots is left out.
-    alone = [pair for pair in served if pair[1].telegram_bot_token]
-    return alone if settings.networks_file or len(served) > 1 else served
+    if len(served) == 1:
+        return served
+    # A deployment of several networks may leave the default one without a bot: it is not
+    # served. Any other network without its bot is refused (by distinct_tokens).
+    return [
+        (network, one)
+        for network, one in served
+        if one.telegram_bot_token or not is_default(network)
+    ]
 
 
 async def _run_networks(settings: Settings, networks: list[tuple[Any, Settings]], port: int) -> int:
