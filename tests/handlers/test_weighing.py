@@ -28,8 +28,13 @@ def pdf_text(content: bytes) -> str:
 
 @pytest.fixture
 async def farm(session, clock):
+    """The factories' network with a weighed chicken (:func:`make_farm`)."""
+    return await make_farm(session, clock)
+
+
+async def make_farm(session, clock):
     """The network of the factories, plus a whole chicken sold per piece at ≈ 1,8 kg and
-    9,50 €/kg (so ≈ 17,10 €), 5 offered; Marie runs the farm."""
+    9,50 €/kg (so ≈ 17,10 €), 5 offered."""
     network = await make_network(session, clock())
     producer = network["producer"]
     chicken = Product(
