@@ -185,8 +185,9 @@ def statement_pdf(statement: Statement, network: str, timezone: ZoneInfo) -> byt
                 30, 5.5, format_price(-refund.cents), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT
             )
     pdf.ln(4)
-    for label, cents in summary_rows(statement):
-        pdf.set_font(FONT, "B" if cents == statement.net_cents and label == _("Net dû") else "", 11)
+    sums = summary_rows(statement)
+    for index, (label, cents) in enumerate(sums):
+        pdf.set_font(FONT, "B" if index == len(sums) - 1 else "", 11)  # the net due
         pdf.cell(pdf.epw - 40, 6.5, label)
         pdf.cell(40, 6.5, format_price(cents), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if statement.estimates:
