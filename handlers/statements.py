@@ -52,38 +52,57 @@ COMMAND = Command(
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
-class _Month(CallbackData, prefix="acc:_"):
+def _check_month(month: str) -> None:
+    """Refuse a forged month in a button's data."""
+    if not _MONTH.fullmatch(month):
+        raise CallbackDataError(f"not a month: {month!r}")
+
+
+class ShowAccounts(CallbackData, prefix="acc"):
+    """What the network owes whom for a month."""
+
     month: str
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not _MONTH.fullmatch(self.month):
-            raise CallbackDataError(f"not a month: {self.month!r}")
+        _check_month(self.month)
 
 
-class ShowAccounts(_Month, prefix="acc"):
-    """What the network owes whom for a month."""
-
-
-class StatementFiles(_Month, prefix="acc:f"):
+class StatementFiles(CallbackData, prefix="acc:f"):
     """A producer's statement for the month, as PDF and CSV, to the admin."""
 
+    month: str
     producer_id: int
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_month(self.month)
 
-class AskPayout(_Month, prefix="acc:p"):
+
+class AskPayout(CallbackData, prefix="acc:p"):
     """Asks before marking a producer paid ``amount`` cents for the month."""
 
+    month: str
     producer_id: int
     amount: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_month(self.month)
 
 
 class ConfirmPayout(AskPayout, prefix="acc:p!"):
     """The payout is done: recorded."""
 
 
-class SendStatements(_Month, prefix="acc:s"):
+class SendStatements(CallbackData, prefix="acc:s"):
     """Each producer gets their statement for the month through the outbox."""
+
+    month: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_month(self.month)
 
 
 async def _month_statements(context: DesserteContext, month: str, **kwargs: Any) -> list[Statement]:
