@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     road_factor: float = Field(default=1.3, ge=1.0, le=5.0)
     osrm_url: str | None = None
     commission_percent: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
+    networks_file: Path | None = None
+    """A TOML file describing the deployment's networks (:mod:`bot.networks`)."""
 
     @field_validator("telegram_api_url")
     @classmethod
