@@ -34,6 +34,7 @@ from models.weighing import (
     WeighingLine,
     WeighingRequest,
     WeightRefused,
+    awaited_line,
     next_to_weigh,
     read_weighing_message,
     read_weight,
@@ -191,7 +192,8 @@ async def start_point_weighing(
 
 async def skip_line(update: Update, context: DesserteContext, data: SkipLine) -> None:
     """⏭ Passer: the next line; this one stays to weigh."""
-    await _show_next(update, context, data.line_id, context.member.weighing_point_id)
+    flow = awaited_line(context.member)
+    await _show_next(update, context, data.line_id, flow[1] if flow else None)
 
 
 async def stop_weighing(update: Update, context: DesserteContext) -> None:
@@ -199,7 +201,8 @@ async def stop_weighing(update: Update, context: DesserteContext) -> None:
     if not _may_weigh(context):
         await show(update, admin_refusal())
         return
-    point_id = context.member.weighing_point_id
+    flow = awaited_line(context.member)
+    point_id = flow[1] if flow else None
     await set_weighing(context.session, context.member, None)
     lines = await _lines(context, point_id) or []
     await show(update, _all_done(lines))
@@ -277,10 +280,11 @@ async def handle_weighing_text(update: Update, context: DesserteContext) -> bool
         return False
     text = message.text.strip()
     member = context.member
-    if member.weighing_line_id is not None:
+    flow = awaited_line(member)
+    if flow is not None:
         weight = read_weight(text)
         if weight is not None:
-            current, point_id = member.weighing_line_id, member.weighing_point_id
+            current, point_id = flow
             topic: str | None = None
             again = False
             try:
@@ -299,7 +303,7 @@ async def handle_weighing_text(update: Update, context: DesserteContext) -> bool
     lines = await weighing_lines(context.session, cycle.id, producer_id=_scope(context))
     requests = read_weighing_message(text, lines) if lines else None
     if requests is None:
-        if member.weighing_line_id is not None and _NUMERIC.search(text) and len(text) <= 20:
+        if flow is not None and _NUMERIC.search(text) and len(text) <= 20:
             await show(
                 update,
                 _("Je ne lis pas ce poids. Tapez un nombre de kilos, par exemple « 1,82 »."),

@@ -29,6 +29,7 @@ from models.cycle import Cycle, CycleState
 from models.cycles import lock_cycle
 from models.errors import DomainError, StaleAction
 from models.member import Member
+from models.members import await_input, awaited, stop_awaiting
 from models.order import Order, OrderLine, OrderStatus
 from models.outbox import Kind, Part, add_messages
 from models.producer import Product
@@ -315,11 +316,27 @@ def next_to_weigh(lines: list[WeighingLine], after_line_id: int | None) -> Weigh
     return next((w for w in lines[start:] if w.weight_kg is None), None)
 
 
+WEIGHING = "weighing"
+"""What the member is awaited to type (``models.members.await_input``) in the guided flow: the
+weight of ``[line id, point id]`` (point 0: every point's lines)."""
+
+
+def awaited_line(member: Member) -> tuple[int, int | None] | None:
+    """The line whose weight the guided flow awaits from ``member``, and the point it keeps to
+    (None: not weighing)."""
+    value = awaited(member, WEIGHING)
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    line_id, point_id = value
+    return int(line_id), (int(point_id) or None)
+
+
 async def set_weighing(
     session: AsyncSession, member: Member, line_id: int | None, point_id: int | None = None
 ) -> None:
     """Make the guided flow await ``line_id``'s weight from ``member`` (None: end the flow);
     ``point_id`` keeps it to one pickup point. Commits."""
-    async with unit_of_work(session):
-        member.weighing_line_id = line_id
-        member.weighing_point_id = point_id if line_id is not None else None
+    if line_id is None:
+        await stop_awaiting(session, member, WEIGHING)
+    else:
+        await await_input(session, member, WEIGHING, [line_id, point_id or 0])

@@ -1,8 +1,8 @@
-"""Weighed products (price per kilo, estimated and real weights, the guided weighing's place) and
+"""Weighed products (price per kilo, estimated and real weights) and
 producers' accounts (refunds, payouts), each row in its network
 
 Revision ID: 1a68b426dd0d
-Revises: 0bbd8d1a2a4c
+Revises: 2fbb47160799
 Create Date: 2026-12-02 01:31:22.300634
 """
 
@@ -17,7 +17,7 @@ import models.base
 
 
 revision: str = '1a68b426dd0d'
-down_revision: str | Sequence[str] | None = '0bbd8d1a2a4c'
+down_revision: str | Sequence[str] | None = '2fbb47160799'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -66,12 +66,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_refund_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refund_producer_id'), ['producer_id'], unique=False)
 
-    with op.batch_alter_table('member', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('weighing_line_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('weighing_point_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_member_weighing_point_id_pickup_point'), 'pickup_point', ['weighing_point_id'], ['id'])
-        batch_op.create_foreign_key(batch_op.f('fk_member_weighing_line_id_order_line'), 'order_line', ['weighing_line_id'], ['id'], ondelete='SET NULL')
-
     with op.batch_alter_table('order_line', schema=None) as batch_op:
         batch_op.add_column(sa.Column('price_per_kg_cents', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('estimated_kg', models.base.Quantity(), nullable=True))
@@ -106,12 +100,6 @@ def downgrade() -> None:
         batch_op.drop_column('weight_kg')
         batch_op.drop_column('estimated_kg')
         batch_op.drop_column('price_per_kg_cents')
-
-    with op.batch_alter_table('member', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_member_weighing_line_id_order_line'), type_='foreignkey')
-        batch_op.drop_constraint(batch_op.f('fk_member_weighing_point_id_pickup_point'), type_='foreignkey')
-        batch_op.drop_column('weighing_point_id')
-        batch_op.drop_column('weighing_line_id')
 
     with op.batch_alter_table('refund', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refund_producer_id'))
