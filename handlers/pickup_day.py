@@ -31,6 +31,7 @@ from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, format_time, lazy_gettext, ngettext
 from handlers.menu import ADMIN, Command
 from handlers.pages import navigation_row, page_of
+from handlers.routes import StartWeighing
 from handlers.week_texts import order_number
 from models.cycle import CycleState
 from models.errors import StaleAction
@@ -134,6 +135,14 @@ def pickup_text(context: DesserteContext, listing: PickupList, page: int) -> str
     else:
         lines.append(_("Touchez un nom quand la personne repart avec sa commande."))
         lines.append(_("Pour trouver quelqu’un, écrivez son nom ou son numéro de commande."))
+    if listing.to_weigh:
+        lines.append(
+            ngettext(
+                "⚖️ {count} produit à peser : « ≈ » marque un montant estimé.",
+                "⚖️ {count} produits à peser : « ≈ » marque un montant estimé.",
+                listing.to_weigh,
+            ).format(count=listing.to_weigh)
+        )
     if cycle.state == CycleState.DELIVERED:
         lines.append(_("<i>Retrait terminé.</i>"))
     shown, page, pages = page_of(listing.entries, page, PAGE_SIZE)
@@ -161,7 +170,11 @@ def _entry_button(entry: PickupEntry, page: int) -> list[InlineKeyboardButton]:
         mark=_mark(entry),
         name=entry.member_name,
         number=order_number(entry.order_id),
-        amount=format_price(entry.total_cents),
+        amount=(
+            _("≈ {total}").format(total=format_price(entry.total_cents))
+            if entry.to_weigh
+            else format_price(entry.total_cents)
+        ),
     )
     return [InlineKeyboardButton(label, callback_data=ToggleCollected(entry.order_id, page).pack())]
 
@@ -174,6 +187,15 @@ def pickup_keyboard(listing: PickupList, page: int) -> InlineKeyboardMarkup:
     nav = navigation_row(page, pages, lambda n: ShowPoint(cycle.id, point.id, n))
     if nav:
         rows.append(nav)
+    if listing.to_weigh:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("⚖️ Peser ({count})").format(count=listing.to_weigh),
+                    callback_data=StartWeighing(point.id).pack(),
+                )
+            ]
+        )
     if cycle.state == CycleState.CLOSED:
         rows.append(
             [

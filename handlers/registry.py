@@ -45,7 +45,9 @@ from handlers import (
     rounds,
     shortage,
     start,
+    statements,
     stock_messages,
+    weighing,
 )
 from handlers.buttons import button
 from handlers.context import DesserteContext
@@ -73,6 +75,8 @@ FEATURES: list[ModuleType] = [
     events,
     chat_status,
     rounds,
+    weighing,
+    statements,
 ]
 # The command menu, in the order help and Telegram's menu show it (each list is per role).
 COMMAND_MENU: list[Command] = [
@@ -86,6 +90,7 @@ COMMAND_MENU: list[Command] = [
     menu.SHORTAGE_COMMAND,
     menu.STOCK_COMMAND,
     menu.MY_PRODUCTS_COMMAND,
+    weighing.COMMAND,
     stock_messages.UNDO_COMMAND,
     stock_messages.PRICES_COMMAND,
     cycle_admin.CYCLE_COMMAND,
@@ -99,6 +104,7 @@ COMMAND_MENU: list[Command] = [
     producer_join.INVITE_COMMAND,
     rounds.INVITE_DRIVER_COMMAND,
     report.COMMAND,
+    statements.COMMAND,
     events.COMMAND,
 ]
 menu.use_commands(COMMAND_MENU)

@@ -231,11 +231,25 @@ def close_notice_text(services: Services, cycle: Cycle, notice: CloseNotice) -> 
             start=format_time(start),
             end=format_time(_local(services, cycle.pickup_ends_at)),
         )
-    return "\n".join(
-        [
-            _("🧾 <b>Votre commande {number} est définitive</b> : {total}.").format(
+    if notice.to_weigh:
+        head = [
+            _("🧾 <b>Votre commande {number} est définitive</b> : ≈ {total}.").format(
                 number=order_number(notice.order_id), total=format_price(notice.total_cents)
             ),
+            _(
+                "Le montant est estimé : vos produits vendus au poids seront pesés, et vous "
+                "recevrez alors le montant définitif."
+            ),
+        ]
+    else:
+        head = [
+            _("🧾 <b>Votre commande {number} est définitive</b> : {total}.").format(
+                number=order_number(notice.order_id), total=format_price(notice.total_cents)
+            )
+        ]
+    return "\n".join(
+        [
+            *head,
             _("Retrait le {day}, {window}.").format(day=format_date(start), window=window),
             _("Où : {place}").format(place=place),
             _("Merci, et à bientôt !"),

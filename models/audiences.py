@@ -76,6 +76,8 @@ class CloseNotice:
     total_cents: int
     lines: int
     point: PickupPoint | None
+    to_weigh: int = 0
+    """Lines of weighed products (weighed after the close): ``total_cents`` is an estimate."""
 
 
 def _recipient(member: Member) -> Recipient:
@@ -197,9 +199,16 @@ async def close_notice_audience(session: AsyncSession, cycle_id: int) -> list[Cl
         .group_by(OrderLine.order_id)
         .subquery()
     )
+    unweighed = (
+        select(OrderLine.order_id, func.count(OrderLine.id).label("lines"))
+        .where(OrderLine.price_per_kg_cents.is_not(None), OrderLine.weight_kg.is_(None))
+        .group_by(OrderLine.order_id)
+        .subquery()
+    )
     rows = await session.execute(
-        select(Order, line_count.c.lines)
+        select(Order, line_count.c.lines, func.coalesce(unweighed.c.lines, 0))
         .join(line_count, line_count.c.order_id == Order.id)
+        .outerjoin(unweighed, unweighed.c.order_id == Order.id)
         .where(
             Order.cycle_id == cycle_id,
             Order.status.in_((OrderStatus.CONFIRMED, OrderStatus.ABANDONED)),
@@ -215,8 +224,9 @@ async def close_notice_audience(session: AsyncSession, cycle_id: int) -> list[Cl
             order.total_cents,
             int(lines),
             order.pickup_point,
+            int(to_weigh),
         )
-        for order, lines in rows.all()
+        for order, lines, to_weigh in rows.all()
         if order.member.reachable
     ]
     await session.commit()

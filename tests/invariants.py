@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Offer, Order, OrderLine, OrderStatus
+from models import Cycle, Offer, Order, OrderLine, OrderStatus, Payout, Product, Refund
+from models.amounts import line_cents
 from models.ordering import line_total
+from models.statements import COUNTED, SETTLED_CYCLES, month_of, statements
 
 RESERVING = (OrderStatus.BASKET, OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
 
 
 async def check_invariants(session: AsyncSession) -> None:
-    """Assert: 0 ≤ ordered ≤ offered; ordered = what live orders hold; totals = sum of lines."""
+    """Assert: 0 ≤ ordered ≤ offered; ordered = what live orders hold; totals = sum of lines
+    (a weighed line's at its weight); the producers' statements add up (:func:`check_money`)."""
     offers = (await session.scalars(select(Offer).execution_options(populate_existing=True))).all()
     held: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
     rows = await session.execute(
@@ -42,6 +46,71 @@ async def check_invariants(session: AsyncSession) -> None:
         ).all()
         assert order.total_cents == sum(line.total_cents for line in lines), order.id
         for line in lines:
-            assert line.total_cents == line_total(line.quantity, line.unit_price_cents)
+            # A plain line: quantity × unit price; a weighed one: its weight (real, else
+            # estimated) × price per kilo, half a cent up (models.amounts).
+            assert line.total_cents == line_cents(line), (line.id, line.total_cents)
+            if line.price_per_kg_cents is None:
+                assert line.total_cents == line_total(line.quantity, line.unit_price_cents)
+                assert line.weight_kg is None
             assert line.quantity > 0
+            assert (line.weight_kg is None) == (line.weighed_at is None), line.id
+    await check_money(session)
     await session.commit()  # end the read transaction (it wrote nothing): the app goes on writing
+
+
+async def check_money(session: AsyncSession) -> None:
+    """Assert, for every settled cycle and every month: each producer's statement adds up —
+    gross − refunds = sales = the sum of their counted lines (after weighing and shortages),
+    commission = sales × percent, half a cent up, net = sales − commission — and the
+    statements together hold every counted order's total; refunds belong to their producer's
+    products; a payout is for a month with a statement."""
+    timezone = ZoneInfo("Europe/Paris")
+    cycles = (
+        await session.execute(
+            select(Cycle.id, Cycle.pickup_starts_at).where(Cycle.state.in_(SETTLED_CYCLES))
+        )
+    ).all()
+    refunds = (await session.execute(select(Refund, Product.producer_id).join(Product))).all()
+    for refund, owner in refunds:
+        assert refund.producer_id == owner, refund.id
+    periods: list[dict[str, object]] = [{"cycle_id": cid} for cid, _day in cycles]
+    periods += [{"month": m} for m in sorted({month_of(day, timezone) for _cid, day in cycles})]
+    for period in periods:
+        if "cycle_id" in period:
+            in_period = [period["cycle_id"]]
+        else:
+            in_period = [cid for cid, day in cycles if month_of(day, timezone) == period["month"]]
+        expected: dict[int, int] = defaultdict(int)
+        rows = await session.execute(
+            select(Product.producer_id, OrderLine.total_cents)
+            .join(Order, Order.id == OrderLine.order_id)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(Order.cycle_id.in_(in_period), Order.status.in_(COUNTED))
+        )
+        for producer_id, cents in rows:
+            expected[producer_id] += cents
+        orders_total = await session.scalar(
+            select(func.coalesce(func.sum(Order.total_cents), 0)).where(
+                Order.cycle_id.in_(in_period), Order.status.in_(COUNTED)
+            )
+        )
+        for percent in (Decimal(0), Decimal("7.5")):
+            found = await statements(
+                session,
+                timezone=timezone,
+                commission_percent=percent,
+                **period,  # type: ignore[arg-type]
+            )
+            for st in found:
+                assert st.sales_cents == sum(line.amount_cents for line in st.lines)
+                assert st.gross_cents - st.refunds_cents == st.sales_cents
+                assert st.sales_cents == expected.get(st.producer_id, 0), (period, st.producer_id)
+                assert st.commission_cents == int(
+                    (Decimal(st.sales_cents) * percent / 100).quantize(
+                        Decimal(1), rounding=ROUND_HALF_UP
+                    )
+                )
+                assert st.net_cents == st.sales_cents - st.commission_cents
+            assert sum(st.sales_cents for st in found) == orders_total, period
+    for payout in await session.scalars(select(Payout)):
+        assert payout.amount_cents >= 0
