@@ -20,6 +20,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from models import Member
 from models.calendar import WeeklyCalendar
 from models.members import is_admin
+from models.payments import PaymentTerms
 from models.rounds import RoundSettings
 
 if TYPE_CHECKING:
@@ -95,6 +96,8 @@ class Services:
     rounds: RoundSettings = field(default_factory=RoundSettings)
     """The collection rounds' vehicles and distances (``ROUND_*``, ``ROAD_FACTOR``, ``OSRM_URL``)."""
     """One scheduler pass at a time in this process."""
+    payments: PaymentTerms = field(default_factory=PaymentTerms)
+    """How members pay (``PAYMENT_MODE``, the balance's overdraft, Telegram's provider token)."""
     backlog: Backlog = field(default_factory=Backlog)
     """The updates that waited while the bot was away (see :class:`Backlog`)."""
 

@@ -28,6 +28,7 @@ from handlers.context import Services, services_of
 from handlers.delivery import deliver, markup_json
 from handlers.events import remind_events
 from handlers.i18n import use_locale
+from handlers.money import invoice_fields
 from handlers.purchase_orders import purchase_order_parts
 from handlers.rounds import plan_line, round_parts
 from handlers.stock_messages import stock_nudge_parts, weekly_prompt_parts
@@ -41,6 +42,7 @@ from handlers.week_texts import (
     summary_text,
 )
 from models.audiences import (
+    CloseNotice,
     Recipient,
     add_step,
     admin_audience,
@@ -54,6 +56,7 @@ from models.audiences import (
 from models.closing import CloseSummary, close_cycle
 from models.cycle import Cycle, CycleState
 from models.outbox import Kind, Part, add_messages, cycle_topic, parts
+from models.payment import PaymentMode
 from models.pickup_day import finish_pickup, pickup_missed
 from models.planning import cycles_to_watch, open_planned, plan_cycles, skip_missed
 from models.price_change import apply_due_prices
@@ -129,6 +132,31 @@ def _to_each(
                 markup=markup_json(markup),
                 member_id=recipient.member_id,
             )
+    return drafts
+
+
+def invoice_parts(services: Services, notices: Sequence[CloseNotice]) -> list[Part]:
+    """In the online payment mode, an invoice for each final order that still owes money, in
+    its consumer's language (sent right after the final receipt)."""
+    if services.payments.mode != PaymentMode.ONLINE:
+        return []
+    drafts = []
+    for notice in notices:
+        owed = notice.total_cents - notice.paid_cents
+        if not notice.final or owed <= 0:
+            continue
+        recipient = notice.recipient
+        with use_locale(recipient.locale):
+            fields = invoice_fields(notice.order_id, owed, services.payments)
+        drafts.append(
+            Part(
+                recipient.telegram_id,
+                recipient.locale,
+                text=fields["description"],
+                markup=fields,
+                member_id=recipient.member_id,
+            )
+        )
     return drafts
 
 
@@ -269,6 +297,7 @@ async def dispatch_close(
                 (Kind.CLOSE_SUMMARY, summaries),
                 (Kind.FINAL_RECEIPT, drafts[Kind.FINAL_RECEIPT]),
                 (Kind.BASKET_RELEASED, drafts[Kind.BASKET_RELEASED]),
+                (Kind.INVOICE, invoice_parts(services, notices)),
             ],
         )
     await deliver(application, cycle_topic(cycle_id))

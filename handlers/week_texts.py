@@ -18,6 +18,7 @@ from handlers.units import amount_phrase
 from models.audiences import CloseNotice, CloseReminder, PickupReminder
 from models.closing import CloseSummary
 from models.cycle import Cycle
+from models.payment import PaymentMode
 
 
 def _local(services: Services, moment: datetime) -> datetime:
@@ -238,6 +239,25 @@ def close_notice_text(services: Services, cycle: Cycle, notice: CloseNotice) -> 
             ),
             _("Retrait le {day}, {window}.").format(day=format_date(start), window=window),
             _("Où : {place}").format(place=place),
+            *payment_lines(services, notice),
             _("Merci, et à bientôt !"),
         ]
     )
+
+
+def payment_lines(services: Services, notice: CloseNotice) -> list[str]:
+    """How the final receipt is paid, as the network's payment mode says."""
+    owed = max(notice.total_cents - notice.paid_cents, 0)
+    if notice.paid_cents > 0 and owed == 0:
+        return [
+            _("💶 Payée avec votre porte-monnaie : {amount} (voir /solde).").format(
+                amount=format_price(notice.paid_cents)
+            )
+        ]
+    if services.payments.mode == PaymentMode.ONLINE:
+        return [
+            _("💳 À payer en ligne : {amount}, avec la facture qui suit (ou /payer).").format(
+                amount=format_price(owed)
+            )
+        ]
+    return [_("💶 À payer au retrait : {amount}.").format(amount=format_price(owed))]

@@ -9,12 +9,15 @@ from models.event import Event, EventSeat
 from models.member import Member
 from models.order import Order, OrderLine, OrderStatus
 from models.outbox import OutboxMessage, OutboxState
+from models.payment import Balance, BalanceMovement, Payment
 from models.pickup_point import PickupPoint
 from models.price_change import PriceChange, PriceChangeStatus
 from models.producer import Producer, Product
 from models.stock_update import StockUpdate, StockUpdateStatus
 
 __all__ = [
+    "Balance",
+    "BalanceMovement",
     "Base",
     "Broadcast",
     "BroadcastStatus",
@@ -32,6 +35,7 @@ __all__ = [
     "OrderStatus",
     "OutboxMessage",
     "OutboxState",
+    "Payment",
     "PickupPoint",
     "PriceChange",
     "PriceChangeStatus",

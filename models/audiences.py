@@ -76,6 +76,8 @@ class CloseNotice:
     total_cents: int
     lines: int
     point: PickupPoint | None
+    paid_cents: int = 0
+    """What the order was already paid (from the balance at the close, for instance)."""
 
 
 def _recipient(member: Member) -> Recipient:
@@ -215,6 +217,7 @@ async def close_notice_audience(session: AsyncSession, cycle_id: int) -> list[Cl
             order.total_cents,
             int(lines),
             order.pickup_point,
+            order.paid_cents,
         )
         for order, lines in rows.all()
         if order.member.reachable

@@ -92,6 +92,7 @@ class Kind(enum.StrEnum):
     MISSED_CYCLES = "missed_cycles"  # the bot was down: the cycles it skipped, a late close
     ERROR_REPORT = "error_report"  # an error the bot met, for the admins
     COLLECTION_ROUND = "collection_round"
+    INVOICE = "invoice"  # a Telegram Payments invoice for an order (may be dropped: /payer)
 
 
 MUST_ARRIVE: frozenset[str] = frozenset(

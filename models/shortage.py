@@ -24,6 +24,7 @@ from models.errors import StaleAction
 from models.member import Member
 from models.order import Order, OrderLine, OrderStatus
 from models.ordering import floor_to_step, line_total
+from models.payments import order_total_changed
 from models.producer import Product
 from models.stock import (
     SHORTAGE,
@@ -85,6 +86,8 @@ class AffectedOrder:
     total_before: int
     total_after: int = 0
     changes: list[LineChange] = field(default_factory=list)
+    refunded_cents: int = 0
+    """What went back to the member's balance (the order had been paid for more)."""
 
 
 @dataclass(frozen=True)
@@ -409,6 +412,7 @@ async def _share_out(
             line.total_cents = line_total(keep, line.unit_price_cents)
         order.total_cents = sum(ln.total_cents for ln in order.lines)
         order.updated_at = now
+        report.refunded_cents += await order_total_changed(session, order, now)
     ordered_before = offer.ordered
     offered_before = offer.offered
     offer.ordered = normalize_quantity(kept_total)

@@ -131,6 +131,8 @@ BUTTONS: dict[str, Button] = {
     "pck": Button(lambda w: "pck", ADMIN),
     "pck:pt": Button(lambda w: f"pck:pt:{w.cycle_id}:{w.point_id}:0", ADMIN),
     "pck:tog": Button(lambda w: f"pck:tog:{w.bob_past_order_id}:0", ADMIN, acts=True),
+    "pck:pq": Button(lambda w: f"pck:pq:{w.bob_past_order_id}:0", ADMIN),
+    "pck:pm": Button(lambda w: f"pck:pm:{w.bob_past_order_id}:0:cash", ADMIN, acts=True),
     "pck:end": Button(lambda w: f"pck:end:{w.past_cycle_id}:{w.point_id}", ADMIN),
     "pck:end!": Button(lambda w: f"pck:end!:{w.past_cycle_id}:{w.point_id}", ADMIN, acts=True),
     "bc:aud": Button(lambda w: f"bc:aud:{w.draft_id}:consumers", ADMIN, acts=True),
