@@ -35,9 +35,10 @@ from handlers.shop import (
     refusal,
     when,
 )
-from handlers.units import quantity_phrase
+from handlers.units import estimate_note, line_amount_phrase, order_total_phrase, quantity_phrase
 from handlers.week_texts import order_number, order_updated_text
 from models import Cycle, Order, OrderStatus, Product
+from models.amounts import order_is_final
 from models.errors import AlreadyConfirmed, BelowMinimum, DomainError
 from models.ordering import (
     ReorderReport,
@@ -141,6 +142,15 @@ def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None, pag
         )
     for line in shown:
         product = line.product
+        if line.price_per_kg_cents is not None:
+            lines.append(
+                _("• {product} — {quantity} : <b>{total}</b>").format(
+                    product=escape(product.name),
+                    quantity=escape(quantity_phrase(product, line.quantity)),
+                    total=escape(line_amount_phrase(line)),
+                )
+            )
+            continue
         lines.append(
             _("• {product} — {quantity} × {price} = <b>{total}</b>").format(
                 product=escape(product.name),
@@ -150,7 +160,9 @@ def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None, pag
             )
         )
     lines.append("")
-    lines.append(_("<b>Total : {total}</b>").format(total=format_price(order.total_cents)))
+    lines.append(_("<b>Total : {total}</b>").format(total=order_total_phrase(order)))
+    if not order_is_final(order):
+        lines.append(estimate_note())
     minimum = context.services.minimum_order_cents
     if order.status != OrderStatus.CONFIRMED and order.total_cents < minimum:
         lines.append(refusal(BelowMinimum(total=order.total_cents, minimum=minimum), context))

@@ -228,6 +228,8 @@ def card_keyboard(
             ]
         )
         total = format_price(line_total(quantity, product.price_cents))
+        if product.price_per_kg_cents is not None:
+            total = _("≈ {total}").format(total=total)
         rows.append(
             [
                 InlineKeyboardButton(

@@ -28,7 +28,7 @@ from handlers.context import Services, services_of
 from handlers.delivery import deliver, markup_json
 from handlers.events import remind_events
 from handlers.i18n import use_locale
-from handlers.money import invoice_fields
+from handlers.money import invoice_part
 from handlers.purchase_orders import purchase_order_parts
 from handlers.rounds import plan_line, round_parts
 from handlers.stock_messages import stock_nudge_parts, weekly_prompt_parts
@@ -136,28 +136,23 @@ def _to_each(
 
 
 def invoice_parts(services: Services, notices: Sequence[CloseNotice]) -> list[Part]:
-    """In the online payment mode, an invoice for each final order that still owes money, in
-    its consumer's language (sent right after the final receipt)."""
+    """In the online payment mode, an invoice for each final order whose amount is known (no
+    weighed product still to weigh) and that still owes money (sent after the final receipt;
+    the weighing sends the others' once they are final)."""
     if services.payments.mode != PaymentMode.ONLINE:
         return []
-    drafts = []
-    for notice in notices:
-        owed = notice.total_cents - notice.paid_cents
-        if not notice.final or owed <= 0:
-            continue
-        recipient = notice.recipient
-        with use_locale(recipient.locale):
-            fields = invoice_fields(notice.order_id, owed, services.payments)
-        drafts.append(
-            Part(
-                recipient.telegram_id,
-                recipient.locale,
-                text=fields["description"],
-                markup=fields,
-                member_id=recipient.member_id,
-            )
+    return [
+        invoice_part(
+            notice.recipient.telegram_id,
+            notice.recipient.locale,
+            notice.recipient.member_id,
+            notice.order_id,
+            notice.total_cents - notice.paid_cents,
+            services.payments,
         )
-    return drafts
+        for notice in notices
+        if notice.final and not notice.to_weigh and notice.total_cents > notice.paid_cents
+    ]
 
 
 async def _write_step(

@@ -39,7 +39,7 @@ from telegram.ext import Application
 from handlers.common import escape
 from handlers.context import Services, services_of
 from handlers.i18n import _, lazy_gettext, ngettext, use_locale
-from handlers.money import send_invoice
+from handlers.money import invoice_of, send_invoice
 from handlers.pages import split_html
 from models.audiences import admin_audience
 from models.outbox import (
@@ -202,9 +202,10 @@ def _text_of(item: Outgoing) -> str | None:
 
 
 async def _call(application: AnyApplication, item: Outgoing) -> None:
-    if family(item.kind) == Kind.INVOICE and item.markup is not None:
+    invoice = invoice_of(item.markup)
+    if invoice is not None:
         await send_invoice(
-            application.bot, item.telegram_id, item.markup, services_of(application).payments
+            application.bot, item.telegram_id, invoice, services_of(application).payments
         )
         return
     text = _text_of(item)

@@ -1,4 +1,5 @@
-"""Plain text outside any conversation: a producer's stock message, else small talk
+"""Plain text outside any conversation: a weight (:mod:`handlers.weighing`, the producers' and the
+team's), a producer's stock message, else small talk
 (:mod:`handlers.small_talk`), else a catalog search.
 
 Also answers edited messages (the bot only reads new ones) and update kinds it does not use.
@@ -21,6 +22,7 @@ from handlers.small_talk import answer_small_talk
 from handlers.stock_messages import handle_stock_text
 from handlers.units import price_phrase
 from handlers.vocabulary import product_name
+from handlers.weighing import handle_weighing_text
 from models import catalog
 from models.cycles import open_cycle
 
@@ -32,6 +34,8 @@ async def read_text(update: Update, context: DesserteContext) -> None:
     products, or the categories."""
     message = update.effective_message
     if message is None or not message.text:
+        return
+    if await handle_weighing_text(update, context):
         return
     if context.member.producer_id is not None and await handle_stock_text(update, context):
         return

@@ -13,11 +13,14 @@ from babel.support import LazyProxy
 from telegram import LabeledPrice, Message
 from telegram.ext import ExtBot
 
-from handlers.i18n import _, lazy_gettext
+from handlers.i18n import _, lazy_gettext, use_locale
 from handlers.week_texts import order_number
+from models.outbox import Part
 from models.payment import MovementKind, PaymentMethod
 from models.payments import PaymentTerms, invoice_payload
 
+INVOICE_KEY = "invoice"
+"""Where an outbox row keeps an invoice (in place of the buttons)."""
 METHOD_NAMES: dict[PaymentMethod, LazyProxy] = {
     PaymentMethod.CASH: lazy_gettext("espèces"),
     PaymentMethod.CHEQUE: lazy_gettext("chèque"),
@@ -58,6 +61,36 @@ def invoice_fields(order_id: int, amount_cents: int, terms: PaymentTerms) -> dic
         "label": _("Commande {number}").format(number=number),
         "amount": amount_cents,
     }
+
+
+def invoice_part(
+    telegram_id: int,
+    locale: str,
+    member_id: int | None,
+    order_id: int,
+    amount_cents: int,
+    terms: PaymentTerms,
+    part: int = 0,
+) -> Part:
+    """The outbox part that sends the order's invoice, in the consumer's language."""
+    with use_locale(locale):
+        fields = invoice_fields(order_id, amount_cents, terms)
+    return Part(
+        telegram_id,
+        locale,
+        text=fields["description"],
+        markup={INVOICE_KEY: fields},
+        member_id=member_id,
+        part=part,
+    )
+
+
+def invoice_of(markup: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The invoice an outbox row carries (None: a plain message)."""
+    if not markup or INVOICE_KEY not in markup:
+        return None
+    fields: dict[str, Any] = markup[INVOICE_KEY]
+    return fields
 
 
 async def send_invoice(

@@ -32,6 +32,7 @@ from handlers.i18n import _, format_date, format_price, format_time, lazy_gettex
 from handlers.menu import ADMIN, Command
 from handlers.money import METHOD_ICONS, method_name
 from handlers.pages import navigation_row, page_of
+from handlers.routes import StartWeighing
 from handlers.week_texts import order_number
 from models.cycle import CycleState
 from models.errors import StaleAction
@@ -161,6 +162,14 @@ def pickup_text(context: DesserteContext, listing: PickupList, page: int) -> str
     else:
         lines.append(_("Touchez un nom quand la personne repart avec sa commande."))
         lines.append(_("Pour trouver quelqu’un, écrivez son nom ou son numéro de commande."))
+    if listing.to_weigh:
+        lines.append(
+            ngettext(
+                "⚖️ {count} produit à peser : « ≈ » marque un montant estimé.",
+                "⚖️ {count} produits à peser : « ≈ » marque un montant estimé.",
+                listing.to_weigh,
+            ).format(count=listing.to_weigh)
+        )
     if cycle.state == CycleState.DELIVERED:
         lines.append(_("<i>Retrait terminé.</i>"))
     shown, page, pages = page_of(listing.entries, page, PAGE_SIZE)
@@ -187,7 +196,10 @@ def to_pay_text(entry: PickupEntry) -> str:
     """The "to pay" column: what the consumer still owes, or that it is paid."""
     if entry.to_pay_cents <= 0:
         return _("payé")
-    return _("à payer {amount}").format(amount=format_price(entry.to_pay_cents))
+    amount = format_price(entry.to_pay_cents)
+    if entry.to_weigh:
+        amount = _("≈ {total}").format(total=amount)
+    return _("à payer {amount}").format(amount=amount)
 
 
 def _entry_button(entry: PickupEntry, page: int) -> list[InlineKeyboardButton]:
@@ -211,6 +223,15 @@ def pickup_keyboard(listing: PickupList, page: int) -> InlineKeyboardMarkup:
     nav = navigation_row(page, pages, lambda n: ShowPoint(cycle.id, point.id, n))
     if nav:
         rows.append(nav)
+    if listing.to_weigh:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("⚖️ Peser ({count})").format(count=listing.to_weigh),
+                    callback_data=StartWeighing(point.id).pack(),
+                )
+            ]
+        )
     if cycle.state == CycleState.CLOSED:
         rows.append(
             [

@@ -49,13 +49,26 @@ def purchase_order_text(order: PurchaseOrder, timezone: ZoneInfo) -> list[str]:
         _("• {name} : {quantity} — {amount}").format(
             name=escape(total.name),
             quantity=quantity(total.quantity, total.sale_unit),
-            amount=format_price(total.amount_cents),
+            amount=_amount(total.amount_cents, total.estimate),
         )
         for total in order.totals
     )
-    lines.append(_("<b>Total : {amount}</b>").format(amount=format_price(order.total_cents)))
+    lines.append(
+        _("<b>Total : {amount}</b>").format(amount=_amount(order.total_cents, order.estimate))
+    )
+    if order.estimate:
+        lines.append(
+            _(
+                "≈ : montant estimé des produits vendus au poids ; pesez-les après la clôture "
+                "avec /pesees (ou écrivez « poulet Jeanne 1,82 »)."
+            )
+        )
     lines.append(_("Le détail est dans le fichier CSV ci-dessous."))
     return split_html(lines)
+
+
+def _amount(cents: int, estimate: bool) -> str:
+    return _("≈ {total}").format(total=format_price(cents)) if estimate else format_price(cents)
 
 
 def _number(value: Decimal) -> str:
@@ -88,6 +101,7 @@ def purchase_order_csv(order: PurchaseOrder, timezone: ZoneInfo) -> bytes:
                 _("Quantité"),
                 _("Commandes"),
                 _("Montant (€)"),
+                _("Montant"),
             ]
         )
     )
@@ -104,6 +118,7 @@ def purchase_order_csv(order: PurchaseOrder, timezone: ZoneInfo) -> bytes:
                     _number(line.quantity),
                     line.orders,
                     _money(line.amount_cents),
+                    _("estimé") if line.estimate else _("définitif"),
                 ]
             )
         )
@@ -120,6 +135,7 @@ def purchase_order_csv(order: PurchaseOrder, timezone: ZoneInfo) -> bytes:
                     _number(total.quantity),
                     "",
                     _money(total.amount_cents),
+                    _("estimé") if total.estimate else _("définitif"),
                 ]
             )
         )

@@ -47,6 +47,7 @@ from handlers import (
     shortage,
     start,
     stock_messages,
+    weighing,
 )
 from handlers.buttons import button
 from handlers.context import DesserteContext
@@ -75,6 +76,7 @@ FEATURES: list[ModuleType] = [
     events,
     chat_status,
     rounds,
+    weighing,
 ]
 # The command menu, in the order help and Telegram's menu show it (each list is per role).
 COMMAND_MENU: list[Command] = [
@@ -88,6 +90,7 @@ COMMAND_MENU: list[Command] = [
     menu.SHORTAGE_COMMAND,
     menu.STOCK_COMMAND,
     menu.MY_PRODUCTS_COMMAND,
+    weighing.COMMAND,
     stock_messages.UNDO_COMMAND,
     stock_messages.PRICES_COMMAND,
     cycle_admin.CYCLE_COMMAND,

@@ -98,3 +98,10 @@ class AskPhone(CallbackData, prefix="ph"):
 
 
 ASK_PHONE = AskPhone()
+
+
+class StartWeighing(CallbackData, prefix="wgh"):
+    """Start the guided weighing of a point's lines (``point_id`` 0: every point's), from the
+    pickup-day screen or the weighing command."""
+
+    point_id: int

@@ -9,8 +9,9 @@ from telegram import Update
 from handlers.common import escape, show, tell
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, format_time
-from handlers.units import quantity_phrase
+from handlers.units import estimate_note, line_amount_phrase, order_total_phrase, quantity_phrase
 from models import Cycle, Order, PickupPoint
+from models.amounts import order_is_final
 from models.cycles import next_cycle, open_cycle
 from models.errors import (
     BalanceTooLow,
@@ -121,12 +122,14 @@ def order_lines(order: Order) -> list[str]:
         _("• {product} — {quantity} : {total}").format(
             product=escape(line.product.name),
             quantity=escape(quantity_phrase(line.product, line.quantity)),
-            total=format_price(line.total_cents),
+            total=escape(line_amount_phrase(line)),
         )
         for line in order.lines
     ]
     lines.append("")
-    lines.append(_("<b>Total : {total}</b>").format(total=format_price(order.total_cents)))
+    lines.append(_("<b>Total : {total}</b>").format(total=order_total_phrase(order)))
+    if not order_is_final(order):
+        lines.append(estimate_note())
     return lines
 
 

@@ -8,6 +8,8 @@ from decimal import Decimal
 from babel.support import LazyProxy
 
 from handlers.i18n import _, format_price, format_quantity, lazy_gettext, ngettext
+from models.amounts import line_estimated_kg, order_is_final
+from models.order import Order, OrderLine
 from models.producer import Product
 
 # "the <unit>" as in "3,20 € la barquette": French needs the article, English says "per".
@@ -97,9 +99,46 @@ def per_unit(product: Product) -> str:
 
 
 def price_phrase(product: Product, price_cents: int | None = None) -> str:
-    """ "3,20 € la barquette de 250 g" (fr) / "€3.20 per punnet of 250 g" (en)."""
+    """ "3,20 € la barquette de 250 g" (fr) / "€3.20 per punnet of 250 g" (en); a weighed
+    product: "≈ 17,10 € la pièce (≈ 1,8 kg à 9,50 €/kg)"."""
     price = format_price(product.price_cents if price_cents is None else price_cents)
+    if product.price_per_kg_cents is not None and product.estimated_kg is not None:
+        return _("≈ {price} {per_unit} ({weight})").format(
+            price=price,
+            per_unit=per_unit(product),
+            weight=weight_phrase(product.estimated_kg, product.price_per_kg_cents, estimate=True),
+        )
     return _("{price} {per_unit}").format(price=price, per_unit=per_unit(product))
+
+
+def weight_phrase(kilos: Decimal, price_per_kg_cents: int, *, estimate: bool) -> str:
+    """ "≈ 1,8 kg à 9,50 €/kg" (an estimate) or "1,82 kg à 9,50 €/kg" (weighed)."""
+    weight = f"{format_quantity(kilos)}\u00a0kg"
+    if estimate:
+        return _("≈ {weight} à {price}/kg").format(
+            weight=weight, price=format_price(price_per_kg_cents)
+        )
+    return _("{weight} à {price}/kg").format(weight=weight, price=format_price(price_per_kg_cents))
+
+
+def line_amount_phrase(line: OrderLine) -> str:
+    """A line's amount as a receipt says it: "3,20 €"; a weighed product's, "≈ 17,10 € (≈ 1,8 kg
+    à 9,50 €/kg)" until it is weighed, then "17,29 € (1,82 kg à 9,50 €/kg)"."""
+    total = format_price(line.total_cents)
+    if line.price_per_kg_cents is None:
+        return total
+    if line.weight_kg is not None:
+        weight = weight_phrase(line.weight_kg, line.price_per_kg_cents, estimate=False)
+        return _("{total} ({weight})").format(total=total, weight=weight)
+    kilos = line_estimated_kg(line) or Decimal(0)
+    weight = weight_phrase(kilos, line.price_per_kg_cents, estimate=True)
+    return _("≈ {total} ({weight})").format(total=total, weight=weight)
+
+
+def order_total_phrase(order: Order) -> str:
+    """The order's total, "≈ 34,20 €" while a line is still an estimate (lines loaded)."""
+    total = format_price(order.total_cents)
+    return total if order_is_final(order) else _("≈ {total}").format(total=total)
 
 
 def amount_phrase(quantity: Decimal, sale_unit: str) -> str:
@@ -110,3 +149,8 @@ def amount_phrase(quantity: Decimal, sale_unit: str) -> str:
 def quantity_phrase(product: Product, quantity: Decimal) -> str:
     """A quantity of ``product`` in its sale unit: "2 barquettes", "1,5 kg", "1 pièce"."""
     return amount_phrase(quantity, product.sale_unit)
+
+
+def estimate_note() -> str:
+    """What "≈" means on a basket or a receipt with a weighed product not weighed yet."""
+    return _("≈ : montant estimé ; le prix final suit la pesée, après la clôture.")

@@ -232,11 +232,25 @@ def close_notice_text(services: Services, cycle: Cycle, notice: CloseNotice) -> 
             start=format_time(start),
             end=format_time(_local(services, cycle.pickup_ends_at)),
         )
-    return "\n".join(
-        [
-            _("🧾 <b>Votre commande {number} est définitive</b> : {total}.").format(
+    if notice.to_weigh:
+        head = [
+            _("🧾 <b>Votre commande {number} est définitive</b> : ≈ {total}.").format(
                 number=order_number(notice.order_id), total=format_price(notice.total_cents)
             ),
+            _(
+                "Le montant est estimé : vos produits vendus au poids seront pesés, et vous "
+                "recevrez alors le montant définitif."
+            ),
+        ]
+    else:
+        head = [
+            _("🧾 <b>Votre commande {number} est définitive</b> : {total}.").format(
+                number=order_number(notice.order_id), total=format_price(notice.total_cents)
+            )
+        ]
+    return "\n".join(
+        [
+            *head,
             _("Retrait le {day}, {window}.").format(day=format_date(start), window=window),
             _("Où : {place}").format(place=place),
             *payment_lines(services, notice),
@@ -247,17 +261,23 @@ def close_notice_text(services: Services, cycle: Cycle, notice: CloseNotice) -> 
 
 def payment_lines(services: Services, notice: CloseNotice) -> list[str]:
     """How the final receipt is paid, as the network's payment mode says."""
-    owed = max(notice.total_cents - notice.paid_cents, 0)
-    if notice.paid_cents > 0 and owed == 0:
-        return [
-            _("💶 Payée avec votre porte-monnaie : {amount} (voir /solde).").format(
-                amount=format_price(notice.paid_cents)
-            )
-        ]
+    return [
+        payment_line(services, notice.total_cents, notice.paid_cents, estimate=notice.to_weigh > 0)
+    ]
+
+
+def payment_line(services: Services, total_cents: int, paid_cents: int, *, estimate: bool) -> str:
+    """One line: paid from the balance, to pay online (the invoice follows, or once weighed),
+    or to pay at pickup."""
+    owed = max(total_cents - paid_cents, 0)
+    if paid_cents > 0 and owed == 0:
+        return _("💶 Payée avec votre porte-monnaie : {amount} (voir /solde).").format(
+            amount=format_price(paid_cents)
+        )
     if services.payments.mode == PaymentMode.ONLINE:
-        return [
-            _("💳 À payer en ligne : {amount}, avec la facture qui suit (ou /payer).").format(
-                amount=format_price(owed)
-            )
-        ]
-    return [_("💶 À payer au retrait : {amount}.").format(amount=format_price(owed))]
+        if estimate:
+            return _("💳 À payer en ligne une fois vos produits pesés : la facture suivra.")
+        return _("💳 À payer en ligne : {amount}, avec la facture qui suit (ou /payer).").format(
+            amount=format_price(owed)
+        )
+    return _("💶 À payer au retrait : {amount}.").format(amount=format_price(owed))

@@ -13,6 +13,7 @@ from models.payment import Balance, BalanceMovement, Payment
 from models.pickup_point import PickupPoint
 from models.price_change import PriceChange, PriceChangeStatus
 from models.producer import Producer, Product
+from models.producer_account import Payout, Refund
 from models.stock_update import StockUpdate, StockUpdateStatus
 
 __all__ = [
@@ -36,11 +37,13 @@ __all__ = [
     "OutboxMessage",
     "OutboxState",
     "Payment",
+    "Payout",
     "PickupPoint",
     "PriceChange",
     "PriceChangeStatus",
     "Producer",
     "Product",
+    "Refund",
     "RoundStop",
     "StockUpdate",
     "StockUpdateStatus",

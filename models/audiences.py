@@ -78,6 +78,8 @@ class CloseNotice:
     point: PickupPoint | None
     paid_cents: int = 0
     """What the order was already paid (from the balance at the close, for instance)."""
+    to_weigh: int = 0
+    """Lines of weighed products (weighed after the close): ``total_cents`` is an estimate."""
 
 
 def _recipient(member: Member) -> Recipient:
@@ -199,9 +201,16 @@ async def close_notice_audience(session: AsyncSession, cycle_id: int) -> list[Cl
         .group_by(OrderLine.order_id)
         .subquery()
     )
+    unweighed = (
+        select(OrderLine.order_id, func.count(OrderLine.id).label("lines"))
+        .where(OrderLine.price_per_kg_cents.is_not(None), OrderLine.weight_kg.is_(None))
+        .group_by(OrderLine.order_id)
+        .subquery()
+    )
     rows = await session.execute(
-        select(Order, line_count.c.lines)
+        select(Order, line_count.c.lines, func.coalesce(unweighed.c.lines, 0))
         .join(line_count, line_count.c.order_id == Order.id)
+        .outerjoin(unweighed, unweighed.c.order_id == Order.id)
         .where(
             Order.cycle_id == cycle_id,
             Order.status.in_((OrderStatus.CONFIRMED, OrderStatus.ABANDONED)),
@@ -218,8 +227,9 @@ async def close_notice_audience(session: AsyncSession, cycle_id: int) -> list[Cl
             int(lines),
             order.pickup_point,
             order.paid_cents,
+            int(to_weigh),
         )
-        for order, lines in rows.all()
+        for order, lines, to_weigh in rows.all()
         if order.member.reachable
     ]
     await session.commit()

@@ -8,6 +8,9 @@ Three formats, all UTF-8 (a BOM is accepted), comma-separated, with a header row
   the hours it may)
 * catalog — ``producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases``
   then the optional columns ``description,origin,farming,step,photo,name_en,description_en``
+  and ``price_per_kg,estimated_kg`` (a weighed product: its price per kilo in euros and the
+  estimated weight of one sale unit in kilos, both or neither; its ``price`` may then be left
+  empty: it is the estimate, :func:`models.amounts.weighed_cents` of the two)
 * pickup points — ``slug,name,address,kind,company,window_start,window_end``, then the
   optional ``lat,lon``
 
@@ -77,6 +80,7 @@ from typing import TextIO
 
 from sqlalchemy.orm import InstrumentedAttribute
 
+from models.amounts import weighed_cents
 from models.base import QUANTITY_SCALE
 from models.cells import read_cell, spreadsheet_row
 from models.ordering import MAX_LINE_QUANTITY
@@ -138,6 +142,8 @@ CATALOG_COLUMNS: tuple[str, ...] = (
     "photo",
     "name_en",
     "description_en",
+    "price_per_kg",
+    "estimated_kg",
 )
 _CATALOG_HEADER_REQUIRED = CATALOG_COLUMNS[:10]
 _CATALOG_REQUIRED = (
@@ -274,6 +280,9 @@ class ProductRow:
     photo: str | None = None
     name_en: str | None = None
     description_en: str | None = None
+    price_per_kg_cents: int | None = None
+    estimated_kg: Decimal | None = None
+    """A weighed product: its price per kilo and one sale unit's estimated weight in kilos."""
     line: int = field(default=0, compare=False)
     """The file line it was read from (0 when not read from a file)."""
 
@@ -601,7 +610,11 @@ def read_catalog(
 
     def build(line: int, rec: dict[str, str], errors: list[RowError]) -> ProductRow | None:
         n = len(errors)
-        _check_required(line, rec, _CATALOG_REQUIRED, errors)
+        weighed = bool(rec.get("price_per_kg", "") or rec.get("estimated_kg", ""))
+        required = [c for c in _CATALOG_REQUIRED if not (weighed and c == "price")]
+        if weighed:
+            required += ["price_per_kg", "estimated_kg"]
+        _check_required(line, rec, required, errors)
         producer = rec.get("producer", "").lower()
         if producer and producers is not None and producer not in producers:
             errors.append(RowError(line, "producer", "unknown_producer", {"value": producer}))
@@ -627,6 +640,17 @@ def read_catalog(
                 )
             elif code:
                 errors.append(RowError(line, "price", code, {"value": raw_price}))
+        per_kg_cents, estimated_kg = _weighed(line, rec, errors)
+        if per_kg_cents is not None and estimated_kg is not None:
+            price_cents = weighed_cents(estimated_kg, per_kg_cents)
+            if price_cents > PRICE_MAX_CENTS:
+                maximum = format_price(PRICE_MAX_CENTS)
+                value = rec["estimated_kg"]
+                errors.append(
+                    RowError(
+                        line, "estimated_kg", "too_large", {"value": value, "maximum": maximum}
+                    )
+                )
         measure = rec.get("unit_measure", "")
         if measure:
             measure = measure.lower()
@@ -686,10 +710,39 @@ def read_catalog(
             line=line,
             name_en=_opt(rec.get("name_en", "")),
             description_en=_opt(rec.get("description_en", "")),
+            price_per_kg_cents=per_kg_cents,
+            estimated_kg=estimated_kg,
         )
 
     rows = _run(text_or_path, CATALOG_COLUMNS, _CATALOG_HEADER_REQUIRED, _CATALOG_LENGTHS, build)
     return [r for r in rows if isinstance(r, ProductRow)]
+
+
+def _weighed(
+    line: int, rec: dict[str, str], errors: list[RowError]
+) -> tuple[int | None, Decimal | None]:
+    """A weighed product's price per kilo (cents) and estimated kilos, each None if absent or
+    bad (a bad one is added to ``errors``)."""
+    per_kg_cents: int | None = None
+    raw = rec.get("price_per_kg", "")
+    if raw:
+        per_kg_cents, code = _price_cents(raw)
+        if code == "too_large":
+            maximum = format_price(PRICE_MAX_CENTS)
+            errors.append(RowError(line, "price_per_kg", code, {"value": raw, "maximum": maximum}))
+        elif code:
+            errors.append(RowError(line, "price_per_kg", code, {"value": raw}))
+    kilos: Decimal | None = None
+    raw = rec.get("estimated_kg", "")
+    if raw:
+        kilos = _decimal(raw)
+        if kilos is None or kilos <= 0:
+            errors.append(RowError(line, "estimated_kg", "bad_amount", {"value": raw}))
+            kilos = None
+        elif problem := _quantity_error(line, "estimated_kg", kilos, raw):
+            errors.append(problem)
+            kilos = None
+    return per_kg_cents, kilos
 
 
 def format_decimal(value: Decimal, *, comma: bool = True) -> str:
@@ -731,6 +784,8 @@ def write_catalog(rows: Iterable[ProductRow], stream: TextIO) -> None:
                     row.photo or "",
                     row.name_en or "",
                     row.description_en or "",
+                    "" if row.price_per_kg_cents is None else format_price(row.price_per_kg_cents),
+                    "" if row.estimated_kg is None else format_decimal(row.estimated_kg),
                 ]
             )
         )

@@ -123,6 +123,8 @@ def _fill_product(product: Product, row: ProductRow) -> None:
     product.aliases = list(row.aliases)
     product.description = row.description
     product.description_en = row.description_en
+    product.price_per_kg_cents = row.price_per_kg_cents
+    product.estimated_kg = row.estimated_kg
     product.origin = row.origin
     product.farming = row.farming
     product.step = row.step if row.step is not None else Decimal(1)
@@ -187,6 +189,8 @@ async def export_catalog(session: AsyncSession) -> list[ProductRow]:
             photo=p.photo,
             name_en=p.name_en,
             description_en=p.description_en,
+            price_per_kg_cents=p.price_per_kg_cents,
+            estimated_kg=p.estimated_kg,
         )
         for p in products
     ]

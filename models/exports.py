@@ -44,6 +44,15 @@ class ExportLine:
     unit: str
     unit_price_cents: int
     total_cents: int
+    price_per_kg_cents: int | None = None
+    """A weighed product's price per kilo (``total_cents`` is then its weight's amount)."""
+    weight_kg: Decimal | None = None
+    """The line's real weight, once weighed."""
+
+    @property
+    def estimate(self) -> bool:
+        """True while ``total_cents`` is an estimate: a weighed product not weighed yet."""
+        return self.price_per_kg_cents is not None and self.weight_kg is None
 
 
 @dataclass(frozen=True)
@@ -97,13 +106,15 @@ async def order_lines(
             type_coerce(OrderLine.quantity, BigInteger),
             OrderLine.unit_price_cents,
             OrderLine.total_cents,
+            OrderLine.price_per_kg_cents,
+            type_coerce(OrderLine.weight_kg, BigInteger),
         ).where(OrderLine.order_id.in_(sold_ids))
     )
     quantities: dict[int, Decimal] = {}
     lines: list[ExportLine] = []
-    late: list[Row[int, int, int, int, int]] = []
+    late: list[Row[int, int, int, int, int, int | None, int | None]] = []
     for row in line_rows:
-        order_id, product_id, thousandths, unit_price, total = row
+        order_id, product_id, thousandths, unit_price, total, per_kg, grams = row
         names = orders.get(order_id)
         product = products.get(product_id)
         if names is None or product is None:
@@ -128,12 +139,14 @@ async def order_lines(
                 unit,
                 unit_price,
                 total,
+                per_kg,
+                None if grams is None else _quantity(grams),
             )
         )
     if late:
         orders |= await _order_names(connection, Order.id.in_({row[0] for row in late}))
         products |= await _product_names(connection, Product.id.in_({row[1] for row in late}))
-        for order_id, product_id, thousandths, unit_price, total in late:
+        for order_id, product_id, thousandths, unit_price, total, late_kg, late_g in late:
             consumer, point, slug = orders[order_id]
             producer, name, sku, unit = products[product_id]
             lines.append(
@@ -149,6 +162,8 @@ async def order_lines(
                     unit,
                     unit_price,
                     total,
+                    late_kg,
+                    None if late_g is None else _quantity(late_g),
                 )
             )
     await session.commit()

@@ -41,9 +41,15 @@ class Member(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The phone number the member shared (Telegram's contact button), for the pickup lists.
     phone: Mapped[str | None] = mapped_column(String(32))
+    weighing_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("order_line.id", ondelete="SET NULL", use_alter=True)
+    )
+    """The line whose weight the guided weighing flow awaits from this member (None: not
+    weighing); ``weighing_point_id`` keeps the flow to one pickup point's lines."""
+    weighing_point_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_point.id"))
 
     producer: Mapped[Producer | None] = relationship(back_populates="members")
-    pickup_point: Mapped[PickupPoint | None] = relationship()
+    pickup_point: Mapped[PickupPoint | None] = relationship(foreign_keys=[pickup_point_id])
 
     @property
     def display_name(self) -> str:

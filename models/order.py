@@ -72,13 +72,19 @@ class Order(Base):
 
 
 class OrderLine(Base):
-    """A product in an order, with the unit price as it was when it was added."""
+    """A product in an order, with the unit price as it was when it was added.
+
+    A weighed product's line also snapshots its price per kilo and estimated weight per unit;
+    ``total_cents`` is the estimate until the line is weighed (``weight_kg`` set), then the final
+    amount (``models.amounts.weighed_cents``).
+    """
 
     __tablename__ = "order_line"
     __table_args__ = (
         UniqueConstraint("order_id", "product_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price_cents >= 0", name="unit_price_not_negative"),
+        CheckConstraint("weight_kg IS NULL OR weight_kg > 0", name="weight_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +93,12 @@ class OrderLine(Base):
     quantity: Mapped[Decimal] = mapped_column(Quantity())
     unit_price_cents: Mapped[int] = mapped_column(Integer)
     total_cents: Mapped[int] = mapped_column(Integer)
+    price_per_kg_cents: Mapped[int | None] = mapped_column(Integer)
+    estimated_kg: Mapped[Decimal | None] = mapped_column(Quantity())
+    """Estimated weight of one unit (a weighed product only)."""
+    weight_kg: Mapped[Decimal | None] = mapped_column(Quantity())
+    """The real weight of the whole line, once weighed after the close."""
+    weighed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()

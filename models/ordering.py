@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from models.amounts import line_cents
 from models.base import normalize_quantity
 from models.catalog import OfferView
 from models.cycle import Cycle, CycleState, Offer
@@ -361,17 +362,19 @@ def _put_line(order: Order, offer: Offer, line: OrderLine | None, quantity: Deci
     if quantity == 0 and line is not None:
         order.lines.remove(line)
     elif line is None and quantity > 0:
-        order.lines.append(
-            OrderLine(
-                product_id=offer.product_id,
-                quantity=quantity,
-                unit_price_cents=offer.product.price_cents,
-                total_cents=line_total(quantity, offer.product.price_cents),
-            )
+        product = offer.product
+        new_line = OrderLine(
+            product_id=offer.product_id,
+            quantity=quantity,
+            unit_price_cents=product.price_cents,
+            price_per_kg_cents=product.price_per_kg_cents,
+            estimated_kg=product.estimated_kg,
         )
+        new_line.total_cents = line_cents(new_line)
+        order.lines.append(new_line)
     elif line is not None:
         line.quantity = quantity
-        line.total_cents = line_total(quantity, line.unit_price_cents)
+        line.total_cents = line_cents(line)
 
 
 async def line_quantity(

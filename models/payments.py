@@ -29,7 +29,9 @@ from typing import Any
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
+from models.amounts import order_is_final
 from models.base import UTCDateTime
 from models.cycle import Cycle, CycleState
 from models.errors import (
@@ -285,6 +287,46 @@ async def order_total_changed(session: AsyncSession, order: Order, now: datetime
     return excess
 
 
+async def settle_final_amount(
+    session: AsyncSession, order: Order, now: datetime, overdraft_cents: int | None
+) -> int:
+    """After weighing changed an order's amount once its cycle closed: less than was paid goes
+    back to the balance (:func:`order_total_changed`); more, for an order the close paid from
+    the balance (``overdraft_cents`` set: the balance mode), is debited from the balance as far
+    as its overdraft allows, the rest left to pay at pickup. Inside the caller's unit of work;
+    returns the cents debited (negative: refunded)."""
+    refunded = await order_total_changed(session, order, now)
+    owed = order.total_cents - order.paid_cents
+    if refunded or owed <= 0 or overdraft_cents is None:
+        return -refunded
+    from_balance = await session.scalar(
+        select(func.count(Payment.id)).where(
+            Payment.order_id == order.id, Payment.method == PaymentMethod.BALANCE
+        )
+    )
+    if not from_balance:
+        return 0
+    row = (
+        await session.execute(
+            select(Balance.cents, Balance.held_cents)
+            .where(Balance.member_id == order.member_id)
+            .with_for_update()
+        )
+    ).first()
+    room = 0 if row is None else int(row[0]) - int(row[1]) + overdraft_cents
+    debit = min(owed, max(room, 0))
+    if debit <= 0:
+        return 0
+    await _move(session, order.member_id, -debit, MovementKind.DEBIT, now, order_id=order.id)
+    session.add(
+        Payment(
+            order_id=order.id, amount_cents=debit, method=PaymentMethod.BALANCE, recorded_at=now
+        )
+    )
+    order.paid_cents += debit
+    return debit
+
+
 @dataclass(frozen=True)
 class BalanceView:
     """A member's balance: what it holds, what open orders hold of it, its latest movements."""
@@ -477,8 +519,8 @@ def read_payload(payload: str) -> tuple[int, int] | None:
 
 
 async def orders_to_pay_online(session: AsyncSession, member: Member) -> list[Order]:
-    """The member's orders of closed cycles that still owe money, oldest first (one invoice
-    each)."""
+    """The member's orders of closed cycles whose amount is final (every weighed line weighed)
+    and that still owe money, oldest first (one invoice each)."""
     orders = await session.scalars(
         select(Order)
         .join(Cycle, Order.cycle_id == Cycle.id)
@@ -489,9 +531,10 @@ async def orders_to_pay_online(session: AsyncSession, member: Member) -> list[Or
             Order.total_cents > Order.paid_cents,
         )
         .order_by(Cycle.opens_at, Order.id)
+        .options(selectinload(Order.lines))
         .execution_options(populate_existing=True)
     )
-    found = list(orders)
+    found = [order for order in orders if order_is_final(order)]
     await session.commit()
     return found
 
@@ -508,11 +551,16 @@ async def check_checkout(
         raise StaleAction(payload=payload)
     order_id, asked = read
     order = await session.scalar(
-        select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.lines))
+        .execution_options(populate_existing=True)
     )
     owner = None if order is None else await session.get(Member, order.member_id)
     await session.commit()
     if order is None or owner is None or owner.telegram_id != telegram_id:
+        raise StaleAction(order_id=order_id)
+    if not order_is_final(order):  # a weighed product not weighed yet: no amount to pay
         raise StaleAction(order_id=order_id)
     if order.status not in OWING_STATUSES or order.to_pay_cents == 0:
         raise NothingToPay(order_id=order_id)

@@ -46,6 +46,9 @@ class PickupEntry:
     """What the consumer still owes (0: paid, from the balance, online or at the counter)."""
     """The order's lines, when the list is for print (:func:`models.exports.pickup_lists`);
     empty on the pickup-day screen, which shows only their count (``lines``)."""
+    to_weigh: int = 0
+    """How many of its lines are weighed products not weighed yet (``total_cents`` is then an
+    estimate)."""
 
     @property
     def collected(self) -> bool:
@@ -81,6 +84,11 @@ class PickupList:
         return tuple(
             e for e in self.entries if all(word in search_form(e.member_name) for word in words)
         )
+
+    @property
+    def to_weigh(self) -> int:
+        """How many lines of the point's orders are still to weigh."""
+        return sum(entry.to_weigh for entry in self.entries)
 
     @property
     def collected(self) -> int:
@@ -119,9 +127,16 @@ async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> Pi
         .group_by(OrderLine.order_id)
         .subquery()
     )
+    unweighed = (
+        select(OrderLine.order_id, func.count(OrderLine.id).label("lines"))
+        .where(OrderLine.price_per_kg_cents.is_not(None), OrderLine.weight_kg.is_(None))
+        .group_by(OrderLine.order_id)
+        .subquery()
+    )
     rows = await session.execute(
-        select(Order, func.coalesce(line_counts.c.lines, 0))
+        select(Order, func.coalesce(line_counts.c.lines, 0), func.coalesce(unweighed.c.lines, 0))
         .outerjoin(line_counts, line_counts.c.order_id == Order.id)
+        .outerjoin(unweighed, unweighed.c.order_id == Order.id)
         .where(
             Order.cycle_id == cycle_id,
             Order.pickup_point_id == point_id,
@@ -147,8 +162,9 @@ async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> Pi
             order.status,
             order.member.phone,
             to_pay_cents=order.to_pay_cents,
+            to_weigh=int(to_weigh),
         )
-        for order, lines in ordered
+        for order, lines, to_weigh in ordered
     ]
     await session.commit()
     return PickupList(cycle, point, tuple(entries))

@@ -67,6 +67,11 @@ class Product(Base):
         CheckConstraint("unit_amount > 0", name="unit_amount_positive"),
         CheckConstraint("step > 0", name="step_positive"),
         CheckConstraint(
+            "(price_per_kg_cents IS NULL AND estimated_kg IS NULL)"
+            " OR (price_per_kg_cents >= 0 AND estimated_kg > 0)",
+            name="weighed_both_or_neither",
+        ),
+        CheckConstraint(
             "unit_measure IN ({})".format(", ".join(f"'{m}'" for m in UNIT_MEASURES)),
             name="unit_measure",
         ),
@@ -83,6 +88,11 @@ class Product(Base):
     unit_amount: Mapped[Decimal] = mapped_column(Quantity())
     unit_measure: Mapped[str] = mapped_column(String(16))
     price_cents: Mapped[int] = mapped_column(Integer)
+    """The price of one sale unit; for a weighed product, the estimate (``models.amounts``)."""
+    price_per_kg_cents: Mapped[int | None] = mapped_column(Integer)
+    """Set for a weighed product (a chicken, a cheese by the piece): the price of a kilo."""
+    estimated_kg: Mapped[Decimal | None] = mapped_column(Quantity())
+    """A weighed product's estimated weight of one sale unit, in kilos."""
     step: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal(1))
     labels: Mapped[list[str]] = mapped_column(JSON, default=list)
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)

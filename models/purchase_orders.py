@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import and_, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import Quantity
@@ -37,6 +37,8 @@ class PurchaseLine:
     quantity: Decimal
     amount_cents: int
     orders: int
+    estimate: bool = False
+    """A weighed product with lines not weighed yet: ``amount_cents`` is (partly) estimated."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class ProductTotal:
     sale_unit: str
     quantity: Decimal
     amount_cents: int
+    estimate: bool = False
 
 
 @dataclass
@@ -73,13 +76,23 @@ class PurchaseOrder:
         quantities: dict[str, Decimal] = defaultdict(Decimal)
         amounts: dict[str, int] = defaultdict(int)
         info: dict[str, tuple[str, str]] = {}
+        estimated: set[str] = set()
         for line in self.lines:
             quantities[line.sku] += line.quantity
             amounts[line.sku] += line.amount_cents
             info[line.sku] = (line.name, line.sale_unit)
+            if line.estimate:
+                estimated.add(line.sku)
         return sorted(
             (
-                ProductTotal(sku, info[sku][0], info[sku][1], quantities[sku], amounts[sku])
+                ProductTotal(
+                    sku,
+                    info[sku][0],
+                    info[sku][1],
+                    quantities[sku],
+                    amounts[sku],
+                    sku in estimated,
+                )
                 for sku in quantities
             ),
             key=lambda total: (total.name, total.sku),
@@ -89,6 +102,11 @@ class PurchaseOrder:
     def total_cents(self) -> int:
         """The whole purchase order's amount."""
         return sum(line.amount_cents for line in self.lines)
+
+    @property
+    def estimate(self) -> bool:
+        """Whether some amount is still an estimate (a weighed product not weighed yet)."""
+        return any(line.estimate for line in self.lines)
 
 
 async def purchase_orders(
@@ -111,6 +129,18 @@ async def purchase_orders(
             func.sum(OrderLine.quantity).label("quantity"),
             func.sum(OrderLine.total_cents).label("amount"),
             func.count().label("orders"),
+            func.sum(
+                case(
+                    (
+                        and_(
+                            OrderLine.price_per_kg_cents.is_not(None),
+                            OrderLine.weight_kg.is_(None),
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ).label("unweighed"),
         )
         .join(Order, OrderLine.order_id == Order.id)
         .where(Order.cycle_id == cycle_id, Order.status.in_(ORDERED_STATUSES))
@@ -134,6 +164,7 @@ async def purchase_orders(
             type_coerce(totals.c.quantity, Quantity()),
             totals.c.amount,
             totals.c.orders,
+            totals.c.unweighed,
         )
         .select_from(totals)
         .join(Product, totals.c.product_id == Product.id)
@@ -155,6 +186,7 @@ async def purchase_orders(
             quantity,
             amount,
             orders,
+            unweighed,
         ) = row
         purchase = result.setdefault(prod_id, PurchaseOrder(prod_id, prod_name, cycle))
         purchase.lines.append(
@@ -168,6 +200,7 @@ async def purchase_orders(
                 quantity=Decimal(quantity),
                 amount_cents=int(amount or 0),
                 orders=int(orders),
+                estimate=bool(unweighed),
             )
         )
     return list(result.values())

@@ -17,15 +17,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from models.amounts import line_cents
 from models.base import normalize_quantity
 from models.cycle import Cycle, CycleState, Offer
 from models.cycles import lock_cycle
 from models.errors import StaleAction
 from models.member import Member
 from models.order import Order, OrderLine, OrderStatus
-from models.ordering import floor_to_step, line_total
+from models.ordering import floor_to_step
 from models.payments import order_total_changed
 from models.producer import Product
+from models.producer_account import Refund
 from models.stock import (
     SHORTAGE,
     catalog_items,
@@ -405,11 +407,26 @@ async def _share_out(
             )
             affected[order.id] = report
         report.changes.append(LineChange(product.name, product.sale_unit, line.quantity, keep))
+        cents_before = line.total_cents
         if keep == 0:
             order.lines.remove(line)
         else:
             line.quantity = keep
-            line.total_cents = line_total(keep, line.unit_price_cents)
+            line.weight_kg = None  # a weighed line is weighed again at its new quantity
+            line.weighed_at = None
+            line.total_cents = line_cents(line)
+        refunded = cents_before - (line.total_cents if keep else 0)
+        if refunded > 0:
+            session.add(
+                Refund(
+                    cycle_id=cycle.id,
+                    order_id=order.id,
+                    producer_id=product.producer_id,
+                    product_id=product.id,
+                    cents=refunded,
+                    created_at=now,
+                )
+            )
         order.total_cents = sum(ln.total_cents for ln in order.lines)
         order.updated_at = now
         report.refunded_cents += await order_total_changed(session, order, now)

@@ -19,6 +19,7 @@ from models import (
     OrderStatus,
     Payment,
 )
+from models.amounts import line_cents
 from models.ordering import line_total
 
 RESERVING = (OrderStatus.BASKET, OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
@@ -53,7 +54,12 @@ async def check_invariants(session: AsyncSession, *, overdraft_cents: int = 0) -
         ).all()
         assert order.total_cents == sum(line.total_cents for line in lines), order.id
         for line in lines:
-            assert line.total_cents == line_total(line.quantity, line.unit_price_cents)
+            # A plain line: quantity × unit price; a weighed one: its weight (real, else
+            # estimated) × price per kilo, half a cent up (models.amounts).
+            assert line.total_cents == line_cents(line), (line.id, line.total_cents)
+            if line.price_per_kg_cents is None:
+                assert line.total_cents == line_total(line.quantity, line.unit_price_cents)
+                assert line.weight_kg is None
             assert line.quantity > 0
     await check_money(session, overdraft_cents=overdraft_cents)
     await session.commit()  # end the read transaction (it wrote nothing): the app goes on writing

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from handlers.i18n import _, format_date, format_price, format_quantity, format_time, ngettext
 from handlers.units import unit_name
 from handlers.week_texts import order_number
+from models.exports import ExportLine
 from models.pickup_day import PickupEntry, PickupList
 
 if TYPE_CHECKING:
@@ -72,6 +73,20 @@ def _list_pdf_class() -> type[FPDF]:
     return ListPdf
 
 
+def _amount(cents: int, estimate: bool) -> str:
+    """ "17,29 €", or "≈ 17,10 €" while a weighed product is not weighed yet."""
+    return _("≈ {total}").format(total=format_price(cents)) if estimate else format_price(cents)
+
+
+def _weight_note(line: ExportLine) -> str:
+    """A weighed product's weight ("· 1,82 kg"), or a blank to write it in ("· ____ kg")."""
+    if line.price_per_kg_cents is None:
+        return ""
+    if line.weight_kg is None:
+        return " · ____\u00a0kg"
+    return f" · {format_quantity(line.weight_kg)}\u00a0kg"
+
+
 def _entry_height(entry: PickupEntry) -> float:
     return LINE_HEIGHT * (len(entry.items) + 1 + (entry.phone is not None)) + 3
 
@@ -86,8 +101,8 @@ def _write_entry(pdf: FPDF, entry: PickupEntry) -> None:
     width = pdf.epw - BOX - 3
     who = f"{entry.member_name} · {order_number(entry.order_id)}"
     pdf.cell(width - 70, LINE_HEIGHT, who)
-    pdf.cell(30, LINE_HEIGHT, format_price(entry.total_cents), align="R")
-    pdf.cell(40, LINE_HEIGHT, _to_pay(entry.to_pay_cents), align="R")
+    pdf.cell(30, LINE_HEIGHT, _amount(entry.total_cents, entry.to_weigh > 0), align="R")
+    pdf.cell(40, LINE_HEIGHT, _to_pay(entry.to_pay_cents, entry.to_weigh > 0), align="R")
     pdf.ln(LINE_HEIGHT)
     pdf.set_font(FONT, "", 9.5)
     if entry.phone is not None:
@@ -104,9 +119,10 @@ def _write_entry(pdf: FPDF, entry: PickupEntry) -> None:
         pdf.cell(
             40,
             LINE_HEIGHT,
-            f"{format_quantity(line.quantity)}\u00a0{unit_name(line.unit, line.quantity)}",
+            f"{format_quantity(line.quantity)}\u00a0{unit_name(line.unit, line.quantity)}"
+            + _weight_note(line),
         )
-        pdf.cell(30, LINE_HEIGHT, format_price(line.total_cents), align="R")
+        pdf.cell(30, LINE_HEIGHT, _amount(line.total_cents, line.estimate), align="R")
         pdf.ln(LINE_HEIGHT)
     pdf.set_draw_color(200, 200, 200)
     pdf.line(pdf.l_margin, pdf.get_y() + 1, pdf.l_margin + pdf.epw, pdf.get_y() + 1)
@@ -114,11 +130,12 @@ def _write_entry(pdf: FPDF, entry: PickupEntry) -> None:
     pdf.ln(3)
 
 
-def _to_pay(cents: int) -> str:
-    """The "to pay" column: the amount, or that nothing is owed."""
+def _to_pay(cents: int, estimate: bool) -> str:
+    """The "to pay" column: the amount (≈ while a line is still to weigh), or that nothing is
+    owed."""
     if cents <= 0:
         return _("payé")
-    return _("à payer : {amount}").format(amount=format_price(cents))
+    return _("à payer : {amount}").format(amount=_amount(cents, estimate))
 
 
 def _write_list(pdf: FPDF, pickup: PickupList, timezone: ZoneInfo) -> None:
@@ -153,7 +170,7 @@ def _write_list(pdf: FPDF, pickup: PickupList, timezone: ZoneInfo) -> None:
         0,
         6,
         ngettext("{count} commande — {total}", "{count} commandes — {total}", count).format(
-            count=count, total=format_price(pickup.total_cents)
+            count=count, total=_amount(pickup.total_cents, pickup.to_weigh > 0)
         ),
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,

@@ -31,7 +31,26 @@ def headers() -> list[str]:
         _("Unité"),
         _("Prix unitaire (€)"),
         _("Total (€)"),
+        _("Poids (kg)"),
+        _("Montant"),
     ]
+
+
+def _weight(line: ExportLine) -> Decimal | None:
+    """A weighed product's weight: real once weighed, else the estimate (None: not weighed)."""
+    if line.price_per_kg_cents is None:
+        return None
+    if line.weight_kg is not None:
+        return line.weight_kg
+    if not line.price_per_kg_cents:
+        return None
+    # The estimate's amount over the price per kilo: the estimated weight, to the gram.
+    return (Decimal(line.total_cents) / line.price_per_kg_cents).quantize(Decimal("0.001"))
+
+
+def amount_state(line: ExportLine) -> str:
+    """ "estimé" while a weighed line is not weighed yet, else "définitif"."""
+    return _("estimé") if line.estimate else _("définitif")
 
 
 def _euros(cents: int) -> Decimal:
@@ -60,6 +79,10 @@ def orders_csv(lines: list[ExportLine]) -> bytes:
                     unit_name(line.unit),
                     numbers.format_decimal(_euros(line.unit_price_cents), "0.00", locale=locale),
                     numbers.format_decimal(_euros(line.total_cents), "0.00", locale=locale),
+                    ""
+                    if (weight := _weight(line)) is None
+                    else numbers.format_decimal(weight, "0.###", locale=locale),
+                    amount_state(line),
                 ]
             )
         )
@@ -92,6 +115,8 @@ def orders_xlsx(lines: list[ExportLine], totals: Totals, title: str) -> bytes:
                     unit_name(line.unit),
                     _euros(line.unit_price_cents),
                     _euros(line.total_cents),
+                    _weight(line),
+                    amount_state(line),
                 ]
             )
         )
@@ -99,8 +124,9 @@ def orders_xlsx(lines: list[ExportLine], totals: Totals, title: str) -> bytes:
         row[4].number_format = QUANTITY_FORMAT
         row[6].number_format = EURO_FORMAT
         row[7].number_format = EURO_FORMAT
+        row[8].number_format = QUANTITY_FORMAT
     sheet.freeze_panes = "A2"
-    for index, width in enumerate((24, 22, 28, 30, 10, 12, 14, 12), start=1):
+    for index, width in enumerate((24, 22, 28, 30, 10, 12, 14, 12, 10, 12), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
 
     summary = workbook.create_sheet(_("Totaux"))

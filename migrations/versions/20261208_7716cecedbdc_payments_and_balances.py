@@ -5,7 +5,7 @@ balances and their movements, and on each order what it holds on the balance and
 paid (integer cents).
 
 Revision ID: 7716cecedbdc
-Revises: d57ac8634814
+Revises: 1a68b426dd0d
 Create Date: 2026-12-02 01:06:25.935750
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import models.base
 
 revision: str = '7716cecedbdc'
-down_revision: str | Sequence[str] | None = 'd57ac8634814'
+down_revision: str | Sequence[str] | None = "1a68b426dd0d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -46,7 +46,7 @@ ORCHESTRATORS = frozenset(
     {
         "registry",  # every feature's handlers, in order
         "cycle_run",  # the week's steps: purchase orders, weekly prompts
-        "free_text",  # plain text: the producer's stock flow, else small talk, else the search
+        "free_text",  # plain text: weights, the producer's stock flow, small talk, the search
     }
 )
 

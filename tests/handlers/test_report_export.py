@@ -141,6 +141,8 @@ async def test_exports_in_french(app, sandbox, shop):
         "Unité",
         "Prix unitaire (€)",
         "Total (€)",
+        "Poids (kg)",
+        "Montant",
     )
     assert len(rows) == 1 + 6  # six lines, the basket left out
     assert [r[0] for r in rows[1:]] == ["Zoé", "Alice", "Alice", "bob", "Émile", "Émile"]
@@ -158,7 +160,7 @@ async def test_exports_in_french(app, sandbox, shop):
     lines = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert lines[0][0] == "Consommateur"
     assert ["Alice", "Halle centrale", "Les Jardins de la Vonne", "Tomates anciennes", "1,5",
-            "kg", "4,80", "7,20"] in lines  # fmt: skip
+            "kg", "4,80", "7,20", "", "définitif"] in lines  # fmt: skip
 
     await admin.press("Halle centrale", message=menu)
     document = admin.last_message.document

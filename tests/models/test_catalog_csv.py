@@ -270,3 +270,36 @@ def test_coordinates_collection_and_hours_of_producers_and_points() -> None:
     points = "slug,name,address,kind,company,window_start,window_end,lat,lon\n"
     (point,) = read_pickup_points(points + "p,P,1 rue X,public,,,,46.58,0.34\n")
     assert (point.lat, point.lon) == (46.58, 0.34)
+
+
+def test_weighed_products_read_their_price_per_kilo_and_estimate() -> None:
+    header = HEADER + ",price_per_kg,estimated_kg"
+    rows = read_catalog(
+        f"{header}\n"
+        'f,POULET,Poulet fermier,Viandes,pièce,1,pièce,,,,"9,50","1,8"\n'
+        'f,TOMME,Tomme,Fromages,pièce,1,pièce,99,,,"22,00","0,455"\n'
+    )
+    chicken, cheese = rows
+    # The price is the estimate: 1,8 × 9,50 = 17,10 €; 0,455 × 22,00 = 10,01 € (a given
+    # price is replaced by the estimate).
+    assert (chicken.price_cents, chicken.price_per_kg_cents, chicken.estimated_kg) == (
+        1710,
+        950,
+        Decimal("1.8"),
+    )
+    assert cheese.price_cents == 1001
+    out = io.StringIO()
+    write_catalog(rows, out)
+    assert read_catalog(out.getvalue()) == rows
+    with pytest.raises(CsvImportError) as info:
+        read_catalog(
+            f"{header}\n"
+            'f,A,Poulet,Viandes,pièce,1,pièce,,,,"9,50",\n'
+            'f,B,Poulet,Viandes,pièce,1,pièce,,,,,"0"\n'
+            'f,C,Poulet,Viandes,pièce,1,pièce,,,,abc,"1,2"\n'
+        )
+    codes = {(e.line, e.column, e.code) for e in info.value.errors}
+    assert (2, "estimated_kg", "missing_value") in codes
+    assert (3, "price_per_kg", "missing_value") in codes
+    assert (3, "estimated_kg", "bad_amount") in codes
+    assert (4, "price_per_kg", "bad_price") in codes
