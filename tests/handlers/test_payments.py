@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from handlers import cycle_run
-from models import Payment
+from models import Offer, Payment, Product
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import make_member, make_network
 from tests.invariants import check_invariants
@@ -298,3 +299,79 @@ async def test_racing_taps_never_take_a_balance_past_its_overdraft(app, sandbox,
     await alice.send("/solde")
     assert euros("Votre porte-monnaie : 3,00 €") in alice.last_message.text
     await check_invariants(session, overdraft_cents=500)
+
+
+# -- weighed products: the amount is final once weighed ---------------------------------------
+
+
+async def add_chicken(session, week) -> None:
+    """A whole chicken sold per piece at ≈ 1,8 kg and 9,50 €/kg (≈ 17,10 €), 5 offered."""
+    chicken = Product(
+        producer=week["producer"],
+        sku="POULET",
+        name="Poulet fermier",
+        category="Viandes",
+        sale_unit="pièce",
+        unit_amount=Decimal(1),
+        unit_measure="pièce",
+        price_cents=1710,
+        price_per_kg_cents=950,
+        estimated_kg=Decimal("1.8"),
+        step=Decimal(1),
+        labels=[],
+        aliases=[],
+    )
+    session.add(chicken)
+    await session.flush()
+    session.add(Offer(cycle=week["cycle"], product=chicken, offered=Decimal(5)))
+    await session.commit()
+
+
+async def order_chicken(person) -> str:
+    await person.send("poulet")
+    await person.press("Poulet fermier")
+    await person.press("Ajouter")
+    return await confirm(person)
+
+
+@pytest.mark.parametrize("settings", [BALANCE], indirect=True)
+async def test_a_weighed_chicken_paid_from_the_balance_is_debited_its_final_amount(
+    app, sandbox, session, week
+):
+    alice, admin, marie = week["alice"], week["admin"], week["marie"]
+    await add_chicken(session, week)
+    await admin.send("/crediter Alice 30 cheque")
+    number = await order_chicken(alice)
+    await cycle_run.close_and_dispatch(app, week["cycle"].id)
+    await alice.send("/solde")
+    assert euros("Votre porte-monnaie : 12,90 €") in alice.last_message.text  # the estimate
+    # Weighed at 1,82 kg: 17,29 €, the 0,19 € more are debited too.
+    await marie.send("poulet Alice 1,82")
+    receipt = next(m.text for m in reversed(alice.messages) if "Montant définitif" in m.text)
+    assert euros("Payée avec votre porte-monnaie : 17,29 €") in receipt
+    await alice.send("/solde")
+    assert euros("Votre porte-monnaie : 12,71 €") in alice.last_message.text
+    assert euros(f"Commande {number} : −0,19 €") in alice.last_message.text
+    # Corrected to 1,7 kg (16,15 €): the difference comes back.
+    await marie.send("poulet Alice 1,7")
+    await alice.send("/solde")
+    assert euros("Votre porte-monnaie : 13,85 €") in alice.last_message.text
+    await check_invariants(session)
+
+
+@pytest.mark.parametrize("settings", [ONLINE], indirect=True)
+async def test_the_invoice_of_a_weighed_order_comes_once_it_is_weighed(app, sandbox, session, week):
+    alice, marie = week["alice"], week["marie"]
+    await add_chicken(session, week)
+    number = await order_chicken(alice)
+    await cycle_run.close_and_dispatch(app, week["cycle"].id)
+    assert not any(m.invoice for m in alice.messages)
+    assert "À payer en ligne une fois vos produits pesés" in alice.last_message.text
+    await alice.send("/payer")
+    assert alice.last_message.text == "Vous n’avez rien à payer pour le moment. Merci !"
+    await marie.send("poulet Alice 1,82")
+    invoice = alice.last_message
+    assert invoice.invoice["total_amount"] == 1729
+    assert invoice.invoice["title"] == f"Commande {number}"
+    assert (await alice.pay()).ok
+    await check_invariants(session)
