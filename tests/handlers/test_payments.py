@@ -7,6 +7,7 @@ with the invariants (money included)."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 import re
 from decimal import Decimal
@@ -253,6 +254,24 @@ async def test_the_check_in_records_who_paid_and_how_and_the_admin_sees_what_is_
     assert euros("Reste à encaisser : 8,50 €") in page
     assert euros("à payer : 8,50 €") in page
     assert "payé" in page
+
+    await admin.send("/exporter")
+    await admin.press("Listes de retrait (tableur)")
+    rows = list(
+        csv.reader(
+            io.StringIO(admin.last_message.document.content.decode("utf-8-sig")), delimiter=";"
+        )
+    )
+    assert rows[0][:6] == [
+        "Consommateur",
+        "Point de retrait",
+        "Commande",
+        "Téléphone",
+        "Total (€)",
+        "À payer (€)",
+    ]
+    assert ["Alice", "Halle centrale", alice_number[3:], "", "17,00", "0,00"] == rows[1][:6]
+    assert ["Bob", "Halle centrale", bob_number[3:], "", "8,50", "8,50"] == rows[2][:6]
 
     await admin.send("/impayes")
     unpaid = admin.last_message.text

@@ -147,6 +147,7 @@ BUTTONS: dict[str, Button] = {
     "exp:csv": Button(lambda w: f"exp:csv:{w.past_cycle_id}", ADMIN),
     "exp:xlsx": Button(lambda w: f"exp:xlsx:{w.past_cycle_id}", ADMIN),
     "exp:pdf": Button(lambda w: f"exp:pdf:{w.past_cycle_id}:0", ADMIN),
+    "exp:pcsv": Button(lambda w: f"exp:pcsv:{w.past_cycle_id}", ADMIN),
     "exp:of": Button(lambda w: f"exp:of:{w.past_cycle_id}", ADMIN),
     "rep": Button(lambda w: f"rep:{w.past_cycle_id}", ADMIN),
     # Marie's pending stock update: only she may validate, fix, cancel or resolve it.
