@@ -16,6 +16,7 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, enum_values, utcnow
+from models.network import NetworkScoped
 
 
 class PaymentMode(enum.StrEnum):
@@ -55,7 +56,7 @@ class MovementKind(enum.StrEnum):
 _method = Enum(PaymentMethod, native_enum=False, length=16, values_callable=enum_values)
 
 
-class Payment(Base):
+class Payment(NetworkScoped, Base):
     """Money an order received (or, negative, gave back to the balance)."""
 
     __tablename__ = "payment"
@@ -72,7 +73,7 @@ class Payment(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Balance(Base):
+class Balance(NetworkScoped, Base):
     """A member's prepaid balance (porte-monnaie)."""
 
     __tablename__ = "balance"
@@ -84,7 +85,7 @@ class Balance(Base):
     held_cents: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class BalanceMovement(Base):
+class BalanceMovement(NetworkScoped, Base):
     """One credit, debit or refund of a member's balance, with its note."""
 
     __tablename__ = "balance_movement"

@@ -42,6 +42,7 @@ from models.errors import (
     StaleAction,
 )
 from models.member import Member
+from models.network import network_of
 from models.order import Order, OrderStatus
 from models.payment import (
     COUNTER_METHODS,
@@ -88,7 +89,8 @@ async def _ensure_balance(session: AsyncSession, member_id: int) -> None:
     """The member's balance row exists (created at 0; a racing creation is harmless)."""
     await session.execute(
         _insert(session, Balance)
-        .values(member_id=member_id, cents=0, held_cents=0)
+        # A Core INSERT is not stamped by the session: the network is said here.
+        .values(network_id=network_of(session), member_id=member_id, cents=0, held_cents=0)
         .on_conflict_do_nothing(index_elements=["member_id"])
     )
 
@@ -188,8 +190,9 @@ async def debit_held_orders(session: AsyncSession, cycle_id: int, now: datetime)
     moment = literal(now, UTCDateTime())
     await session.execute(
         _insert(session, BalanceMovement).from_select(
-            ["member_id", "amount_cents", "kind", "order_id", "created_at"],
+            ["network_id", "member_id", "amount_cents", "kind", "order_id", "created_at"],
             select(
+                Order.network_id,
                 Order.member_id,
                 -Order.total_cents,
                 literal(MovementKind.DEBIT.value),
@@ -200,10 +203,14 @@ async def debit_held_orders(session: AsyncSession, cycle_id: int, now: datetime)
     )
     await session.execute(
         _insert(session, Payment).from_select(
-            ["order_id", "amount_cents", "method", "recorded_at"],
-            select(Order.id, Order.total_cents, literal(PaymentMethod.BALANCE.value), moment).where(
-                *held
-            ),
+            ["network_id", "order_id", "amount_cents", "method", "recorded_at"],
+            select(
+                Order.network_id,
+                Order.id,
+                Order.total_cents,
+                literal(PaymentMethod.BALANCE.value),
+                moment,
+            ).where(*held),
         )
     )
     per_member = (
@@ -606,6 +613,7 @@ async def record_online_payment(
         inserted = await session.execute(
             _insert(session, Payment)
             .values(
+                network_id=order.network_id,
                 order_id=order.id,
                 amount_cents=total_amount,
                 method=PaymentMethod.ONLINE.value,
