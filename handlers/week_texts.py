@@ -271,6 +271,8 @@ def payment_line(services: Services, total_cents: int, paid_cents: int, *, estim
     or to pay at pickup."""
     owed = max(total_cents - paid_cents, 0)
     if paid_cents > 0 and owed == 0:
+        if services.payments.mode != PaymentMode.BALANCE:
+            return _("✅ Déjà payée : {amount}.").format(amount=format_price(paid_cents))
         return _("💶 Payée avec votre porte-monnaie : {amount} (voir /solde).").format(
             amount=format_price(paid_cents)
         )
