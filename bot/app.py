@@ -119,6 +119,7 @@ def build_application(
         admin_ids=frozenset(settings.admin_ids),
         timezone=settings.tz,
         minimum_order_cents=settings.minimum_order_cents,
+        commission_percent=settings.commission_percent,
         default_locale=settings.default_locale,
         team_contact=settings.team_contact,
         payment_info=settings.payment_info,

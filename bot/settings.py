@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -62,6 +63,7 @@ class Settings(BaseSettings):
     round_vehicles: int = Field(default=1, ge=1, le=50)
     road_factor: float = Field(default=1.3, ge=1.0, le=5.0)
     osrm_url: str | None = None
+    commission_percent: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
     networks_file: Path | None = None
     """A TOML file describing the deployment's networks (:mod:`bot.networks`)."""
     payment_mode: PaymentMode = PaymentMode.AT_PICKUP

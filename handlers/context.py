@@ -11,6 +11,7 @@ import contextvars
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -78,6 +79,8 @@ class Services:
     admin_ids: frozenset[int] = frozenset()
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
     minimum_order_cents: int = 0
+    commission_percent: Decimal = Decimal(0)
+    """The network's commission on each producer's sales, in percent (producers' statements)."""
     clock: Callable[[], datetime] = _utcnow
     default_locale: str = "fr"
     team_contact: str | None = None

@@ -99,6 +99,7 @@ KIND_NAMES: dict[str, LazyProxy] = {
     Kind.ERROR_REPORT: lazy_gettext("rapport d’erreur"),
     Kind.COLLECTION_ROUND: lazy_gettext("tournée de collecte"),
     Kind.INVOICE: lazy_gettext("facture à payer en ligne"),
+    Kind.PRODUCER_STATEMENT: lazy_gettext("relevé de compte producteur"),
 }
 
 

@@ -163,7 +163,12 @@ def format_share(ratio: float, locale: str | None = None) -> str:
     return _percent(ratio, "#,##0{space}%", locale)
 
 
-def _percent(ratio: float, pattern: str, locale: str | None) -> str:
+def format_rate(percent: Decimal, locale: str | None = None) -> str:
+    """A rate given in percent, unsigned, up to two decimals: fr ``2,5 %``, en ``2.5%``."""
+    return _percent(percent / 100, "#,##0.##{space}%", locale)
+
+
+def _percent(ratio: float | Decimal, pattern: str, locale: str | None) -> str:
     code = locale or _current.get()
     space = "\u202f" if code == "fr" else ""
     return numbers.format_percent(ratio, format=pattern.format(space=space), locale=code)

@@ -46,6 +46,7 @@ from handlers import (
     rounds,
     shortage,
     start,
+    statements,
     stock_messages,
     weighing,
 )
@@ -77,6 +78,7 @@ FEATURES: list[ModuleType] = [
     chat_status,
     rounds,
     weighing,
+    statements,
 ]
 # The command menu, in the order help and Telegram's menu show it (each list is per role).
 COMMAND_MENU: list[Command] = [
@@ -108,6 +110,7 @@ COMMAND_MENU: list[Command] = [
     producer_join.INVITE_COMMAND,
     rounds.INVITE_DRIVER_COMMAND,
     report.COMMAND,
+    statements.COMMAND,
     events.COMMAND,
 ]
 menu.use_commands(COMMAND_MENU)

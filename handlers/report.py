@@ -118,6 +118,14 @@ def report_text(context: DesserteContext, report: CycleReport) -> list[str]:
             trend=_trend(report.revenue_vs_year, report.basket_vs_year)
         ),
     ]
+    if report.to_weigh:
+        lines.append(
+            ngettext(
+                "≈ {count} produit vendu au poids pas encore pesé : son montant est estimé.",
+                "≈ {count} produits vendus au poids pas encore pesés : leurs montants sont estimés.",
+                report.to_weigh,
+            ).format(count=report.to_weigh)
+        )
     if report.top_products:
         lines += ["", _("<b>Meilleures ventes</b>")]
         for rank, product in enumerate(report.top_products, start=1):

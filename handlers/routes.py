@@ -100,7 +100,7 @@ class AskPhone(CallbackData, prefix="ph"):
 ASK_PHONE = AskPhone()
 
 
-class StartWeighing(CallbackData, prefix="wgh"):
+class StartWeighing(CallbackData, prefix="wgh:pt"):
     """Start the guided weighing of a point's lines (``point_id`` 0: every point's), from the
     pickup-day screen or the weighing command."""
 

@@ -198,6 +198,9 @@ async def skip_line(update: Update, context: DesserteContext, data: SkipLine) ->
 
 async def stop_weighing(update: Update, context: DesserteContext) -> None:
     """✖ Terminer: the flow ends, saying what is left."""
+    if not _may_weigh(context):
+        await show(update, admin_refusal())
+        return
     point_id = context.member.weighing_point_id
     await set_weighing(context.session, context.member, None)
     lines = await _lines(context, point_id) or []

@@ -8,9 +8,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+from models.network import NetworkScoped
 
 
-class Refund(Base):
+class Refund(NetworkScoped, Base):
     """An amount taken off a consumer's order because the producer could not bring it all (a
     shortage): the consumer does not pay it, and the producer is not paid for it."""
 
@@ -26,7 +27,7 @@ class Refund(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Payout(Base):
+class Payout(NetworkScoped, Base):
     """The network paid a producer what it owed for one month (``month``: ``YYYY-MM``)."""
 
     __tablename__ = "payout"

@@ -99,6 +99,8 @@ class CycleReport:
     pickup_points: list[GroupFigure]
     previous: CycleFigures | None
     year_before: CycleFigures | None
+    to_weigh: int = 0
+    """Lines of weighed products not weighed yet: the revenue holds their estimates."""
 
     @property
     def revenue_vs_previous(self) -> float | None:
@@ -309,6 +311,16 @@ async def cycle_report(session: AsyncSession, cycle: Cycle, top: int = 10) -> Cy
     year = await _cycle_near(session, cycle.opens_at - timedelta(weeks=52))
     compared = [c for c in (cycle, previous, year) if c is not None]
     figures = {f.cycle_id: f for f in await figures_of(session, compared)}
+    to_weigh = await session.scalar(
+        select(func.count(OrderLine.id))
+        .join(Order, OrderLine.order_id == Order.id)
+        .where(
+            Order.cycle_id == cycle.id,
+            sold,
+            OrderLine.price_per_kg_cents.is_not(None),
+            OrderLine.weight_kg.is_(None),
+        )
+    )
     return CycleReport(
         cycle=cycle,
         figures=figures[cycle.id],
@@ -317,6 +329,7 @@ async def cycle_report(session: AsyncSession, cycle: Cycle, top: int = 10) -> Cy
         pickup_points=points,
         previous=figures[previous.id] if previous is not None else None,
         year_before=figures[year.id] if year is not None else None,
+        to_weigh=int(to_weigh or 0),
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,16 +19,21 @@ from models import (
     OrderLine,
     OrderStatus,
     Payment,
+    Payout,
+    Product,
+    Refund,
 )
 from models.amounts import line_cents
 from models.ordering import line_total
+from models.statements import COUNTED, SETTLED_CYCLES, month_of, statements
 
 RESERVING = (OrderStatus.BASKET, OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
 
 
 async def check_invariants(session: AsyncSession, *, overdraft_cents: int = 0) -> None:
-    """Assert: 0 ≤ ordered ≤ offered; ordered = what live orders hold; totals = sum of lines;
-    and the money (:func:`check_money`)."""
+    """Assert: 0 ≤ ordered ≤ offered; ordered = what live orders hold; totals = sum of lines
+    (a weighed line's at its weight); the producers' statements add up (:func:`check_money`);
+    the payments and balances add up (:func:`check_payments`)."""
     offers = (await session.scalars(select(Offer).execution_options(populate_existing=True))).all()
     held: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
     rows = await session.execute(
@@ -61,11 +67,71 @@ async def check_invariants(session: AsyncSession, *, overdraft_cents: int = 0) -
                 assert line.total_cents == line_total(line.quantity, line.unit_price_cents)
                 assert line.weight_kg is None
             assert line.quantity > 0
-    await check_money(session, overdraft_cents=overdraft_cents)
+            assert (line.weight_kg is None) == (line.weighed_at is None), line.id
+    await check_money(session)
+    await check_payments(session, overdraft_cents=overdraft_cents)
     await session.commit()  # end the read transaction (it wrote nothing): the app goes on writing
 
 
-async def check_money(session: AsyncSession, *, overdraft_cents: int = 0) -> None:
+async def check_money(session: AsyncSession) -> None:
+    """Assert, for every settled cycle and every month: each producer's statement adds up —
+    gross − refunds = sales = the sum of their counted lines (after weighing and shortages),
+    commission = sales × percent, half a cent up, net = sales − commission — and the
+    statements together hold every counted order's total; refunds belong to their producer's
+    products; a payout is for a month with a statement."""
+    timezone = ZoneInfo("Europe/Paris")
+    cycles = (
+        await session.execute(
+            select(Cycle.id, Cycle.pickup_starts_at).where(Cycle.state.in_(SETTLED_CYCLES))
+        )
+    ).all()
+    refunds = (await session.execute(select(Refund, Product.producer_id).join(Product))).all()
+    for refund, owner in refunds:
+        assert refund.producer_id == owner, refund.id
+    periods: list[dict[str, object]] = [{"cycle_id": cid} for cid, _day in cycles]
+    periods += [{"month": m} for m in sorted({month_of(day, timezone) for _cid, day in cycles})]
+    for period in periods:
+        if "cycle_id" in period:
+            in_period = [period["cycle_id"]]
+        else:
+            in_period = [cid for cid, day in cycles if month_of(day, timezone) == period["month"]]
+        expected: dict[int, int] = defaultdict(int)
+        rows = await session.execute(
+            select(Product.producer_id, OrderLine.total_cents)
+            .join(Order, Order.id == OrderLine.order_id)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(Order.cycle_id.in_(in_period), Order.status.in_(COUNTED))
+        )
+        for producer_id, cents in rows:
+            expected[producer_id] += cents
+        orders_total = await session.scalar(
+            select(func.coalesce(func.sum(Order.total_cents), 0)).where(
+                Order.cycle_id.in_(in_period), Order.status.in_(COUNTED)
+            )
+        )
+        for percent in (Decimal(0), Decimal("7.5")):
+            found = await statements(
+                session,
+                timezone=timezone,
+                commission_percent=percent,
+                **period,  # type: ignore[arg-type]
+            )
+            for st in found:
+                assert st.sales_cents == sum(line.amount_cents for line in st.lines)
+                assert st.gross_cents - st.refunds_cents == st.sales_cents
+                assert st.sales_cents == expected.get(st.producer_id, 0), (period, st.producer_id)
+                assert st.commission_cents == int(
+                    (Decimal(st.sales_cents) * percent / 100).quantize(
+                        Decimal(1), rounding=ROUND_HALF_UP
+                    )
+                )
+                assert st.net_cents == st.sales_cents - st.commission_cents
+            assert sum(st.sales_cents for st in found) == orders_total, period
+    for payout in await session.scalars(select(Payout)):
+        assert payout.amount_cents >= 0
+
+
+async def check_payments(session: AsyncSession, *, overdraft_cents: int = 0) -> None:
     """Assert, in integer cents: a balance is the sum of its movements and what it holds the sum
     of what its member's orders hold, never past the overdraft; an order's ``paid_cents`` is the
     sum of its payments; an order holds nothing once its cycle closed; each Telegram charge is

@@ -42,9 +42,12 @@ def fonts() -> Path:
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
-def _new_pdf(network: str) -> FPDF:
-    """A4 portrait with the network and page number in the footer."""
+def new_pdf(network: str) -> FPDF:
+    """A4 portrait with the network and page number in the footer (DejaVu Sans as ``FONT``)."""
     return _list_pdf_class()(network)
+
+
+_new_pdf = new_pdf
 
 
 @cache

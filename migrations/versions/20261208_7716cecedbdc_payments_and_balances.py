@@ -2,11 +2,10 @@
 
 What an order received (``payment``, one row per Telegram charge at most), members' prepaid
 balances and their movements, and on each order what it holds on the balance and what it was
-paid (integer cents). Every new table belongs to a network. It also joins the two heads before
-it (weighed products, networks) into one.
+paid (integer cents). Every new table belongs to a network.
 
 Revision ID: 7716cecedbdc
-Revises: 1a68b426dd0d, 0bbd8d1a2a4c
+Revises: 1a68b426dd0d
 Create Date: 2026-12-02 01:06:25.935750
 """
 
@@ -20,7 +19,7 @@ from alembic import op
 import models.base
 
 revision: str = '7716cecedbdc'
-down_revision: str | Sequence[str] | None = ("1a68b426dd0d", "0bbd8d1a2a4c")
+down_revision: str | Sequence[str] | None = "1a68b426dd0d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

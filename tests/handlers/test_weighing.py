@@ -28,8 +28,13 @@ def pdf_text(content: bytes) -> str:
 
 @pytest.fixture
 async def farm(session, clock):
+    """The factories' network with a weighed chicken (:func:`make_farm`)."""
+    return await make_farm(session, clock)
+
+
+async def make_farm(session, clock):
     """The network of the factories, plus a whole chicken sold per piece at ≈ 1,8 kg and
-    9,50 €/kg (so ≈ 17,10 €), 5 offered; Marie runs the farm."""
+    9,50 €/kg (so ≈ 17,10 €), 5 offered."""
     network = await make_network(session, clock())
     producer = network["producer"]
     chicken = Product(
@@ -175,6 +180,8 @@ async def test_guided_weighing_from_the_pickup_day_screen(app, sandbox, session,
     screen = admin.last_message
     assert "1 produit à peser" in screen.text
     assert any(f"≈ 17,10{NBSP}€" in b for row in screen.buttons for b in row)
+    await admin.send("/rapport")
+    assert "≈ 1 produit vendu au poids pas encore pesé" in admin.messages[-2].text
     await admin.send("/exporter")
     await admin.press("Halle centrale")
     page = pdf_text(admin.last_message.document.content)
@@ -210,8 +217,12 @@ async def test_a_producer_weighs_only_their_lines_and_skips(app, sandbox, sessio
     other = await consumer(sandbox, session, "Jeanne", "Petit", farm["central"])
     await order_chicken(jeanne)
     await order_chicken(other)
-    await cycle_run.close_and_dispatch(app, farm["cycle"].id)
     marie = await producer_user(sandbox, session, farm["producer"])
+    await cycle_run.close_and_dispatch(app, farm["cycle"].id)
+    # The purchase order at the close says the chickens' amount is an estimate.
+    purchase = next(m.text for m in marie.messages if "Bon de commande" in (m.text or ""))
+    assert f"Poulet fermier : 2{NBSP}pièces — ≈ 34,20{NBSP}€" in purchase
+    assert "pesez-les après la clôture avec /pesees" in purchase
     # Two Jeannes: the bot asks which order.
     await marie.send("poulet jeanne 1,7")
     assert "plusieurs commandes correspondent" in marie.last_message.text

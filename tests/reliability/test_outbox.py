@@ -41,8 +41,8 @@ class Killed(BaseException):
 def shape(kind: str) -> str:
     """How the product sends each kind: purchase orders (and rounds) with a document, announcements
     and reminders with buttons, the rest as a text."""
-    if kind in (Kind.PURCHASE_ORDER, Kind.COLLECTION_ROUND):
-        return "text+document"  # a CSV; the round's picture
+    if kind in (Kind.PURCHASE_ORDER, Kind.COLLECTION_ROUND, Kind.PRODUCER_STATEMENT):
+        return "text+document"  # a CSV; the round's picture; the statement's PDF
     if kind in (Kind.CYCLE_OPEN, Kind.STOCK_PROMPT, Kind.CLOSE_REMINDER):
         return "text+buttons"
     return "text"

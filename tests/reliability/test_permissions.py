@@ -172,6 +172,16 @@ BUTTONS: dict[str, Button] = {
     "rnd:mi": Button(lambda w: f"rnd:mi:1:{w.product_id}", NOBODY, acts=True),
     "rnd:cf": Button(lambda w: "rnd:cf:1", NOBODY, acts=True),
     "rnd:ls": Button(lambda w: f"rnd:ls:{w.past_cycle_id}", NOBODY),
+    # Weighing: the team from a point's list; producers and the team in the guided flow.
+    "wgh:pt": Button(lambda w: f"wgh:pt:{w.point_id}", ADMIN, acts=True),
+    "wgh:skip": Button(lambda w: "wgh:skip:1", PRODUCER | ADMIN, acts=True),
+    "wgh:stop": Button(lambda w: "wgh:stop", PRODUCER | ADMIN, acts=True),
+    # Producers' accounts: the team only.
+    "acc": Button(lambda w: "acc:2026-12", ADMIN),
+    "acc:f": Button(lambda w: "acc:f:2026-12:1", ADMIN),
+    "acc:p": Button(lambda w: "acc:p:2026-12:1:100", ADMIN),
+    "acc:p!": Button(lambda w: "acc:p!:2026-12:1:100", ADMIN, acts=True),
+    "acc:s": Button(lambda w: "acc:s:2026-12", ADMIN, acts=True),
 }
 
 COMMAND_ROLES = command_roles()
