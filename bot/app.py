@@ -140,6 +140,7 @@ def build_application(
             road_factor=settings.road_factor,
             osrm_url=settings.osrm_url,
         ),
+        payments=settings.payment_terms,
         engine=engine,
         owns_engine=owns_engine,
     )

@@ -24,6 +24,7 @@ is also a test.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import sys
@@ -706,18 +707,24 @@ async def pickup_reminder(cast: Cast) -> None:
 
 def _ticked(cast: Cast) -> Iterator[Claim]:
     buttons = _buttons(cast.admin)
+    paid = _("payé")
     for name in CONFIRMED:
         mark = "⬜" if name == NO_SHOW else "✅"
         yield (
             any(b.startswith(f"{mark} {name} ") for b in buttons),
             _("La liste montre {mark} {name}.").format(mark=mark, name=name),
         )
+        if name != NO_SHOW:
+            yield (
+                any(b.startswith(f"✅ {name} ") and b.endswith(paid) for b in buttons),
+                _("La commande de {name} est payée.").format(name=name),
+            )
 
 
 @scene(
     lazy_gettext(
         "Jeudi 17 h, à la halle : l’organisatrice ouvre /retraits et coche chaque commande "
-        "retirée ; Lucas ne vient pas."
+        "retirée, payée en espèces, par chèque ou par carte ; Lucas ne vient pas."
     ),
     _ticked,
     at=_day(6, 17),
@@ -726,9 +733,11 @@ async def pickups_ticked(cast: Cast) -> None:
     claire = cast.admin
     await claire.send("/retraits" if cast.lang == "fr" else "/pickups")
     await _press(claire, CENTRAL)
+    means = itertools.cycle(["💶", "🧾", "💳"])  # cash, cheque, card
     for name in CONFIRMED:
         if name != NO_SHOW:
             await _press(claire, f"⬜ {name} ")
+            await _press(claire, next(means))  # "Payé comment ?"
 
 
 def _no_show(cast: Cast) -> Iterator[Claim]:

@@ -1,7 +1,7 @@
 """``desserte export``: a cycle's orders (CSV, XLSX) and its pickup lists (PDF) from the terminal.
 
     desserte export orders --cycle N --format csv|xlsx --output FILE
-    desserte export pickup-list --cycle N [--point SLUG] --output FILE.pdf
+    desserte export pickup-list --cycle N [--point SLUG] --output FILE.pdf|FILE.csv
 
 Without ``--cycle``: the open cycle, else the last closed one. The documents speak the network's
 ``DEFAULT_LOCALE`` and are the very files the bot sends (``handlers/export.py`` renders both).
@@ -27,7 +27,10 @@ def add_export_command(commands: Any) -> None:
     kinds = export.add_subparsers(dest="export_kind", required=True, metavar="QUOI")
     orders = kinds.add_parser("orders", help=_("les commandes, une ligne par produit"))
     orders.add_argument("--format", choices=("csv", "xlsx"), default="xlsx")
-    pickup = kinds.add_parser("pickup-list", help=_("les listes de retrait à imprimer (PDF)"))
+    pickup = kinds.add_parser(
+        "pickup-list",
+        help=_("les listes de retrait à imprimer (PDF), ou en CSV avec ce qui reste à payer"),
+    )
     pickup.add_argument("--point", metavar="SLUG", help=_("un seul point de retrait"))
     for sub in (orders, pickup):
         sub.add_argument(
@@ -40,13 +43,15 @@ def add_export_command(commands: Any) -> None:
 
 async def _render(settings: Any, args: argparse.Namespace) -> tuple[str, bytes]:
     from bot.network_cli import in_network
-    from handlers.export import orders_document, pickup_document
+    from handlers.export import orders_document, pickup_csv_document, pickup_document
     from models.reports import find_cycle
 
     async def render(session: Any) -> tuple[str, bytes]:
         cycle = await find_cycle(session, args.cycle)
         if args.export_kind == "orders":
             return await orders_document(session, cycle, args.format, settings.tz)
+        if args.output.suffix.lower() == ".csv":
+            return await pickup_csv_document(session, cycle, args.point, settings.tz)
         return await pickup_document(session, cycle, args.point, settings.network_name, settings.tz)
 
     return await in_network(settings, args.network, render)

@@ -33,7 +33,13 @@ from bot.settings import Settings
 
 log = logging.getLogger("desserte")
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "callback_query",
+    "my_chat_member",
+    "pre_checkout_query",
+]
 """The update kinds the bot handles; Telegram sends no other."""
 WEBHOOK_LISTEN = "127.0.0.1"
 DEFAULT_WEBHOOK_PORT = 8443

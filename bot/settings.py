@@ -13,14 +13,18 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from models.calendar import CalendarError, parse_announcement, parse_delays, parse_quiet_hours
+from models.payment import PaymentMode
+from models.payments import PaymentTerms
 
 SUPPORTED_LOCALES = ("fr", "en")
+PAYMENT_CURRENCIES = frozenset({"EUR", "CHF", "GBP", "USD", "CAD"})
+"""The currencies with two decimals desserte invoices in (all taken by Telegram Payments)."""
 _WEEKDAY_TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+\d{1,2}:\d{2}(-\d{1,2}:\d{2})?$")
 
 
@@ -62,6 +66,42 @@ class Settings(BaseSettings):
     commission_percent: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
     networks_file: Path | None = None
     """A TOML file describing the deployment's networks (:mod:`bot.networks`)."""
+    payment_mode: PaymentMode = PaymentMode.AT_PICKUP
+    balance_overdraft_cents: int = Field(default=0, ge=0, le=1_000_000)
+    payment_provider_token: str | None = None
+    payment_currency: str = "EUR"
+
+    @field_validator("payment_mode", mode="before")
+    @classmethod
+    def _check_payment_mode(cls, value: object) -> object:
+        modes = [mode.value for mode in PaymentMode]
+        if isinstance(value, str) and value.strip().lower() not in modes:
+            raise ValueError(f"{value!r} is not one of {', '.join(modes)}")
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("payment_currency")
+    @classmethod
+    def _check_currency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in PAYMENT_CURRENCIES:
+            raise ValueError(f"{value!r} is not a currency Telegram Payments takes (e.g. EUR)")
+        return value
+
+    @model_validator(mode="after")
+    def _online_needs_a_token(self) -> Settings:
+        if self.payment_mode == PaymentMode.ONLINE and not (self.payment_provider_token or ""):
+            raise ValueError("PAYMENT_PROVIDER_TOKEN is needed when PAYMENT_MODE is online")
+        return self
+
+    @property
+    def payment_terms(self) -> PaymentTerms:
+        """How members pay, as the domain reads it."""
+        return PaymentTerms(
+            mode=self.payment_mode,
+            overdraft_cents=self.balance_overdraft_cents,
+            provider_token=self.payment_provider_token or None,
+            currency=self.payment_currency,
+        )
 
     @field_validator("telegram_api_url")
     @classmethod

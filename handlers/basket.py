@@ -327,7 +327,13 @@ async def _line_action(
     try:
         if isinstance(data, MoreOfLine) and not isinstance(data, LessOfLine | RemoveLine):
             result = await add_to_basket(
-                context.session, context.member, cycle.id, data.product_id, step, now
+                context.session,
+                context.member,
+                cycle.id,
+                data.product_id,
+                step,
+                now,
+                overdraft_cents=context.services.payments.order_overdraft,
             )
             if result.short or result.granted == 0:
                 notices.append(_("Il n’en reste plus."))
@@ -341,6 +347,7 @@ async def _line_action(
                 max(Decimal(0), left),
                 now,
                 minimum_cents=minimum,
+                overdraft_cents=context.services.payments.order_overdraft,
             )
             if result.line_quantity == 0:
                 notices.append(_("{product} retiré du panier.").format(product=escape(name)))
@@ -433,6 +440,7 @@ async def confirm(
             context.services.now(),
             context.services.minimum_order_cents,
             refuse_unchanged=True,
+            overdraft_cents=context.services.payments.order_overdraft,
         )
     except AlreadyConfirmed:
         # A second tap (or a retry after a lost answer): the receipt was sent the first time.
@@ -481,7 +489,11 @@ async def reorder_into(update: Update, context: DesserteContext, cycle: Cycle) -
     """Copies last week's order into the basket as far as stock allows; lists what is missing."""
     try:
         report = await reorder_last(
-            context.session, context.member, cycle.id, context.services.now()
+            context.session,
+            context.member,
+            cycle.id,
+            context.services.now(),
+            overdraft_cents=context.services.payments.order_overdraft,
         )
     except DomainError as error:
         await answer_refusal(update, context, error)
@@ -503,7 +515,12 @@ async def reorder_past(update: Update, context: DesserteContext, data: ReorderPa
         return
     try:
         report = await reorder_order(
-            context.session, context.member, cycle.id, data.order_id, context.services.now()
+            context.session,
+            context.member,
+            cycle.id,
+            data.order_id,
+            context.services.now(),
+            overdraft_cents=context.services.payments.order_overdraft,
         )
     except DomainError as error:
         await answer_refusal(update, context, error)

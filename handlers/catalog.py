@@ -347,6 +347,7 @@ async def add_product(
             data.product_id,
             data.amount,
             context.services.now(),
+            overdraft_cents=context.services.payments.order_overdraft,
         )
     except DomainError as error:
         view = await catalog.offer_view(context.session, cycle.id, data.product_id)

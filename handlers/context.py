@@ -22,6 +22,7 @@ from models import Member
 from models.calendar import WeeklyCalendar
 from models.members import is_admin
 from models.network import DEFAULT_NETWORK_ID, DEFAULT_NETWORK_SLUG
+from models.payments import PaymentTerms
 from models.rounds import RoundSettings
 
 if TYPE_CHECKING:
@@ -102,6 +103,8 @@ class Services:
     rounds: RoundSettings = field(default_factory=RoundSettings)
     """The collection rounds' vehicles and distances (``ROUND_*``, ``ROAD_FACTOR``, ``OSRM_URL``)."""
     """One scheduler pass at a time in this process."""
+    payments: PaymentTerms = field(default_factory=PaymentTerms)
+    """How members pay (``PAYMENT_MODE``, the balance's overdraft, Telegram's provider token)."""
     backlog: Backlog = field(default_factory=Backlog)
     """The updates that waited while the bot was away (see :class:`Backlog`)."""
 

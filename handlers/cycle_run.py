@@ -28,6 +28,7 @@ from handlers.context import Services, services_of
 from handlers.delivery import deliver, markup_json
 from handlers.events import remind_events
 from handlers.i18n import use_locale
+from handlers.money import invoice_part
 from handlers.purchase_orders import purchase_order_parts
 from handlers.rounds import plan_line, round_parts
 from handlers.stock_messages import stock_nudge_parts, weekly_prompt_parts
@@ -41,6 +42,7 @@ from handlers.week_texts import (
     summary_text,
 )
 from models.audiences import (
+    CloseNotice,
     Recipient,
     add_step,
     admin_audience,
@@ -54,6 +56,7 @@ from models.audiences import (
 from models.closing import CloseSummary, close_cycle
 from models.cycle import Cycle, CycleState
 from models.outbox import Kind, Part, add_messages, cycle_topic, parts
+from models.payment import PaymentMode
 from models.pickup_day import finish_pickup, pickup_missed
 from models.planning import cycles_to_watch, open_planned, plan_cycles, skip_missed
 from models.price_change import apply_due_prices
@@ -130,6 +133,26 @@ def _to_each(
                 member_id=recipient.member_id,
             )
     return drafts
+
+
+def invoice_parts(services: Services, notices: Sequence[CloseNotice]) -> list[Part]:
+    """In the online payment mode, an invoice for each final order whose amount is known (no
+    weighed product still to weigh) and that still owes money (sent after the final receipt;
+    the weighing sends the others' once they are final)."""
+    if services.payments.mode != PaymentMode.ONLINE:
+        return []
+    return [
+        invoice_part(
+            notice.recipient.telegram_id,
+            notice.recipient.locale,
+            notice.recipient.member_id,
+            notice.order_id,
+            notice.total_cents - notice.paid_cents,
+            services.payments,
+        )
+        for notice in notices
+        if notice.final and not notice.to_weigh and notice.total_cents > notice.paid_cents
+    ]
 
 
 async def _write_step(
@@ -269,6 +292,7 @@ async def dispatch_close(
                 (Kind.CLOSE_SUMMARY, summaries),
                 (Kind.FINAL_RECEIPT, drafts[Kind.FINAL_RECEIPT]),
                 (Kind.BASKET_RELEASED, drafts[Kind.BASKET_RELEASED]),
+                (Kind.INVOICE, invoice_parts(services, notices)),
             ],
         )
     await deliver(application, cycle_topic(cycle_id))

@@ -39,6 +39,7 @@ from telegram.ext import Application
 from handlers.common import escape
 from handlers.context import Services, services_of
 from handlers.i18n import _, lazy_gettext, ngettext, use_locale
+from handlers.money import invoice_of, send_invoice
 from handlers.pages import split_html
 from models.audiences import admin_audience
 from models.outbox import (
@@ -97,6 +98,7 @@ KIND_NAMES: dict[str, LazyProxy] = {
     Kind.MISSED_CYCLES: lazy_gettext("avis de cycles manqués"),
     Kind.ERROR_REPORT: lazy_gettext("rapport d’erreur"),
     Kind.COLLECTION_ROUND: lazy_gettext("tournée de collecte"),
+    Kind.INVOICE: lazy_gettext("facture à payer en ligne"),
     Kind.PRODUCER_STATEMENT: lazy_gettext("relevé de compte producteur"),
 }
 
@@ -201,6 +203,12 @@ def _text_of(item: Outgoing) -> str | None:
 
 
 async def _call(application: AnyApplication, item: Outgoing) -> None:
+    invoice = invoice_of(item.markup)
+    if invoice is not None:
+        await send_invoice(
+            application.bot, item.telegram_id, invoice, services_of(application).payments
+        )
+        return
     text = _text_of(item)
     if item.document is not None:
         await application.bot.send_document(

@@ -20,7 +20,7 @@ from handlers.callback_data import CallbackData
 from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.documents.pickup_list import pickup_lists_pdf
-from handlers.documents.spreadsheet import orders_csv, orders_xlsx
+from handlers.documents.spreadsheet import orders_csv, orders_xlsx, pickup_lists_csv
 from handlers.i18n import _, format_date, lazy_gettext
 from handlers.menu import ADMIN, Command
 from handlers.pages import choice_rows
@@ -56,6 +56,12 @@ class ExportPickupList(CallbackData, prefix="exp:pdf"):
 
     cycle_id: int
     point_id: int
+
+
+class ExportPickupCsv(CallbackData, prefix="exp:pcsv"):
+    """The pickup lists of every point as CSV, one row per order with what it still owes."""
+
+    cycle_id: int
 
 
 FORMATS = ("csv", "xlsx")
@@ -100,6 +106,18 @@ async def pickup_document(
     return f"{name}.pdf", content
 
 
+async def pickup_csv_document(
+    session: AsyncSession, cycle: Cycle, point_slug: str | None, timezone: ZoneInfo
+) -> tuple[str, bytes]:
+    """(file name, CSV) of the pickup lists (every point, or one), one row per order with what
+    it still owes."""
+    lists = await pickup_lists(session, cycle, point_slug)
+    name = _("retraits-{day}").format(day=_day(cycle, timezone))
+    if point_slug is not None:
+        name = f"{name}-{point_slug}"
+    return f"{name}.csv", pickup_lists_csv(lists)
+
+
 async def show_exports(update: Update, context: DesserteContext) -> None:
     """The exports of the cycle to be collected next, one button per file."""
     if not await admin_or_refuse(update, context):
@@ -138,7 +156,10 @@ async def show_menu(update: Update, context: DesserteContext, cycle: Cycle) -> N
             InlineKeyboardButton(
                 _("🖨 Listes de retrait (tous les points)"),
                 callback_data=ExportPickupList(cycle.id, 0).pack(),
-            )
+            ),
+            InlineKeyboardButton(
+                _("📋 Listes de retrait (tableur)"), callback_data=ExportPickupCsv(cycle.id).pack()
+            ),
         ],
     ]
     rows += [
@@ -202,6 +223,21 @@ async def send_pickup_list(
     await chat.send_document(content, filename=name, caption=name)
 
 
+async def send_pickup_csv(update: Update, context: DesserteContext, data: ExportPickupCsv) -> None:
+    """Sends the pickup lists of every point as CSV (what each order still owes)."""
+    try:
+        cycle = await find_cycle(context.session, data.cycle_id)
+    except StaleAction:
+        await tell_stale(update)
+        return
+    name, content = await pickup_csv_document(
+        context.session, cycle, None, context.services.timezone
+    )
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_document(content, filename=name, caption=name)
+
+
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/exporter, /export and their buttons."""
     return [
@@ -210,4 +246,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         button(ExportCsv, send_orders, admin=True),
         button(ExportXlsx, send_orders, admin=True),
         button(ExportPickupList, send_pickup_list, admin=True),
+        button(ExportPickupCsv, send_pickup_csv, admin=True),
     ]

@@ -30,6 +30,7 @@ from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, format_time, lazy_gettext, ngettext
 from handlers.menu import ADMIN, Command
+from handlers.money import METHOD_ICONS, method_name
 from handlers.pages import navigation_row, page_of
 from handlers.routes import StartWeighing
 from handlers.week_texts import order_number
@@ -37,6 +38,8 @@ from models.cycle import CycleState
 from models.errors import StaleAction
 from models.members import await_input, awaited, stop_awaiting
 from models.order import OrderStatus
+from models.payment import COUNTER_METHODS, PaymentMethod
+from models.payments import pay_at_pickup
 from models.pickup import active_points
 from models.pickup_day import (
     PickupEntry,
@@ -44,6 +47,7 @@ from models.pickup_day import (
     finish_pickup,
     invitation_code,
     pickup_cycle,
+    pickup_entry,
     pickup_list,
     point_by_slug,
     toggle_collected,
@@ -68,6 +72,26 @@ class ToggleCollected(CallbackData, prefix="pck:tog"):
 
     order_id: int
     page: int
+
+
+class AskPayment(CallbackData, prefix="pck:pq"):
+    """An order that owes money pressed at the check-in: how did the consumer pay?"""
+
+    order_id: int
+    page: int
+
+
+class PayAtCounter(CallbackData, prefix="pck:pm"):
+    """The consumer paid what the order owes (``method``: cash, cheque, card) and took it."""
+
+    order_id: int
+    page: int
+    method: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.method not in {m.value for m in COUNTER_METHODS}:
+            raise ValueError(self.method)
 
 
 class AskEndPickup(CallbackData, prefix="pck:end"):
@@ -130,6 +154,10 @@ def pickup_text(context: DesserteContext, listing: PickupList, page: int) -> str
             ),
         ),
     ]
+    if listing.to_pay_cents:
+        lines.append(
+            _("Reste à encaisser : {amount}").format(amount=format_price(listing.to_pay_cents))
+        )
     if not listing.entries:
         lines.append(_("Aucune commande pour ce point."))
     else:
@@ -165,18 +193,27 @@ def _phones(entries: Sequence[PickupEntry]) -> list[str]:
     ]
 
 
+def to_pay_text(entry: PickupEntry) -> str:
+    """The "to pay" column: what the consumer still owes, or that it is paid."""
+    if entry.to_pay_cents <= 0:
+        return _("payé")
+    amount = format_price(entry.to_pay_cents)
+    if entry.to_weigh:
+        amount = _("≈ {total}").format(total=amount)
+    return _("à payer {amount}").format(amount=amount)
+
+
 def _entry_button(entry: PickupEntry, page: int) -> list[InlineKeyboardButton]:
     label = _("{mark} {name} · {number} — {amount}").format(
         mark=_mark(entry),
         name=entry.member_name,
         number=order_number(entry.order_id),
-        amount=(
-            _("≈ {total}").format(total=format_price(entry.total_cents))
-            if entry.to_weigh
-            else format_price(entry.total_cents)
-        ),
+        amount=to_pay_text(entry),
     )
-    return [InlineKeyboardButton(label, callback_data=ToggleCollected(entry.order_id, page).pack())]
+    route: CallbackData = ToggleCollected(entry.order_id, page)
+    if entry.to_pay_cents > 0 and entry.status != OrderStatus.COLLECTED:
+        route = AskPayment(entry.order_id, page)
+    return [InlineKeyboardButton(label, callback_data=route.pack())]
 
 
 def pickup_keyboard(listing: PickupList, page: int) -> InlineKeyboardMarkup:
@@ -322,11 +359,73 @@ async def show_point(update: Update, context: DesserteContext, data: ShowPoint) 
 async def toggle_order(update: Update, context: DesserteContext, data: ToggleCollected) -> None:
     """Marks a consumer's order collected (or not any more), in place, and says which."""
     try:
-        order = await toggle_collected(context.session, data.order_id)
+        order = await toggle_collected(context.session, data.order_id, context.services.now())
     except StaleAction:
         await tell(update, _("Ce retrait est terminé."))
         return
     note = _("✅ Retirée") if order.status == OrderStatus.COLLECTED else _("⬜ Pas encore retirée")
+    assert order.pickup_point_id is not None
+    await render_list(
+        update, context, order.cycle_id, order.pickup_point_id, data.page, note, order.id
+    )
+
+
+async def ask_payment(update: Update, context: DesserteContext, data: AskPayment) -> None:
+    """The check-in of an order that owes money: paid how (cash, cheque, card), or taken
+    without paying."""
+    try:
+        entry, order = await pickup_entry(context.session, data.order_id)
+    except StaleAction:
+        await tell(update, _("Ce retrait est terminé."))
+        return
+    assert order.pickup_point_id is not None
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{METHOD_ICONS[method]} {method_name(method).capitalize()}",
+                callback_data=PayAtCounter(entry.order_id, data.page, method.value).pack(),
+            )
+            for method in COUNTER_METHODS
+        ],
+        [
+            InlineKeyboardButton(
+                _("📦 Retirée sans payer"),
+                callback_data=ToggleCollected(entry.order_id, data.page).pack(),
+            )
+        ],
+        [
+            InlineKeyboardButton(
+                _("↩️ Retour à la liste"),
+                callback_data=ShowPoint(order.cycle_id, order.pickup_point_id, data.page).pack(),
+            )
+        ],
+    ]
+    await show(
+        update,
+        _("<b>{name}</b> · {number} : {amount} à payer. Payé comment ?").format(
+            name=escape(entry.member_name),
+            number=order_number(entry.order_id),
+            amount=format_price(entry.to_pay_cents),
+        ),
+        InlineKeyboardMarkup(rows),
+    )
+
+
+async def pay_at_counter(update: Update, context: DesserteContext, data: PayAtCounter) -> None:
+    """Records the payment and the collection together, and shows the list again."""
+    method = PaymentMethod(data.method)
+    try:
+        order, amount = await pay_at_pickup(
+            context.session, data.order_id, method, context.member, context.services.now()
+        )
+    except StaleAction:
+        await tell(update, _("Ce retrait est terminé."))
+        return
+    note = _("✅ Retirée, payée {amount} ({method})").format(
+        amount=format_price(amount), method=method_name(method)
+    )
+    if amount == 0:
+        note = _("✅ Retirée (déjà payée)")
     assert order.pickup_point_id is not None
     await render_list(
         update, context, order.cycle_id, order.pickup_point_id, data.page, note, order.id
@@ -464,6 +563,8 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         button(ShowPickups, show_pickups, admin=True),
         button(ShowPoint, show_point, admin=True),
         button(ToggleCollected, toggle_order, admin=True),
+        button(AskPayment, ask_payment, admin=True),
+        button(PayAtCounter, pay_at_counter, admin=True),
         button(AskEndPickup, ask_end, admin=True),
         button(EndPickup, end_pickup, admin=True),
     ]

@@ -14,6 +14,7 @@ from models import Cycle, Order, PickupPoint
 from models.amounts import order_is_final
 from models.cycles import next_cycle, open_cycle
 from models.errors import (
+    BalanceTooLow,
     BelowMinimum,
     CycleClosed,
     DomainError,
@@ -91,11 +92,23 @@ def refusal(error: DomainError, context: DesserteContext) -> str:
         return _("Encore {missing} pour atteindre le minimum de {minimum}.").format(
             missing=format_price(minimum - total), minimum=format_price(minimum)
         )
+    if isinstance(error, BalanceTooLow):
+        return balance_refusal(error)
     if isinstance(error, NoPickupPoint):
         return _("Choisissez d’abord votre point de retrait avec /retrait.")
     if isinstance(error, StaleAction):
         return _("Ce bouton n’est plus valable. Tapez /start pour repartir.")
     return _("Ce n’est pas possible pour le moment.")
+
+
+def balance_refusal(error: BalanceTooLow) -> str:
+    """Why a balance cannot pay for the order, with what it can still pay."""
+    needed, available = int(error.params["needed"]), int(error.params["available"])
+    text = _(
+        "Votre porte-monnaie ne couvre pas cette commande : elle ferait {needed}, "
+        "il reste {available} disponibles."
+    ).format(needed=format_price(needed), available=format_price(available))
+    return text + " " + _("Voyez /solde, ou demandez à l’équipe de le créditer.")
 
 
 async def answer_refusal(update: Update, context: DesserteContext, error: DomainError) -> None:

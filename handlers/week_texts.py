@@ -18,6 +18,7 @@ from handlers.units import amount_phrase
 from models.audiences import CloseNotice, CloseReminder, PickupReminder
 from models.closing import CloseSummary
 from models.cycle import Cycle
+from models.payment import PaymentMode
 
 
 def _local(services: Services, moment: datetime) -> datetime:
@@ -252,6 +253,33 @@ def close_notice_text(services: Services, cycle: Cycle, notice: CloseNotice) -> 
             *head,
             _("Retrait le {day}, {window}.").format(day=format_date(start), window=window),
             _("Où : {place}").format(place=place),
+            *payment_lines(services, notice),
             _("Merci, et à bientôt !"),
         ]
     )
+
+
+def payment_lines(services: Services, notice: CloseNotice) -> list[str]:
+    """How the final receipt is paid, as the network's payment mode says."""
+    return [
+        payment_line(services, notice.total_cents, notice.paid_cents, estimate=notice.to_weigh > 0)
+    ]
+
+
+def payment_line(services: Services, total_cents: int, paid_cents: int, *, estimate: bool) -> str:
+    """One line: paid from the balance, to pay online (the invoice follows, or once weighed),
+    or to pay at pickup."""
+    owed = max(total_cents - paid_cents, 0)
+    if paid_cents > 0 and owed == 0:
+        if services.payments.mode != PaymentMode.BALANCE:
+            return _("✅ Déjà payée : {amount}.").format(amount=format_price(paid_cents))
+        return _("💶 Payée avec votre porte-monnaie : {amount} (voir /solde).").format(
+            amount=format_price(paid_cents)
+        )
+    if services.payments.mode == PaymentMode.ONLINE:
+        if estimate:
+            return _("💳 À payer en ligne une fois vos produits pesés : la facture suivra.")
+        return _("💳 À payer en ligne : {amount}, avec la facture qui suit (ou /payer).").format(
+            amount=format_price(owed)
+        )
+    return _("💶 À payer au retrait : {amount}.").format(amount=format_price(owed))

@@ -17,18 +17,20 @@ from handlers.admin_only import refusal as admin_refusal
 from handlers.buttons import button
 from handlers.callback_data import CallbackData
 from handlers.common import escape, show
-from handlers.context import DesserteContext
+from handlers.context import DesserteContext, Services
 from handlers.delivery import deliver
 from handlers.i18n import _, format_price, format_quantity, lazy_gettext, ngettext, use_locale
 from handlers.menu import ADMIN, PRODUCER, Command
+from handlers.money import invoice_part
 from handlers.routes import StartWeighing
 from handlers.shop import order_lines
 from handlers.units import amount_phrase
-from handlers.week_texts import order_number
+from handlers.week_texts import order_number, payment_line
 from models.amounts import weighed_cents
 from models.errors import StaleAction
 from models.order import Order
 from models.outbox import Part, parts
+from models.payment import PaymentMode
 from models.weighing import (
     MAX_WEIGHT_KG,
     WeighingLine,
@@ -211,8 +213,9 @@ async def stop_weighing(update: Update, context: DesserteContext) -> None:
 # -- receipts ------------------------------------------------------------------------------------
 
 
-def _receipt(order: Order) -> list[Part]:
-    """The consumer's final receipt, in their language: every line at its final amount."""
+def _receipt(services: Services, order: Order) -> list[Part]:
+    """The consumer's final receipt, in their language: every line at its final amount, how it
+    is paid, and in the online mode the invoice of what it owes."""
     member = order.member
     with use_locale(member.locale):
         text = "\n".join(
@@ -222,9 +225,23 @@ def _receipt(order: Order) -> list[Part]:
                 ),
                 _("Vos produits vendus au poids ont été pesés :"),
                 *order_lines(order),
+                payment_line(services, order.total_cents, order.paid_cents, estimate=False),
             ]
         )
-    return parts(member.telegram_id, member.locale, text, member_id=member.id)
+    drafts = parts(member.telegram_id, member.locale, text, member_id=member.id)
+    if services.payments.mode == PaymentMode.ONLINE and order.to_pay_cents > 0:
+        drafts.append(
+            invoice_part(
+                member.telegram_id,
+                member.locale,
+                member.id,
+                order.id,
+                order.to_pay_cents,
+                services.payments,
+                part=len(drafts),
+            )
+        )
+    return drafts
 
 
 def _refused(refused: WeightRefused) -> str:
@@ -252,7 +269,8 @@ async def _weigh(context: DesserteContext, line_id: int, weight: Decimal) -> tup
         weight,
         context.services.now(),
         producer_id=_scope(context),
-        receipt=_receipt,
+        receipt=lambda order: _receipt(context.services, order),
+        overdraft_cents=context.services.payments.order_overdraft,
     )
     line = done.line
     said = _("✅ {title} : {weight} → {amount} (estimé {estimate})").format(

@@ -10,6 +10,7 @@ from models.member import Member
 from models.network import DEFAULT_NETWORK_ID, Network, NetworkScoped
 from models.order import Order, OrderLine, OrderStatus
 from models.outbox import OutboxMessage, OutboxState
+from models.payment import Balance, BalanceMovement, Payment
 from models.pickup_point import PickupPoint
 from models.price_change import PriceChange, PriceChangeStatus
 from models.producer import Producer, Product
@@ -18,6 +19,8 @@ from models.stock_update import StockUpdate, StockUpdateStatus
 
 __all__ = [
     "DEFAULT_NETWORK_ID",
+    "Balance",
+    "BalanceMovement",
     "Base",
     "Broadcast",
     "BroadcastStatus",
@@ -37,6 +40,7 @@ __all__ = [
     "OrderStatus",
     "OutboxMessage",
     "OutboxState",
+    "Payment",
     "Payout",
     "PickupPoint",
     "PriceChange",

@@ -76,6 +76,8 @@ class CloseNotice:
     total_cents: int
     lines: int
     point: PickupPoint | None
+    paid_cents: int = 0
+    """What the order was already paid (from the balance at the close, for instance)."""
     to_weigh: int = 0
     """Lines of weighed products (weighed after the close): ``total_cents`` is an estimate."""
 
@@ -224,6 +226,7 @@ async def close_notice_audience(session: AsyncSession, cycle_id: int) -> list[Cl
             order.total_cents,
             int(lines),
             order.pickup_point,
+            order.paid_cents,
             int(to_weigh),
         )
         for order, lines, to_weigh in rows.all()

@@ -20,6 +20,7 @@ from models.cycle import CycleState, Offer
 from models.cycles import lock_cycle
 from models.errors import StaleAction
 from models.order import Order, OrderLine, OrderStatus
+from models.payments import debit_held_orders
 from models.pickup_point import PickupPoint
 from models.producer import Producer, Product
 from models.unit_of_work import unit_of_work
@@ -66,7 +67,8 @@ async def close_cycle(session: AsyncSession, cycle_id: int, now: datetime) -> Cl
     """Close the cycle (once) and return its summary; commits.
 
     Closing a cycle already closed (or delivered) changes nothing and returns its summary with
-    ``already_closed=True``; a cycle that never opened answers :class:`StaleAction`.
+    ``already_closed=True``; a cycle that never opened answers :class:`StaleAction`. The orders
+    that hold money on a prepaid balance are debited their final amount, in the same unit.
     """
     async with unit_of_work(session):
         cycle = await lock_cycle(session, cycle_id)
@@ -75,6 +77,7 @@ async def close_cycle(session: AsyncSession, cycle_id: int, now: datetime) -> Cl
         already_closed = cycle.state != CycleState.OPEN
         if not already_closed:
             await _abandon_baskets(session, cycle_id)
+            await debit_held_orders(session, cycle_id, now)
             cycle.state = CycleState.CLOSED
             cycle.closed_at = now
     return await cycle_summary(session, cycle_id, already_closed=already_closed)

@@ -82,3 +82,28 @@ class QuestionPending(DomainError):
     """A stock update still has a question unanswered (which product? is that quantity right?)."""
 
     code = "question_pending"
+
+
+class BalanceTooLow(DomainError):
+    """The member's balance (with the network's overdraft) does not cover the order:
+    ``available`` is what it can still hold, ``needed`` what the change asked for."""
+
+    code = "balance_too_low"
+
+
+class NothingToPay(DomainError):
+    """The order owes nothing (already paid, or not an order to pay)."""
+
+    code = "nothing_to_pay"
+
+
+class AmountChanged(DomainError):
+    """The invoice's amount is no longer what the order owes (``to_pay``)."""
+
+    code = "amount_changed"
+
+
+class InvalidAmount(DomainError):
+    """An amount of money that is zero, negative or beyond ``maximum`` cents."""
+
+    code = "invalid_amount"

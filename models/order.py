@@ -33,10 +33,16 @@ class OrderStatus(enum.StrEnum):
 class Order(NetworkScoped, Base):
     """One consumer's order in one cycle; ``total_cents`` is the sum of its lines."""
 
+    @property
+    def to_pay_cents(self) -> int:
+        """What the consumer still owes for the order (never below 0)."""
+        return max(self.total_cents - self.paid_cents, 0)
+
     __tablename__ = "order"
     __table_args__ = (
         UniqueConstraint("member_id", "cycle_id"),
         CheckConstraint("total_cents >= 0", name="total_not_negative"),
+        CheckConstraint("held_cents >= 0", name="held_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,6 +59,10 @@ class Order(NetworkScoped, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     changed_since_confirmed: Mapped[bool] = mapped_column(default=False)
+    held_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """What the order holds on the member's balance until the close debits it."""
+    paid_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """What the order received, net of refunds: the sum of its payments."""
 
     member: Mapped[Member] = relationship()
     cycle: Mapped[Cycle] = relationship()

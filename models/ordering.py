@@ -45,6 +45,7 @@ from models.errors import (
 )
 from models.member import Member
 from models.order import Order, OrderLine, OrderStatus
+from models.payments import hold_for_order
 from models.producer import Product
 from models.unit_of_work import unit_of_work
 
@@ -251,16 +252,26 @@ async def set_quantity(
     now: datetime,
     *,
     minimum_cents: int = 0,
+    overdraft_cents: int | None = None,
 ) -> Reservation:
     """Make the member's basket hold ``quantity`` of the product (0 removes the line).
 
     More than is left gives what is left (``Reservation.short``); nothing left raises
     :class:`SoldOut`. A confirmed order stays confirmed, and may not go below
-    ``minimum_cents`` unless it is emptied (:class:`BelowMinimum`). Commits; refuses with
+    ``minimum_cents`` unless it is emptied (:class:`BelowMinimum`). With ``overdraft_cents``
+    (members pay from their balance, which may go that far below zero) a confirmed order's new
+    total must fit the balance (:class:`~models.errors.BalanceTooLow`). Commits; refuses with
     :class:`CycleClosed` once the cycle is closed.
     """
     return await _change(
-        session, member, cycle_id, product_id, now, target=quantity, minimum_cents=minimum_cents
+        session,
+        member,
+        cycle_id,
+        product_id,
+        now,
+        target=quantity,
+        minimum_cents=minimum_cents,
+        overdraft_cents=overdraft_cents,
     )
 
 
@@ -271,12 +282,16 @@ async def add_to_basket(
     product_id: int,
     quantity: Decimal,
     now: datetime,
+    *,
+    overdraft_cents: int | None = None,
 ) -> Reservation:
     """Add ``quantity`` of a product to the member's basket, on top of what it holds.
 
     Same rules as :func:`set_quantity`; two quick taps add twice, never lose one.
     """
-    return await _change(session, member, cycle_id, product_id, now, delta=quantity)
+    return await _change(
+        session, member, cycle_id, product_id, now, delta=quantity, overdraft_cents=overdraft_cents
+    )
 
 
 async def _change(
@@ -289,6 +304,7 @@ async def _change(
     target: Decimal | None = None,
     delta: Decimal | None = None,
     minimum_cents: int = 0,
+    overdraft_cents: int | None = None,
 ) -> Reservation:
     async with unit_of_work(session):
         cycle = await lock_open_cycle(session, cycle_id)
@@ -319,6 +335,7 @@ async def _change(
             _put_line(order, offer, line, new_quantity)
             _retotal(order, now)
             _check_still_above_minimum(order, minimum_cents)
+            await hold_for_order(session, order, overdraft_cents)
         offered, ordered = left if left is not None else await _stock(session, offer.id)
     requested = quantity - current if quantity > current else Decimal(0)
     return Reservation(
@@ -392,6 +409,7 @@ async def empty_basket(session: AsyncSession, member: Member, cycle_id: int, now
             await _release(session, offers[line.product_id], line.quantity)
             order.lines.remove(line)
         _retotal(order, now)
+        await hold_for_order(session, order, None)  # nothing left to hold
     return count
 
 
@@ -403,13 +421,15 @@ async def confirm_order(
     minimum_cents: int = 0,
     *,
     refuse_unchanged: bool = False,
+    overdraft_cents: int | None = None,
 ) -> Order:
     """Turn the basket into an order (or confirm the changes of one); returns it with its lines.
 
     Refuses an empty basket, one below ``minimum_cents`` and a member without a pickup point;
     with ``refuse_unchanged``, also an order already confirmed as it stands
     (:class:`AlreadyConfirmed`: a second tap, even a simultaneous one, confirms nothing).
-    Commits.
+    With ``overdraft_cents`` the order holds its total on the member's balance, or is refused
+    (:class:`~models.errors.BalanceTooLow`). Commits.
     """
     async with unit_of_work(session):
         cycle = await lock_open_cycle(session, cycle_id)
@@ -434,6 +454,7 @@ async def confirm_order(
         order.confirmed_at = order.confirmed_at or now
         order.changed_since_confirmed = False
         order.updated_at = now
+        await hold_for_order(session, order, overdraft_cents)
     return await load_order(session, order.id)
 
 
@@ -485,7 +506,12 @@ async def last_order(session: AsyncSession, member: Member, before_cycle: Cycle)
 
 
 async def reorder_last(
-    session: AsyncSession, member: Member, cycle_id: int, now: datetime
+    session: AsyncSession,
+    member: Member,
+    cycle_id: int,
+    now: datetime,
+    *,
+    overdraft_cents: int | None = None,
 ) -> ReorderReport:
     """Copy the member's last confirmed order into this cycle's basket, as far as stock allows,
     in one unit of work: every line that can be added is, or (on a refusal) nothing changes.
@@ -494,7 +520,9 @@ async def reorder_last(
     week's step is rounded down to it (``rounded``); what is not offered, sold out or rounds to
     nothing is listed in ``missing``, what is partly available in ``short``. A line is never
     taken past :data:`MAX_LINE_QUANTITY`. Refuses with :class:`CycleClosed` once the cycle is
-    closed, :class:`StaleAction` for an unknown cycle.
+    closed, :class:`StaleAction` for an unknown cycle; a confirmed order that the copy would
+    take past the balance (``overdraft_cents`` set) changes nothing
+    (:class:`~models.errors.BalanceTooLow`).
     """
     cycle = await session.get(Cycle, cycle_id)
     if cycle is None:
@@ -502,11 +530,17 @@ async def reorder_last(
     previous = await last_order(session, member, cycle)
     if previous is None:
         return ReorderReport(source_order_id=None)
-    return await _copy_order(session, member, cycle_id, previous, now)
+    return await _copy_order(session, member, cycle_id, previous, now, overdraft_cents)
 
 
 async def reorder_order(
-    session: AsyncSession, member: Member, cycle_id: int, order_id: int, now: datetime
+    session: AsyncSession,
+    member: Member,
+    cycle_id: int,
+    order_id: int,
+    now: datetime,
+    *,
+    overdraft_cents: int | None = None,
 ) -> ReorderReport:
     """Copy one of the member's own past orders (``order_id``, from ``/commandes``) into this
     cycle's basket, with the same rules and in one unit of work as :func:`reorder_last`.
@@ -514,11 +548,16 @@ async def reorder_order(
     previous = await order_of_member(session, member, order_id)
     if previous.cycle_id == cycle_id or previous.status not in PAST_STATUSES:
         raise StaleAction(order_id=order_id)
-    return await _copy_order(session, member, cycle_id, previous, now)
+    return await _copy_order(session, member, cycle_id, previous, now, overdraft_cents)
 
 
 async def _copy_order(
-    session: AsyncSession, member: Member, cycle_id: int, previous: Order, now: datetime
+    session: AsyncSession,
+    member: Member,
+    cycle_id: int,
+    previous: Order,
+    now: datetime,
+    overdraft_cents: int | None = None,
 ) -> ReorderReport:
     """``previous``'s lines added to this cycle's basket as far as stock allows (one unit)."""
     wanted = [(line.product_id, line.quantity) for line in previous.lines]
@@ -557,6 +596,7 @@ async def _copy_order(
             (report.short if reservation.short else report.copied).append(reservation)
         if order is not None:
             _retotal(order, now)
+            await hold_for_order(session, order, overdraft_cents)
     return report
 
 

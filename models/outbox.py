@@ -93,6 +93,7 @@ class Kind(enum.StrEnum):
     MISSED_CYCLES = "missed_cycles"  # the bot was down: the cycles it skipped, a late close
     ERROR_REPORT = "error_report"  # an error the bot met, for the admins
     COLLECTION_ROUND = "collection_round"
+    INVOICE = "invoice"  # a Telegram Payments invoice for an order (may be dropped: /payer)
     PRODUCER_STATEMENT = "producer_statement"  # a producer's account for a month, PDF and CSV
 
 

@@ -21,6 +21,7 @@ from models.cycle import Cycle, CycleState
 from models.cycles import lock_cycle
 from models.errors import StaleAction
 from models.order import Order, OrderLine, OrderStatus
+from models.payments import cancel_counter_payments
 from models.pickup_point import PickupPoint
 from models.unit_of_work import unit_of_work
 
@@ -41,6 +42,8 @@ class PickupEntry:
     status: OrderStatus
     phone: str | None = None
     items: tuple[ExportLine, ...] = ()
+    to_pay_cents: int = 0
+    """What the consumer still owes (0: paid, from the balance, online or at the counter)."""
     """The order's lines, when the list is for print (:func:`models.exports.pickup_lists`);
     empty on the pickup-day screen, which shows only their count (``lines``)."""
     to_weigh: int = 0
@@ -65,6 +68,11 @@ class PickupList:
     def total_cents(self) -> int:
         """What the point's consumers pay, all together."""
         return sum(entry.total_cents for entry in self.entries)
+
+    @property
+    def to_pay_cents(self) -> int:
+        """What the point's consumers still owe, all together."""
+        return sum(entry.to_pay_cents for entry in self.entries)
 
     def matching(self, query: str) -> tuple[PickupEntry, ...]:
         """The entries ``query`` finds: an order number ("42", "n° 42", "#42") finds that order;
@@ -153,6 +161,7 @@ async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> Pi
             int(lines),
             order.status,
             order.member.phone,
+            to_pay_cents=order.to_pay_cents,
             to_weigh=int(to_weigh),
         )
         for order, lines, to_weigh in ordered
@@ -161,8 +170,11 @@ async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> Pi
     return PickupList(cycle, point, tuple(entries))
 
 
-async def toggle_collected(session: AsyncSession, order_id: int) -> Order:
-    """Mark the order collected, or back to not collected; commits.
+async def toggle_collected(
+    session: AsyncSession, order_id: int, now: datetime | None = None
+) -> Order:
+    """Mark the order collected, or back to not collected (what the check-in recorded as paid
+    at the counter is then taken back); commits.
 
     Only while its cycle is being picked up (closed); otherwise :class:`StaleAction`.
     """
@@ -178,12 +190,36 @@ async def toggle_collected(session: AsyncSession, order_id: int) -> Order:
         cycle = await session.get(Cycle, order.cycle_id, populate_existing=True)
         if cycle is None or cycle.state != CycleState.CLOSED:
             raise StaleAction(order_id=order_id)
-        order.status = (
-            OrderStatus.CONFIRMED
-            if order.status == OrderStatus.COLLECTED
-            else OrderStatus.COLLECTED
-        )
+        if order.status == OrderStatus.COLLECTED:
+            order.status = OrderStatus.CONFIRMED
+            await cancel_counter_payments(session, order, None, now or order.updated_at)
+        else:
+            order.status = OrderStatus.COLLECTED
     return order
+
+
+async def pickup_entry(session: AsyncSession, order_id: int) -> tuple[PickupEntry, Order]:
+    """One order of the pickup day's lists (its entry, and the order for its cycle and point);
+    :class:`StaleAction` when it is not on a list being picked up. Reads only."""
+    order = await session.scalar(
+        select(Order)
+        .where(Order.id == order_id, Order.status.in_(ON_THE_LIST))
+        .options(selectinload(Order.member), selectinload(Order.lines))
+        .execution_options(populate_existing=True)
+    )
+    await session.commit()
+    if order is None or order.pickup_point_id is None:
+        raise StaleAction(order_id=order_id)
+    entry = PickupEntry(
+        order.id,
+        order.member.display_name,
+        order.total_cents,
+        len(order.lines),
+        order.status,
+        order.member.phone,
+        to_pay_cents=order.to_pay_cents,
+    )
+    return entry, order
 
 
 def pickup_missed(cycle: Cycle) -> bool:

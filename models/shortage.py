@@ -25,6 +25,7 @@ from models.errors import StaleAction
 from models.member import Member
 from models.order import Order, OrderLine, OrderStatus
 from models.ordering import floor_to_step
+from models.payments import order_total_changed
 from models.producer import Product
 from models.producer_account import Refund
 from models.stock import (
@@ -87,6 +88,8 @@ class AffectedOrder:
     total_before: int
     total_after: int = 0
     changes: list[LineChange] = field(default_factory=list)
+    refunded_cents: int = 0
+    """What went back to the member's balance (the order had been paid for more)."""
 
 
 @dataclass(frozen=True)
@@ -426,6 +429,7 @@ async def _share_out(
             )
         order.total_cents = sum(ln.total_cents for ln in order.lines)
         order.updated_at = now
+        report.refunded_cents += await order_total_changed(session, order, now)
     ordered_before = offer.ordered
     offered_before = offer.offered
     offer.ordered = normalize_quantity(kept_total)

@@ -32,6 +32,7 @@ from models.member import Member
 from models.members import await_input, awaited, stop_awaiting
 from models.order import Order, OrderLine, OrderStatus
 from models.outbox import Kind, Part, add_messages
+from models.payments import settle_final_amount
 from models.producer import Product
 from models.text import fold
 from models.unit_of_work import unit_of_work
@@ -154,12 +155,15 @@ async def weigh(
     *,
     producer_id: int | None = None,
     receipt: Callable[[Order], Sequence[Part]] | None = None,
+    overdraft_cents: int | None = None,
 ) -> Weighed:
     """Give line ``line_id`` its real weight (``producer_id``: only one of that producer's
     lines); the caller gets the line, the order's new total and whether the order is now final.
     When it is, ``receipt`` renders the consumer's final receipt from the order (its lines and
     products, member, point and cycle loaded), written into the outbox in the same unit of work
     under :attr:`Weighed.receipt_key` (a correction to another amount writes another one).
+    What was paid follows the new amount (:func:`models.payments.settle_final_amount`: a refund
+    to the balance, or with ``overdraft_cents`` — the balance mode — a debit from it).
     Refuses with :class:`WeightRefused`, or :class:`StaleAction` for a line that is gone."""
     async with unit_of_work(session):
         found = await session.execute(
@@ -204,6 +208,7 @@ async def weigh(
             raise WeightRefused(reason="bounds", name=line.product.name)
         order.total_cents = sum(x.total_cents for x in order.lines)
         order.updated_at = now
+        await settle_final_amount(session, order, now, overdraft_cents)
         await session.flush()
         weighed = Weighed(
             line=_weighing_line(line, order, line.product, order.member),

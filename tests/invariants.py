@@ -9,7 +9,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Cycle, Offer, Order, OrderLine, OrderStatus, Payout, Product, Refund
+from models import (
+    Balance,
+    BalanceMovement,
+    Cycle,
+    CycleState,
+    Offer,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    Payout,
+    Product,
+    Refund,
+)
 from models.amounts import line_cents
 from models.ordering import line_total
 from models.statements import COUNTED, SETTLED_CYCLES, month_of, statements
@@ -17,9 +30,10 @@ from models.statements import COUNTED, SETTLED_CYCLES, month_of, statements
 RESERVING = (OrderStatus.BASKET, OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
 
 
-async def check_invariants(session: AsyncSession) -> None:
+async def check_invariants(session: AsyncSession, *, overdraft_cents: int = 0) -> None:
     """Assert: 0 ≤ ordered ≤ offered; ordered = what live orders hold; totals = sum of lines
-    (a weighed line's at its weight); the producers' statements add up (:func:`check_money`)."""
+    (a weighed line's at its weight); the producers' statements add up (:func:`check_money`);
+    the payments and balances add up (:func:`check_payments`)."""
     offers = (await session.scalars(select(Offer).execution_options(populate_existing=True))).all()
     held: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
     rows = await session.execute(
@@ -55,6 +69,7 @@ async def check_invariants(session: AsyncSession) -> None:
             assert line.quantity > 0
             assert (line.weight_kg is None) == (line.weighed_at is None), line.id
     await check_money(session)
+    await check_payments(session, overdraft_cents=overdraft_cents)
     await session.commit()  # end the read transaction (it wrote nothing): the app goes on writing
 
 
@@ -114,3 +129,56 @@ async def check_money(session: AsyncSession) -> None:
             assert sum(st.sales_cents for st in found) == orders_total, period
     for payout in await session.scalars(select(Payout)):
         assert payout.amount_cents >= 0
+
+
+async def check_payments(session: AsyncSession, *, overdraft_cents: int = 0) -> None:
+    """Assert, in integer cents: a balance is the sum of its movements and what it holds the sum
+    of what its member's orders hold, never past the overdraft; an order's ``paid_cents`` is the
+    sum of its payments; an order holds nothing once its cycle closed; each Telegram charge is
+    recorded once."""
+    balances = (
+        await session.scalars(select(Balance).execution_options(populate_existing=True))
+    ).all()
+    movements: dict[int, int] = defaultdict(int)
+    for member_id, amount in await session.execute(
+        select(BalanceMovement.member_id, BalanceMovement.amount_cents)
+    ):
+        assert isinstance(amount, int)
+        movements[member_id] += amount
+    holds: dict[int, int] = defaultdict(int)
+    for member_id, held in await session.execute(select(Order.member_id, Order.held_cents)):
+        holds[member_id] += held
+    seen = set()
+    for balance in balances:
+        seen.add(balance.member_id)
+        assert balance.cents == movements.get(balance.member_id, 0), (
+            f"balance of member {balance.member_id}: {balance.cents} but its movements sum to "
+            f"{movements.get(balance.member_id, 0)}"
+        )
+        assert balance.held_cents == holds.get(balance.member_id, 0), balance.member_id
+        assert balance.cents - balance.held_cents >= -overdraft_cents, (
+            f"balance of member {balance.member_id} past its overdraft: {balance.cents} held "
+            f"{balance.held_cents}"
+        )
+    assert set(movements) <= seen
+    assert {m for m, h in holds.items() if h} <= seen
+    paid: dict[int, int] = defaultdict(int)
+    for order_id, amount in await session.execute(select(Payment.order_id, Payment.amount_cents)):
+        paid[order_id] += amount
+    orders = (await session.scalars(select(Order).execution_options(populate_existing=True))).all()
+    for order in orders:
+        assert order.paid_cents == paid.get(order.id, 0), (
+            f"order {order.id}: paid {order.paid_cents} but its payments sum to "
+            f"{paid.get(order.id, 0)}"
+        )
+        assert 0 <= order.held_cents <= order.total_cents, order.id
+    held_after_close = await session.scalar(
+        select(func.count(Order.id))
+        .join(Cycle, Order.cycle_id == Cycle.id)
+        .where(Cycle.state != CycleState.OPEN, Order.held_cents != 0)
+    )
+    assert not held_after_close, "an order of a closed cycle still holds money on a balance"
+    charges = [
+        c for c in await session.scalars(select(Payment.telegram_charge_id)) if c is not None
+    ]
+    assert len(charges) == len(set(charges))

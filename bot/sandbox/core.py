@@ -30,7 +30,13 @@ from bot.sandbox.driver import SandboxUser
 from bot.sandbox.errors import NOT_FOUND, ApiError
 from bot.sandbox.limits import FaultInjector, RateLimiter, RateLimits
 from bot.sandbox.methods import BotApi
-from bot.sandbox.state import CallbackQueryRecord, FileRecord, MessageRecord, SandboxEvent
+from bot.sandbox.state import (
+    CallbackQueryRecord,
+    FileRecord,
+    MessageRecord,
+    PreCheckoutRecord,
+    SandboxEvent,
+)
 from bot.sandbox.table import ApiTable, UploadedFile, load_table
 
 if TYPE_CHECKING:
@@ -49,6 +55,9 @@ BOT_FIRST_NAME = "Desserte"
 BOT_USERNAME = "desserte_bot"
 DEFAULT_TOKEN = "123:SANDBOX"
 FIRST_USER_ID = 100_000_001
+PRE_CHECKOUT_TIMEOUT = 10.0
+"""Seconds the bot has to answer a ``pre_checkout_query`` (Bot API, answerPreCheckoutQuery:
+"The Bot API must receive an answer within 10 seconds after the pre-checkout query was sent")."""
 CALLBACK_QUERY_TIMEOUT = 15.0
 """Seconds a button press may wait for ``answerCallbackQuery`` before Telegram refuses the
 answer ("query is too old…"); bots report a few seconds to under 20 (bot/sandbox/README.md)."""
@@ -149,6 +158,8 @@ class Sandbox:
         self.webhook: JSON = {}
         self.files: dict[str, FileRecord] = {}
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
+        self.pre_checkout_queries: dict[str, PreCheckoutRecord] = {}
+        """Every payment confirmed by a user, by query id, with the bot's answer."""
         self.deleted: list[MessageRecord] = []
         """Every message deleted by the bot, in deletion order."""
         self.menu_buttons: dict[int | None, JSON] = {}
@@ -434,6 +445,9 @@ class Sandbox:
             self._last_activity = time.monotonic()
             return
         if self.webhook.get("url"):
+            allowed = self.webhook.get("allowed_updates")
+            if allowed and _update_kind(update) not in allowed:
+                return  # Telegram does not send what the bot did not ask for
             await self._post_webhook(update)
             return
         self._updates.append(update)

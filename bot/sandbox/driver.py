@@ -12,7 +12,13 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from bot.sandbox.formatting import command_entities
-from bot.sandbox.state import CallbackAnswer, CallbackQueryRecord, MessageRecord, SandboxEvent
+from bot.sandbox.state import (
+    CallbackAnswer,
+    CallbackQueryRecord,
+    MessageRecord,
+    PreCheckoutRecord,
+    SandboxEvent,
+)
 
 if TYPE_CHECKING:
     from bot.sandbox.core import Sandbox
@@ -260,6 +266,64 @@ class SandboxUser:
             except AssertionError:
                 message = self.last_message
         return await self._press(message, data, None, wait)
+
+    async def pay(
+        self,
+        message: MessageRecord | None = None,
+        *,
+        repeat: int = 1,
+        delay: float = 0.0,
+        wait: bool = False,
+    ) -> PreCheckoutRecord:
+        """Pay an invoice (``message``, else the newest one in the chat) as Telegram does: the
+        bot gets a ``pre_checkout_query``; if it answered ``ok`` within 10 seconds (``delay``
+        moves the sandbox clock's reading of the answer, for tests of a slow bot), the chat gets
+        the ``successful_payment`` service message, delivered ``repeat`` times (as Telegram
+        does when it did not get the webhook's answer). Returns the query and its answer."""
+        from bot.sandbox.core import PRE_CHECKOUT_TIMEOUT
+
+        sandbox = self._sandbox
+        target = message or next(
+            (m for m in reversed(self.messages) if m.invoice is not None), None
+        )
+        if target is None or target.invoice is None:
+            raise AssertionError(f"no invoice in {self.first_name}'s chat")
+        invoice = target.invoice
+        query = PreCheckoutRecord(
+            id=str(5_000_000_000_000_000 + sandbox._next_id()),
+            user_id=self.id,
+            message_id=target.message_id,
+            currency=invoice["currency"],
+            total_amount=invoice["total_amount"],
+            invoice_payload=invoice["sandbox"]["payload"],
+            asked_at=sandbox.moment() - delay,
+        )
+        sandbox.pre_checkout_queries[query.id] = query
+        self._emit("pay", text=invoice["title"], message_id=target.message_id)
+        payload = {
+            "id": query.id,
+            "from": self.user_json,
+            "currency": query.currency,
+            "total_amount": query.total_amount,
+            "invoice_payload": query.invoice_payload,
+        }
+        await self._deliver({"pre_checkout_query": payload}, wait)
+        in_time = sandbox.moment() - query.asked_at <= PRE_CHECKOUT_TIMEOUT
+        if not (query.answered and query.ok and in_time):
+            return query
+        n = sandbox._next_id()
+        record = self._new_message(
+            successful_payment={
+                "currency": query.currency,
+                "total_amount": query.total_amount,
+                "invoice_payload": query.invoice_payload,
+                "telegram_payment_charge_id": f"tg-charge-{n:08d}",
+                "provider_payment_charge_id": f"provider-charge-{n:08d}",
+            }
+        )
+        for _time in range(max(repeat, 1)):
+            await self._deliver({"message": record.to_json()}, wait)
+        return query
 
     # -- internals ----------------------------------------------------------------------------
 

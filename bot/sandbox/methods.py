@@ -47,6 +47,7 @@ SENDING_METHODS = frozenset(
         "sendPhoto",
         "sendMediaGroup",
         "sendChatAction",
+        "sendInvoice",
         "copyMessage",
         "forwardMessage",
     }
@@ -74,6 +75,14 @@ CHAT_ACTIONS = frozenset(
         "upload_video_note",
     }
 )
+INVOICE_CURRENCIES = frozenset(
+    {"EUR", "USD", "GBP", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "CZK", "JPY", "XTR"}
+)
+"""Currencies the sandbox takes in ``sendInvoice`` (a subset of Telegram's currencies.json,
+https://core.telegram.org/bots/payments#supported-currencies; ``XTR``: Telegram Stars)."""
+MAX_INVOICE_TOTAL = 1_000_000
+"""The largest total the sandbox invoices, in the currency's smallest units (Telegram's
+``max_amount`` is about US$10,000 in each currency)."""
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
 
@@ -101,6 +110,8 @@ class BotApi:
             "sendPhoto": self.send_photo,
             "sendMediaGroup": self.send_media_group,
             "sendChatAction": self.send_chat_action,
+            "sendInvoice": self.send_invoice,
+            "answerPreCheckoutQuery": self.answer_pre_checkout_query,
             "setMyCommands": self.set_my_commands,
             "getMyCommands": self.get_my_commands,
             "deleteMyCommands": self.delete_my_commands,
@@ -523,6 +534,73 @@ class BotApi:
             self._emit_message(user, record, f"bot_{kind}")
             out.append(record.to_json())
         return out
+
+    # -- payments -----------------------------------------------------------------------------
+
+    def send_invoice(self, p: Params, f: Files) -> JSON:
+        """An invoice in the chat, under Telegram's rules (Bot API, sendInvoice): title 1-32
+        characters, description 1-255, payload 1-128 bytes, a known currency, a provider token
+        for real money (none for Stars, which take exactly one price), integer amounts in the
+        smallest units whose total is positive."""
+        user = self._user(p["chat_id"])
+        if not 1 <= len(p["title"]) <= 32 or not 1 <= len(p["description"]) <= 255:
+            raise bad_request("INVOICE_TITLE_OR_DESCRIPTION_INVALID")
+        if not 1 <= len(p["payload"].encode("utf-8")) <= 128:
+            raise bad_request("INVOICE_PAYLOAD_INVALID")
+        currency = p["currency"]
+        if currency not in INVOICE_CURRENCIES:
+            raise bad_request("CURRENCY_INVALID")
+        token = p.get("provider_token") or ""
+        prices = p["prices"]
+        if (currency == "XTR") == bool(token) or (currency == "XTR" and len(prices) != 1):
+            raise bad_request("PAYMENT_PROVIDER_INVALID")
+        amounts = [price.get("amount") for price in prices]
+        if not prices or any(not isinstance(a, int) or isinstance(a, bool) for a in amounts):
+            raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
+        total = sum(amounts)
+        if not 0 < total <= MAX_INVOICE_TOTAL:
+            raise bad_request("CURRENCY_TOTAL_AMOUNT_INVALID")
+        record = self._bot_message(
+            user,
+            invoice={
+                "title": p["title"],
+                "description": p["description"],
+                "start_parameter": p.get("start_parameter") or "",
+                "currency": currency,
+                "total_amount": total,
+                "sandbox": {"payload": p["payload"], "prices": prices},
+            },
+            reply_to_message_id=self._reply_to(user, p),
+        )
+        self._emit_message(user, record, "bot_invoice")
+        return record.to_json()
+
+    def answer_pre_checkout_query(self, p: Params, f: Files) -> bool:
+        """The bot's answer to a confirmed payment: once, within 10 seconds (sandbox clock);
+        a refusal must say why (``error_message``), Telegram shows it to the user."""
+        from bot.sandbox.core import PRE_CHECKOUT_TIMEOUT
+
+        query = self.sb.pre_checkout_queries.get(p["pre_checkout_query_id"])
+        if query is None or query.answered:
+            raise bad_request(_QUERY_INVALID)
+        if self.sb.moment() - query.asked_at > PRE_CHECKOUT_TIMEOUT:
+            raise bad_request(_QUERY_INVALID)
+        if not p["ok"] and not (p.get("error_message") or "").strip():
+            raise bad_request("ERROR_MESSAGE_EMPTY")
+        query.answered, query.ok = True, bool(p["ok"])
+        query.error_message = None if p["ok"] else p["error_message"]
+        user = self.sb._users[query.user_id]
+        self.sb._emit(
+            SandboxEvent(
+                who=self.sb.bot_first_name,
+                kind="bot_checkout_answer",
+                chat_id=user.id,
+                chat=user.first_name,
+                text=query.error_message,
+                message_id=query.message_id,
+            )
+        )
+        return True
 
     def send_chat_action(self, p: Params, f: Files) -> bool:
         user = self._user(p["chat_id"])

@@ -112,6 +112,11 @@ class MessageRecord:
     photo: FileRecord | None = None
     contact: JSON | None = None
     """A shared ``Contact`` (phone_number, first_name, user_id), sent by a user."""
+    invoice: JSON | None = None
+    """An ``Invoice`` the bot sent (``sendInvoice``), with the ``payload`` and ``prices`` it
+    gave kept beside Telegram's fields under ``"sandbox"`` (Telegram shows them to nobody)."""
+    successful_payment: JSON | None = None
+    """The ``SuccessfulPayment`` of a service message, once the user paid an invoice."""
     reply_to_message_id: int | None = None
     media_group_id: str | None = None
     edits: int = 0
@@ -186,6 +191,10 @@ class MessageRecord:
                 out["caption_entities"] = self.caption_entities
         if self.contact is not None:
             out["contact"] = self.contact
+        if self.invoice is not None:
+            out["invoice"] = {k: v for k, v in self.invoice.items() if k != "sandbox"}
+        if self.successful_payment is not None:
+            out["successful_payment"] = self.successful_payment
         if self.reply_markup is not None:
             out["reply_markup"] = self.reply_markup
         return out
@@ -230,6 +239,24 @@ class CallbackQueryRecord:
     answer: CallbackAnswer | None = None
     pressed_at: float = 0.0
     """When the person pressed, on the sandbox's clock (unix seconds)."""
+
+
+@dataclass(slots=True, eq=False)
+class PreCheckoutRecord:
+    """A payment a user confirmed (``pre_checkout_query``) and, once the bot answered it
+    (``answerPreCheckoutQuery``), the answer: ``ok`` and ``error_message``."""
+
+    id: str
+    user_id: int
+    message_id: int
+    currency: str
+    total_amount: int
+    invoice_payload: str
+    asked_at: float = 0.0
+    """When the user confirmed, on the sandbox's clock (unix seconds)."""
+    answered: bool = False
+    ok: bool = False
+    error_message: str | None = None
 
 
 @dataclass(slots=True, frozen=True)

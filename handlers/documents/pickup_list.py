@@ -103,8 +103,9 @@ def _write_entry(pdf: FPDF, entry: PickupEntry) -> None:
     pdf.set_font(FONT, "B", 11)
     width = pdf.epw - BOX - 3
     who = f"{entry.member_name} · {order_number(entry.order_id)}"
-    pdf.cell(width - 30, LINE_HEIGHT, who)
+    pdf.cell(width - 70, LINE_HEIGHT, who)
     pdf.cell(30, LINE_HEIGHT, _amount(entry.total_cents, entry.to_weigh > 0), align="R")
+    pdf.cell(40, LINE_HEIGHT, _to_pay(entry.to_pay_cents, entry.to_weigh > 0), align="R")
     pdf.ln(LINE_HEIGHT)
     pdf.set_font(FONT, "", 9.5)
     if entry.phone is not None:
@@ -130,6 +131,14 @@ def _write_entry(pdf: FPDF, entry: PickupEntry) -> None:
     pdf.line(pdf.l_margin, pdf.get_y() + 1, pdf.l_margin + pdf.epw, pdf.get_y() + 1)
     pdf.set_draw_color(0, 0, 0)
     pdf.ln(3)
+
+
+def _to_pay(cents: int, estimate: bool) -> str:
+    """The "to pay" column: the amount (≈ while a line is still to weigh), or that nothing is
+    owed."""
+    if cents <= 0:
+        return _("payé")
+    return _("à payer : {amount}").format(amount=_amount(cents, estimate))
 
 
 def _write_list(pdf: FPDF, pickup: PickupList, timezone: ZoneInfo) -> None:
@@ -166,6 +175,13 @@ def _write_list(pdf: FPDF, pickup: PickupList, timezone: ZoneInfo) -> None:
         ngettext("{count} commande — {total}", "{count} commandes — {total}", count).format(
             count=count, total=_amount(pickup.total_cents, pickup.to_weigh > 0)
         ),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    pdf.cell(
+        0,
+        6,
+        _("Reste à encaisser : {amount}").format(amount=format_price(pickup.to_pay_cents)),
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
     )

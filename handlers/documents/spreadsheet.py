@@ -15,6 +15,7 @@ from handlers.i18n import _, current_locale
 from handlers.units import unit_name
 from models.cells import spreadsheet_row
 from models.exports import ExportLine, Totals
+from models.pickup_day import PickupList
 
 EURO_FORMAT = '#,##0.00 "€"'
 QUANTITY_FORMAT = "#,##0.###"
@@ -86,6 +87,45 @@ def orders_csv(lines: list[ExportLine]) -> bytes:
                 ]
             )
         )
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def pickup_lists_csv(lists: list[PickupList]) -> bytes:
+    """The pickup lists as CSV, one row per order: who, where, the order, the phone, the total,
+    what is still to pay (0 once paid), whether it is an estimate and whether it was collected."""
+    locale = current_locale()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if locale == "fr" else ",", lineterminator="\r\n")
+    writer.writerow(
+        spreadsheet_row(
+            [
+                _("Consommateur"),
+                _("Point de retrait"),
+                _("Commande"),
+                _("Téléphone"),
+                _("Total (€)"),
+                _("À payer (€)"),
+                _("Montant"),
+                _("Retirée"),
+            ]
+        )
+    )
+    for listing in lists:
+        for entry in listing.entries:
+            writer.writerow(
+                spreadsheet_row(
+                    [
+                        entry.member_name,
+                        listing.point.name,
+                        entry.order_id,
+                        entry.phone or "",
+                        numbers.format_decimal(_euros(entry.total_cents), "0.00", locale=locale),
+                        numbers.format_decimal(_euros(entry.to_pay_cents), "0.00", locale=locale),
+                        _("estimé") if entry.to_weigh else _("définitif"),
+                        _("oui") if entry.collected else _("non"),
+                    ]
+                )
+            )
     return buffer.getvalue().encode("utf-8-sig")
 
 

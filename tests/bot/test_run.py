@@ -162,6 +162,7 @@ async def test_webhook_checks_the_secret(
         "message",
         "callback_query",
         "my_chat_member",
+        "pre_checkout_query",  # without it Telegram never asks before an online payment
     }
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         assert (await client.get(f"/bot{TOKEN}/getUpdates")).status_code == 409

@@ -66,3 +66,38 @@ def test_cli_stops_with_one_line(monkeypatch, capsys):
     assert err == [
         "desserte: TIMEZONE: 'Nowhere/Land' is not a known time zone (e.g. Europe/Paris)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            {"payment_mode": "cheque"},
+            "PAYMENT_MODE: 'cheque' is not one of pickup, balance, online",
+        ),
+        ({"payment_currency": "BTC"}, "PAYMENT_CURRENCY: 'BTC' is not a currency"),
+        ({"balance_overdraft_cents": -1}, "BALANCE_OVERDRAFT_CENTS:"),
+        (
+            {"payment_mode": "online"},
+            "PAYMENT_PROVIDER_TOKEN is needed when PAYMENT_MODE is online",
+        ),
+    ],
+)
+def test_payment_settings_say_what_is_wrong(values, expected):
+    with pytest.raises(SettingsError) as refused:
+        load_settings(_env_file=None, **values)
+    assert expected in str(refused.value)
+
+
+def test_a_network_pays_its_own_way():
+    from bot.networks import check_network_settings, network_settings
+    from models.network import Network
+    from models.payment import PaymentMode
+
+    base = load_settings(_env_file=None)
+    assert base.payment_terms.mode == PaymentMode.AT_PICKUP
+    own = check_network_settings(
+        {"PAYMENT_MODE": "balance", "BALANCE_OVERDRAFT_CENTS": 1000}, where="chatellerault"
+    )
+    terms = network_settings(base, Network(slug="chatellerault", settings=own)).payment_terms
+    assert (terms.mode, terms.order_overdraft) == (PaymentMode.BALANCE, 1000)

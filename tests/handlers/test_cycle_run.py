@@ -255,9 +255,11 @@ async def test_a_whole_week_runs_itself(app, sandbox, session, clock, network, s
     listing = admin.last_message
     assert "Halle centrale" in listing.text
     await admin.press("Bob")
+    assert "à payer. Payé comment ?" in listing.text
+    await admin.press("Carte")
     assert admin.last_message is listing
-    assert listing.edits == 1
-    assert any("✅ Bob" in b for row in listing.buttons for b in row)
+    assert listing.edits == 2
+    assert any("✅ Bob" in b and b.endswith("payé") for row in listing.buttons for b in row)
 
     # End of the pickup window: delivered.
     clock.set(paris(2026, 12, 17, 19, 30))

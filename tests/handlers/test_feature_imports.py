@@ -24,6 +24,7 @@ SHARED = frozenset(
         "i18n",  # the translation layer
         "import_errors",  # catalog import reasons as sentences
         "menu",  # the commands
+        "money",  # payment methods in words, an order's invoice
         "middleware",  # per-update plumbing
         "package_data",  # shipped folders
         "small_talk",  # what plain text gets before the search (greetings, thanks, paying…)

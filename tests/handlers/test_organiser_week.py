@@ -143,9 +143,9 @@ async def test_pickup_list_by_surname_in_pages_with_numbers_and_phones(app, sand
     buttons = labels(listing)
     assert len(buttons) <= 100
     assert buttons[:3] == [
-        f"⬜ Anne Dupont · n° {orders['Anne']} — 8,50\u00a0€",
-        f"⬜ Émile Dupont · n° {orders['Émile']} — 8,50\u00a0€",
-        f"⬜ Bruno Martin · n° {orders['Bruno']} — 8,50\u00a0€",
+        f"⬜ Anne Dupont · n° {orders['Anne']} — à payer 8,50\u00a0€",
+        f"⬜ Émile Dupont · n° {orders['Émile']} — à payer 8,50\u00a0€",
+        f"⬜ Bruno Martin · n° {orders['Bruno']} — à payer 8,50\u00a0€",
     ]
     assert f"☎️ Émile Dupont (n° {orders['Émile']}) : 06 12 34 56 78" in listing.text
     assert "65 commandes, 0 retirée" in listing.text
@@ -162,9 +162,11 @@ async def test_pickup_list_by_surname_in_pages_with_numbers_and_phones(app, sand
     assert "2 commandes trouvées pour « dupont »." in found.text
     assert len(labels(found)) == 4  # the two, the whole list, the points
     await admin.press("Émile")
-    assert found.text.startswith("✅ Retirée")
+    assert "8,50\u00a0€ à payer. Payé comment ?" in found.text
+    await admin.press("Chèque")
+    assert found.text.startswith("✅ Retirée, payée 8,50\u00a0€ (chèque)")
     assert "Page 1/3" in found.text
-    assert f"✅ Émile Dupont · n° {orders['Émile']} — 8,50\u00a0€" in labels(found)
+    assert f"✅ Émile Dupont · n° {orders['Émile']} — payé" in labels(found)
 
     # An order number, in the command.
     await admin.send(f"/retraits halle n° {orders['Zoé']}")

@@ -131,6 +131,8 @@ BUTTONS: dict[str, Button] = {
     "pck": Button(lambda w: "pck", ADMIN),
     "pck:pt": Button(lambda w: f"pck:pt:{w.cycle_id}:{w.point_id}:0", ADMIN),
     "pck:tog": Button(lambda w: f"pck:tog:{w.bob_past_order_id}:0", ADMIN, acts=True),
+    "pck:pq": Button(lambda w: f"pck:pq:{w.bob_past_order_id}:0", ADMIN),
+    "pck:pm": Button(lambda w: f"pck:pm:{w.bob_past_order_id}:0:cash", ADMIN, acts=True),
     "pck:end": Button(lambda w: f"pck:end:{w.past_cycle_id}:{w.point_id}", ADMIN),
     "pck:end!": Button(lambda w: f"pck:end!:{w.past_cycle_id}:{w.point_id}", ADMIN, acts=True),
     "bc:aud": Button(lambda w: f"bc:aud:{w.draft_id}:consumers", ADMIN, acts=True),
@@ -145,6 +147,7 @@ BUTTONS: dict[str, Button] = {
     "exp:csv": Button(lambda w: f"exp:csv:{w.past_cycle_id}", ADMIN),
     "exp:xlsx": Button(lambda w: f"exp:xlsx:{w.past_cycle_id}", ADMIN),
     "exp:pdf": Button(lambda w: f"exp:pdf:{w.past_cycle_id}:0", ADMIN),
+    "exp:pcsv": Button(lambda w: f"exp:pcsv:{w.past_cycle_id}", ADMIN),
     "exp:of": Button(lambda w: f"exp:of:{w.past_cycle_id}", ADMIN),
     "rep": Button(lambda w: f"rep:{w.past_cycle_id}", ADMIN),
     # Marie's pending stock update: only she may validate, fix, cancel or resolve it.
