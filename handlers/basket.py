@@ -38,7 +38,7 @@ from handlers.shop import (
 from handlers.units import quantity_phrase
 from handlers.week_texts import order_number, order_updated_text
 from models import Cycle, Order, OrderStatus, Product
-from models.errors import AlreadyConfirmed, BelowMinimum, DomainError
+from models.errors import AboveMaximum, AlreadyConfirmed, BelowMinimum, DomainError
 from models.ordering import (
     ReorderReport,
     add_to_basket,
@@ -317,7 +317,20 @@ async def _line_action(
             result = await add_to_basket(
                 context.session, context.member, cycle.id, data.product_id, step, now
             )
-            if result.short or result.granted == 0:
+            if result.maximum is not None:
+                notices.append(
+                    escape(
+                        refusal(
+                            AboveMaximum(
+                                maximum=result.maximum,
+                                held=result.line_quantity,
+                                sale_unit=line.product.sale_unit,
+                            ),
+                            context,
+                        )
+                    )
+                )
+            elif result.short or result.granted == 0:
                 notices.append(_("Il n’en reste plus."))
         else:
             left = Decimal(0) if isinstance(data, RemoveLine) else line.quantity - step

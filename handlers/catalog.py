@@ -365,7 +365,14 @@ async def add_product(
     view = result.view
     assert view is not None
     product = view.product
-    if result.short:
+    if result.maximum is not None:
+        notice = _(
+            "C’est au plus {maximum} par personne : votre panier en a maintenant {held}."
+        ).format(
+            maximum=escape(quantity_phrase(product, result.maximum)),
+            held=escape(quantity_phrase(product, result.line_quantity)),
+        )
+    elif result.short:
         notice = _("Il n’en restait que {granted} : je les ai ajoutés à votre panier.").format(
             granted=escape(quantity_phrase(product, result.granted))
         )

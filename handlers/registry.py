@@ -33,6 +33,7 @@ from handlers import (
     free_text,
     help,
     language,
+    members_admin,
     menu,
     notification_settings,
     orders,
@@ -73,6 +74,7 @@ FEATURES: list[ModuleType] = [
     events,
     chat_status,
     rounds,
+    members_admin,
 ]
 # The command menu, in the order help and Telegram's menu show it (each list is per role).
 COMMAND_MENU: list[Command] = [
@@ -100,6 +102,8 @@ COMMAND_MENU: list[Command] = [
     rounds.INVITE_DRIVER_COMMAND,
     report.COMMAND,
     events.COMMAND,
+    members_admin.COMMAND,
+    members_admin.MAXIMUM_COMMAND,
 ]
 menu.use_commands(COMMAND_MENU)
 # Last of all: plain text (stock messages, then search), edits and other message kinds.

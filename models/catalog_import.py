@@ -126,6 +126,7 @@ def _fill_product(product: Product, row: ProductRow) -> None:
     product.origin = row.origin
     product.farming = row.farming
     product.step = row.step if row.step is not None else Decimal(1)
+    product.max_per_person = row.max_per_person
     if row.photo != product.photo:
         product.photo_failed_at = None  # a new photo is worth trying
     product.photo = row.photo
@@ -187,6 +188,7 @@ async def export_catalog(session: AsyncSession) -> list[ProductRow]:
             photo=p.photo,
             name_en=p.name_en,
             description_en=p.description_en,
+            max_per_person=p.max_per_person,
         )
         for p in products
     ]

@@ -82,3 +82,15 @@ class QuestionPending(DomainError):
     """A stock update still has a question unanswered (which product? is that quantity right?)."""
 
     code = "question_pending"
+
+
+class AboveMaximum(DomainError):
+    """The member already holds the product's per-person maximum (``maximum``, ``held``)."""
+
+    code = "above_maximum"
+
+
+class MemberBlocked(DomainError):
+    """An admin blocked this member from ordering."""
+
+    code = "member_blocked"

@@ -41,6 +41,8 @@ class Member(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The phone number the member shared (Telegram's contact button), for the pickup lists.
     phone: Mapped[str | None] = mapped_column(String(32))
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When an admin blocked the member from ordering (None: they may order)."""
 
     producer: Mapped[Producer | None] = relationship(back_populates="members")
     pickup_point: Mapped[PickupPoint | None] = relationship()
