@@ -36,6 +36,7 @@ from handlers.shop import (
     when,
 )
 from handlers.units import quantity_phrase
+from handlers.vocabulary import product_name
 from handlers.week_texts import order_number, order_updated_text
 from models import Cycle, Order, OrderStatus, Product
 from models.errors import AboveMaximum, AlreadyConfirmed, BelowMinimum, DomainError
@@ -143,7 +144,7 @@ def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None, pag
         product = line.product
         lines.append(
             _("• {product} — {quantity} × {price} = <b>{total}</b>").format(
-                product=escape(product.name),
+                product=escape(product_name(product)),
                 quantity=escape(quantity_phrase(product, line.quantity)),
                 price=format_price(line.unit_price_cents),
                 total=format_price(line.total_cents),
@@ -186,7 +187,7 @@ def basket_keyboard(
     if order is not None and order.lines:
         shown, page, pages = page_of(order.lines, page, LINES_PER_PAGE)
         for line in shown:
-            name = line.product.name
+            name = product_name(line.product)
             short = name if len(name) <= 22 else name[:21] + "…"
             rows.append(
                 [
@@ -308,7 +309,7 @@ async def _line_action(
         await render_basket(update, context, cycle, notice, page=data.page)
         return
     step = line.product.step
-    name = line.product.name
+    name = product_name(line.product)
     now = context.services.now()
     minimum = context.services.minimum_order_cents
     notices = []
@@ -525,7 +526,7 @@ async def _show_reorder(
         if product is not None:
             notice.append(
                 _("⚠️ {product} : seulement {granted} (stock limité)").format(
-                    product=escape(product.name),
+                    product=escape(product_name(product)),
                     granted=escape(quantity_phrase(product, reservation.granted)),
                 )
             )
@@ -536,7 +537,7 @@ async def _show_reorder(
                 _(
                     "✂️ {product} : {rounded} au lieu de {asked} (vendu par {step} cette semaine)"
                 ).format(
-                    product=escape(product.name),
+                    product=escape(product_name(product)),
                     rounded=escape(quantity_phrase(product, rounded.rounded)),
                     asked=escape(quantity_phrase(product, rounded.asked)),
                     step=escape(quantity_phrase(product, product.step)),
@@ -544,11 +545,11 @@ async def _show_reorder(
             )
     if report.missing:
         missing = await context.session.scalars(
-            select(Product.name).where(Product.id.in_(report.missing)).order_by(Product.name)
+            select(Product).where(Product.id.in_(report.missing)).order_by(Product.name)
         )
         notice.append(
             _("❌ Pas disponible cette semaine : {products}").format(
-                products=", ".join(escape(name) for name in missing)
+                products=", ".join(escape(product_name(product)) for product in missing)
             )
         )
     if basket is not None and basket.status == OrderStatus.CONFIRMED:

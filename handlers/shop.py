@@ -10,6 +10,7 @@ from handlers.common import escape, show, tell
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, format_time
 from handlers.units import amount_phrase, quantity_phrase
+from handlers.vocabulary import product_name
 from models import Cycle, Order, PickupPoint
 from models.cycles import next_cycle, open_cycle
 from models.errors import (
@@ -124,7 +125,7 @@ def order_lines(order: Order) -> list[str]:
     """The order's lines and its total, as the receipt and the history show them."""
     lines = [
         _("• {product} — {quantity} : {total}").format(
-            product=escape(line.product.name),
+            product=escape(product_name(line.product)),
             quantity=escape(quantity_phrase(line.product, line.quantity)),
             total=format_price(line.total_cents),
         )

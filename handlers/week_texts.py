@@ -15,6 +15,7 @@ from handlers.i18n import _, format_date, format_datetime, format_price, format_
 from handlers.menu import BASKET, CATALOG
 from handlers.routes import REORDER_NOW
 from handlers.units import amount_phrase
+from handlers.vocabulary import name_in_language
 from models.audiences import CloseNotice, CloseReminder, PickupReminder
 from models.closing import CloseSummary
 from models.cycle import Cycle
@@ -62,7 +63,8 @@ def close_reminder_text(services: Services, cycle: Cycle, reminder: CloseReminde
     close = format_datetime(_local(services, cycle.closes_at))
     if reminder.items:
         items = "\n".join(
-            f"• {escape(item.name)} × {escape(amount_phrase(item.quantity, item.sale_unit))}"
+            f"• {escape(name_in_language(item.name, item.name_en))} × "
+            f"{escape(amount_phrase(item.quantity, item.sale_unit))}"
             for item in reminder.items
         )
         lines = [

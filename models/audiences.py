@@ -44,6 +44,8 @@ class BasketItem:
     name: str
     quantity: Decimal
     sale_unit: str
+    name_en: str | None = None
+    """The product's English name, when the catalog gives one."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,9 @@ async def close_reminder_audience(session: AsyncSession, cycle_id: int) -> list[
             reminders.append(CloseReminder(_recipient(member), (), 0))
         elif order.status == OrderStatus.BASKET:
             items = tuple(
-                BasketItem(line.product.name, line.quantity, line.product.sale_unit)
+                BasketItem(
+                    line.product.name, line.quantity, line.product.sale_unit, line.product.name_en
+                )
                 for line in order.lines
             )
             reminders.append(CloseReminder(_recipient(member), items, order.total_cents))
