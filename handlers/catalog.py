@@ -21,7 +21,7 @@ from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price
 from handlers.menu import BASKET, CATALOG, CATALOG_COMMAND, MENU, OpenCatalog
-from handlers.routes import NO_CATEGORY, ShowCard
+from handlers.routes import NO_CATEGORY, AskQuantity, ShowCard
 from handlers.shop import current_cycle, product_title, refusal
 from handlers.units import price_phrase, quantity_phrase
 from handlers.vocabulary import category_name, label_name, product_description, product_name
@@ -199,7 +199,7 @@ def card_text(view: catalog.OfferView, in_basket: Decimal, took_last: bool = Fal
 def card_keyboard(
     cycle: Cycle, view: catalog.OfferView, quantity: Decimal, index: int, page: int
 ) -> InlineKeyboardMarkup:
-    """− / quantity / + / add, and the way back."""
+    """− / quantity / + / add, and the way back; the quantity asks "how many?"."""
     product = view.product
     step = product.step
     rows: list[list[InlineKeyboardButton]] = []
@@ -214,7 +214,7 @@ def card_keyboard(
                 ),
                 InlineKeyboardButton(
                     quantity_phrase(product, quantity),
-                    callback_data=ShowCard(cycle.id, product.id, str(quantity), index, page).pack(),
+                    callback_data=AskQuantity(cycle.id, product.id).pack(),
                 ),
                 InlineKeyboardButton(
                     "➕",

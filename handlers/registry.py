@@ -160,7 +160,9 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Install every handler and the error handler on ``application``."""
-    # Seen first, in their own group: they let the update go on to the handlers above.
+    # Seen first, in their own groups: they let the update go on to the handlers above (the
+    # number typed after "how many?" stops there).
+    application.add_handlers(basket.early_handlers(), group=-2)
     application.add_handlers(pickup_day.early_handlers(), group=-1)
     application.add_handlers(build_handlers())
     application.add_error_handler(error_reporting.report_error)

@@ -98,6 +98,7 @@ BUTTONS: dict[str, Button] = {
     "cat": Button(lambda w: "cat", EVERYONE),
     "cat:c": Button(lambda w: f"cat:c:{w.cycle_id}:0:0", EVERYONE),
     "cat:p": Button(lambda w: f"cat:p:{w.cycle_id}:{w.product_id}:1:0:0", EVERYONE),
+    "qty": Button(lambda w: f"qty:{w.cycle_id}:{w.product_id}", EVERYONE),
     "cat:a": Button(lambda w: f"cat:a:{w.cycle_id}:{w.product_id}:1:0:0", EVERYONE, acts=True),
     "bsk": Button(lambda w: "bsk", EVERYONE),
     "bsk:more": Button(lambda w: f"bsk:more:{w.cycle_id}:{w.product_id}:0", EVERYONE, acts=True),
