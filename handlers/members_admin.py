@@ -24,8 +24,8 @@ from handlers.menu import ADMIN, Command
 from handlers.shop import local
 from handlers.units import quantity_phrase
 from handlers.vocabulary import product_name
-from handlers.week_texts import order_number
-from models import Member, OrderStatus
+from handlers.week_texts import order_number, order_status
+from models import Member
 from models.catalog import set_max_per_person
 from models.errors import InvalidQuantity, StaleAction
 from models.membership import (
@@ -76,13 +76,6 @@ MAXIMUM_COMMAND = Command(
     frozenset({"admin", "producer"}),
 )
 
-STATUS = {
-    OrderStatus.BASKET: lazy_gettext("panier non confirmé"),
-    OrderStatus.CONFIRMED: lazy_gettext("confirmée"),
-    OrderStatus.COLLECTED: lazy_gettext("retirée"),
-    OrderStatus.NO_SHOW: lazy_gettext("non retirée"),
-}
-
 
 def _who(member: Member) -> str:
     """ "Alice Dupont (@alice)"."""
@@ -120,7 +113,7 @@ def file_text(context: DesserteContext, file: MemberFile) -> str:
                 day=format_date(local(context, order.cycle.pickup_starts_at)),
                 point=escape(order.pickup_point.name) if order.pickup_point else "—",
                 total=format_price(order.total_cents),
-                status=str(STATUS.get(order.status, order.status.value)),
+                status=order_status(order.status),
             )
         )
     return "\n".join(lines)
