@@ -163,7 +163,7 @@ def card_text(view: catalog.OfferView, in_basket: Decimal, took_last: bool = Fal
     where = f" — {escape(producer.town)}" if producer.town else ""
     lines.append(_("🧑‍🌾 {producer}{where}").format(producer=escape(producer.name), where=where))
     if product.labels:
-        labels = " · ".join(label_name(label) for label in product.labels)
+        labels = ", ".join(label_name(label) for label in product.labels)
         lines.append(f"🏷 {escape(labels)}")
     if product.origin:
         lines.append(_("📍 Origine : {origin}").format(origin=escape(product.origin)))

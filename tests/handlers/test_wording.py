@@ -64,3 +64,20 @@ def test_the_first_of_the_month_reads_1er():
         assert format_date(date(2026, 12, 1)) == "mardi 1er décembre"
     with use_locale("en"):
         assert format_date(date(2026, 12, 1)) == "Tuesday 1 December"
+
+
+async def test_a_cards_labels_read_as_one_list(app, sandbox, session, clock):
+    from datetime import timedelta
+
+    from tests.factories import load_demo_network, open_cycle_with_stock
+
+    await load_demo_network(session)
+    await open_cycle_with_stock(session, clock() - timedelta(hours=1))
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("farine")
+    await alice.press("Farine de blé T80")
+    assert "🏷 Bio, Nature & Progrès" in alice.last_message.text
+    bob = sandbox.user("Bob", language="en")
+    await bob.send("farine")
+    await bob.press("Farine de blé T80")
+    assert "🏷 Organic, Nature & Progrès" in bob.last_message.text
