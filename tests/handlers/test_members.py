@@ -160,3 +160,34 @@ async def test_the_catalog_csv_sets_the_maximum(session, tmp_path):
     with pytest.raises(CsvImportError) as refused:
         read_catalog(bad)
     assert [error.code for error in refused.value.errors] == ["bad_maximum"]
+
+
+async def test_a_producer_sets_the_maximum_of_their_own_products_only(app, sandbox, session, shop):
+    from models import Member, Producer
+
+    producer = await session.scalar(select(Producer).where(Producer.slug == "jardins-lusignan"))
+    session.add(
+        Member(telegram_id=70_001, first_name="Marie", locale="fr", producer_id=producer.id)
+    )
+    await session.commit()
+    marie = sandbox.user("Marie", language="fr", user_id=70_001)
+    await marie.send("/maximum")
+    assert "suivi de la référence du produit et du maximum par personne" in marie.last_message.text
+    await marie.send("/maximum COU-POT 2")
+    assert "Potimarron : au plus 2\xa0pièces par personne et par semaine." in (
+        marie.last_message.text
+    )
+    await marie.send("/maximum CHA-AOP 2")  # the goat farm's chabichou
+    assert "Je ne connais pas le produit « CHA-AOP »." in marie.last_message.text
+    await marie.send("/maximum COU-POT 1,5")
+    assert "Ce maximum n’est pas possible pour ce produit" in marie.last_message.text
+    chabichou = await session.scalar(select(Product).where(Product.sku == "CHA-AOP"))
+    assert chabichou.max_per_person is None
+    consumer = sandbox.user("Jean", language="fr")
+    await consumer.send("/maximum COU-POT 9")
+    assert "Cette commande est réservée aux producteurs du réseau." in consumer.last_message.text
+    await session.commit()
+    potimarron = await session.scalar(
+        select(Product).where(Product.sku == "COU-POT").execution_options(populate_existing=True)
+    )
+    assert potimarron.max_per_person == 2
