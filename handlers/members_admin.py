@@ -278,15 +278,18 @@ async def unblock(update: Update, context: DesserteContext, data: UnblockMember)
 # -- /maximum -------------------------------------------------------------------------------
 
 
-def _maximum(text: str) -> Decimal | bool | None:
-    """The maximum typed: a number, None for "aucun"/"none"/"0", False when unreadable."""
-    if text.lower() in ("aucun", "none", "0", "-"):
-        return None
+NO_MAXIMUM = ("aucun", "aucune", "none", "0", "-")
+
+
+def _maximum(text: str) -> tuple[bool, Decimal | None]:
+    """(whether ``text`` reads as a maximum, the maximum: None for "aucun"/"none"/"0")."""
+    if text.lower() in NO_MAXIMUM:
+        return True, None
     try:
         value = Decimal(text.replace(",", "."))
     except InvalidOperation:
-        return False
-    return value if value.is_finite() and value > 0 else False
+        return False, None
+    return (True, value) if value.is_finite() and value > 0 else (False, None)
 
 
 async def set_maximum(update: Update, context: DesserteContext) -> None:
@@ -306,14 +309,13 @@ async def set_maximum(update: Update, context: DesserteContext) -> None:
         await show(update, usage)
         return
     sku, typed = args[0][:64], args[1][:20]
-    maximum = _maximum(typed)
-    if maximum is False:
+    readable, maximum = _maximum(typed)
+    if not readable:
         await show(
             update,
             _("« {typed} » n’est pas un nombre.").format(typed=escape(typed)) + "\n" + usage,
         )
         return
-    assert maximum is not True
     try:
         product = await set_max_per_person(context.session, sku, maximum, producer_id=producer_id)
     except StaleAction:

@@ -128,10 +128,15 @@ async def add_step(session: AsyncSession, cycle_id: int, kind: str) -> bool:
 # -- audiences ------------------------------------------------------------------------------
 
 
+ORDERING_KINDS = ("cycle_open", "close_reminder")
+"""What invites a consumer to order: a member an admin blocked from ordering does not get it."""
+
+
 async def _consumers(session: AsyncSession, kind: str) -> list[Member]:
-    members = await session.scalars(
-        select(Member).where(Member.is_consumer.is_(True), Member.reachable.is_(True))
-    )
+    query = select(Member).where(Member.is_consumer.is_(True), Member.reachable.is_(True))
+    if kind in ORDERING_KINDS:
+        query = query.where(Member.blocked_at.is_(None))
+    members = await session.scalars(query)
     return [member for member in members if wants(member, kind)]
 
 

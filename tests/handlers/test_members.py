@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from handlers import cycle_run
 from models import Offer, Product
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import load_demo_network, open_cycle_with_stock
@@ -38,7 +39,9 @@ async def _ordered(session, cycle_id: int, sku: str):
     return ordered
 
 
-async def test_the_organiser_finds_moves_blocks_and_unblocks_a_member(app, sandbox, session, shop):
+async def test_the_organiser_finds_moves_blocks_and_unblocks_a_member(
+    app, sandbox, session, shop, clock
+):
     alice = sandbox.user("Alice", language="fr", last_name="Dupont", username="alidup")
     await alice.send("/start")
     await alice.press("La Desserte — halle centrale")
@@ -88,6 +91,14 @@ async def test_the_organiser_finds_moves_blocks_and_unblocks_a_member(app, sandb
     assert await _ordered(session, shop.id, "COU-POT") == 0
     await alice.send("/commandes")  # the rest of the bot still answers her
     assert "Vos commandes" in alice.last_message.text or "pas encore" in alice.last_message.text
+    # The reminder to order goes to the others, not to her.
+    bob = sandbox.user("Bob", language="fr")
+    await bob.send("/start")
+    before = len(alice.messages)
+    clock.set(shop.closes_at - timedelta(hours=2))
+    await cycle_run.run_due_work(app)
+    assert any("Les commandes ferment le" in (m.text or "") for m in bob.messages)
+    assert len(alice.messages) == before
 
     await admin.send("/membres Dupont")
     await admin.press("✅ Débloquer")
@@ -98,7 +109,6 @@ async def test_the_organiser_finds_moves_blocks_and_unblocks_a_member(app, sandb
     assert "Ajouté au panier : Potimarron, 1\xa0pièce." in alice.last_message.text
 
     # Someone else cannot use it.
-    bob = sandbox.user("Bob", language="fr")
     await bob.send("/membres Dupont")
     assert "réservée à l’équipe" in bob.last_message.text
 
