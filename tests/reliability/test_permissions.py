@@ -170,13 +170,13 @@ BUTTONS: dict[str, Button] = {
     "rnd:mi": Button(lambda w: f"rnd:mi:1:{w.product_id}", NOBODY, acts=True),
     "rnd:cf": Button(lambda w: "rnd:cf:1", NOBODY, acts=True),
     "rnd:ls": Button(lambda w: f"rnd:ls:{w.past_cycle_id}", NOBODY),
-    # /membres: a member's file and what an admin may do to it (here the first member).
-    "mbr": Button(lambda w: "mbr:1", ADMIN),
-    "mbr:mv": Button(lambda w: "mbr:mv:1", ADMIN),
-    "mbr:mv!": Button(lambda w: f"mbr:mv!:1:{w.point_id}", ADMIN, acts=True),
-    "mbr:bl": Button(lambda w: "mbr:bl:1", ADMIN),
-    "mbr:bl!": Button(lambda w: "mbr:bl!:1", ADMIN, acts=True),
-    "mbr:ub": Button(lambda w: "mbr:ub:1", ADMIN, acts=True),
+    # /membres: Bob's file and what an admin may do to it.
+    "mbr": Button(lambda w: f"mbr:{w.bob_member_id}", ADMIN),
+    "mbr:mv": Button(lambda w: f"mbr:mv:{w.bob_member_id}", ADMIN),
+    "mbr:mv!": Button(lambda w: f"mbr:mv!:{w.bob_member_id}:{w.point_id}", ADMIN, acts=True),
+    "mbr:bl": Button(lambda w: f"mbr:bl:{w.bob_member_id}", ADMIN),
+    "mbr:bl!": Button(lambda w: f"mbr:bl!:{w.bob_member_id}", ADMIN, acts=True),
+    "mbr:ub": Button(lambda w: f"mbr:ub:{w.bob_member_id}", ADMIN, acts=True),
 }
 
 COMMAND_ROLES = command_roles()
