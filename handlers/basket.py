@@ -47,6 +47,7 @@ from handlers.vocabulary import product_name
 from handlers.week_texts import order_number, order_updated_text
 from models import Cycle, Order, OrderStatus, Product, catalog
 from models.errors import AboveMaximum, AlreadyConfirmed, BelowMinimum, DomainError
+from models.members import await_input, awaited, stop_awaiting
 from models.ordering import (
     ReorderReport,
     add_to_basket,
@@ -566,7 +567,8 @@ async def _show_reorder(
 # -- "how many?" ---------------------------------------------------------------------------
 
 TYPED_QUANTITY = "typed_quantity"
-"""``chat_data`` key: the (cycle id, product id) whose quantity the member was asked to type."""
+"""What the member is awaited to type (``models.members.await_input``): the quantity of
+``[cycle id, product id]``, in the database so that any worker reads it."""
 
 
 def _typed_number(text: str) -> Decimal | None:
@@ -611,8 +613,7 @@ async def ask_quantity(
                 maximum=escape(quantity_phrase(product, product.max_per_person))
             )
         )
-    if context.chat_data is not None:
-        context.chat_data[TYPED_QUANTITY] = (cycle.id, product.id)
+    await await_input(context.session, context.member, TYPED_QUANTITY, [cycle.id, product.id])
     chat = update.effective_chat
     assert chat is not None
     await chat.send_message("\n".join(lines), parse_mode=ParseMode.HTML)
@@ -623,7 +624,7 @@ async def set_typed_quantity(update: Update, context: DesserteContext) -> None:
     says what it holds now, or why not); anything else is refused politely, still waiting.
     With no question pending, the text goes on to the other handlers."""
     message = update.effective_message
-    pending = context.chat_data.get(TYPED_QUANTITY) if context.chat_data is not None else None
+    pending = awaited(context.member, TYPED_QUANTITY)
     if message is None or not message.text or pending is None:
         return
     cycle_id, product_id = pending
@@ -640,7 +641,7 @@ async def set_typed_quantity(update: Update, context: DesserteContext) -> None:
         raise ApplicationHandlerStop
     cycle = await current_cycle(update, context)
     if cycle is None or cycle.id != cycle_id:
-        _forget_question(context)
+        await stop_awaiting(context.session, context.member, TYPED_QUANTITY)
         if cycle is not None:
             await tell_stale(update)
         raise ApplicationHandlerStop
@@ -658,7 +659,7 @@ async def set_typed_quantity(update: Update, context: DesserteContext) -> None:
         # Still waiting: the member may type another number.
         await message.reply_text(refusal(error, context))
         raise ApplicationHandlerStop from None
-    _forget_question(context)
+    await stop_awaiting(context.session, context.member, TYPED_QUANTITY)
     view = result.view
     assert view is not None
     product = view.product
@@ -689,14 +690,9 @@ async def set_typed_quantity(update: Update, context: DesserteContext) -> None:
     raise ApplicationHandlerStop
 
 
-def _forget_question(context: DesserteContext) -> None:
-    if context.chat_data is not None:
-        context.chat_data.pop(TYPED_QUANTITY, None)
-
-
 async def leave_question(update: Update, context: DesserteContext) -> None:
     """A command or another button: the "how many?" is no longer pending. The update goes on."""
-    _forget_question(context)
+    await stop_awaiting(context.session, context.member, TYPED_QUANTITY)
 
 
 def early_handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -5,7 +5,7 @@ the stock), held in the same conditional update as the stock reservation.
 ``member.blocked_at``: when an admin blocked the member from ordering (null: they may order).
 
 Revision ID: c57ed68ff75f
-Revises: 0bbd8d1a2a4c
+Revises: 2fbb47160799
 Create Date: 2026-12-02 01:02:10.690914
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import models.base
 
 revision: str = "c57ed68ff75f"
-down_revision: str | Sequence[str] | None = "0bbd8d1a2a4c"
+down_revision: str | Sequence[str] | None = "2fbb47160799"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
