@@ -116,3 +116,24 @@ async def test_in_english_the_question_and_refusals_read_english(app, sandbox, s
     assert "“lots” is not a number" in bob.last_message.text
     await bob.send("2")
     assert "in your basket." in bob.last_message.text
+
+
+async def test_the_typed_number_reaches_whichever_worker_gets_it(
+    app, sandbox, session, shop, settings, engine, clock
+):
+    """Workers share nothing but the database: "how many?" asked on one worker, the number
+    typed next served by another, still sets the quantity."""
+    from tests.admin_support import running_app
+
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("/start")
+    await alice.press("La Desserte — halle centrale")
+    await alice.send("potimarron")
+    await alice.press("Potimarron")
+    await alice.press("1\xa0pièce")
+    async with running_app(settings, engine, sandbox, clock, rate_limiter=False) as other:
+        assert other is not app
+        await alice.send("3")
+        assert "✅ Potimarron : 3\xa0pièces dans votre panier." in alice.last_message.text
+    sandbox.attach(app)
+    assert await _held(session, shop.id, "COU-POT") == 3
