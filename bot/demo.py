@@ -45,7 +45,15 @@ from bot.networks import network_settings
 from bot.sandbox import Sandbox, SandboxEvent, SandboxUser
 from bot.settings import load_settings
 from handlers.cycle_run import run_due_work
-from handlers.i18n import _, format_date, format_time, lazy_gettext, ngettext, use_locale
+from handlers.i18n import (
+    _,
+    format_date,
+    format_time,
+    lazy_gettext,
+    ngettext,
+    to_name,
+    use_locale,
+)
 from models.catalog_import import import_catalog, import_pickup_points, import_producers
 from models.network import ALL_NETWORKS
 from models.networks import add_network
@@ -369,10 +377,11 @@ def _receipt(cast: Cast, person: SandboxUser) -> str:
 
 def _producers_joined(cast: Cast) -> Iterator[Claim]:
     with use_locale(PRODUCERS_LANG):
-        welcome = _("Bienvenue {name} ! Votre compte est maintenant relié à <b>{producer}</b>.")
+        welcome = _("Bienvenue {name} ! Votre compte est maintenant relié {to_producer}.")
+        linked = {farm: to_name(farm) for _n, _s, farm, _st, _p in PRODUCERS}
     for name, _slug, farm, _stock, _product in PRODUCERS:
         person = cast.producers.get(name)
-        joined = person is not None and cast.saw(person, welcome, farm)
+        joined = person is not None and cast.saw(person, welcome, linked[farm])
         yield joined, _("{name} est reliée à sa ferme, {farm}.").format(name=name, farm=farm)
 
 

@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import logging
 import zlib
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import TimedOut
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from handlers.buttons import button
 from handlers.callback_data import CallbackData
-from handlers.common import escape, show
+from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
-from handlers.i18n import _, format_price, lazy_gettext
+from handlers.i18n import _, format_price, format_quantity, lazy_gettext
 from handlers.menu import BASKET, BASKET_COMMAND, CATALOG, CONSUMER, MENU, Command, OpenBasket
 from handlers.pages import navigation_row, page_of
 from handlers.phone_offer import offer_text, phone_keyboard
-from handlers.routes import NO_CATEGORY, ReorderNow, ReorderPast, ShowCard
+from handlers.routes import AskQuantity, ReorderNow, ReorderPast
 from handlers.shop import (
     answer_refusal,
     current_cycle,
@@ -35,17 +42,26 @@ from handlers.shop import (
     refusal,
     when,
 )
-from handlers.units import estimate_note, line_amount_phrase, order_total_phrase, quantity_phrase
+from handlers.units import (
+    estimate_note,
+    line_amount_phrase,
+    order_total_phrase,
+    quantity_phrase,
+    unit_name,
+)
+from handlers.vocabulary import product_name
 from handlers.week_texts import order_number, order_updated_text
-from models import Cycle, Order, OrderStatus, Product
+from models import Cycle, Order, OrderStatus, Product, catalog
 from models.amounts import order_is_final
-from models.errors import AlreadyConfirmed, BelowMinimum, DomainError
+from models.errors import AboveMaximum, AlreadyConfirmed, BelowMinimum, DomainError
+from models.members import await_input, awaited, stop_awaiting
 from models.ordering import (
     ReorderReport,
     add_to_basket,
     confirm_order,
     current_basket,
     empty_basket,
+    line_quantity,
     order_history,
     reorder_last,
     reorder_order,
@@ -153,7 +169,7 @@ def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None, pag
             continue
         lines.append(
             _("• {product} — {quantity} × {price} = <b>{total}</b>").format(
-                product=escape(product.name),
+                product=escape(product_name(product)),
                 quantity=escape(quantity_phrase(product, line.quantity)),
                 price=format_price(line.unit_price_cents),
                 total=format_price(line.total_cents),
@@ -192,13 +208,13 @@ def basket_text(context: DesserteContext, cycle: Cycle, order: Order | None, pag
 def basket_keyboard(
     cycle: Cycle, order: Order | None, page: int = 0, minimum_cents: int = 0
 ) -> InlineKeyboardMarkup:
-    """Per line of the ``page``-th page: − name + 🗑; the pages; then confirm (on every page, for
+    """Per line of the ``page``-th page: − name + 🗑 (the name and quantity ask "how many?"); the pages; then confirm (on every page, for
     a basket not yet confirmed that reaches ``minimum_cents``), reorder, empty, catalog."""
     rows: list[list[InlineKeyboardButton]] = []
     if order is not None and order.lines:
         shown, page, pages = page_of(order.lines, page, LINES_PER_PAGE)
         for line in shown:
-            name = line.product.name
+            name = product_name(line.product)
             short = name if len(name) <= 22 else name[:21] + "…"
             rows.append(
                 [
@@ -207,9 +223,7 @@ def basket_keyboard(
                     ),
                     InlineKeyboardButton(
                         f"{short} · {quantity_phrase(line.product, line.quantity)}",
-                        callback_data=ShowCard(
-                            cycle.id, line.product_id, str(line.product.step), NO_CATEGORY, 0
-                        ).pack(),
+                        callback_data=AskQuantity(cycle.id, line.product_id).pack(),
                     ),
                     InlineKeyboardButton(
                         "➕", callback_data=MoreOfLine(cycle.id, line.product_id, page).pack()
@@ -320,7 +334,7 @@ async def _line_action(
         await render_basket(update, context, cycle, notice, page=data.page)
         return
     step = line.product.step
-    name = line.product.name
+    name = product_name(line.product)
     now = context.services.now()
     minimum = context.services.minimum_order_cents
     notices = []
@@ -335,7 +349,20 @@ async def _line_action(
                 now,
                 overdraft_cents=context.services.payments.order_overdraft,
             )
-            if result.short or result.granted == 0:
+            if result.maximum is not None:
+                notices.append(
+                    escape(
+                        refusal(
+                            AboveMaximum(
+                                maximum=result.maximum,
+                                held=result.line_quantity,
+                                sale_unit=line.product.sale_unit,
+                            ),
+                            context,
+                        )
+                    )
+                )
+            elif result.short or result.granted == 0:
                 notices.append(_("Il n’en reste plus."))
         else:
             left = Decimal(0) if isinstance(data, RemoveLine) else line.quantity - step
@@ -541,7 +568,7 @@ async def _show_reorder(
         if product is not None:
             notice.append(
                 _("⚠️ {product} : seulement {granted} (stock limité)").format(
-                    product=escape(product.name),
+                    product=escape(product_name(product)),
                     granted=escape(quantity_phrase(product, reservation.granted)),
                 )
             )
@@ -552,7 +579,7 @@ async def _show_reorder(
                 _(
                     "✂️ {product} : {rounded} au lieu de {asked} (vendu par {step} cette semaine)"
                 ).format(
-                    product=escape(product.name),
+                    product=escape(product_name(product)),
                     rounded=escape(quantity_phrase(product, rounded.rounded)),
                     asked=escape(quantity_phrase(product, rounded.asked)),
                     step=escape(quantity_phrase(product, product.step)),
@@ -560,16 +587,157 @@ async def _show_reorder(
             )
     if report.missing:
         missing = await context.session.scalars(
-            select(Product.name).where(Product.id.in_(report.missing)).order_by(Product.name)
+            select(Product).where(Product.id.in_(report.missing)).order_by(Product.name)
         )
         notice.append(
             _("❌ Pas disponible cette semaine : {products}").format(
-                products=", ".join(escape(name) for name in missing)
+                products=", ".join(escape(product_name(product)) for product in missing)
             )
         )
     if basket is not None and basket.status == OrderStatus.CONFIRMED:
         notice.append(order_updated_text(basket.id, basket.total_cents))
     await render_basket(update, context, cycle, "\n".join(notice), order=basket)
+
+
+# -- "how many?" ---------------------------------------------------------------------------
+
+TYPED_QUANTITY = "typed_quantity"
+"""What the member is awaited to type (``models.members.await_input``): the quantity of
+``[cycle id, product id]``, in the database so that any worker reads it."""
+
+
+def _typed_number(text: str) -> Decimal | None:
+    """ "3", "2,5", "1.5", "3 kg": the number a member typed, or None."""
+    words = text.strip().split()
+    if not words or len(words) > 2:
+        return None
+    try:
+        value = Decimal(words[0].replace(",", "."))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value >= 0 else None
+
+
+async def ask_quantity(
+    update: Update, context: DesserteContext, data: AskQuantity, cycle: Cycle
+) -> None:
+    """ "How many?": the product, what the basket holds and what is left; the next number the
+    member types sets the quantity."""
+    view = await catalog.offer_view(context.session, cycle.id, data.product_id)
+    if view is None:
+        await tell_stale(update)
+        return
+    product = view.product
+    held = await line_quantity(context.session, context.member, cycle.id, product.id)
+    lines = [
+        _("<b>{product}</b> : combien de {unit} ?").format(
+            product=escape(product_name(product)),
+            unit=escape(unit_name(product.sale_unit, Decimal(2))),
+        ),
+        _("Tapez un nombre, par exemple {example} (0 pour l’enlever du panier).").format(
+            example=format_quantity(product.step * (2 if product.step < 1 else 3))
+        ),
+        _("Dans votre panier : {held}. Il en reste {left}.").format(
+            held=escape(quantity_phrase(product, held)),
+            left=escape(quantity_phrase(product, max(Decimal(0), view.remaining))),
+        ),
+    ]
+    if product.max_per_person is not None:
+        lines.append(
+            _("Au plus {maximum} par personne.").format(
+                maximum=escape(quantity_phrase(product, product.max_per_person))
+            )
+        )
+    await await_input(context.session, context.member, TYPED_QUANTITY, [cycle.id, product.id])
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_message("\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+async def set_typed_quantity(update: Update, context: DesserteContext) -> None:
+    """The text typed after "how many?": a number sets the basket's quantity (the basket shown
+    says what it holds now, or why not); anything else is refused politely, still waiting.
+    With no question pending, the text goes on to the other handlers."""
+    message = update.effective_message
+    pending = awaited(context.member, TYPED_QUANTITY)
+    if message is None or not message.text or pending is None:
+        return
+    cycle_id, product_id = pending
+    typed = message.text.strip()[:40]
+    quantity = _typed_number(typed)
+    if quantity is None:
+        await message.reply_text(
+            _(
+                "« {typed} » n’est pas un nombre : tapez par exemple 2, ou touchez un bouton "
+                "pour faire autre chose."
+            ).format(typed=escape(typed)),
+            parse_mode=ParseMode.HTML,
+        )
+        raise ApplicationHandlerStop
+    cycle = await current_cycle(update, context)
+    if cycle is None or cycle.id != cycle_id:
+        await stop_awaiting(context.session, context.member, TYPED_QUANTITY)
+        if cycle is not None:
+            await tell_stale(update)
+        raise ApplicationHandlerStop
+    try:
+        result = await set_quantity(
+            context.session,
+            context.member,
+            cycle.id,
+            product_id,
+            quantity,
+            context.services.now(),
+            minimum_cents=context.services.minimum_order_cents,
+        )
+    except DomainError as error:
+        # Still waiting: the member may type another number.
+        await message.reply_text(refusal(error, context))
+        raise ApplicationHandlerStop from None
+    await stop_awaiting(context.session, context.member, TYPED_QUANTITY)
+    view = result.view
+    assert view is not None
+    product = view.product
+    if result.maximum is not None:
+        notice = escape(
+            refusal(
+                AboveMaximum(
+                    maximum=result.maximum, held=result.line_quantity, sale_unit=product.sale_unit
+                ),
+                context,
+            )
+        )
+    elif result.short:
+        notice = _(
+            "⚠️ Il n’en restait pas autant : votre panier en a maintenant {held}, tout ce qui "
+            "restait."
+        ).format(held=escape(quantity_phrase(product, result.line_quantity)))
+    elif result.line_quantity == 0:
+        notice = _("{product} retiré du panier.").format(product=escape(product_name(product)))
+    else:
+        notice = _("✅ {product} : {quantity} dans votre panier.").format(
+            product=escape(product_name(product)),
+            quantity=escape(quantity_phrase(product, result.line_quantity)),
+        )
+    if result.confirmed and result.order_id is not None:
+        notice += "\n" + order_updated_text(result.order_id, result.total_cents)
+    await render_basket(update, context, cycle, notice)
+    raise ApplicationHandlerStop
+
+
+async def leave_question(update: Update, context: DesserteContext) -> None:
+    """A command or another button: the "how many?" is no longer pending. The update goes on."""
+    await stop_awaiting(context.session, context.member, TYPED_QUANTITY)
+
+
+def early_handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """What must see an update before the others (in an earlier group): the number typed after
+    "how many?"; a command or another button drops the question."""
+    return [
+        MessageHandler(filters.TEXT & ~filters.COMMAND, set_typed_quantity),
+        MessageHandler(filters.COMMAND, leave_question),
+        CallbackQueryHandler(leave_question, pattern=r"^(?!qty)"),
+    ]
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
@@ -588,4 +756,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         button(Reorder, reorder_from_basket, cycle=True, current=show_basket_as_it_is),
         button(ReorderNow, reorder, current=show_basket_as_it_is),
         button(ReorderPast, reorder_past, current=show_basket_as_it_is),
+        button(AskQuantity, ask_quantity, cycle=True),
     ]

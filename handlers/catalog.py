@@ -19,11 +19,12 @@ from handlers.buttons import button
 from handlers.callback_data import CallbackData
 from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
-from handlers.i18n import _, format_price, lazy_gettext
+from handlers.i18n import _, format_price
 from handlers.menu import BASKET, CATALOG, CATALOG_COMMAND, MENU, OpenCatalog
-from handlers.routes import NO_CATEGORY, ShowCard
+from handlers.routes import NO_CATEGORY, AskQuantity, ShowCard
 from handlers.shop import current_cycle, product_title, refusal
 from handlers.units import price_phrase, quantity_phrase
+from handlers.vocabulary import category_name, label_name, product_description, product_name
 from handlers.week_texts import order_updated_text
 from models import Cycle, catalog
 from models.errors import DomainError
@@ -48,14 +49,6 @@ PER_PAGE = 8
 
 COMMAND = CATALOG_COMMAND
 
-LABELS = {
-    "bio": lazy_gettext("Bio"),
-    "sans-ogm": lazy_gettext("Sans OGM"),
-    "label-rouge": lazy_gettext("Label Rouge"),
-    "aop": lazy_gettext("AOP"),
-    "nature-et-progres": lazy_gettext("Nature & Progrès"),
-}
-
 
 def basket_button() -> InlineKeyboardButton:
     """The button that opens the basket (its route lives in handlers.basket)."""
@@ -77,7 +70,7 @@ async def show_categories(update: Update, context: DesserteContext) -> None:
     rows = [
         [
             InlineKeyboardButton(
-                f"{category.name} ({category.available})",
+                f"{category_name(category.name)} ({category.available})",
                 callback_data=ShowCategory(cycle.id, index, 0).pack(),
             )
         ]
@@ -120,15 +113,16 @@ async def render_category(
     result = await catalog.category_page(context.session, cycle.id, name, page, PER_PAGE)
     lines = [
         _("<b>{category}</b> — page {page}/{pages}").format(
-            category=escape(name), page=result.number + 1, pages=result.count
+            category=escape(category_name(name)), page=result.number + 1, pages=result.count
         )
     ]
     rows: list[list[InlineKeyboardButton]] = []
     for view in result.items:
         scarcity = _scarcity(view)
-        line = f"• {escape(view.product.name)} — {escape(price_phrase(view.product))}"
+        shown = product_name(view.product)
+        line = f"• {escape(shown)} — {escape(price_phrase(view.product))}"
         lines.append(f"{line} <i>({scarcity})</i>" if scarcity else line)
-        label = view.product.name if not view.sold_out else f"{view.product.name} ✖️"
+        label = shown if not view.sold_out else f"{shown} ✖️"
         rows.append(
             [
                 InlineKeyboardButton(
@@ -165,18 +159,19 @@ def card_text(view: catalog.OfferView, in_basket: Decimal, took_last: bool = Fal
     (``took_last``: the member's own add just took the last ones)."""
     product = view.product
     producer = product.producer
-    lines = [product_title(product.name)]
+    lines = [product_title(product_name(product))]
     where = f" — {escape(producer.town)}" if producer.town else ""
     lines.append(_("🧑‍🌾 {producer}{where}").format(producer=escape(producer.name), where=where))
     if product.labels:
-        labels = " · ".join(str(LABELS.get(label, label)) for label in product.labels)
+        labels = ", ".join(label_name(label) for label in product.labels)
         lines.append(f"🏷 {escape(labels)}")
     if product.origin:
         lines.append(_("📍 Origine : {origin}").format(origin=escape(product.origin)))
     if product.farming:
         lines.append(_("🌱 {farming}").format(farming=escape(product.farming)))
-    if product.description:
-        lines.append(f"\n<i>{escape(product.description)}</i>\n")
+    description = product_description(product)
+    if description:
+        lines.append(f"\n<i>{escape(description)}</i>\n")
     lines.append(f"💶 <b>{escape(price_phrase(product))}</b>")
     if view.sold_out and took_last:
         lines.append(_("📦 Vous avez pris les derniers : il n’en reste plus cette semaine."))
@@ -204,7 +199,7 @@ def card_text(view: catalog.OfferView, in_basket: Decimal, took_last: bool = Fal
 def card_keyboard(
     cycle: Cycle, view: catalog.OfferView, quantity: Decimal, index: int, page: int
 ) -> InlineKeyboardMarkup:
-    """− / quantity / + / add, and the way back."""
+    """− / quantity / + / add, and the way back; the quantity asks "how many?"."""
     product = view.product
     step = product.step
     rows: list[list[InlineKeyboardButton]] = []
@@ -219,7 +214,7 @@ def card_keyboard(
                 ),
                 InlineKeyboardButton(
                     quantity_phrase(product, quantity),
-                    callback_data=ShowCard(cycle.id, product.id, str(quantity), index, page).pack(),
+                    callback_data=AskQuantity(cycle.id, product.id).pack(),
                 ),
                 InlineKeyboardButton(
                     "➕",
@@ -368,14 +363,21 @@ async def add_product(
     view = result.view
     assert view is not None
     product = view.product
-    if result.short:
+    if result.maximum is not None:
+        notice = _(
+            "C’est au plus {maximum} par personne : votre panier en a maintenant {held}."
+        ).format(
+            maximum=escape(quantity_phrase(product, result.maximum)),
+            held=escape(quantity_phrase(product, result.line_quantity)),
+        )
+    elif result.short:
         notice = _("Il n’en restait que {granted} : je les ai ajoutés à votre panier.").format(
             granted=escape(quantity_phrase(product, result.granted))
         )
     else:
         notice = _("Ajouté au panier : {product}, {quantity}.").format(
             quantity=escape(quantity_phrase(product, result.granted)),
-            product=escape(product.name),
+            product=escape(product_name(product)),
         )
     if result.confirmed and result.order_id is not None:
         notice += "\n" + order_updated_text(result.order_id, result.total_cents)

@@ -82,11 +82,11 @@ async def orders_document(
     lines = await order_lines(session, cycle.id)
     name = _("commandes-{day}").format(day=_day(cycle, timezone))
     if file_format == "csv":
-        return f"{name}.csv", orders_csv(lines)
+        return f"{name}.csv", orders_csv(lines, timezone)
     title = _("Commandes du cycle du {day}").format(
         day=format_date(cycle.pickup_starts_at.astimezone(timezone))
     )
-    return f"{name}.xlsx", orders_xlsx(lines, totals(lines), title)
+    return f"{name}.xlsx", orders_xlsx(lines, totals(lines), title, timezone)
 
 
 async def pickup_document(

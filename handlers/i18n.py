@@ -172,3 +172,42 @@ def _percent(ratio: float | Decimal, pattern: str, locale: str | None) -> str:
     code = locale or _current.get()
     space = "\u202f" if code == "fr" else ""
     return numbers.format_percent(ratio, format=pattern.format(space=space), locale=code)
+
+
+_CONTRACTIONS = {
+    # (preposition, article) → what French writes instead of "à Les", "de Le"…
+    ("à", "Les"): "aux",
+    ("à", "Le"): "au",
+    ("de", "Les"): "des",
+    ("de", "Le"): "du",
+}
+_VOWELS = frozenset("aeiouyàâéèêëîïôûùAEIOUYÀÂÉÈÊËÎÏÔÛÙŒœ")
+
+
+def _before_name(preposition: str, name: str, markup: str) -> str:
+    """``preposition`` ("à" or "de") before ``name`` as French writes it: "aux" + "Jardins de
+    la Vonne" for "Les Jardins de la Vonne", "au Moulin", "du Moulin", "d’Émile"; the rest of
+    the name (after a contracted article) goes through ``markup`` (``"<b>{}</b>"``)."""
+    article, _space, rest = name.partition(" ")
+    contracted = _CONTRACTIONS.get((preposition, article))
+    if contracted is not None and rest:
+        return f"{contracted} {markup.format(rest)}"
+    if preposition == "de" and name[:1] in _VOWELS:
+        return f"d’{markup.format(name)}"
+    return f"{preposition} {markup.format(name)}"
+
+
+def to_name(name: str, markup: str = "{}") -> str:
+    """ "aux Jardins de la Vonne", "à Ferme du Grand Pré" (French), "to Les Jardins…" (English):
+    the name (already escaped for HTML) after "to", as the member's language says it."""
+    if current_locale() == "en":
+        return f"to {markup.format(name)}"
+    return _before_name("à", name, markup)
+
+
+def of_name(name: str, markup: str = "{}") -> str:
+    """ "des Jardins de la Vonne", "d’Émile" (French), "of Les Jardins…" (English): the name
+    (already escaped for HTML) after "of", as the member's language says it."""
+    if current_locale() == "en":
+        return f"of {markup.format(name)}"
+    return _before_name("de", name, markup)

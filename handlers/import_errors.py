@@ -26,6 +26,7 @@ REASONS = {
     "bad_amount": lazy_gettext("quantité de l’unité invalide (nombre positif attendu)"),
     "bad_unit_measure": lazy_gettext("unité inconnue (g, kg, ml, cl, l, pièce ou botte)"),
     "bad_step": lazy_gettext("pas de vente invalide (nombre positif attendu)"),
+    "bad_maximum": lazy_gettext("maximum par personne invalide (nombre positif attendu)"),
     "bad_sku": lazy_gettext("référence (sku) invalide"),
     "duplicate_sku": lazy_gettext("référence (sku) en double"),
     "bad_slug": lazy_gettext("identifiant invalide (lettres minuscules, chiffres et tirets)"),

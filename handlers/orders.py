@@ -15,8 +15,8 @@ from handlers.i18n import _, format_date, format_price, lazy_gettext
 from handlers.menu import CONSUMER, MENU, Command
 from handlers.routes import ORDERS, ReorderPast, ShowOrders
 from handlers.shop import local, order_lines, pickup_window
-from handlers.week_texts import order_number
-from models import Order, OrderStatus
+from handlers.week_texts import order_number, order_status
+from models import Order
 from models.cycles import open_cycle
 from models.errors import StaleAction
 from models.ordering import order_history, order_of_member
@@ -29,12 +29,6 @@ class ShowOrder(CallbackData, prefix="ord:v"):
 
 
 COMMAND = Command("commandes", "orders", lazy_gettext("Vos commandes"), CONSUMER)
-
-STATUS = {
-    OrderStatus.CONFIRMED: lazy_gettext("confirmée"),
-    OrderStatus.COLLECTED: lazy_gettext("retirée"),
-    OrderStatus.NO_SHOW: lazy_gettext("non retirée"),
-}
 
 
 def _day(context: DesserteContext, order: Order) -> str:
@@ -55,7 +49,7 @@ async def show_orders(update: Update, context: DesserteContext) -> None:
     rows = []
     for order in orders:
         point = escape(order.pickup_point.name) if order.pickup_point else "—"
-        status = str(STATUS.get(order.status, order.status.value))
+        status = order_status(order.status)
         lines.append(
             _("• {number} — {day} — {point} — {total} — {status}").format(
                 number=order_number(order.id),
@@ -90,7 +84,7 @@ async def show_order(update: Update, context: DesserteContext, data: ShowOrder) 
         _("<b>Commande {number} du {day}</b>").format(
             number=order_number(order.id), day=_day(context, order)
         ),
-        _("Statut : {status}").format(status=str(STATUS.get(order.status, order.status.value))),
+        _("Statut : {status}").format(status=order_status(order.status)),
     ]
     if order.pickup_point is not None:
         lines.append(

@@ -17,7 +17,7 @@ from handlers.callback_data import CallbackData
 from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.delivery import deliver
-from handlers.i18n import _, lazy_gettext, use_locale
+from handlers.i18n import _, lazy_gettext, of_name, to_name, use_locale
 from handlers.menu import (
     ADMIN,
     PRODUCER,
@@ -38,6 +38,8 @@ from models.producers import (
     invited_to,
     producer_by_slug,
 )
+
+BOLD = "<b>{}</b>"
 
 
 class MoveToFarm(CallbackData, prefix="pj:move"):
@@ -114,7 +116,7 @@ async def handle_producer_invitation(update: Update, context: DesserteContext, c
             [
                 [
                     InlineKeyboardButton(
-                        _("Passer à {producer}").format(producer=producer.name),
+                        _("Passer {to_producer}").format(to_producer=to_name(producer.name)),
                         callback_data=MoveToFarm(code).pack(),
                     )
                 ],
@@ -129,9 +131,14 @@ async def handle_producer_invitation(update: Update, context: DesserteContext, c
         await show(
             update,
             _(
-                "Votre compte est relié à <b>{current}</b>. Passer à <b>{producer}</b> ? "
-                "Vous ne recevrez plus les commandes de {current}."
-            ).format(current=escape(current.name), producer=escape(producer.name)),
+                "Votre compte est relié {to_current}. Passer {to_producer} ? "
+                "Vous ne recevrez plus les commandes {of_current}."
+            ).format(
+                to_current=to_name(escape(current.name), BOLD),
+                to_producer=to_name(escape(producer.name), BOLD),
+                of_current=of_name(escape(current.name)),
+                current=escape(current.name),
+            ),
             keyboard,
         )
         return True
@@ -152,8 +159,8 @@ async def stay_with_farm(update: Update, context: DesserteContext) -> None:
         return
     await show(
         update,
-        _("C’est noté : votre compte reste relié à <b>{producer}</b>.").format(
-            producer=escape(current.name)
+        _("C’est noté : votre compte reste relié {to_producer}.").format(
+            to_producer=to_name(escape(current.name), BOLD)
         ),
     )
 
@@ -171,9 +178,10 @@ async def _join(update: Update, context: DesserteContext, code: str) -> None:
         update,
         "\n".join(
             [
-                _(
-                    "Bienvenue {name} ! Votre compte est maintenant relié à <b>{producer}</b>."
-                ).format(name=escape(context.member.first_name), producer=escape(producer.name)),
+                _("Bienvenue {name} ! Votre compte est maintenant relié {to_producer}.").format(
+                    name=escape(context.member.first_name),
+                    to_producer=to_name(escape(producer.name), BOLD),
+                ),
                 _(
                     "Pour donner votre stock, envoyez-moi simplement un message, par exemple "
                     "« tomates 12 kg, plus de radis » : je vous montre ce que j’ai compris et "

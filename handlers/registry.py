@@ -33,6 +33,7 @@ from handlers import (
     free_text,
     help,
     language,
+    members_admin,
     menu,
     notification_settings,
     orders,
@@ -79,6 +80,7 @@ FEATURES: list[ModuleType] = [
     rounds,
     weighing,
     statements,
+    members_admin,
 ]
 # The command menu, in the order help and Telegram's menu show it (each list is per role).
 COMMAND_MENU: list[Command] = [
@@ -112,6 +114,8 @@ COMMAND_MENU: list[Command] = [
     report.COMMAND,
     statements.COMMAND,
     events.COMMAND,
+    members_admin.COMMAND,
+    members_admin.MAXIMUM_COMMAND,
 ]
 menu.use_commands(COMMAND_MENU)
 # Last of all: plain text (stock messages, then search), edits and other message kinds.
@@ -168,7 +172,9 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Install every handler and the error handler on ``application``."""
-    # Seen first, in their own group: they let the update go on to the handlers above.
+    # Seen first, in their own groups: they let the update go on to the handlers above (the
+    # number typed after "how many?" stops there).
+    application.add_handlers(basket.early_handlers(), group=-2)
     application.add_handlers(pickup_day.early_handlers(), group=-1)
     application.add_handlers(build_handlers())
     application.add_error_handler(error_reporting.report_error)

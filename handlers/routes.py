@@ -45,6 +45,14 @@ class ShowCard(CallbackData, prefix="cat:p"):
         return amount
 
 
+class AskQuantity(CallbackData, prefix="qty"):
+    """ "How many?" for a product (a card's or a basket line's quantity label): the number the
+    member types next becomes the basket's quantity of it."""
+
+    cycle_id: int
+    product_id: int
+
+
 class OpenHelp(CallbackData, prefix="help"):
     """What the bot can do for this member."""
 

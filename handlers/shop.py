@@ -9,17 +9,26 @@ from telegram import Update
 from handlers.common import escape, show, tell
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_date, format_price, format_time
-from handlers.units import estimate_note, line_amount_phrase, order_total_phrase, quantity_phrase
+from handlers.units import (
+    amount_phrase,
+    estimate_note,
+    line_amount_phrase,
+    order_total_phrase,
+    quantity_phrase,
+)
+from handlers.vocabulary import product_name
 from models import Cycle, Order, PickupPoint
 from models.amounts import order_is_final
 from models.cycles import next_cycle, open_cycle
 from models.errors import (
+    AboveMaximum,
     BalanceTooLow,
     BelowMinimum,
     CycleClosed,
     DomainError,
     EmptyBasket,
     InvalidQuantity,
+    MemberBlocked,
     NoOpenCycle,
     NoPickupPoint,
     SoldOut,
@@ -78,6 +87,22 @@ def refusal(error: DomainError, context: DesserteContext) -> str:
         return _("Les commandes sont fermées pour le moment.")
     if isinstance(error, SoldOut):
         return _("Désolé, il n’en reste plus.")
+    if isinstance(error, AboveMaximum):
+        return _("C’est au plus {maximum} par personne, et votre panier en a déjà {held}.").format(
+            maximum=amount_phrase(error.params["maximum"], error.params["sale_unit"]),
+            held=amount_phrase(error.params["held"], error.params["sale_unit"]),
+        )
+    if isinstance(error, MemberBlocked):
+        contact = context.services.team_contact
+        if contact:
+            return _(
+                "Désolé, vous ne pouvez pas commander pour le moment. "
+                "Pour en savoir plus, contactez l’équipe du réseau : {contact}."
+            ).format(contact=contact)
+        return _(
+            "Désolé, vous ne pouvez pas commander pour le moment. "
+            "Pour en savoir plus, parlez-en à l’équipe du réseau au prochain retrait."
+        )
     if isinstance(error, InvalidQuantity):
         return _("Cette quantité n’est pas possible pour ce produit.")
     if isinstance(error, EmptyBasket):
@@ -120,7 +145,7 @@ def order_lines(order: Order) -> list[str]:
     """The order's lines and its total, as the receipt and the history show them."""
     lines = [
         _("• {product} — {quantity} : {total}").format(
-            product=escape(line.product.name),
+            product=escape(product_name(line.product)),
             quantity=escape(quantity_phrase(line.product, line.quantity)),
             total=escape(line_amount_phrase(line)),
         )

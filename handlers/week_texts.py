@@ -1,23 +1,35 @@
 """The texts the week sends on its own: the opening announcement, the reminders before close
 and on pickup day, the admins' close summary, and the buttons under them; how an order is named
-("n° 42") and what a change to a confirmed one says, wherever an order is shown."""
+("n° 42"), its status, and what a change to a confirmed one says, wherever an order is
+shown."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
+from babel.support import LazyProxy
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.common import escape
 from handlers.context import Services
-from handlers.i18n import _, format_date, format_datetime, format_price, format_time, ngettext
+from handlers.i18n import (
+    _,
+    format_date,
+    format_datetime,
+    format_price,
+    format_time,
+    lazy_gettext,
+    ngettext,
+)
 from handlers.menu import BASKET, CATALOG
 from handlers.routes import REORDER_NOW
 from handlers.units import amount_phrase
+from handlers.vocabulary import name_in_language
 from models.audiences import CloseNotice, CloseReminder, PickupReminder
 from models.closing import CloseSummary
 from models.cycle import Cycle
+from models.order import OrderStatus
 from models.payment import PaymentMode
 
 
@@ -63,7 +75,8 @@ def close_reminder_text(services: Services, cycle: Cycle, reminder: CloseReminde
     close = format_datetime(_local(services, cycle.closes_at))
     if reminder.items:
         items = "\n".join(
-            f"• {escape(item.name)} × {escape(amount_phrase(item.quantity, item.sale_unit))}"
+            f"• {escape(name_in_language(item.name, item.name_en))} × "
+            f"{escape(amount_phrase(item.quantity, item.sale_unit))}"
             for item in reminder.items
         )
         lines = [
@@ -187,6 +200,20 @@ def missed_cycles_text(services: Services, skipped: Sequence[Cycle], late: Seque
         )
     lines.append(_("Le prochain cycle : tapez /cycle."))
     return "\n".join(lines)
+
+
+ORDER_STATUSES: dict[OrderStatus, LazyProxy] = {
+    OrderStatus.BASKET: lazy_gettext("panier non confirmé"),
+    OrderStatus.CONFIRMED: lazy_gettext("confirmée"),
+    OrderStatus.ABANDONED: lazy_gettext("abandonnée"),
+    OrderStatus.COLLECTED: lazy_gettext("retirée"),
+    OrderStatus.NO_SHOW: lazy_gettext("non retirée"),
+}
+
+
+def order_status(status: OrderStatus) -> str:
+    """An order's status as people read it: "confirmée", "retirée", "non retirée"…"""
+    return str(ORDER_STATUSES[status])
 
 
 def order_number(order_id: int) -> str:

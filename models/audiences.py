@@ -44,6 +44,8 @@ class BasketItem:
     name: str
     quantity: Decimal
     sale_unit: str
+    name_en: str | None = None
+    """The product's English name, when the catalog gives one."""
 
 
 @dataclass(frozen=True)
@@ -130,10 +132,15 @@ async def add_step(session: AsyncSession, cycle_id: int, kind: str) -> bool:
 # -- audiences ------------------------------------------------------------------------------
 
 
+ORDERING_KINDS = ("cycle_open", "close_reminder")
+"""What invites a consumer to order: a member an admin blocked from ordering does not get it."""
+
+
 async def _consumers(session: AsyncSession, kind: str) -> list[Member]:
-    members = await session.scalars(
-        select(Member).where(Member.is_consumer.is_(True), Member.reachable.is_(True))
-    )
+    query = select(Member).where(Member.is_consumer.is_(True), Member.reachable.is_(True))
+    if kind in ORDERING_KINDS:
+        query = query.where(Member.blocked_at.is_(None))
+    members = await session.scalars(query)
     return [member for member in members if wants(member, kind)]
 
 
@@ -168,7 +175,9 @@ async def close_reminder_audience(session: AsyncSession, cycle_id: int) -> list[
             reminders.append(CloseReminder(_recipient(member), (), 0))
         elif order.status == OrderStatus.BASKET:
             items = tuple(
-                BasketItem(line.product.name, line.quantity, line.product.sale_unit)
+                BasketItem(
+                    line.product.name, line.quantity, line.product.sale_unit, line.product.name_en
+                )
                 for line in order.lines
             )
             reminders.append(CloseReminder(_recipient(member), items, order.total_cents))

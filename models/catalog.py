@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from models.cycle import Offer
+from models.errors import StaleAction
 from models.producer import Producer, Product
 from models.text import fold
 from models.unit_of_work import unit_of_work
@@ -168,6 +169,29 @@ async def photo_unfetchable(
             .values(photo_failed_at=now)
             .execution_options(synchronize_session="fetch")
         )
+
+
+async def set_max_per_person(
+    session: AsyncSession, sku: str, maximum: Decimal | None, *, producer_id: int | None = None
+) -> Product:
+    """Set the product's per-person maximum (None: no limit but the stock); ``producer_id``
+    limits it to that farm's products. Returns the product. Commits.
+
+    An unknown SKU (or another farm's) answers :class:`StaleAction`; a maximum that is not a
+    whole number of the product's steps, or past what a line may hold,
+    :class:`InvalidQuantity`. What members already hold stays: the maximum holds their next adds.
+    """
+    from models.ordering import check_quantity  # ordering reads the catalog's views
+
+    async with unit_of_work(session):
+        query = select(Product).where(func.upper(Product.sku) == sku.strip().upper())
+        if producer_id is not None:
+            query = query.where(Product.producer_id == producer_id)
+        product = await session.scalar(query.options(joinedload(Product.producer)))
+        if product is None or not product.active:
+            raise StaleAction(sku=sku)
+        product.max_per_person = None if maximum is None else check_quantity(maximum, product.step)
+    return product
 
 
 def search_form(text: str) -> str:

@@ -7,7 +7,8 @@ Three formats, all UTF-8 (a BOM is accepted), comma-separated, with a header row
   degrees, ``yes``/``no`` — ``oui``/``non`` — whether the round collects at the farm, and
   the hours it may)
 * catalog — ``producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases``
-  then the optional columns ``description,origin,farming,step,photo,name_en,description_en``
+  then the optional columns
+  ``description,origin,farming,step,photo,name_en,description_en,max_per_person``
   and ``price_per_kg,estimated_kg`` (a weighed product: its price per kilo in euros and the
   estimated weight of one sale unit in kilos, both or neither; its ``price`` may then be left
   empty: it is the estimate, :func:`models.amounts.weighed_cents` of the two)
@@ -31,6 +32,7 @@ gives codes. Reason codes:
 ``bad_amount``    ``unit_amount`` is not a positive number (whole for pièce/botte)
 ``bad_unit_measure`` ``unit_measure`` is not one of :data:`UNIT_MEASURES`
 ``bad_step``      ``step`` is not a positive number
+``bad_maximum``   ``max_per_person`` is not a positive number
 ``bad_sku`` / ``duplicate_sku`` (``params["first_line"]``)
 ``bad_slug`` / ``duplicate_slug`` (``params["first_line"]``)
 ``unknown_producer`` the catalog names a producer outside the given set
@@ -144,6 +146,7 @@ CATALOG_COLUMNS: tuple[str, ...] = (
     "description_en",
     "price_per_kg",
     "estimated_kg",
+    "max_per_person",
 )
 _CATALOG_HEADER_REQUIRED = CATALOG_COLUMNS[:10]
 _CATALOG_REQUIRED = (
@@ -283,6 +286,7 @@ class ProductRow:
     price_per_kg_cents: int | None = None
     estimated_kg: Decimal | None = None
     """A weighed product: its price per kilo and one sale unit's estimated weight in kilos."""
+    max_per_person: Decimal | None = None
     line: int = field(default=0, compare=False)
     """The file line it was read from (0 when not read from a file)."""
 
@@ -682,6 +686,18 @@ def read_catalog(
                 errors.append(RowError(line, "step", "bad_step", {"value": raw_step}))
             elif problem := _quantity_error(line, "step", step, raw_step, MAX_LINE_QUANTITY):
                 errors.append(problem)
+        per_person: Decimal | None = None
+        raw_maximum = rec.get("max_per_person", "")
+        if raw_maximum:
+            per_person = _decimal(raw_maximum)
+            if per_person is None or per_person <= 0:
+                errors.append(
+                    RowError(line, "max_per_person", "bad_maximum", {"value": raw_maximum})
+                )
+            elif problem := _quantity_error(
+                line, "max_per_person", per_person, raw_maximum, MAX_LINE_QUANTITY
+            ):
+                errors.append(problem)
         labels = tuple(label.lower() for label in _split_list(rec.get("labels", "")))
         for label in labels:
             if not _LABEL_RE.match(label):
@@ -712,6 +728,7 @@ def read_catalog(
             description_en=_opt(rec.get("description_en", "")),
             price_per_kg_cents=per_kg_cents,
             estimated_kg=estimated_kg,
+            max_per_person=per_person,
         )
 
     rows = _run(text_or_path, CATALOG_COLUMNS, _CATALOG_HEADER_REQUIRED, _CATALOG_LENGTHS, build)
@@ -786,6 +803,7 @@ def write_catalog(rows: Iterable[ProductRow], stream: TextIO) -> None:
                     row.description_en or "",
                     "" if row.price_per_kg_cents is None else format_price(row.price_per_kg_cents),
                     "" if row.estimated_kg is None else format_decimal(row.estimated_kg),
+                    format_decimal(row.max_per_person) if row.max_per_person is not None else "",
                 ]
             )
         )

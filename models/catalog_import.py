@@ -128,6 +128,7 @@ def _fill_product(product: Product, row: ProductRow) -> None:
     product.origin = row.origin
     product.farming = row.farming
     product.step = row.step if row.step is not None else Decimal(1)
+    product.max_per_person = row.max_per_person
     if row.photo != product.photo:
         product.photo_failed_at = None  # a new photo is worth trying
     product.photo = row.photo
@@ -191,6 +192,7 @@ async def export_catalog(session: AsyncSession) -> list[ProductRow]:
             description_en=p.description_en,
             price_per_kg_cents=p.price_per_kg_cents,
             estimated_kg=p.estimated_kg,
+            max_per_person=p.max_per_person,
         )
         for p in products
     ]

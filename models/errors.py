@@ -107,3 +107,15 @@ class InvalidAmount(DomainError):
     """An amount of money that is zero, negative or beyond ``maximum`` cents."""
 
     code = "invalid_amount"
+
+
+class AboveMaximum(DomainError):
+    """The member already holds the product's per-person maximum (``maximum``, ``held``)."""
+
+    code = "above_maximum"
+
+
+class MemberBlocked(DomainError):
+    """An admin blocked this member from ordering."""
+
+    code = "member_blocked"

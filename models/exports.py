@@ -1,13 +1,16 @@
-"""What the exports hold: a cycle's order lines, their totals, and the pickup lists.
+"""What the exports hold: a cycle's order lines, their totals, the pickup lists, and each
+producer's preparation (what goes into which bag).
 
 Plain data for the renderers (CSV, XLSX, PDF in ``handlers/documents``): one row per order
-line, with the names a person reads; the pickup list of a point has its consumers in
-alphabetical order (accents and case ignored), each with their lines and total.
+line, with the names a person reads, its order's number, status and confirmation; the pickup
+list of a point has its consumers in alphabetical order (accents and case ignored), each with
+their lines and total.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, ColumnElement, Row, and_, select, type_coerce
@@ -18,7 +21,7 @@ from models.catalog import search_form
 from models.cycle import Cycle
 from models.errors import StaleAction
 from models.member import Member
-from models.order import Order, OrderLine
+from models.order import Order, OrderLine, OrderStatus
 from models.pickup_day import PickupList, pickup_list
 from models.pickup_point import PickupPoint
 from models.producer import Producer, Product
@@ -48,6 +51,10 @@ class ExportLine:
     """A weighed product's price per kilo (``total_cents`` is then its weight's amount)."""
     weight_kg: Decimal | None = None
     """The line's real weight, once weighed."""
+    status: OrderStatus = OrderStatus.CONFIRMED
+    """The order's status (confirmed, collected, not collected)."""
+    confirmed_at: datetime | None = None
+    """When the order was first confirmed (UTC)."""
 
     @property
     def estimate(self) -> bool:
@@ -120,7 +127,7 @@ async def order_lines(
         if names is None or product is None:
             late.append(row)
             continue
-        consumer, point, slug = names
+        consumer, point, slug, status, confirmed_at = names
         producer, name, sku, unit = product
         quantity = quantities.get(thousandths)
         if quantity is None:
@@ -141,13 +148,15 @@ async def order_lines(
                 total,
                 per_kg,
                 None if grams is None else _quantity(grams),
+                status,
+                confirmed_at,
             )
         )
     if late:
         orders |= await _order_names(connection, Order.id.in_({row[0] for row in late}))
         products |= await _product_names(connection, Product.id.in_({row[1] for row in late}))
         for order_id, product_id, thousandths, unit_price, total, late_kg, late_g in late:
-            consumer, point, slug = orders[order_id]
+            consumer, point, slug, status, confirmed_at = orders[order_id]
             producer, name, sku, unit = products[product_id]
             lines.append(
                 ExportLine(
@@ -164,6 +173,8 @@ async def order_lines(
                     total,
                     late_kg,
                     None if late_g is None else _quantity(late_g),
+                    status,
+                    confirmed_at,
                 )
             )
     await session.commit()
@@ -194,17 +205,32 @@ async def order_lines(
 
 async def _order_names(
     connection: AsyncConnection, where: ColumnElement[bool]
-) -> dict[int, tuple[str, str, str]]:
-    """Order id → (consumer, pickup point, point slug), for the orders ``where`` selects."""
+) -> dict[int, tuple[str, str, str, OrderStatus, datetime | None]]:
+    """Order id → (consumer, pickup point, point slug, status, first confirmed), for the
+    orders ``where`` selects."""
     rows = await connection.execute(
-        select(Order.id, Member.first_name, Member.last_name, PickupPoint.name, PickupPoint.slug)
+        select(
+            Order.id,
+            Member.first_name,
+            Member.last_name,
+            PickupPoint.name,
+            PickupPoint.slug,
+            Order.status,
+            Order.confirmed_at,
+        )
         .join(Member, Order.member_id == Member.id)
         .outerjoin(PickupPoint, Order.pickup_point_id == PickupPoint.id)
         .where(where)
     )
     return {
-        order_id: (" ".join(part for part in (first, last) if part), point or "", slug or "")
-        for order_id, first, last, point, slug in rows
+        order_id: (
+            " ".join(part for part in (first, last) if part),
+            point or "",
+            slug or "",
+            status,
+            confirmed_at,
+        )
+        for order_id, first, last, point, slug, status, confirmed_at in rows
     }
 
 
@@ -273,10 +299,73 @@ async def pickup_lists(
     return result
 
 
+@dataclass(frozen=True)
+class BagLine:
+    """One product going into one order's bag, as a producer's preparation page lists it."""
+
+    pickup_point: str
+    order_id: int
+    member_name: str
+    product: str
+    quantity: Decimal
+    unit: str
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What one producer prepares for pickup day: each bag's lines (by pickup point, then as
+    the point's list orders its consumers), and how much of each product in all."""
+
+    producer: str
+    bags: tuple[BagLine, ...]
+    totals: tuple[tuple[str, str, Decimal], ...]
+    """(product, sale unit, quantity in all), by product name."""
+
+
+def preparations(lists: list[PickupList]) -> list[Preparation]:
+    """Per producer (by name, accents and case aside), what goes into which bag, from printed
+    pickup lists (:func:`pickup_lists`, whose entries hold their lines)."""
+    bags: dict[str, list[BagLine]] = {}
+    amounts: dict[str, dict[tuple[str, str], Decimal]] = {}
+    for pickup in lists:
+        for entry in pickup.entries:
+            for line in entry.items:
+                bags.setdefault(line.producer, []).append(
+                    BagLine(
+                        pickup.point.name,
+                        entry.order_id,
+                        entry.member_name,
+                        line.product,
+                        line.quantity,
+                        line.unit,
+                    )
+                )
+                sums = amounts.setdefault(line.producer, {})
+                key = (line.product, line.unit)
+                sums[key] = sums.get(key, Decimal(0)) + line.quantity
+    folded = _Folded()
+    return [
+        Preparation(
+            producer,
+            tuple(bags[producer]),
+            tuple(
+                (product, unit, quantity)
+                for (product, unit), quantity in sorted(
+                    amounts[producer].items(), key=lambda kv: folded[kv[0][0]]
+                )
+            ),
+        )
+        for producer in sorted(bags, key=lambda name: folded[name])
+    ]
+
+
 __all__ = [
+    "BagLine",
     "ExportLine",
+    "Preparation",
     "Totals",
     "order_lines",
     "pickup_lists",
+    "preparations",
     "totals",
 ]

@@ -43,6 +43,8 @@ class Member(NetworkScoped, Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The phone number the member shared (Telegram's contact button), for the pickup lists.
     phone: Mapped[str | None] = mapped_column(String(32))
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When an admin blocked the member from ordering (None: they may order)."""
     # What the bot waits for the member to type next, by feature ("pickup_list": the list an
     # admin has in front of them…): in the database, so that any worker reads it.
     awaiting: Mapped[dict[str, Any] | None] = mapped_column(JSON)

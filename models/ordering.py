@@ -23,22 +23,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from models.amounts import line_cents
-from models.base import normalize_quantity
+from models.base import Quantity, normalize_quantity
 from models.catalog import OfferView
 from models.cycle import Cycle, CycleState, Offer
 from models.cycles import lock_cycle
 from models.errors import (
+    AboveMaximum,
     AlreadyConfirmed,
     BelowMinimum,
     CycleClosed,
     EmptyBasket,
     InvalidQuantity,
+    MemberBlocked,
     NoPickupPoint,
     SoldOut,
     StaleAction,
@@ -68,6 +70,8 @@ class Reservation:
     """Whether the change landed in a confirmed order (it counts at once)."""
     total_cents: int = 0
     """The order's total after the change."""
+    maximum: Decimal | None = None
+    """The product's per-person maximum, when it is what held the change back."""
     view: OfferView | None = field(default=None, compare=False)
     """The product (its producer loaded) and its stock right after the change, to show it
     without reading it again."""
@@ -186,32 +190,57 @@ Stock = tuple[Decimal, Decimal]
 
 
 async def _reserve(
-    session: AsyncSession, offer: Offer, wanted: Decimal
-) -> tuple[Decimal, Stock | None]:
-    """Reserve up to ``wanted`` of ``offer`` atomically. Returns what was reserved (maybe 0) and
-    the offer's stock right after it (``UPDATE … RETURNING``; None when nothing was reserved)."""
+    session: AsyncSession, offer: Offer, wanted: Decimal, held: Decimal = Decimal(0)
+) -> tuple[Decimal, Stock | None, Decimal | None]:
+    """Reserve up to ``wanted`` of ``offer`` atomically, for a member who holds ``held`` of it.
+
+    One conditional update holds both limits: what is left (``ordered + q <= offered``) and the
+    product's per-person maximum (``held + q <= max_per_person``, read in the same statement), so
+    neither a racing consumer nor a maximum lowered meanwhile is passed. Returns what was reserved
+    (maybe 0), the offer's stock right after it (``UPDATE … RETURNING``; None when nothing was
+    reserved), and the maximum when it is what held the reservation back (else None)."""
     step = offer.product.step
-    amount = wanted
+    maximum = offer.product.max_per_person
+    cap = select(Product.max_per_person).where(Product.id == Offer.product_id).scalar_subquery()
+    amount, capped = _allowance(wanted, held, maximum, step)
     for _attempt in range(5):
         if amount <= 0:
-            return Decimal(0), None
+            return Decimal(0), None, maximum if capped else None
         reserved = await session.execute(
             update(Offer)
-            .where(Offer.id == offer.id, Offer.ordered + amount <= Offer.offered)
+            .where(
+                Offer.id == offer.id,
+                Offer.ordered + amount <= Offer.offered,
+                or_(cap.is_(None), literal(held + amount, Quantity()) <= cap),
+            )
             .values(ordered=Offer.ordered + amount)
             .returning(Offer.offered, Offer.ordered)
             .execution_options(synchronize_session=False)
         )
         row = reserved.first()
         if row is not None:
-            return amount, (row.offered, row.ordered)
-        # Someone took some meanwhile: offer what is left now, in whole steps.
+            return amount, (row.offered, row.ordered), maximum if capped else None
+        # Someone took some meanwhile (or the maximum changed): what is allowed now, in steps.
         fresh = await session.execute(
-            select(Offer.offered, Offer.ordered).where(Offer.id == offer.id)
+            select(Offer.offered, Offer.ordered, Product.max_per_person)
+            .join(Product, Product.id == Offer.product_id)
+            .where(Offer.id == offer.id)
         )
-        offered, ordered = fresh.one()
-        amount = min(wanted, floor_to_step(offered - ordered, step))
-    return Decimal(0), None
+        offered, ordered, maximum = fresh.one()
+        amount, capped = _allowance(wanted, held, maximum, step)
+        amount = min(amount, floor_to_step(offered - ordered, step))
+    return Decimal(0), None, None
+
+
+def _allowance(
+    wanted: Decimal, held: Decimal, maximum: Decimal | None, step: Decimal
+) -> tuple[Decimal, bool]:
+    """``wanted`` cut to what the per-person ``maximum`` still allows a member holding ``held``
+    (in whole steps), and whether the maximum cut it."""
+    if maximum is None:
+        return wanted, False
+    room = max(Decimal(0), floor_to_step(maximum - held, step))
+    return (room, True) if room < wanted else (wanted, False)
 
 
 async def _release(session: AsyncSession, offer_id: int, amount: Decimal) -> Stock | None:
@@ -315,6 +344,7 @@ async def _change(
         elif target is not None and target != 0:
             check_quantity(target, step)
         order = await _order_for(session, member, cycle, create=(target or delta or 0) > 0)
+        await _refuse_blocked(session, member)
         line = None
         if order is not None:
             line = next((ln for ln in order.lines if ln.product_id == product_id), None)
@@ -322,9 +352,16 @@ async def _change(
         quantity = current + delta if delta is not None else (target or Decimal(0))
         if quantity > MAX_LINE_QUANTITY:
             raise InvalidQuantity(quantity=quantity, maximum=MAX_LINE_QUANTITY)
-        granted = Decimal(0)
+        granted, maximum = Decimal(0), None
         if quantity > current:
-            granted, left = await _reserve(session, offer, quantity - current)
+            granted, left, maximum = await _reserve(session, offer, quantity - current, current)
+            if granted == 0 and maximum is not None:
+                raise AboveMaximum(
+                    product_id=product_id,
+                    maximum=maximum,
+                    held=current,
+                    sale_unit=offer.product.sale_unit,
+                )
             if granted == 0:
                 raise SoldOut(product_id=product_id, line_quantity=current)
             new_quantity = current + granted
@@ -344,11 +381,20 @@ async def _change(
         granted=normalize_quantity(granted),
         line_quantity=normalize_quantity(new_quantity),
         remaining=normalize_quantity(offered - ordered),
+        maximum=maximum,
         view=OfferView(product=offer.product, offered=offered, ordered=ordered),
         order_id=None if order is None else order.id,
         confirmed=order is not None and order.status == OrderStatus.CONFIRMED,
         total_cents=0 if order is None else order.total_cents,
     )
+
+
+async def _refuse_blocked(session: AsyncSession, member: Member) -> None:
+    """:class:`MemberBlocked` if an admin blocked the member (read afresh: the member may have
+    been blocked since the update began; read after the order's lock, which blocking takes too)."""
+    blocked = await session.scalar(select(Member.blocked_at).where(Member.id == member.id))
+    if blocked is not None:
+        raise MemberBlocked(member_id=member.id)
 
 
 def _check_still_above_minimum(order: Order, minimum_cents: int) -> None:
@@ -434,6 +480,7 @@ async def confirm_order(
     async with unit_of_work(session):
         cycle = await lock_open_cycle(session, cycle_id)
         order = await _order_for(session, member, cycle, create=False)
+        await _refuse_blocked(session, member)
         if order is None or not order.lines:
             raise EmptyBasket()
         if (
@@ -564,6 +611,7 @@ async def _copy_order(
     report = ReorderReport(source_order_id=previous.id)
     async with unit_of_work(session):
         cycle = await lock_open_cycle(session, cycle_id)
+        await _refuse_blocked(session, member)
         order: Order | None = None
         for product_id, asked in wanted:
             try:
@@ -581,7 +629,7 @@ async def _copy_order(
             current = line.quantity if line is not None else Decimal(0)
             room = floor_to_step(MAX_LINE_QUANTITY - current, offer.product.step)
             requested = min(quantity, room)
-            granted, left = await _reserve(session, offer, requested)
+            granted, left, _maximum = await _reserve(session, offer, requested, current)
             if granted == 0 or left is None:
                 report.missing.append(product_id)
                 continue

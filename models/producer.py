@@ -70,6 +70,7 @@ class Product(NetworkScoped, Base):
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         CheckConstraint("unit_amount > 0", name="unit_amount_positive"),
         CheckConstraint("step > 0", name="step_positive"),
+        CheckConstraint("max_per_person > 0", name="max_per_person_positive"),
         CheckConstraint(
             "(price_per_kg_cents IS NULL AND estimated_kg IS NULL)"
             " OR (price_per_kg_cents >= 0 AND estimated_kg > 0)",
@@ -109,5 +110,7 @@ class Product(NetworkScoped, Base):
     """When Telegram could not fetch ``photo`` (None: it could, or it was not tried yet); the
     card is then shown as text without trying again, until an import gives another photo."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_per_person: Mapped[Decimal | None] = mapped_column(Quantity())
+    """The most one member may order of it in a cycle (None: no limit but the stock)."""
 
     producer: Mapped[Producer] = relationship(back_populates="products")

@@ -62,6 +62,7 @@ def update(locale: str) -> Path:
         "-l",
         locale,
         "--no-wrap",
+        "--ignore-obsolete",  # a message no longer in the code leaves the catalog
     ]
     if verb == "update":
         command.append("--no-fuzzy-matching")
@@ -86,7 +87,9 @@ def fill_french(po: Path) -> None:
             message.string = message.id
         message.flags.discard("fuzzy")
     with po.open("wb") as stream:
-        write_po(stream, catalog, width=0, omit_header=False, sort_output=True)
+        write_po(
+            stream, catalog, width=0, omit_header=False, sort_output=True, ignore_obsolete=True
+        )
 
 
 def missing(locale: str) -> list[str]:

@@ -1,5 +1,7 @@
-"""The printable pickup list of a point (PDF): consumers in alphabetical order, their lines,
-their total and a box to tick when they collect.
+"""The printable pickup lists (PDF): per point, consumers in alphabetical order, their lines,
+their total and a box to tick when they collect; then a preparation page per producer, what
+goes into which bag (point, order number, member, product, quantity), with the producer's
+totals per product.
 
 fpdf2's core fonts only know Latin-1 (no €, no œ): the list uses DejaVu Sans, the TrueType font
 matplotlib ships, so every accent and the euro sign print. fpdf2 (and PIL with it) is imported
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +21,7 @@ from zoneinfo import ZoneInfo
 from handlers.i18n import _, format_date, format_price, format_quantity, format_time, ngettext
 from handlers.units import unit_name
 from handlers.week_texts import order_number
-from models.exports import ExportLine
+from models.exports import ExportLine, Preparation, preparations
 from models.pickup_day import PickupEntry, PickupList
 
 if TYPE_CHECKING:
@@ -194,8 +197,66 @@ def _write_list(pdf: FPDF, pickup: PickupList, timezone: ZoneInfo) -> None:
         _write_entry(pdf, entry)
 
 
+def _quantity(quantity: Decimal, unit: str) -> str:
+    return f"{format_quantity(quantity)}\u00a0{unit_name(unit, quantity)}"
+
+
+def _write_preparation(pdf: FPDF, preparation: Preparation, day: str) -> None:
+    """A producer's page: the totals to bring, then each bag's lines, by point."""
+    from fpdf.enums import XPos, YPos
+
+    pdf.add_page()
+    pdf.set_font(FONT, "B", 16)
+    pdf.cell(
+        0,
+        9,
+        _("Préparation — {producer}").format(producer=preparation.producer),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    pdf.set_font(FONT, "", 10)
+    pdf.cell(
+        0,
+        6,
+        _("Retrait du {day} : ce qui va dans chaque sac").format(day=day),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    pdf.ln(2)
+    pdf.set_font(FONT, "B", 11)
+    pdf.cell(0, LINE_HEIGHT, _("En tout"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT, "", 10)
+    for product, unit, quantity in preparation.totals:
+        pdf.cell(pdf.epw - 40, LINE_HEIGHT, f"  {product}")
+        pdf.cell(40, LINE_HEIGHT, _quantity(quantity, unit), align="R")
+        pdf.ln(LINE_HEIGHT)
+    point = None
+    widths = (22, 55, pdf.epw - 22 - 55 - 35, 35)
+    for bag in preparation.bags:
+        if bag.pickup_point != point or pdf.will_page_break(LINE_HEIGHT * 2):
+            point = bag.pickup_point
+            pdf.ln(3)
+            pdf.set_font(FONT, "B", 11)
+            pdf.cell(0, LINE_HEIGHT, point, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.set_font(FONT, "B", 9)
+            for width, title in zip(
+                widths,
+                (_("Commande"), _("Membre"), _("Produit"), _("Quantité")),
+                strict=True,
+            ):
+                pdf.cell(width, LINE_HEIGHT, title)
+            pdf.ln(LINE_HEIGHT)
+            pdf.set_font(FONT, "", 9.5)
+        pdf.cell(widths[0], LINE_HEIGHT, order_number(bag.order_id))
+        pdf.cell(widths[1], LINE_HEIGHT, bag.member_name[:32])
+        pdf.cell(widths[2], LINE_HEIGHT, bag.product[:48])
+        pdf.cell(widths[3], LINE_HEIGHT, _quantity(bag.quantity, bag.unit), align="R")
+        pdf.ln(LINE_HEIGHT)
+
+
 def pickup_lists_pdf(lists: list[PickupList], network: str, timezone: ZoneInfo) -> bytes:
-    """One PDF with a page (or more) per pickup list."""
+    """One PDF with a page (or more) per pickup list, then a preparation page (or more) per
+    producer."""
     pdf = _new_pdf(network)
     pdf.set_title(_("Listes de retrait"))
     pdf.set_creator(network)
@@ -205,4 +266,8 @@ def pickup_lists_pdf(lists: list[PickupList], network: str, timezone: ZoneInfo) 
         pdf.cell(0, 10, _("Aucune commande à retirer pour ce cycle."))
     for pickup in lists:
         _write_list(pdf, pickup, timezone)
+    if lists:
+        day = format_date(lists[0].cycle.pickup_starts_at.astimezone(timezone))
+        for preparation in preparations(lists):
+            _write_preparation(pdf, preparation, day)
     return bytes(pdf.output())

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from babel import numbers
 
 from handlers.i18n import _, current_locale
 from handlers.units import unit_name
+from handlers.week_texts import order_status
 from models.cells import spreadsheet_row
 from models.exports import ExportLine, Totals
 from models.pickup_day import PickupList
@@ -34,6 +37,9 @@ def headers() -> list[str]:
         _("Total (€)"),
         _("Poids (kg)"),
         _("Montant"),
+        _("N° de commande"),
+        _("Statut"),
+        _("Confirmée le"),
     ]
 
 
@@ -58,8 +64,17 @@ def _euros(cents: int) -> Decimal:
     return Decimal(cents) / 100
 
 
-def orders_csv(lines: list[ExportLine]) -> bytes:
-    """The lines as CSV for a spreadsheet of the current locale.
+def _confirmed(line: ExportLine, timezone: ZoneInfo) -> datetime | None:
+    """When the line's order was first confirmed, in the network's time, as a spreadsheet
+    reads a date (no time zone)."""
+    if line.confirmed_at is None:
+        return None
+    return line.confirmed_at.astimezone(timezone).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def orders_csv(lines: list[ExportLine], timezone: ZoneInfo) -> bytes:
+    """The lines as CSV for a spreadsheet of the current locale; each names its order (number,
+    status, when it was confirmed: ``2026-12-08 14:32``, the network's time).
 
     French spreadsheets expect ``;`` between fields and a decimal comma, English ones ``,`` and
     a decimal point; the UTF-8 BOM makes Excel read the accents right.
@@ -84,6 +99,11 @@ def orders_csv(lines: list[ExportLine]) -> bytes:
                     if (weight := _weight(line)) is None
                     else numbers.format_decimal(weight, "0.###", locale=locale),
                     amount_state(line),
+                    line.order_id,
+                    order_status(line.status),
+                    f"{confirmed:%Y-%m-%d %H:%M}"
+                    if (confirmed := _confirmed(line, timezone))
+                    else "",
                 ]
             )
         )
@@ -129,8 +149,9 @@ def pickup_lists_csv(lists: list[PickupList]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def orders_xlsx(lines: list[ExportLine], totals: Totals, title: str) -> bytes:
-    """A workbook: the lines (numbers as numbers, euros formatted) and a totals sheet."""
+def orders_xlsx(lines: list[ExportLine], totals: Totals, title: str, timezone: ZoneInfo) -> bytes:
+    """A workbook: the lines (numbers as numbers, euros formatted, the order's number, status
+    and confirmation date) and a totals sheet."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -157,6 +178,9 @@ def orders_xlsx(lines: list[ExportLine], totals: Totals, title: str) -> bytes:
                     _euros(line.total_cents),
                     _weight(line),
                     amount_state(line),
+                    line.order_id,
+                    order_status(line.status),
+                    _confirmed(line, timezone),
                 ]
             )
         )
@@ -165,8 +189,9 @@ def orders_xlsx(lines: list[ExportLine], totals: Totals, title: str) -> bytes:
         row[6].number_format = EURO_FORMAT
         row[7].number_format = EURO_FORMAT
         row[8].number_format = QUANTITY_FORMAT
+        row[12].number_format = "yyyy-mm-dd hh:mm"
     sheet.freeze_panes = "A2"
-    for index, width in enumerate((24, 22, 28, 30, 10, 12, 14, 12, 10, 12), start=1):
+    for index, width in enumerate((24, 22, 28, 30, 10, 12, 14, 12, 10, 12, 14, 14, 18), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
 
     summary = workbook.create_sheet(_("Totaux"))

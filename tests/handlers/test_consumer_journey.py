@@ -133,7 +133,7 @@ async def test_english_consumer_orders_changes_and_reorders(app, sandbox, sessio
     assert "where would you like to collect" in bob.last_message.text
     await bob.press("La Desserte — halle centrale")
     await bob.send("/catalog")
-    await bob.press("Crèmerie")
+    await bob.press("Dairy")
     assert "€5.80 per piece of 250\xa0g" in bob.last_message.text
     await bob.press("▶️")
     await bob.press("Œufs plein air")

@@ -108,7 +108,7 @@ async def test_invitation_link_links_a_producer_once(app, sandbox, session):
     marie = sandbox.user("Marie", language="fr")
     await marie.send(f"/start {code}")
     assert "Bienvenue Marie" in marie.last_message.text
-    assert "Les Jardins de la Vonne" in marie.last_message.text
+    assert "relié aux Jardins de la Vonne." in marie.last_message.text
     assert "/produits" in marie.last_message.text
 
     thief = sandbox.user("Paul", language="en")
@@ -521,19 +521,22 @@ async def test_moving_to_another_farm_is_asked_and_a_farm_left_alone_is_told(app
 
     await marie.send(f"/start {code}")
     question = marie.last_message
-    assert "Votre compte est relié à Les Jardins de la Vonne" in question.text
+    assert "Votre compte est relié aux Jardins de la Vonne." in question.text
     assert "Passer à Ferme du Grand Pré ?" in question.text
+    assert "Vous ne recevrez plus les commandes des Jardins de la Vonne." in question.text
     assert "(e)" not in question.text
     assert await farm_of_marie() == "jardins-lusignan"
 
     await marie.press("Rester avec Les Jardins de la Vonne")
-    assert "reste relié à" in marie.last_message.text
+    assert "votre compte reste relié aux Jardins de la Vonne." in marie.last_message.text
     assert await farm_of_marie() == "jardins-lusignan"
 
     # The invitation was not used: she can still change her mind.
     await marie.send(f"/start {code}")
     await marie.press("Passer à Ferme du Grand Pré")
-    assert "Bienvenue Marie" in marie.last_message.text
+    assert "Bienvenue Marie ! Votre compte est maintenant relié à Ferme du Grand Pré." in (
+        marie.last_message.text
+    )
     assert "(e)" not in marie.last_message.text
     assert await farm_of_marie() == "ferme-grand-pre"
     told = [m.text for m in admin.messages[admin_before:]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -143,6 +144,9 @@ async def test_exports_in_french(app, sandbox, shop):
         "Total (€)",
         "Poids (kg)",
         "Montant",
+        "N° de commande",
+        "Statut",
+        "Confirmée le",
     )
     assert len(rows) == 1 + 6  # six lines, the basket left out
     assert [r[0] for r in rows[1:]] == ["Zoé", "Alice", "Alice", "bob", "Émile", "Émile"]
@@ -159,8 +163,37 @@ async def test_exports_in_french(app, sandbox, shop):
     text = document.content.decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert lines[0][0] == "Consommateur"
-    assert ["Alice", "Halle centrale", "Les Jardins de la Vonne", "Tomates anciennes", "1,5",
-            "kg", "4,80", "7,20", "", "définitif"] in lines  # fmt: skip
+    alice = next(line for line in lines if line[:4] == ["Alice", "Halle centrale",
+                 "Les Jardins de la Vonne", "Tomates anciennes"])  # fmt: skip
+    assert alice[4:10] == ["1,5", "kg", "4,80", "7,20", "", "définitif"]
+    assert alice[10].isdigit()
+    assert alice[11] == "confirmée"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", alice[12]), alice[12]
+
+    # The PDF of every point ends with the producers' preparation pages: what goes in each bag.
+    await admin.press("tous les points", message=menu)
+    pages = [
+        p.extract_text() for p in PdfReader(io.BytesIO(admin.last_message.document.content)).pages
+    ]
+    preparation = [page for page in pages if "Préparation — " in page]
+    assert len(preparation) == 1, pages
+    page = preparation[0]
+    assert "Préparation — Les Jardins de la Vonne" in page
+    assert "ce qui va dans chaque sac" in page
+    assert "En tout" in page
+    for total in ("Miel de châtaignier 3\xa0pots", "Tomates cerises 3\xa0barquettes"):
+        assert total in page, (total, page)
+    enedis, bags = page[page.index("Enedis") :], page[page.index("Halle centrale") :]
+    for bag in (
+        f"n° {alice[10]} Alice Tomates anciennes 1,5\xa0kg",
+        f"n° {alice[10]} Alice Miel de châtaignier 1\xa0pot",
+        "Émile Miel de châtaignier 2\xa0pots",
+    ):
+        assert bag in bags, (bag, bags)
+    assert bags.index("Alice") < bags.index("bob") < bags.index("Émile")  # as the list orders
+    assert "Zoé Tomates cerises 1\xa0barquette" in enedis
+    assert "Zoé" not in bags
+    assert "Hugo" not in page  # a basket never confirmed is not prepared
 
     await admin.press("Halle centrale", message=menu)
     document = admin.last_message.document
@@ -194,10 +227,15 @@ async def test_exports_in_english(app, sandbox, shop):
     await admin.press("CSV", message=menu)
     header = admin.last_message.document.content.decode("utf-8-sig").splitlines()[0]
     assert header.startswith("Consumer,Pickup point,Producer")
+    assert header.endswith("Order no.,Status,Confirmed on")
     await admin.press("Halle centrale", message=menu)
     page = PdfReader(io.BytesIO(admin.last_message.document.content)).pages[0].extract_text()
     assert "Pickup list — Halle centrale" in page
     assert "€15.70" in page
+    pdf = PdfReader(io.BytesIO(admin.last_message.document.content))
+    last = pdf.pages[-1].extract_text()
+    assert "Preparation — Les Jardins de la Vonne" in last
+    assert "what goes into each bag" in last
     assert "€42.00" in page
 
 

@@ -64,6 +64,8 @@ class World:
     marie_update_id: int
     draft_id: int
     event_id: int = 0
+    bob_member_id: int = 0
+    """Bob's member row (the admins' /membres buttons name it)."""
     people: dict[str, SandboxUser] = field(default_factory=dict)
     errors: list[BaseException] = field(default_factory=list)
 
@@ -115,6 +117,7 @@ async def build_world(app: Any, sandbox: Any, session: Any, clock: Any) -> World
         alice_order_id=alice_order.id,
         marie_update_id=pending.id,
         draft_id=0,
+        bob_member_id=bob.id,
     )
 
     async def record(update: object, context: Any) -> None:
@@ -171,9 +174,13 @@ async def snapshot(session: Any) -> tuple[Any, ...]:
         await rows(select(EventSeat.event_id, EventSeat.member_id)),
         await rows(
             # Strangers are registered on first contact: only the known people are compared.
-            select(Member.id, Member.pickup_point_id, Member.producer_id, Member.is_admin).where(
-                Member.telegram_id < STRANGERS_FROM
-            )
+            select(
+                Member.id,
+                Member.pickup_point_id,
+                Member.producer_id,
+                Member.is_admin,
+                Member.blocked_at,
+            ).where(Member.telegram_id < STRANGERS_FROM)
         ),
         await rows(select(PickupPoint.id, PickupPoint.invite_code)),
         await rows(select(Producer.id, Producer.invite_code)),

@@ -98,6 +98,7 @@ BUTTONS: dict[str, Button] = {
     "cat": Button(lambda w: "cat", EVERYONE),
     "cat:c": Button(lambda w: f"cat:c:{w.cycle_id}:0:0", EVERYONE),
     "cat:p": Button(lambda w: f"cat:p:{w.cycle_id}:{w.product_id}:1:0:0", EVERYONE),
+    "qty": Button(lambda w: f"qty:{w.cycle_id}:{w.product_id}", EVERYONE),
     "cat:a": Button(lambda w: f"cat:a:{w.cycle_id}:{w.product_id}:1:0:0", EVERYONE, acts=True),
     "bsk": Button(lambda w: "bsk", EVERYONE),
     "bsk:more": Button(lambda w: f"bsk:more:{w.cycle_id}:{w.product_id}:0", EVERYONE, acts=True),
@@ -182,6 +183,13 @@ BUTTONS: dict[str, Button] = {
     "acc:p": Button(lambda w: "acc:p:2026-12:1:100", ADMIN),
     "acc:p!": Button(lambda w: "acc:p!:2026-12:1:100", ADMIN, acts=True),
     "acc:s": Button(lambda w: "acc:s:2026-12", ADMIN, acts=True),
+    # /membres: Bob's file and what an admin may do to it.
+    "mbr": Button(lambda w: f"mbr:{w.bob_member_id}", ADMIN),
+    "mbr:mv": Button(lambda w: f"mbr:mv:{w.bob_member_id}", ADMIN),
+    "mbr:mv!": Button(lambda w: f"mbr:mv!:{w.bob_member_id}:{w.point_id}", ADMIN, acts=True),
+    "mbr:bl": Button(lambda w: f"mbr:bl:{w.bob_member_id}", ADMIN),
+    "mbr:bl!": Button(lambda w: f"mbr:bl!:{w.bob_member_id}", ADMIN, acts=True),
+    "mbr:ub": Button(lambda w: f"mbr:ub:{w.bob_member_id}", ADMIN, acts=True),
 }
 
 COMMAND_ROLES = command_roles()

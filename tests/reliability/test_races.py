@@ -585,3 +585,62 @@ async def test_two_people_accepting_one_invitation_at_once_make_one_producer_mem
     assert not list(
         await session.scalars(select(Producer).where(Producer.invite_code.is_not(None)))
     )
+
+
+# ------------------------------------------------------------------ (d) a per-person maximum
+
+
+async def test_one_consumers_racing_taps_never_pass_the_per_person_maximum(
+    sessions, session, clock
+):
+    """40 punnets, at most 3 per person: one consumer's twelve simultaneous taps (1, 2 or 3
+    each, 24 wanted in all) and "same quantity" changes leave her exactly 3, the rest refused
+    politely (``AboveMaximum``) or cut to the maximum; a second consumer still gets her 3, and
+    the offer counts exactly what the two hold."""
+    from models.errors import AboveMaximum
+
+    network = await make_network(session, clock(), stock={"TOM-CER": 40})
+    cycle_id = network["cycle"].id
+    product = network["products"]["TOM-CER"]
+    await session.execute(
+        update(Product).where(Product.id == product.id).values(max_per_person=Decimal(3))
+    )
+    await session.commit()
+    alice = await make_member(session, 61_001, pickup=network["central"], name="Alice")
+    bea = await make_member(session, 61_002, pickup=network["central"], name="Béa")
+    now = clock()
+    outcomes: Counter[str] = Counter()
+
+    async def tap(member, quantity: int, setting: bool) -> None:
+        async with sessions() as own:
+            try:
+                if setting:
+                    got = await set_quantity(own, member, cycle_id, product.id, Decimal(5), now)
+                else:
+                    got = await add_to_basket(
+                        own, member, cycle_id, product.id, Decimal(quantity), now
+                    )
+            except AboveMaximum:
+                outcomes["refused"] += 1
+                return
+            outcomes["capped" if got.maximum is not None else "in"] += 1
+            assert got.line_quantity <= 3
+
+    await asyncio.gather(
+        *(tap(alice, 1 + index % 3, index % 4 == 3) for index in range(12)),
+        tap(bea, 3, False),
+    )
+    orders = await _orders(session)
+    assert await _held(session, orders[alice.id].id) == 3
+    assert await _held(session, orders[bea.id].id) == 3
+    assert outcomes["refused"] + outcomes["capped"] >= 9, outcomes
+    offered, ordered = (
+        await session.execute(
+            select(Offer.offered, Offer.ordered).where(
+                Offer.cycle_id == cycle_id, Offer.product_id == product.id
+            )
+        )
+    ).one()
+    await session.commit()
+    assert (offered, ordered) == (40, 6)
+    await check_invariants(session)
