@@ -97,6 +97,7 @@ KIND_NAMES: dict[str, LazyProxy] = {
     Kind.MISSED_CYCLES: lazy_gettext("avis de cycles manqués"),
     Kind.ERROR_REPORT: lazy_gettext("rapport d’erreur"),
     Kind.COLLECTION_ROUND: lazy_gettext("tournée de collecte"),
+    Kind.PRODUCTION_SHEET: lazy_gettext("fiche de production de la cuisine"),
 }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from models import kitchen
 from models.cycle import Offer
 from models.producer import Product
 from models.text import fold
@@ -32,11 +33,14 @@ class OfferView:
     product: Product
     offered: Decimal
     ordered: Decimal
+    limit: Decimal | None = None
+    """For a dish, how much more of it what is left of its ingredients allows."""
 
     @property
     def remaining(self) -> Decimal:
-        """What is left to sell."""
-        return self.offered - self.ordered
+        """What is left to sell (for a dish, no more than its ingredients allow)."""
+        left = self.offered - self.ordered
+        return left if self.limit is None else min(left, self.limit)
 
     @property
     def sold_out(self) -> bool:
@@ -86,9 +90,28 @@ def _offered(cycle_id: int) -> Select[Decimal, Decimal, Product]:
 async def offers(session: AsyncSession, cycle_id: int) -> list[OfferView]:
     """Every product offered in the cycle (offered > 0, active), with its producer loaded."""
     rows = await session.execute(_offered(cycle_id))
+    return await with_dish_limits(
+        session,
+        cycle_id,
+        [
+            OfferView(product=product, offered=offered, ordered=ordered)
+            for offered, ordered, product in rows
+        ],
+    )
+
+
+async def with_dish_limits(
+    session: AsyncSession, cycle_id: int, views: list[OfferView]
+) -> list[OfferView]:
+    """``views``, each dish's held to what its ingredients allow (``OfferView.limit``)."""
+    limits = await kitchen.dish_limits(session, cycle_id, [v.product.id for v in views])
+    if not limits:
+        return views
     return [
-        OfferView(product=product, offered=offered, ordered=ordered)
-        for offered, ordered, product in rows
+        OfferView(v.product, v.offered, v.ordered, limits[v.product.id])
+        if v.product.id in limits
+        else v
+        for v in views
     ]
 
 
@@ -135,7 +158,7 @@ async def category_page(
         )
     }
     items = [OfferView(products[r.id], r.offered, r.ordered) for r in shown]
-    return Page(items, page, count, len(ordered_rows))
+    return Page(await with_dish_limits(session, cycle_id, items), page, count, len(ordered_rows))
 
 
 async def offer_view(session: AsyncSession, cycle_id: int, product_id: int) -> OfferView | None:
@@ -153,7 +176,8 @@ async def offer_view(session: AsyncSession, cycle_id: int, product_id: int) -> O
     if row is None:
         return None
     offered, ordered, product = row
-    return OfferView(product=product, offered=offered, ordered=ordered)
+    views = [OfferView(product=product, offered=offered, ordered=ordered)]
+    return (await with_dish_limits(session, cycle_id, views))[0]
 
 
 async def photo_unfetchable(

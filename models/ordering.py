@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from models import kitchen
 from models.base import normalize_quantity
 from models.catalog import OfferView
 from models.cycle import Cycle, CycleState, Offer
@@ -184,41 +185,61 @@ Stock = tuple[Decimal, Decimal]
 
 
 async def _reserve(
-    session: AsyncSession, offer: Offer, wanted: Decimal
+    session: AsyncSession, offer: Offer, wanted: Decimal, held: Decimal = Decimal(0)
 ) -> tuple[Decimal, Stock | None]:
-    """Reserve up to ``wanted`` of ``offer`` atomically. Returns what was reserved (maybe 0) and
-    the offer's stock right after it (``UPDATE … RETURNING``; None when nothing was reserved)."""
+    """Reserve up to ``wanted`` of ``offer`` atomically, on top of the ``held`` the line holds
+    already. Returns what was reserved (maybe 0) and the offer's stock right after it
+    (``UPDATE … RETURNING``; None when nothing was reserved). A dish reserves its ingredients
+    in the same conditional update (``models.kitchen``)."""
     step = offer.product.step
+    dish = await kitchen.recipe(session, offer.product_id)
     amount = wanted
     for _attempt in range(5):
         if amount <= 0:
             return Decimal(0), None
-        reserved = await session.execute(
-            update(Offer)
-            .where(Offer.id == offer.id, Offer.ordered + amount <= Offer.offered)
-            .values(ordered=Offer.ordered + amount)
-            .returning(Offer.offered, Offer.ordered)
-            .execution_options(synchronize_session=False)
-        )
-        row = reserved.first()
-        if row is not None:
-            return amount, (row.offered, row.ordered)
+        if dish:
+            stock = await kitchen.move_dish(session, offer, dish, held, held + amount)
+            if stock is not None:
+                return amount, stock
+        else:
+            reserved = await session.execute(
+                update(Offer)
+                .where(Offer.id == offer.id, Offer.ordered + amount <= Offer.offered)
+                .values(ordered=Offer.ordered + amount)
+                .returning(Offer.offered, Offer.ordered)
+                .execution_options(synchronize_session=False)
+            )
+            row = reserved.first()
+            if row is not None:
+                return amount, (row.offered, row.ordered)
         # Someone took some meanwhile: offer what is left now, in whole steps.
         fresh = await session.execute(
             select(Offer.offered, Offer.ordered).where(Offer.id == offer.id)
         )
         offered, ordered = fresh.one()
-        amount = min(wanted, floor_to_step(offered - ordered, step))
+        room = offered - ordered
+        if dish:
+            limits = await kitchen.dish_limits(session, offer.cycle_id, [offer.product_id])
+            room = min(room, limits.get(offer.product_id, Decimal(0)))
+        smaller = min(wanted, floor_to_step(room, step))
+        # A dish's draws round up: what the division allows may still miss by a thousandth.
+        amount = smaller if smaller < amount else amount - step
     return Decimal(0), None
 
 
-async def _release(session: AsyncSession, offer_id: int, amount: Decimal) -> Stock | None:
-    """Give ``amount`` back to the offer; returns its stock after it (None for 0)."""
+async def _release(
+    session: AsyncSession, offer: Offer, amount: Decimal, held: Decimal
+) -> Stock | None:
+    """Give ``amount`` of the ``held`` a line holds back to the offer (a dish gives its
+    ingredients back too); returns the offer's stock after it (None for 0)."""
     if amount <= 0:
         return None
+    dish = await kitchen.recipe(session, offer.product_id)
+    if dish:
+        return await kitchen.move_dish(session, offer, dish, held, held - amount)
     released = await session.execute(
         update(Offer)
-        .where(Offer.id == offer_id)
+        .where(Offer.id == offer.id)
         .values(ordered=Offer.ordered - amount)
         .returning(Offer.offered, Offer.ordered)
         .execution_options(synchronize_session=False)
@@ -307,26 +328,30 @@ async def _change(
             raise InvalidQuantity(quantity=quantity, maximum=MAX_LINE_QUANTITY)
         granted = Decimal(0)
         if quantity > current:
-            granted, left = await _reserve(session, offer, quantity - current)
+            granted, left = await _reserve(session, offer, quantity - current, current)
             if granted == 0:
                 raise SoldOut(product_id=product_id, line_quantity=current)
             new_quantity = current + granted
         else:
-            left = await _release(session, offer.id, current - quantity)
+            left = await _release(session, offer, current - quantity, current)
             new_quantity = quantity
         if order is not None:
             _put_line(order, offer, line, new_quantity)
             _retotal(order, now)
             _check_still_above_minimum(order, minimum_cents)
         offered, ordered = left if left is not None else await _stock(session, offer.id)
+        limits = await kitchen.dish_limits(session, cycle.id, [product_id])
+    view = OfferView(
+        product=offer.product, offered=offered, ordered=ordered, limit=limits.get(product_id)
+    )
     requested = quantity - current if quantity > current else Decimal(0)
     return Reservation(
         product_id=product_id,
         requested=normalize_quantity(requested),
         granted=normalize_quantity(granted),
         line_quantity=normalize_quantity(new_quantity),
-        remaining=normalize_quantity(offered - ordered),
-        view=OfferView(product=offer.product, offered=offered, ordered=ordered),
+        remaining=normalize_quantity(view.remaining),
+        view=view,
         order_id=None if order is None else order.id,
         confirmed=order is not None and order.status == OrderStatus.CONFIRMED,
         total_cents=0 if order is None else order.total_cents,
@@ -381,12 +406,14 @@ async def empty_basket(session: AsyncSession, member: Member, cycle_id: int, now
         if order is None or not order.lines:
             return 0
         count = len(order.lines)
-        rows = await session.execute(
-            select(Offer.product_id, Offer.id).where(Offer.cycle_id == cycle.id)
-        )
-        offers = dict(rows.all())
+        offers = {
+            offer.product_id: offer
+            for offer in await session.scalars(
+                select(Offer).where(Offer.cycle_id == cycle.id).options(joinedload(Offer.product))
+            )
+        }
         for line in list(order.lines):
-            await _release(session, offers[line.product_id], line.quantity)
+            await _release(session, offers[line.product_id], line.quantity, line.quantity)
             order.lines.remove(line)
         _retotal(order, now)
     return count
@@ -539,7 +566,7 @@ async def _copy_order(
             current = line.quantity if line is not None else Decimal(0)
             room = floor_to_step(MAX_LINE_QUANTITY - current, offer.product.step)
             requested = min(quantity, room)
-            granted, left = await _reserve(session, offer, requested)
+            granted, left = await _reserve(session, offer, requested, current)
             if granted == 0 or left is None:
                 report.missing.append(product_id)
                 continue

@@ -92,6 +92,7 @@ class Kind(enum.StrEnum):
     MISSED_CYCLES = "missed_cycles"  # the bot was down: the cycles it skipped, a late close
     ERROR_REPORT = "error_report"  # an error the bot met, for the admins
     COLLECTION_ROUND = "collection_round"
+    PRODUCTION_SHEET = "production_sheet"  # the kitchen's: what to cook, from whose products
 
 
 MUST_ARRIVE: frozenset[str] = frozenset(
@@ -104,11 +105,12 @@ MUST_ARRIVE: frozenset[str] = frozenset(
         Kind.FARM_LEFT_ALONE,
         Kind.MISSED_CYCLES,
         Kind.COLLECTION_ROUND,
+        Kind.PRODUCTION_SHEET,
     }
 )
 """Kinds sent again (marked as a resend) when a crash leaves it unknown whether they arrived:
 a producer without the purchase order brings nothing, a consumer without the final receipt does
-not know where and when to collect, a driver without the round collects nothing, a consumer not told of a shortage comes for what is not
+not know where and when to collect, a driver without the round collects nothing, a kitchen without its production sheet cooks nothing, a consumer not told of a shortage comes for what is not
 there, a farm nobody is linked to any more gets no purchase order, and cycles the bot skipped
 while it was down leave consumers without a week. Every other kind (announcements, reminders whose moment passes,
 stock prompts, broadcasts) may be dropped: it is marked ``uncertain`` rather than risk a

@@ -9,13 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Offer, Order, OrderLine, OrderStatus
+from models.kitchen import draw, recipes
 from models.ordering import line_total
 
 RESERVING = (OrderStatus.BASKET, OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
 
 
 async def check_invariants(session: AsyncSession) -> None:
-    """Assert: 0 ≤ ordered ≤ offered; ordered = what live orders hold; totals = sum of lines."""
+    """Assert: 0 ≤ ordered ≤ offered; ordered = what live orders hold, plus what their dishes
+    take of it (the kitchen's recipes); totals = sum of lines."""
     offers = (await session.scalars(select(Offer).execution_options(populate_existing=True))).all()
     held: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
     rows = await session.execute(
@@ -23,8 +25,11 @@ async def check_invariants(session: AsyncSession) -> None:
         .join(Order, OrderLine.order_id == Order.id)
         .where(Order.status.in_(RESERVING))
     )
+    dishes = await recipes(session)
     for cycle_id, product_id, quantity in rows:
         held[(cycle_id, product_id)] += quantity
+        for ingredient_id, per_unit in dishes.get(product_id, ()):
+            held[(cycle_id, ingredient_id)] += draw(quantity, per_unit)
     for offer in offers:
         assert Decimal(0) <= offer.ordered <= offer.offered, (
             offer.id,
