@@ -67,11 +67,12 @@ async def test_twenty_consumers_racing_for_soup_and_carrots_never_oversell_the_c
     await ines.press("✅ Valider")
     assert "Stock enregistré" in ines.last_message.text
     # 40 litres offered, but 6 kg of carrots make 15: the card says 15.
-    first, first_chat = await consumer(session, sandbox, 620_000, "Zoé", "halle-centrale")
+    _first, first_chat = await consumer(session, sandbox, 620_000, "Zoé", "halle-centrale")
     await _open_card(first_chat, "soupe", "Soupe d’hiver")
     card = first_chat.last_message.text.replace("\xa0", " ")
     assert "Disponible : 15 litres" in card
-    assert "Astuce : Servie bien chaude" in card and "📖 Notre légumerie" in card
+    assert "Astuce : Servie bien chaude" in card
+    assert "📖 Notre légumerie" in card
 
     # Ten want 2 L of soup (0,8 kg of carrots each), ten 1 kg of carrots: 18 kg for 6.
     people = []
