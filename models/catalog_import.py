@@ -96,7 +96,13 @@ async def import_catalog(session: AsyncSession, source: Source) -> ImportReport:
             if (product := products.get(row.sku)) is not None
             and product.producer.slug.lower() != row.producer
         ]
-        errors += _recipe_errors(rows, products)
+        known_dishes = {
+            sku.upper()
+            for sku in await session.scalars(
+                select(Product.sku).where(Product.id.in_(select(RecipeIngredient.dish_id)))
+            )
+        }
+        errors += _recipe_errors(rows, products, known_dishes)
         if errors:
             raise CsvImportError(errors)
         created = updated = 0
@@ -114,10 +120,13 @@ async def import_catalog(session: AsyncSession, source: Source) -> ImportReport:
     return ImportReport(created, updated)
 
 
-def _recipe_errors(rows: list[ProductRow], products: dict[str, Product]) -> list[RowError]:
-    """An ingredient must be a product (of the file or already known) and no dish itself."""
+def _recipe_errors(
+    rows: list[ProductRow], products: dict[str, Product], known_dishes: set[str]
+) -> list[RowError]:
+    """An ingredient must be a product (of the file or already known) and no dish itself (as
+    the file has it, else as the database has it)."""
     in_file = {row.sku: row for row in rows}
-    dishes = {row.sku for row in rows if row.recipe}
+    dishes = {row.sku for row in rows if row.recipe} | (known_dishes - set(in_file))
     errors = []
     for row in rows:
         for sku, _quantity in row.recipe:
