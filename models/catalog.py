@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from models import kitchen
 from models.cycle import Offer
 from models.producer import Product
+from models.recipe import RecipeIngredient
 from models.text import fold
 from models.unit_of_work import unit_of_work
 
@@ -125,6 +126,22 @@ async def categories(session: AsyncSession, cycle_id: int) -> list[CategoryCount
         .group_by(Product.category)
     )
     counts = {name: int(count or 0) for name, count in rows}
+    # A dish counted available by its own stock may have no ingredients left.
+    dishes = await session.execute(
+        select(Product.id, Product.category)
+        .join(Offer, Offer.product_id == Product.id)
+        .where(
+            Offer.cycle_id == cycle_id,
+            Offer.ordered < Offer.offered,
+            Product.active.is_(True),
+            Product.id.in_(select(RecipeIngredient.dish_id)),
+        )
+    )
+    dish_categories = dict(dishes.all())
+    limits = await kitchen.dish_limits(session, cycle_id, dish_categories)
+    for dish_id, limit in limits.items():
+        if limit <= 0:
+            counts[dish_categories[dish_id]] -= 1
     return [CategoryCount(name, counts[name]) for name in sorted(counts, key=_category_key)]
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from models import Offer, Producer, Product, RecipeIngredient
@@ -169,4 +171,65 @@ async def test_the_production_sheet_and_purchase_orders_count_what_the_kitchen_t
     assert {t.name: t.quantity for t in orders["La Cuisine de la Desserte"].totals} == {
         "Soupe de tomates": 5
     }
+    await check_invariants(session)
+
+
+async def test_a_dish_without_ingredients_left_is_not_counted_available(session, clock):
+    """The category's count and the card agree: no tomatoes left, no soup to sell."""
+    from models.catalog import categories, offer_view
+
+    network = await make_network(session, clock(), stock={"TOM-ANC": 1, "OEU-6": 20})
+    cycle_id = network["cycle"].id
+    soup = await _with_soup(session, network)
+    counts = {c.name: c.available for c in await categories(session, cycle_id)}
+    assert counts["Cuisine"] == 1
+    assert (await offer_view(session, cycle_id, soup.id)).remaining == 2
+    bob = await make_member(session, 50_001, pickup=network["central"], name="Bob")
+    await add_to_basket(
+        session, bob, cycle_id, network["products"]["TOM-ANC"].id, Decimal(1), clock()
+    )
+    counts = {c.name: c.available for c in await categories(session, cycle_id)}
+    assert counts["Cuisine"] == 0
+    view = await offer_view(session, cycle_id, soup.id)
+    assert view.sold_out
+    with pytest.raises(SoldOut):
+        await add_to_basket(session, bob, cycle_id, soup.id, Decimal(1), clock())
+    await check_invariants(session)
+
+
+async def test_shortages_keep_the_kitchens_draw_and_a_smaller_dish_gives_back(session, clock):
+    """After the close: the farm has only 4 kg of tomatoes where 6,5 were sold (2 of them in
+    the soup): the soup keeps its 2 kg, the consumers share the other 2 first-confirmed
+    first-served. Then the kitchen can cook only 2 L of its 4: the soup gives 1 kg back."""
+    from models import Member
+    from models.shortage import apply_shortage, read_shortage_message
+
+    network = await make_network(session, clock(), stock={"TOM-ANC": 10, "OEU-6": 20})
+    cycle_id = network["cycle"].id
+    soup = await _with_soup(session, network)
+    tomatoes = network["products"]["TOM-ANC"].id
+    now = clock()
+    for index, (product_id, quantity) in enumerate(
+        [(tomatoes, Decimal("1.5")), (soup.id, Decimal(4)), (tomatoes, Decimal(3))]
+    ):
+        member = await make_member(session, 60_000 + index, pickup=network["central"])
+        await add_to_basket(session, member, cycle_id, product_id, quantity, now)
+        await confirm_order(session, member, cycle_id, now + timedelta(minutes=index))
+    await close_cycle(session, cycle_id, now)
+    farm = Member(telegram_id=60_100, first_name="Marie", locale="fr")
+    farm.producer_id = network["products"]["TOM-ANC"].producer_id
+    kitchen_cook = Member(telegram_id=60_101, first_name="Inès", locale="fr")
+    kitchen_cook.producer_id = soup.producer_id
+    session.add_all([farm, kitchen_cook])
+    await session.commit()
+    preview = await read_shortage_message(session, farm, "seulement 4 kg de tomates anciennes", now)
+    assert preview is not None
+    await apply_shortage(session, farm, preview.update_id, now)
+    assert await _left(session, cycle_id, tomatoes) == (4, 4)
+    await check_invariants(session)
+    preview = await read_shortage_message(session, kitchen_cook, "seulement 2 litres de soupe", now)
+    assert preview is not None
+    await apply_shortage(session, kitchen_cook, preview.update_id, now)
+    assert await _left(session, cycle_id, soup.id) == (2, 2)
+    assert (await _left(session, cycle_id, tomatoes))[1] == 3
     await check_invariants(session)
