@@ -18,7 +18,7 @@ from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 from handlers.buttons import button
 from handlers.callback_data import CallbackData
 from handlers.card_texts import story_lines
-from handlers.common import escape, show
+from handlers.common import escape, show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
 from handlers.menu import ADMIN, PRODUCER, Command
@@ -32,7 +32,7 @@ from models.card_stories import (
     find_product,
     propose,
 )
-from models.errors import StaleAction
+from models.errors import NotAllowed, StaleAction
 from models.producer import Product
 
 STORY_COMMAND = Command(
@@ -206,6 +206,9 @@ async def confirm(update: Update, context: DesserteContext, data: ConfirmCard) -
         proposal = await confirm_proposal(
             context.session, context.member, data.proposal_id, context.services.now()
         )
+    except NotAllowed:
+        await tell_stale(update)
+        return
     except StaleAction:
         await show(update, _("Ce choix a déjà été fait : rien n’a changé."))
         return
@@ -224,6 +227,9 @@ async def cancel(update: Update, context: DesserteContext, data: CancelCard) -> 
         proposal = await cancel_proposal(
             context.session, context.member, data.proposal_id, context.services.now()
         )
+    except NotAllowed:
+        await tell_stale(update)
+        return
     except StaleAction:
         await show(update, _("Ce choix a déjà été fait : rien n’a changé."))
         return

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from models.card_proposal import CardPart, CardProposal
 from models.catalog import STOPWORDS, search_form, singular
-from models.errors import StaleAction
+from models.errors import NotAllowed, StaleAction
 from models.member import Member
 from models.producer import Product
 from models.unit_of_work import unit_of_work
@@ -111,12 +111,9 @@ async def _pending(session: AsyncSession, member: Member, proposal_id: int) -> C
         .with_for_update(of=CardProposal)
         .execution_options(populate_existing=True)
     )
-    if (
-        proposal is None
-        or proposal.member_id != member.id
-        or proposal.applied_at is not None
-        or proposal.dropped_at is not None
-    ):
+    if proposal is None or proposal.member_id != member.id:
+        raise NotAllowed(proposal_id=proposal_id)
+    if proposal.applied_at is not None or proposal.dropped_at is not None:
         raise StaleAction(proposal_id=proposal_id)
     return proposal
 
@@ -126,8 +123,8 @@ async def confirm_proposal(
 ) -> CardProposal:
     """The member's pending proposal becomes the product's photo, story or tip (a new photo is
     tried again on the cards even if an earlier one could not be fetched); returns it with its
-    product. A second tap, someone else's proposal or a cancelled one: :class:`StaleAction`.
-    Commits."""
+    product. A second tap or a cancelled one: :class:`StaleAction`; someone else's (or none):
+    :class:`NotAllowed`. Commits."""
     async with unit_of_work(session):
         proposal = await _pending(session, member, proposal_id)
         product = proposal.product
@@ -145,8 +142,8 @@ async def confirm_proposal(
 async def cancel_proposal(
     session: AsyncSession, member: Member, proposal_id: int, now: datetime
 ) -> CardProposal:
-    """Forget the member's pending proposal; returns it. Already settled: :class:`StaleAction`.
-    Commits."""
+    """Forget the member's pending proposal; returns it. Already settled: :class:`StaleAction`;
+    someone else's: :class:`NotAllowed`. Commits."""
     async with unit_of_work(session):
         proposal = await _pending(session, member, proposal_id)
         proposal.dropped_at = now

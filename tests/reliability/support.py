@@ -27,6 +27,8 @@ from models import (
     Product,
     StockUpdate,
 )
+from models.card_proposal import CardPart
+from models.card_stories import propose
 from models.closing import close_cycle
 from models.ordering import add_to_basket, confirm_order
 from models.stock import read_stock_message
@@ -64,6 +66,8 @@ class World:
     marie_update_id: int
     draft_id: int
     event_id: int = 0
+    marie_proposal_id: int = 0
+    """A story Marie proposed for her product, waiting for her tap."""
     people: dict[str, SandboxUser] = field(default_factory=dict)
     errors: list[BaseException] = field(default_factory=list)
 
@@ -103,6 +107,7 @@ async def build_world(app: Any, sandbox: Any, session: Any, clock: Any) -> World
     bob_order = await confirm_order(session, bob, cycle.id, clock())
     alice_order = await confirm_order(session, alice, cycle.id, clock())
     pending = await read_stock_message(session, marie, f"{product.name} 12", clock(), always=True)
+    proposal = await propose(session, marie, product, CardPart.STORY, "Semées en juillet", clock())
     await session.commit()
 
     world = World(
@@ -115,6 +120,7 @@ async def build_world(app: Any, sandbox: Any, session: Any, clock: Any) -> World
         alice_order_id=alice_order.id,
         marie_update_id=pending.id,
         draft_id=0,
+        marie_proposal_id=proposal.id,
     )
 
     async def record(update: object, context: Any) -> None:
