@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     round_vehicles: int = Field(default=1, ge=1, le=50)
     road_factor: float = Field(default=1.3, ge=1.0, le=5.0)
     osrm_url: str | None = None
+    networks_file: Path | None = None
+    """A TOML file describing the deployment's networks (:mod:`bot.networks`)."""
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -8,6 +8,7 @@ from models.cycle import Cycle, CycleState, Offer
 from models.cycle_event import CycleEvent
 from models.event import Event, EventSeat
 from models.member import Member
+from models.network import DEFAULT_NETWORK_ID, Network, NetworkScoped
 from models.order import Order, OrderLine, OrderStatus
 from models.outbox import OutboxMessage, OutboxState
 from models.pickup_point import PickupPoint
@@ -17,6 +18,7 @@ from models.recipe import RecipeIngredient
 from models.stock_update import StockUpdate, StockUpdateStatus
 
 __all__ = [
+    "DEFAULT_NETWORK_ID",
     "Base",
     "Broadcast",
     "BroadcastStatus",
@@ -30,6 +32,8 @@ __all__ = [
     "Event",
     "EventSeat",
     "Member",
+    "Network",
+    "NetworkScoped",
     "Offer",
     "Order",
     "OrderLine",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, enum_values
 from models.member import Member
+from models.network import NetworkScoped
 from models.producer import Product
 
 
@@ -21,7 +22,7 @@ class CardPart(enum.StrEnum):
     TIP = "tip"
 
 
-class CardProposal(Base):
+class CardProposal(NetworkScoped, Base):
     """A photo (its Telegram file id), a story or a recipe tip for a product, shown to its
     author as a preview; it becomes the product's once confirmed (``applied_at``), and is
     forgotten when cancelled or replaced (``dropped_at``)."""

@@ -8,10 +8,11 @@ from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Quantity
+from models.network import NetworkScoped
 from models.producer import Product
 
 
-class RecipeIngredient(Base):
+class RecipeIngredient(NetworkScoped, Base):
     """One ingredient of a dish: ``quantity`` of the ingredient's sale units per sale unit of
     the dish (1 L of soup = 0,4 kg of carrots: ``quantity`` 0.4 on the carrots sold by the kg)."""
 
