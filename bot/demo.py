@@ -613,6 +613,10 @@ def _soup_ordered(cast: Cast) -> Iterator[Claim]:
             "permettent les carottes qui restent."
         ),
     )
+    yield (
+        cast.saw(nina, _("🥕 Avec : {ingredients}"), "Carottes", "Les Jardins de la Vonne"),
+        _("La fiche de la soupe dit de quels légumes elle est faite, et de quelle ferme."),
+    )
     receipt = _receipt(cast, nina)
     yield soup in receipt, _("Nina a commandé de la soupe d’hiver.")
     yield (

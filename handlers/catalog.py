@@ -178,6 +178,12 @@ def card_text(view: catalog.OfferView, in_basket: Decimal, took_last: bool = Fal
         lines.append(_("🌱 {farming}").format(farming=escape(product.farming)))
     if product.description:
         lines.append(f"\n<i>{escape(product.description)}</i>\n")
+    if view.ingredients:
+        made_of = ", ".join(
+            _("{product} ({producer})").format(product=escape(name), producer=escape(producer))
+            for name, producer in view.ingredients
+        )
+        lines.append(_("🥕 Avec : {ingredients}").format(ingredients=made_of))
     if told := story_lines(product):
         lines += [*told, ""]
     lines.append(f"💶 <b>{escape(price_phrase(product))}</b>")

@@ -36,6 +36,8 @@ class OfferView:
     ordered: Decimal
     limit: Decimal | None = None
     """For a dish, how much more of it what is left of its ingredients allows."""
+    ingredients: tuple[tuple[str, str], ...] = ()
+    """For a dish, its ingredients and their producers: (product name, producer name)."""
 
     @property
     def remaining(self) -> Decimal:
@@ -104,12 +106,16 @@ async def offers(session: AsyncSession, cycle_id: int) -> list[OfferView]:
 async def with_dish_limits(
     session: AsyncSession, cycle_id: int, views: list[OfferView]
 ) -> list[OfferView]:
-    """``views``, each dish's held to what its ingredients allow (``OfferView.limit``)."""
+    """``views``, each dish's held to what its ingredients allow (``OfferView.limit``) and
+    naming them (``OfferView.ingredients``)."""
     limits = await kitchen.dish_limits(session, cycle_id, [v.product.id for v in views])
     if not limits:
         return views
+    names = await kitchen.ingredients_of(session, limits)
     return [
-        OfferView(v.product, v.offered, v.ordered, limits[v.product.id])
+        OfferView(
+            v.product, v.offered, v.ordered, limits[v.product.id], names.get(v.product.id, ())
+        )
         if v.product.id in limits
         else v
         for v in views

@@ -148,6 +148,24 @@ async def _stock(session: AsyncSession, offer_id: int) -> tuple[Decimal, Decimal
     return row[0], row[1]
 
 
+async def ingredients_of(
+    session: AsyncSession, dish_ids: Iterable[int]
+) -> dict[int, tuple[tuple[str, str], ...]]:
+    """Each dish's ingredients as a card names them: (product name, producer name), in the
+    recipe's order."""
+    rows = await session.execute(
+        select(RecipeIngredient.dish_id, Product)
+        .join(Product, RecipeIngredient.ingredient_id == Product.id)
+        .where(RecipeIngredient.dish_id.in_(list(dish_ids)))
+        .options(joinedload(Product.producer))
+        .order_by(RecipeIngredient.dish_id, RecipeIngredient.id)
+    )
+    found: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for dish_id, product in rows:
+        found[int(dish_id)].append((product.name, product.producer.name))
+    return {dish: tuple(items) for dish, items in found.items()}
+
+
 async def dish_limits(
     session: AsyncSession, cycle_id: int, dish_ids: Iterable[int]
 ) -> dict[int, Decimal]:

@@ -341,8 +341,13 @@ async def _change(
             _check_still_above_minimum(order, minimum_cents)
         offered, ordered = left if left is not None else await _stock(session, offer.id)
         limits = await kitchen.dish_limits(session, cycle.id, [product_id])
+        names = await kitchen.ingredients_of(session, limits)
     view = OfferView(
-        product=offer.product, offered=offered, ordered=ordered, limit=limits.get(product_id)
+        product=offer.product,
+        offered=offered,
+        ordered=ordered,
+        limit=limits.get(product_id),
+        ingredients=names.get(product_id, ()),
     )
     requested = quantity - current if quantity > current else Decimal(0)
     return Reservation(

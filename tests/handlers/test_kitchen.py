@@ -71,6 +71,11 @@ async def test_twenty_consumers_racing_for_soup_and_carrots_never_oversell_the_c
     await _open_card(first_chat, "soupe", "Soupe d’hiver")
     card = first_chat.last_message.text.replace("\xa0", " ")
     assert "Disponible : 15 litres" in card
+    # The card says what the soup is made of, and from whom.
+    assert (
+        "🥕 Avec : Carottes (Les Jardins de la Vonne), Poireaux (Les Jardins de la Vonne), "
+        "Potimarron (Les Jardins de la Vonne)"
+    ) in card
     assert "Astuce : Servie bien chaude" in card
     assert "📖 Notre légumerie" in card
     # Zoé takes 2 L (0,8 kg of carrots) and confirms: 5,2 kg are left, and the card says 13 L.
