@@ -29,7 +29,16 @@ from bench.common import QUICK_SCALE, BenchResult, Options, empty, quiet_logs
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("updates", "open_loop", "costs", "close", "broadcast", "parser", "rounds")
+BENCHMARKS = (
+    "updates",
+    "open_loop",
+    "costs",
+    "close",
+    "broadcast",
+    "parser",
+    "rounds",
+    "networks",
+)
 """The benchmarks run in a child process each (memory is read from the updates child)."""
 KEYS: dict[str, tuple[str, ...]] = {
     "updates": ("bot_per_s", "echo_per_s", "ratio", "p95_ms", "users"),
@@ -63,6 +72,22 @@ KEYS: dict[str, tuple[str, ...]] = {
     ),
     "parser": ("messages_per_s", "exact_pct"),
     "rounds": ("seconds", "farms", "km", "direct_km"),
+    "networks": (
+        "networks",
+        "consumers_per_network",
+        "updates_per_s_1",
+        "updates_per_s_n",
+        "p95_ms_1",
+        "p95_ms_n",
+        "cpu_ms_per_update_1",
+        "cpu_ms_per_update_n",
+        "sql_per_update_1",
+        "sql_per_update_n",
+        "cost_growth",
+        "broadcast_s",
+        "broadcast_floor_s",
+        "delivered_pct",
+    ),
     "memory": ("peak_rss_mb",),
 }
 """The JSON line's keys, exactly as the issue names them, in order."""
@@ -103,6 +128,10 @@ GOALS: dict[str, list[tuple[str, Check]]] = {
         ("≥ 95 % exact", _at_least("exact_pct", 95)),
     ],
     "rounds": [("≤ 2 s for 40 farms", _at_most("seconds", 2.0))],
+    "networks": [
+        ("cost per update flat (≤ 1.25× with 10 networks)", _at_most("cost_growth", 1.25)),
+        ("every broadcast delivered", _at_least("delivered_pct", 100)),
+    ],
     "memory": [("≤ 150 MB", _at_most("peak_rss_mb", 150))],
 }
 

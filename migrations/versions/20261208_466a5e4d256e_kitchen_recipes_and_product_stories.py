@@ -21,7 +21,7 @@ import models.base
 
 
 revision: str = "466a5e4d256e"
-down_revision: str | Sequence[str] | None = "0bbd8d1a2a4c"
+down_revision: str | Sequence[str] | None = "2fbb47160799"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

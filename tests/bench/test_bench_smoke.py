@@ -49,6 +49,22 @@ EXPECTED = {
     },
     "parser": {"messages_per_s", "exact_pct"},
     "rounds": {"seconds", "farms", "km", "direct_km"},
+    "networks": {
+        "networks",
+        "consumers_per_network",
+        "updates_per_s_1",
+        "updates_per_s_n",
+        "p95_ms_1",
+        "p95_ms_n",
+        "cpu_ms_per_update_1",
+        "cpu_ms_per_update_n",
+        "sql_per_update_1",
+        "sql_per_update_n",
+        "cost_growth",
+        "broadcast_s",
+        "broadcast_floor_s",
+        "delivered_pct",
+    },
     "memory": {"peak_rss_mb"},
 }
 
