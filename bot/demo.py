@@ -33,6 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -47,6 +48,7 @@ from bot.settings import load_settings
 from handlers.cycle_run import run_due_work
 from handlers.i18n import (
     _,
+    current_locale,
     format_date,
     format_time,
     lazy_gettext,
@@ -119,7 +121,16 @@ PRODUCERS = [
         "- oeufs : 6 boîtes\n- 4 poulets fermiers\n- 3 chapons pour Noël\n- filets de poulet 8",
         "Chapon fermier",
     ),
+    # The network's kitchen: its soup is made of Marie's carrots, leeks and squash.
+    ("Inès", "cuisine-desserte", "La Cuisine de la Desserte", "soupe 40 litres", "Soupe d’hiver"),
 ]
+KITCHEN = "Inès"
+DRIVER = "Karim"
+SOUP = {"fr": "Soupe d’hiver", "en": "Winter soup"}
+"""The soup's name on the search's buttons, per language (the catalog gives an English one)."""
+SOUP_CARROTS = Decimal("0.4")
+"""What one litre of the winter soup takes of carrots (its recipe, in the December catalog)."""
+SOUP_LITRES = 5
 
 # Each consumer: what they type, the product they open, presses of "+" before adding.
 BASKETS: dict[str, list[tuple[str, str, int]]] = {
@@ -144,6 +155,7 @@ BASKETS: dict[str, list[tuple[str, str, int]]] = {
     "Lucas": [("poulet", "Poulet fermier entier", 0)],  # does not come on pickup day
     "Manon": [("chou", "Chou frisé", 1), ("carottes", "Carottes", 0)],
     "Théo": [("radis", "Radis noir", 0)],  # fills a basket and forgets to confirm
+    "Nina": [],  # her own scene: the soup
 }
 FORGETS = "Théo"
 NO_SHOW = "Lucas"
@@ -231,6 +243,8 @@ class Cast:
     admin: SandboxUser
     producers: dict[str, SandboxUser] = field(default_factory=dict)
     consumers: dict[str, SandboxUser] = field(default_factory=dict)
+    driver: SandboxUser | None = None
+    """Who drives the collection rounds."""
     events: list[SandboxEvent] = field(default_factory=list)
     printer: Callable[[SandboxEvent], None] | None = None
     """What prints the conversation, for another bot's sandbox too."""
@@ -383,12 +397,22 @@ def _producers_joined(cast: Cast) -> Iterator[Claim]:
         person = cast.producers.get(name)
         joined = person is not None and cast.saw(person, welcome, linked[farm])
         yield joined, _("{name} est reliée à sa ferme, {farm}.").format(name=name, farm=farm)
+    with use_locale(PRODUCERS_LANG):
+        welcome = _(
+            "Bienvenue {name} ! Vous êtes chauffeur de la tournée de collecte : à chaque "
+            "clôture, je vous envoie les arrêts dans l’ordre, ce qu’il faut charger, et un "
+            "bouton par arrêt pour le cocher ou signaler ce qui manque."
+        )
+    yield (
+        cast.driver is not None and cast.saw(cast.driver, welcome, DRIVER),
+        _("{name} devient le chauffeur de la tournée de collecte.").format(name=DRIVER),
+    )
 
 
 @scene(
     lazy_gettext(
-        "Un nouveau réseau démarre : l’organisatrice invite trois producteurs, "
-        "chacun rejoint par son lien."
+        "Un nouveau réseau démarre : l’organisatrice invite trois producteurs et la cuisine "
+        "du réseau, puis Karim, le chauffeur de la tournée ; chacun rejoint par son lien."
     ),
     _producers_joined,
 )
@@ -402,6 +426,13 @@ async def network_starts(cast: Cast) -> None:
         person = cast.sandbox.user(name, language=PRODUCERS_LANG)
         await person.send(f"/start {link.split('start=')[-1]}")
         cast.producers[name] = person
+    await cast.admin.send("/invite_chauffeur" if cast.lang == "fr" else "/invite_driver")
+    link = next((w for w in _newest(cast.admin).split() if "start=" in w), "")
+    if not link:
+        raise SceneFailed(lazy_gettext("Pas de lien d’invitation pour {slug}."), slug=DRIVER)
+    driver = cast.sandbox.user(DRIVER, language=PRODUCERS_LANG)
+    await driver.send(f"/start {link.split('start=')[-1]}")
+    cast.driver = driver
 
 
 def _consumers_chose(cast: Cast) -> Iterator[Claim]:
@@ -551,6 +582,78 @@ async def paul_wants_more(cast: Cast) -> None:
     await _confirm(cast, paul, cast.labels["confirm"])
 
 
+def _left_on_cards(cast: Cast, person: SandboxUser, title: str) -> list[Decimal]:
+    """What the cards titled ``title`` that ``person`` saw during this scene said was left, in
+    the order seen (the "📦 Disponible : …" line)."""
+    available = _shape(_("📦 Disponible : {left}").split("{")[0] + "{left}")
+    numbers = []
+    for text in cast.seen(person):
+        if not text.startswith(title):
+            continue
+        found = re.search(available.pattern.replace(".*?", r"\s*([0-9]+(?:[.,][0-9]+)?)"), text)
+        if found:
+            numbers.append(Decimal(found.group(1).replace(",", ".")))
+    return numbers
+
+
+def _soup_ordered(cast: Cast) -> Iterator[Claim]:
+    nina = cast.consumers["Nina"]
+    soup = SOUP["fr"]  # cards and receipts name it as the catalog does; buttons in English
+    carrots = _left_on_cards(cast, nina, "Carottes")
+    litres = _left_on_cards(cast, nina, soup)
+    yield (
+        cast.saw(nina, _("📖 {story}"), "Semées en juillet")
+        and cast.saw(nina, _("👩‍🍳 Astuce : {tip}"), "Râpées crues"),
+        _("La fiche des carottes raconte leur histoire et donne une astuce de recette."),
+    )
+    yield (
+        bool(carrots)
+        and bool(litres)
+        and litres[0] < 40
+        and litres[0] == int(carrots[0] / SOUP_CARROTS),
+        _(
+            "La cuisine propose 40 litres de soupe, mais la fiche n’en montre que ce que "
+            "permettent les carottes qui restent."
+        ),
+    )
+    yield (
+        cast.saw(nina, _("🥕 Avec : {ingredients}"), "Carottes", "Les Jardins de la Vonne"),
+        _("La fiche de la soupe dit de quels légumes elle est faite, et de quelle ferme."),
+    )
+    receipt = _receipt(cast, nina)
+    yield soup in receipt, _("Nina a commandé de la soupe d’hiver.")
+    yield (
+        len(carrots) == 2 and carrots[0] - carrots[1] == SOUP_LITRES * SOUP_CARROTS,
+        _("Ses {litres} litres de soupe ont pris {kg} kg de carottes au stock de Marie.").format(
+            litres=SOUP_LITRES, kg=format_quantity_plain(SOUP_LITRES * SOUP_CARROTS)
+        ),
+    )
+
+
+@scene(
+    lazy_gettext(
+        "Nina lit l’histoire des carottes, puis commande cinq litres de la soupe d’hiver que "
+        "la cuisine du réseau prépare avec les carottes, poireaux et potimarrons de Marie : "
+        "la soupe réserve aussitôt ses légumes, jamais plus qu’il n’en reste."
+    ),
+    _soup_ordered,
+)
+async def nina_orders_soup(cast: Cast) -> None:
+    nina = cast.consumers["Nina"]
+    await nina.send("carottes")
+    await _press(nina, "Carottes")
+    await _fill(cast, nina, [("soupe", SOUP[cast.lang], SOUP_LITRES - 1)])
+    await _confirm(cast, nina, cast.labels["confirm"])
+    await nina.send("carottes")
+    await _press(nina, "Carottes")
+
+
+def format_quantity_plain(value: Decimal) -> str:
+    """2 → "2", 1.5 → "1,5" in French, "1.5" in English."""
+    text = format(value.normalize(), "f")
+    return text.replace(".", ",") if current_locale() == "fr" else text
+
+
 def _lea_changed(cast: Cast) -> Iterator[Claim]:
     lea = cast.consumers["Léa"]
     template = _(
@@ -652,12 +755,41 @@ def _closed(cast: Cast) -> Iterator[Claim]:
         1,
     )
     yield cast.saw(cast.consumers[FORGETS], released), _("Théo apprend que son panier est libéré.")
+    with use_locale(PRODUCERS_LANG):
+        sheet = _("🍲 <b>Fiche de production — {kitchen}</b>")
+        kitchen_share = _("🍲 <b>Pour la cuisine : {kitchen}</b>")
+        carrots = _("    • {name} : {quantity}").format(
+            name="Carottes", quantity=f"{format_quantity_plain(SOUP_LITRES * SOUP_CARROTS)}"
+        )
+    kitchen = cast.producers[KITCHEN]
+    yield (
+        cast.saw(kitchen, sheet, SOUP["fr"], "Carottes", "Les Jardins de la Vonne")
+        and any(carrots in text for text in cast.seen(kitchen)),
+        _(
+            "Inès reçoit sa fiche de production : la soupe à cuisiner, et les carottes, "
+            "poireaux et potimarrons à prendre chez Marie."
+        ),
+    )
+    yield (
+        cast.saw(cast.producers["Marie"], kitchen_share, "Carottes", "Poireaux", "Potimarron"),
+        _("Le bon de commande de Marie compte aussi ce que la cuisine lui prend."),
+    )
+    driver = cast.driver
+    with use_locale(PRODUCERS_LANG):
+        checklist = _("📋 <b>Collecte du {day}</b> : cochez chaque arrêt.")
+    yield (
+        driver is not None
+        and cast.saw(driver, checklist)
+        and any(f.endswith(".png") for f in cast.files_seen(driver)),
+        _("Karim reçoit la tournée de collecte, avec sa carte et la liste des arrêts à cocher."),
+    )
 
 
 @scene(
     lazy_gettext(
         "Mardi soir, le cycle se clôt tout seul : les producteurs reçoivent leur bon de "
-        "commande, chacun sa commande définitive, et le panier de Théo est libéré."
+        "commande, la cuisine sa fiche de production, Karim sa tournée, chacun sa commande "
+        "définitive, et le panier de Théo est libéré."
     ),
     _closed,
     at=_day(4, 23, 59),
@@ -666,6 +798,42 @@ async def cycle_closes(cast: Cast) -> None:
     await _wake(cast)
     for person in cast.producers.values():
         cast.files += _save(person, cast.output, lambda name: name.endswith(".csv"))
+    if cast.driver is not None:
+        cast.files += _save(cast.driver, cast.output, lambda name: name.endswith(".png"))
+
+
+def _round_collected(cast: Cast) -> Iterator[Claim]:
+    driver = cast.driver
+    with use_locale(PRODUCERS_LANG):
+        done = _("✅ {farm} : collecté.")
+        finished = _("Tout est collecté. Bonne route vers le dépôt !")
+    for farm in ("Les Jardins de la Vonne", "Chèvrerie des Coteaux", "Ferme du Grand Pré"):
+        yield (
+            driver is not None and cast.saw(driver, done, farm),
+            _("Karim coche {farm}, collectée.").format(farm=farm),
+        )
+    yield (
+        driver is not None and cast.saw(driver, finished),
+        _("La liste de Karim dit que tout est collecté."),
+    )
+
+
+@scene(
+    lazy_gettext(
+        "Jeudi 7 h, Karim fait la tournée des fermes dans l’ordre prévu et coche chaque arrêt."
+    ),
+    _round_collected,
+    at=_day(6, 7),
+)
+async def round_collected(cast: Cast) -> None:
+    driver = cast.driver
+    if driver is None:
+        raise SceneFailed(lazy_gettext("Pas de chauffeur."))
+    with use_locale(PRODUCERS_LANG):
+        collected = _("✅ {number}. Collecté").split("{")[0]
+    while any(b.startswith(collected) for b in _buttons(driver)):
+        button = next(b for b in _buttons(driver) if b.startswith(collected))
+        await _press(driver, button)
 
 
 def _admin_files(cast: Cast) -> Iterator[Claim]:
@@ -897,9 +1065,11 @@ STORY = [
     paul_wants_more,
     lea_changes_her_mind,
     hugo_too_late,
+    nina_orders_soup,
     reminders,
     cycle_closes,
     admin_prints,
+    round_collected,
     pickup_reminder,
     pickups_ticked,
     pickup_ends,

@@ -17,6 +17,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from handlers.buttons import button
 from handlers.callback_data import CallbackData
+from handlers.card_texts import story_lines
 from handlers.common import escape, show, tell, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, format_price
@@ -172,6 +173,14 @@ def card_text(view: catalog.OfferView, in_basket: Decimal, took_last: bool = Fal
     description = product_description(product)
     if description:
         lines.append(f"\n<i>{escape(description)}</i>\n")
+    if view.ingredients:
+        made_of = ", ".join(
+            _("{product} ({producer})").format(product=escape(name), producer=escape(producer))
+            for name, producer in view.ingredients
+        )
+        lines.append(_("🥕 Avec : {ingredients}").format(ingredients=made_of))
+    if told := story_lines(product):
+        lines += [*told, ""]
     lines.append(f"💶 <b>{escape(price_phrase(product))}</b>")
     if view.sold_out and took_last:
         lines.append(_("📦 Vous avez pris les derniers : il n’en reste plus cette semaine."))

@@ -28,6 +28,7 @@ from handlers.context import Services, services_of
 from handlers.delivery import deliver, markup_json
 from handlers.events import remind_events
 from handlers.i18n import use_locale
+from handlers.kitchen import production_sheet_parts
 from handlers.money import invoice_part
 from handlers.purchase_orders import purchase_order_parts
 from handlers.rounds import plan_line, round_parts
@@ -248,7 +249,8 @@ async def announce_open(application: AnyApplication, cycle_id: int) -> int:
 async def dispatch_close(
     application: AnyApplication, cycle_id: int, summary: CloseSummary | None = None
 ) -> int:
-    """After a close: producers get their purchase orders (text and CSV), drivers the
+    """After a close: producers get their purchase orders (text and CSV), the kitchen its
+    production sheet (:mod:`handlers.kitchen`), drivers the
     collection rounds (planned now: :func:`handlers.rounds.round_parts`), admins the summary,
     each consumer with an order its final receipt and each with an unconfirmed basket that it
     was released; once per cycle. Returns how many admins were told."""
@@ -263,6 +265,7 @@ async def dispatch_close(
         if summary is None:
             summary = await close_cycle(session, cycle_id, services.now())
         orders = await purchase_order_parts(session, services, cycle_id)
+        sheets = await production_sheet_parts(session, services, cycle)
         plan, rounds = await round_parts(session, services, cycle)
         admins = await admin_audience(session, services.admin_ids, services.default_locale)
         closed = summary
@@ -288,6 +291,7 @@ async def dispatch_close(
             CLOSE_DISPATCHED,
             [
                 (Kind.PURCHASE_ORDER, orders),
+                (Kind.PRODUCTION_SHEET, sheets),
                 (Kind.COLLECTION_ROUND, rounds),
                 (Kind.CLOSE_SUMMARY, summaries),
                 (Kind.FINAL_RECEIPT, drafts[Kind.FINAL_RECEIPT]),

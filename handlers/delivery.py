@@ -100,6 +100,7 @@ KIND_NAMES: dict[str, LazyProxy] = {
     Kind.COLLECTION_ROUND: lazy_gettext("tournée de collecte"),
     Kind.INVOICE: lazy_gettext("facture à payer en ligne"),
     Kind.PRODUCER_STATEMENT: lazy_gettext("relevé de compte producteur"),
+    Kind.PRODUCTION_SHEET: lazy_gettext("fiche de production de la cuisine"),
 }
 
 

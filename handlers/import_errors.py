@@ -42,6 +42,11 @@ REASONS = {
     "bad_longitude": lazy_gettext("longitude invalide (un nombre entre -180 et 180, ex. 0.34)"),
     "bad_yes_no": lazy_gettext("réponse invalide (oui ou non)"),
     "bad_photo": lazy_gettext("photo invalide (adresse https:// attendue)"),
+    "bad_recipe": lazy_gettext(
+        "recette invalide (exemple : CAR-KG:0,4;POI-BOT:0,3, chaque ingrédient une fois)"
+    ),
+    "unknown_ingredient": lazy_gettext("ingrédient inconnu (référence absente du catalogue)"),
+    "ingredient_is_dish": lazy_gettext("un plat ne peut pas servir d’ingrédient"),
     "too_long": lazy_gettext("texte trop long ({maximum} caractères au plus)"),
     "too_large": lazy_gettext("nombre trop grand (au plus {maximum})"),
     "too_precise": lazy_gettext("trop de décimales ({decimals} au plus)"),

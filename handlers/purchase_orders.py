@@ -35,8 +35,11 @@ def purchase_order_text(order: PurchaseOrder, timezone: ZoneInfo) -> list[str]:
     ]
     for point, point_lines in order.by_pickup_point.items():
         lines.append("")
-        where = point or _("Sans point de retrait")
-        lines.append(f"📍 <b>{escape(where)}</b>")
+        if point_lines[0].kitchen:
+            lines.append(_("🍲 <b>Pour la cuisine : {kitchen}</b>").format(kitchen=escape(point)))
+        else:
+            where = point or _("Sans point de retrait")
+            lines.append(f"📍 <b>{escape(where)}</b>")
         lines.extend(
             _("• {name} : {quantity}").format(
                 name=escape(line.name), quantity=quantity(line.quantity, line.sale_unit)
@@ -111,7 +114,9 @@ def purchase_order_csv(order: PurchaseOrder, timezone: ZoneInfo) -> bytes:
                 [
                     order.producer_name,
                     day,
-                    line.pickup_point,
+                    _("Cuisine : {kitchen}").format(kitchen=line.pickup_point)
+                    if line.kitchen
+                    else line.pickup_point,
                     line.sku,
                     line.name,
                     line.sale_unit,

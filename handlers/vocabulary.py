@@ -20,6 +20,7 @@ CATEGORIES: dict[str, LazyProxy] = {
     "Viandes": lazy_gettext("Viandes"),
     "Boulangerie": lazy_gettext("Boulangerie"),
     "Épicerie": lazy_gettext("Épicerie"),
+    "Cuisine": lazy_gettext("Cuisine"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.broadcast import Broadcast, BroadcastStatus
+from models.card_proposal import CardPart, CardProposal
 from models.collection_round import CollectionRound, DriverInvitation, RoundStop, StopStatus
 from models.cycle import Cycle, CycleState, Offer
 from models.cycle_event import CycleEvent
@@ -15,6 +16,7 @@ from models.pickup_point import PickupPoint
 from models.price_change import PriceChange, PriceChangeStatus
 from models.producer import Producer, Product
 from models.producer_account import Payout, Refund
+from models.recipe import RecipeIngredient
 from models.stock_update import StockUpdate, StockUpdateStatus
 
 __all__ = [
@@ -24,6 +26,8 @@ __all__ = [
     "Base",
     "Broadcast",
     "BroadcastStatus",
+    "CardPart",
+    "CardProposal",
     "CollectionRound",
     "Cycle",
     "CycleEvent",
@@ -47,6 +51,7 @@ __all__ = [
     "PriceChangeStatus",
     "Producer",
     "Product",
+    "RecipeIngredient",
     "Refund",
     "RoundStop",
     "StockUpdate",

@@ -16,9 +16,11 @@ from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from models import kitchen
 from models.cycle import Offer
 from models.errors import StaleAction
 from models.producer import Producer, Product
+from models.recipe import RecipeIngredient
 from models.text import fold
 from models.unit_of_work import unit_of_work
 
@@ -33,11 +35,16 @@ class OfferView:
     product: Product
     offered: Decimal
     ordered: Decimal
+    limit: Decimal | None = None
+    """For a dish, how much more of it what is left of its ingredients allows."""
+    ingredients: tuple[tuple[str, str], ...] = ()
+    """For a dish, its ingredients and their producers: (product name, producer name)."""
 
     @property
     def remaining(self) -> Decimal:
-        """What is left to sell."""
-        return self.offered - self.ordered
+        """What is left to sell (for a dish, no more than its ingredients allow)."""
+        left = self.offered - self.ordered
+        return left if self.limit is None else min(left, self.limit)
 
     @property
     def sold_out(self) -> bool:
@@ -87,9 +94,32 @@ def _offered(cycle_id: int) -> Select[Decimal, Decimal, Product]:
 async def offers(session: AsyncSession, cycle_id: int) -> list[OfferView]:
     """Every product offered in the cycle (offered > 0, active), with its producer loaded."""
     rows = await session.execute(_offered(cycle_id))
+    return await with_dish_limits(
+        session,
+        cycle_id,
+        [
+            OfferView(product=product, offered=offered, ordered=ordered)
+            for offered, ordered, product in rows
+        ],
+    )
+
+
+async def with_dish_limits(
+    session: AsyncSession, cycle_id: int, views: list[OfferView]
+) -> list[OfferView]:
+    """``views``, each dish's held to what its ingredients allow (``OfferView.limit``) and
+    naming them (``OfferView.ingredients``)."""
+    limits = await kitchen.dish_limits(session, cycle_id, [v.product.id for v in views])
+    if not limits:
+        return views
+    names = await kitchen.ingredients_of(session, limits)
     return [
-        OfferView(product=product, offered=offered, ordered=ordered)
-        for offered, ordered, product in rows
+        OfferView(
+            v.product, v.offered, v.ordered, limits[v.product.id], names.get(v.product.id, ())
+        )
+        if v.product.id in limits
+        else v
+        for v in views
     ]
 
 
@@ -103,6 +133,22 @@ async def categories(session: AsyncSession, cycle_id: int) -> list[CategoryCount
         .group_by(Product.category)
     )
     counts = {name: int(count or 0) for name, count in rows}
+    # A dish counted available by its own stock may have no ingredients left.
+    dishes = await session.execute(
+        select(Product.id, Product.category)
+        .join(Offer, Offer.product_id == Product.id)
+        .where(
+            Offer.cycle_id == cycle_id,
+            Offer.ordered < Offer.offered,
+            Product.active.is_(True),
+            Product.id.in_(select(RecipeIngredient.dish_id)),
+        )
+    )
+    dish_categories = dict(dishes.all())
+    limits = await kitchen.dish_limits(session, cycle_id, dish_categories)
+    for dish_id, limit in limits.items():
+        if limit <= 0:
+            counts[dish_categories[dish_id]] -= 1
     return [CategoryCount(name, counts[name]) for name in sorted(counts, key=_category_key)]
 
 
@@ -136,7 +182,7 @@ async def category_page(
         )
     }
     items = [OfferView(products[r.id], r.offered, r.ordered) for r in shown]
-    return Page(items, page, count, len(ordered_rows))
+    return Page(await with_dish_limits(session, cycle_id, items), page, count, len(ordered_rows))
 
 
 async def offer_view(session: AsyncSession, cycle_id: int, product_id: int) -> OfferView | None:
@@ -154,7 +200,8 @@ async def offer_view(session: AsyncSession, cycle_id: int, product_id: int) -> O
     if row is None:
         return None
     offered, ordered, product = row
-    return OfferView(product=product, offered=offered, ordered=ordered)
+    views = [OfferView(product=product, offered=offered, ordered=ordered)]
+    return (await with_dish_limits(session, cycle_id, views))[0]
 
 
 async def photo_unfetchable(
@@ -379,8 +426,11 @@ class Reach:
 
 async def network_reach(session: AsyncSession) -> Reach:
     """The producers with a product on sale, and the farthest one's distance (the greeting
-    says it, true for each network)."""
-    selling = select(Product.producer_id).where(Product.active.is_(True))
+    says it, true for each network). The network's kitchen, which sells only dishes cooked
+    from the producers' products, is no producer of its own."""
+    selling = select(Product.producer_id).where(
+        Product.active.is_(True), Product.id.not_in(select(RecipeIngredient.dish_id))
+    )
     count, farthest = (
         await session.execute(
             select(func.count(Producer.id), func.max(Producer.distance_km)).where(

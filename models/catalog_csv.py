@@ -12,6 +12,8 @@ Three formats, all UTF-8 (a BOM is accepted), comma-separated, with a header row
   and ``price_per_kg,estimated_kg`` (a weighed product: its price per kilo in euros and the
   estimated weight of one sale unit in kilos, both or neither; its ``price`` may then be left
   empty: it is the estimate, :func:`models.amounts.weighed_cents` of the two)
+  and ``story,tip,recipe`` (a short story and a recipe tip shown on the card; a dish of the
+  network's kitchen names its ingredients per sale unit, ``CAR-KG:0,4;POI-BOT:0,3``)
 * pickup points — ``slug,name,address,kind,company,window_start,window_end``, then the
   optional ``lat,lon``
 
@@ -37,7 +39,11 @@ gives codes. Reason codes:
 ``bad_slug`` / ``duplicate_slug`` (``params["first_line"]``)
 ``unknown_producer`` the catalog names a producer outside the given set
 ``bad_label``     a label is not a lowercase slug (``params["label"]``)
-``bad_photo``     ``photo`` is not an ``https://`` URL
+``bad_photo``     ``photo`` is neither an ``https://`` URL nor a Telegram file id
+``bad_recipe``    ``recipe`` is not ``SKU:quantity`` items separated by ``;`` (a positive
+                  quantity, 3 decimals at most, an ingredient named once, not the dish itself)
+``unknown_ingredient`` / ``ingredient_is_dish`` (import) an ingredient's SKU is in neither the
+                  file nor the database, or is itself a dish (``params["value"]``)
 ``bad_number``    ``distance_km`` is not a non-negative number
 ``bad_latitude`` / ``bad_longitude`` not a number, or outside -90..90 / -180..180; one of
                   ``lat`` and ``lon`` without the other is ``missing_value`` on the empty one
@@ -104,6 +110,7 @@ __all__ = [
     "RowError",
     "format_decimal",
     "format_price",
+    "format_recipe",
     "read_catalog",
     "read_pickup_points",
     "read_producers",
@@ -147,6 +154,9 @@ CATALOG_COLUMNS: tuple[str, ...] = (
     "price_per_kg",
     "estimated_kg",
     "max_per_person",
+    "story",
+    "tip",
+    "recipe",
 )
 _CATALOG_HEADER_REQUIRED = CATALOG_COLUMNS[:10]
 _CATALOG_REQUIRED = (
@@ -178,6 +188,8 @@ _DECIMAL_RE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 _SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_FILE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{20,}$")
+"""A Telegram file id: the photo a producer sent in the chat, as the export writes it."""
 _TIME_RE = re.compile(r"^(?P<h>\d{1,2})\s*[:hH]\s*(?P<m>\d{2})?$")
 
 INTEGER_MAX = 2**31 - 1
@@ -287,6 +299,10 @@ class ProductRow:
     estimated_kg: Decimal | None = None
     """A weighed product: its price per kilo and one sale unit's estimated weight in kilos."""
     max_per_person: Decimal | None = None
+    story: str | None = None
+    tip: str | None = None
+    recipe: tuple[tuple[str, Decimal], ...] = ()
+    """A dish's ingredients: (ingredient SKU, quantity per sale unit of the dish)."""
     line: int = field(default=0, compare=False)
     """The file line it was read from (0 when not read from a file)."""
 
@@ -703,8 +719,9 @@ def read_catalog(
             if not _LABEL_RE.match(label):
                 errors.append(RowError(line, "labels", "bad_label", {"label": label}))
         photo = rec.get("photo", "")
-        if photo and not photo.startswith("https://"):
+        if photo and not (photo.startswith("https://") or _FILE_ID_RE.match(photo)):
             errors.append(RowError(line, "photo", "bad_photo", {"value": photo}))
+        recipe = _recipe(line, rec.get("recipe", ""), sku, errors)
         if len(errors) > n or amount is None or price_cents is None:
             return None
         return ProductRow(
@@ -729,6 +746,9 @@ def read_catalog(
             price_per_kg_cents=per_kg_cents,
             estimated_kg=estimated_kg,
             max_per_person=per_person,
+            story=_opt(rec.get("story", "")),
+            tip=_opt(rec.get("tip", "")),
+            recipe=recipe,
         )
 
     rows = _run(text_or_path, CATALOG_COLUMNS, _CATALOG_HEADER_REQUIRED, _CATALOG_LENGTHS, build)
@@ -760,6 +780,35 @@ def _weighed(
             errors.append(problem)
             kilos = None
     return per_kg_cents, kilos
+
+
+def _recipe(
+    line: int, value: str, dish_sku: str, errors: list[RowError]
+) -> tuple[tuple[str, Decimal], ...]:
+    """A ``recipe`` cell read (``CAR-KG:0,4;POI-BOT:0,3``), or () with a ``bad_recipe``."""
+    items: list[tuple[str, Decimal]] = []
+    for part in _split_list(value):
+        sku, _colon, raw = part.partition(":")
+        sku = sku.strip().upper()
+        quantity = _decimal(raw.strip())
+        if (
+            not _SKU_RE.match(sku)
+            or quantity is None
+            or quantity <= 0
+            or quantity != quantity.quantize(_QUANTUM)
+            or quantity > MAX_LINE_QUANTITY
+            or sku == dish_sku
+            or sku in (known for known, _q in items)
+        ):
+            errors.append(RowError(line, "recipe", "bad_recipe", {"value": part}))
+            return ()
+        items.append((sku, quantity))
+    return tuple(items)
+
+
+def format_recipe(recipe: Iterable[tuple[str, Decimal]]) -> str:
+    """A recipe as its catalog cell: ``CAR-KG:0,4;POI-BOT:0,3``."""
+    return ";".join(f"{sku}:{format_decimal(quantity)}" for sku, quantity in recipe)
 
 
 def format_decimal(value: Decimal, *, comma: bool = True) -> str:
@@ -804,6 +853,9 @@ def write_catalog(rows: Iterable[ProductRow], stream: TextIO) -> None:
                     "" if row.price_per_kg_cents is None else format_price(row.price_per_kg_cents),
                     "" if row.estimated_kg is None else format_decimal(row.estimated_kg),
                     format_decimal(row.max_per_person) if row.max_per_person is not None else "",
+                    row.story or "",
+                    row.tip or "",
+                    format_recipe(row.recipe),
                 ]
             )
         )

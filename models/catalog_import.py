@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -30,6 +30,7 @@ from models.catalog_csv import (
 )
 from models.pickup_point import PickupPoint
 from models.producer import Producer, Product
+from models.recipe import RecipeIngredient
 from models.unit_of_work import unit_of_work
 
 
@@ -95,6 +96,13 @@ async def import_catalog(session: AsyncSession, source: Source) -> ImportReport:
             if (product := products.get(row.sku)) is not None
             and product.producer.slug.lower() != row.producer
         ]
+        known_dishes = {
+            sku.upper()
+            for sku in await session.scalars(
+                select(Product.sku).where(Product.id.in_(select(RecipeIngredient.dish_id)))
+            )
+        }
+        errors += _recipe_errors(rows, products, known_dishes)
         if errors:
             raise CsvImportError(errors)
         created = updated = 0
@@ -107,7 +115,44 @@ async def import_catalog(session: AsyncSession, source: Source) -> ImportReport:
             else:
                 updated += 1
             _fill_product(product, row)
+            products[row.sku] = product
+        await _write_recipes(session, rows, products)
     return ImportReport(created, updated)
+
+
+def _recipe_errors(
+    rows: list[ProductRow], products: dict[str, Product], known_dishes: set[str]
+) -> list[RowError]:
+    """An ingredient must be a product (of the file or already known) and no dish itself (as
+    the file has it, else as the database has it)."""
+    in_file = {row.sku: row for row in rows}
+    dishes = {row.sku for row in rows if row.recipe} | (known_dishes - set(in_file))
+    errors = []
+    for row in rows:
+        for sku, _quantity in row.recipe:
+            if sku not in in_file and sku not in products:
+                errors.append(RowError(row.line, "recipe", "unknown_ingredient", {"value": sku}))
+            elif sku in dishes:
+                errors.append(RowError(row.line, "recipe", "ingredient_is_dish", {"value": sku}))
+    return errors
+
+
+async def _write_recipes(
+    session: AsyncSession, rows: list[ProductRow], products: dict[str, Product]
+) -> None:
+    """Each row's recipe replaces its product's (an empty cell: the product is no dish)."""
+    await session.flush()
+    ids = [products[row.sku].id for row in rows]
+    await session.execute(delete(RecipeIngredient).where(RecipeIngredient.dish_id.in_(ids)))
+    for row in rows:
+        for sku, quantity in row.recipe:
+            session.add(
+                RecipeIngredient(
+                    dish_id=products[row.sku].id,
+                    ingredient_id=products[sku].id,
+                    quantity=quantity,
+                )
+            )
 
 
 def _fill_product(product: Product, row: ProductRow) -> None:
@@ -132,6 +177,8 @@ def _fill_product(product: Product, row: ProductRow) -> None:
     if row.photo != product.photo:
         product.photo_failed_at = None  # a new photo is worth trying
     product.photo = row.photo
+    product.story = row.story
+    product.tip = row.tip
     product.active = True
 
 
@@ -164,6 +211,10 @@ async def import_pickup_points(session: AsyncSession, source: Source) -> ImportR
 
 async def export_catalog(session: AsyncSession) -> list[ProductRow]:
     """Every active product as a catalog row (the import format), by producer then sku."""
+    dish_recipes = {
+        dish_id: tuple((sku, quantity) for sku, quantity in items)
+        for dish_id, items in (await _recipes_by_sku(session)).items()
+    }
     products = await session.scalars(
         select(Product)
         .join(Producer)
@@ -193,6 +244,22 @@ async def export_catalog(session: AsyncSession) -> list[ProductRow]:
             price_per_kg_cents=p.price_per_kg_cents,
             estimated_kg=p.estimated_kg,
             max_per_person=p.max_per_person,
+            story=p.story,
+            tip=p.tip,
+            recipe=dish_recipes.get(p.id, ()),
         )
         for p in products
     ]
+
+
+async def _recipes_by_sku(session: AsyncSession) -> dict[int, list[tuple[str, Decimal]]]:
+    """Every dish's recipe with its ingredients' SKUs, by dish id."""
+    found: dict[int, list[tuple[str, Decimal]]] = {}
+    rows = await session.execute(
+        select(RecipeIngredient.dish_id, Product.sku, RecipeIngredient.quantity)
+        .join(Product, RecipeIngredient.ingredient_id == Product.id)
+        .order_by(RecipeIngredient.dish_id, RecipeIngredient.id)
+    )
+    for dish_id, sku, quantity in rows:
+        found.setdefault(int(dish_id), []).append((sku, quantity))
+    return found

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models import kitchen
 from models.cycle import CycleState, Offer
 from models.cycles import lock_cycle
 from models.errors import StaleAction
@@ -86,10 +87,12 @@ async def close_cycle(session: AsyncSession, cycle_id: int, now: datetime) -> Cl
 async def _abandon_baskets(session: AsyncSession, cycle_id: int) -> None:
     """Unconfirmed baskets become abandoned; what they held goes back to the offers.
 
-    Two statements whatever the number of baskets: one ``UPDATE offer … FROM`` the baskets'
+    A dish's ingredients are given back first (``kitchen.release_baskets``: one statement per
+    ingredient). Then two statements whatever the number of baskets: one ``UPDATE offer … FROM`` the baskets'
     quantities summed per product (PostgreSQL, and SQLite since 3.33), then one ``UPDATE`` of
     the orders.
     """
+    await kitchen.release_baskets(session, cycle_id)
     held = (
         select(OrderLine.product_id, func.sum(OrderLine.quantity).label("quantity"))
         .join(Order, OrderLine.order_id == Order.id)

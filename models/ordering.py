@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from models import kitchen
 from models.amounts import line_cents
 from models.base import Quantity, normalize_quantity
 from models.catalog import OfferView
@@ -196,30 +197,38 @@ async def _reserve(
 
     One conditional update holds both limits: what is left (``ordered + q <= offered``) and the
     product's per-person maximum (``held + q <= max_per_person``, read in the same statement), so
-    neither a racing consumer nor a maximum lowered meanwhile is passed. Returns what was reserved
-    (maybe 0), the offer's stock right after it (``UPDATE … RETURNING``; None when nothing was
-    reserved), and the maximum when it is what held the reservation back (else None)."""
+    neither a racing consumer nor a maximum lowered meanwhile is passed. A dish reserves its
+    ingredients in the same conditional update (``models.kitchen``); its per-person maximum is
+    held by the allowance read here. Returns what was reserved (maybe 0), the offer's stock
+    right after it (``UPDATE … RETURNING``; None when nothing was reserved), and the maximum
+    when it is what held the reservation back (else None)."""
     step = offer.product.step
     maximum = offer.product.max_per_person
     cap = select(Product.max_per_person).where(Product.id == Offer.product_id).scalar_subquery()
+    dish = await kitchen.recipe(session, offer.product_id)
     amount, capped = _allowance(wanted, held, maximum, step)
     for _attempt in range(5):
         if amount <= 0:
             return Decimal(0), None, maximum if capped else None
-        reserved = await session.execute(
-            update(Offer)
-            .where(
-                Offer.id == offer.id,
-                Offer.ordered + amount <= Offer.offered,
-                or_(cap.is_(None), literal(held + amount, Quantity()) <= cap),
+        if dish:
+            stock = await kitchen.move_dish(session, offer, dish, held, held + amount)
+            if stock is not None:
+                return amount, stock, maximum if capped else None
+        else:
+            reserved = await session.execute(
+                update(Offer)
+                .where(
+                    Offer.id == offer.id,
+                    Offer.ordered + amount <= Offer.offered,
+                    or_(cap.is_(None), literal(held + amount, Quantity()) <= cap),
+                )
+                .values(ordered=Offer.ordered + amount)
+                .returning(Offer.offered, Offer.ordered)
+                .execution_options(synchronize_session=False)
             )
-            .values(ordered=Offer.ordered + amount)
-            .returning(Offer.offered, Offer.ordered)
-            .execution_options(synchronize_session=False)
-        )
-        row = reserved.first()
-        if row is not None:
-            return amount, (row.offered, row.ordered), maximum if capped else None
+            row = reserved.first()
+            if row is not None:
+                return amount, (row.offered, row.ordered), maximum if capped else None
         # Someone took some meanwhile (or the maximum changed): what is allowed now, in steps.
         fresh = await session.execute(
             select(Offer.offered, Offer.ordered, Product.max_per_person)
@@ -227,8 +236,14 @@ async def _reserve(
             .where(Offer.id == offer.id)
         )
         offered, ordered, maximum = fresh.one()
-        amount, capped = _allowance(wanted, held, maximum, step)
-        amount = min(amount, floor_to_step(offered - ordered, step))
+        allowed, capped = _allowance(wanted, held, maximum, step)
+        room = offered - ordered
+        if dish:
+            limits = await kitchen.dish_limits(session, offer.cycle_id, [offer.product_id])
+            room = min(room, limits.get(offer.product_id, Decimal(0)))
+        smaller = min(allowed, floor_to_step(room, step))
+        # A dish's draws round up: what the division allows may still miss by a thousandth.
+        amount = smaller if smaller < amount else amount - step
     return Decimal(0), None, None
 
 
@@ -243,13 +258,19 @@ def _allowance(
     return (room, True) if room < wanted else (wanted, False)
 
 
-async def _release(session: AsyncSession, offer_id: int, amount: Decimal) -> Stock | None:
-    """Give ``amount`` back to the offer; returns its stock after it (None for 0)."""
+async def _release(
+    session: AsyncSession, offer: Offer, amount: Decimal, held: Decimal
+) -> Stock | None:
+    """Give ``amount`` of the ``held`` a line holds back to the offer (a dish gives its
+    ingredients back too); returns the offer's stock after it (None for 0)."""
     if amount <= 0:
         return None
+    dish = await kitchen.recipe(session, offer.product_id)
+    if dish:
+        return await kitchen.move_dish(session, offer, dish, held, held - amount)
     released = await session.execute(
         update(Offer)
-        .where(Offer.id == offer_id)
+        .where(Offer.id == offer.id)
         .values(ordered=Offer.ordered - amount)
         .returning(Offer.offered, Offer.ordered)
         .execution_options(synchronize_session=False)
@@ -366,7 +387,7 @@ async def _change(
                 raise SoldOut(product_id=product_id, line_quantity=current)
             new_quantity = current + granted
         else:
-            left = await _release(session, offer.id, current - quantity)
+            left = await _release(session, offer, current - quantity, current)
             new_quantity = quantity
         if order is not None:
             _put_line(order, offer, line, new_quantity)
@@ -374,15 +395,24 @@ async def _change(
             _check_still_above_minimum(order, minimum_cents)
             await hold_for_order(session, order, overdraft_cents)
         offered, ordered = left if left is not None else await _stock(session, offer.id)
+        limits = await kitchen.dish_limits(session, cycle.id, [product_id])
+        names = await kitchen.ingredients_of(session, limits)
+    view = OfferView(
+        product=offer.product,
+        offered=offered,
+        ordered=ordered,
+        limit=limits.get(product_id),
+        ingredients=names.get(product_id, ()),
+    )
     requested = quantity - current if quantity > current else Decimal(0)
     return Reservation(
         product_id=product_id,
         requested=normalize_quantity(requested),
         granted=normalize_quantity(granted),
         line_quantity=normalize_quantity(new_quantity),
-        remaining=normalize_quantity(offered - ordered),
+        remaining=normalize_quantity(view.remaining),
         maximum=maximum,
-        view=OfferView(product=offer.product, offered=offered, ordered=ordered),
+        view=view,
         order_id=None if order is None else order.id,
         confirmed=order is not None and order.status == OrderStatus.CONFIRMED,
         total_cents=0 if order is None else order.total_cents,
@@ -447,12 +477,14 @@ async def empty_basket(session: AsyncSession, member: Member, cycle_id: int, now
         if order is None or not order.lines:
             return 0
         count = len(order.lines)
-        rows = await session.execute(
-            select(Offer.product_id, Offer.id).where(Offer.cycle_id == cycle.id)
-        )
-        offers = dict(rows.all())
+        offers = {
+            offer.product_id: offer
+            for offer in await session.scalars(
+                select(Offer).where(Offer.cycle_id == cycle.id).options(joinedload(Offer.product))
+            )
+        }
         for line in list(order.lines):
-            await _release(session, offers[line.product_id], line.quantity)
+            await _release(session, offers[line.product_id], line.quantity, line.quantity)
             order.lines.remove(line)
         _retotal(order, now)
         await hold_for_order(session, order, None)  # nothing left to hold

@@ -95,6 +95,7 @@ class Kind(enum.StrEnum):
     COLLECTION_ROUND = "collection_round"
     INVOICE = "invoice"  # a Telegram Payments invoice for an order (may be dropped: /payer)
     PRODUCER_STATEMENT = "producer_statement"  # a producer's account for a month, PDF and CSV
+    PRODUCTION_SHEET = "production_sheet"  # the kitchen's: what to cook, from whose products
 
 
 MUST_ARRIVE: frozenset[str] = frozenset(
@@ -108,11 +109,12 @@ MUST_ARRIVE: frozenset[str] = frozenset(
         Kind.MISSED_CYCLES,
         Kind.COLLECTION_ROUND,
         Kind.PRODUCER_STATEMENT,
+        Kind.PRODUCTION_SHEET,
     }
 )
 """Kinds sent again (marked as a resend) when a crash leaves it unknown whether they arrived:
 a producer without the purchase order brings nothing, a consumer without the final receipt does
-not know where and when to collect, a driver without the round collects nothing, a consumer not told of a shortage comes for what is not
+not know where and when to collect, a driver without the round collects nothing, a kitchen without its production sheet cooks nothing, a consumer not told of a shortage comes for what is not
 there, a farm nobody is linked to any more gets no purchase order, and cycles the bot skipped
 while it was down leave consumers without a week; a producer's statement is what they are paid on. Every other kind (announcements, reminders whose moment passes,
 stock prompts, broadcasts) may be dropped: it is marked ``uncertain`` rather than risk a

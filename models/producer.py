@@ -109,6 +109,10 @@ class Product(NetworkScoped, Base):
     photo_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """When Telegram could not fetch ``photo`` (None: it could, or it was not tried yet); the
     card is then shown as text without trying again, until an import gives another photo."""
+    story: Mapped[str | None] = mapped_column(Text)
+    """A few lines on where the product comes from, shown on its card."""
+    tip: Mapped[str | None] = mapped_column(Text)
+    """A recipe tip (how to cook or eat it), shown on its card."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     max_per_person: Mapped[Decimal | None] = mapped_column(Quantity())
     """The most one member may order of it in a cycle (None: no limit but the stock)."""

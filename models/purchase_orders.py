@@ -13,11 +13,14 @@ from decimal import Decimal
 
 from sqlalchemy import and_, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from models.base import Quantity
 from models.cycle import Cycle
 from models.errors import StaleAction
+from models.kitchen import production_sheets
 from models.order import Order, OrderLine, OrderStatus
+from models.ordering import line_total
 from models.pickup_point import PickupPoint
 from models.producer import Producer, Product
 
@@ -39,6 +42,8 @@ class PurchaseLine:
     orders: int
     estimate: bool = False
     """A weighed product with lines not weighed yet: ``amount_cents`` is (partly) estimated."""
+    kitchen: bool = False
+    """What the network's kitchen takes for its dishes (``pickup_point``: the kitchen's name)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,8 @@ class PurchaseOrder:
 
     @property
     def by_pickup_point(self) -> dict[str, list[PurchaseLine]]:
-        """The lines grouped by pickup point name, in line order."""
+        """The lines grouped by pickup point name (the kitchen's lines under its name), in line
+        order."""
         grouped: dict[str, list[PurchaseLine]] = defaultdict(list)
         for line in self.lines:
             grouped[line.pickup_point].append(line)
@@ -203,4 +209,48 @@ async def purchase_orders(
                 estimate=bool(unweighed),
             )
         )
-    return list(result.values())
+    await _add_kitchen_lines(session, cycle, result, producer_id)
+    return sorted(result.values(), key=lambda po: po.producer_name)
+
+
+async def _add_kitchen_lines(
+    session: AsyncSession,
+    cycle: Cycle,
+    result: dict[int, PurchaseOrder],
+    producer_id: int | None,
+) -> None:
+    """What the kitchen's dishes take of each producer's products, as lines of their purchase
+    orders (one block per kitchen, after the pickup points)."""
+    sheets = await production_sheets(session, cycle.id)
+    needs = [(sheet, need) for sheet in sheets for need in sheet.shopping]
+    if not needs:
+        return
+    products = {
+        p.id: p
+        for p in await session.scalars(
+            select(Product)
+            .where(Product.id.in_({need.product_id for _sheet, need in needs}))
+            .options(joinedload(Product.producer))
+        )
+    }
+    for sheet, need in needs:
+        product = products[need.product_id]
+        if producer_id is not None and product.producer_id != producer_id:
+            continue
+        purchase = result.setdefault(
+            product.producer_id, PurchaseOrder(product.producer_id, product.producer.name, cycle)
+        )
+        purchase.lines.append(
+            PurchaseLine(
+                pickup_point_id=None,
+                pickup_point=sheet.producer_name,
+                product_id=product.id,
+                sku=product.sku,
+                name=product.name,
+                sale_unit=product.sale_unit,
+                quantity=need.quantity,
+                amount_cents=line_total(need.quantity, product.price_cents),
+                orders=need.orders,
+                kitchen=True,
+            )
+        )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from models import kitchen
 from models.amounts import line_cents
 from models.base import normalize_quantity
 from models.cycle import Cycle, CycleState, Offer
@@ -387,8 +388,14 @@ async def _share_out(
         )
     )
     orders.sort(key=lambda o: (o.confirmed_at is None, o.confirmed_at or _LATEST, o.id))
-    left = max(available, Decimal(0))
+    # What the kitchen's dishes took of it stays theirs: the shortage is shared among the
+    # consumers' own lines of the product.
+    kitchen_draw = (await kitchen.drawn(session, cycle.id, RESERVING, [product.id])).get(
+        product.id, Decimal(0)
+    )
+    left = max(available - kitchen_draw, Decimal(0))
     kept_total = Decimal(0)
+    dish = await kitchen.recipe(session, product.id)
     for order in orders:
         line = next(ln for ln in order.lines if ln.product_id == product.id)
         keep = floor_to_step(min(line.quantity, left), product.step)
@@ -408,6 +415,8 @@ async def _share_out(
             affected[order.id] = report
         report.changes.append(LineChange(product.name, product.sale_unit, line.quantity, keep))
         cents_before = line.total_cents
+        if dish:  # a dish cooked in smaller quantity gives its ingredients back
+            await kitchen.give_back(session, cycle.id, dish, line.quantity, keep)
         if keep == 0:
             order.lines.remove(line)
         else:
@@ -432,8 +441,8 @@ async def _share_out(
         report.refunded_cents += await order_total_changed(session, order, now)
     ordered_before = offer.ordered
     offered_before = offer.offered
-    offer.ordered = normalize_quantity(kept_total)
-    offer.offered = normalize_quantity(max(available, kept_total, Decimal(0)))
+    offer.ordered = normalize_quantity(kept_total + kitchen_draw)
+    offer.offered = normalize_quantity(max(available, kept_total + kitchen_draw, Decimal(0)))
     await session.flush()
     return ShortageLine(
         product_id=product.id,

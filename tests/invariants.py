@@ -24,6 +24,7 @@ from models import (
     Refund,
 )
 from models.amounts import line_cents
+from models.kitchen import draw, recipes
 from models.ordering import line_total
 from models.statements import COUNTED, SETTLED_CYCLES, month_of, statements
 
@@ -31,9 +32,10 @@ RESERVING = (OrderStatus.BASKET, OrderStatus.CONFIRMED, OrderStatus.COLLECTED, O
 
 
 async def check_invariants(session: AsyncSession, *, overdraft_cents: int = 0) -> None:
-    """Assert: 0 ≤ ordered ≤ offered; ordered = what live orders hold; totals = sum of lines
-    (a weighed line's at its weight); the producers' statements add up (:func:`check_money`);
-    the payments and balances add up (:func:`check_payments`)."""
+    """Assert: 0 ≤ ordered ≤ offered; ordered = what live orders hold, plus what their dishes
+    take of it (the kitchen's recipes); totals = sum of lines (a weighed line's at its weight);
+    the producers' statements add up (:func:`check_money`); the payments and balances add up
+    (:func:`check_payments`)."""
     offers = (await session.scalars(select(Offer).execution_options(populate_existing=True))).all()
     held: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
     rows = await session.execute(
@@ -41,8 +43,11 @@ async def check_invariants(session: AsyncSession, *, overdraft_cents: int = 0) -
         .join(Order, OrderLine.order_id == Order.id)
         .where(Order.status.in_(RESERVING))
     )
+    dishes = await recipes(session)
     for cycle_id, product_id, quantity in rows:
         held[(cycle_id, product_id)] += quantity
+        for ingredient_id, per_unit in dishes.get(product_id, ()):
+            held[(cycle_id, ingredient_id)] += draw(quantity, per_unit)
     for offer in offers:
         assert Decimal(0) <= offer.ordered <= offer.offered, (
             offer.id,

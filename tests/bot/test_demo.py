@@ -42,6 +42,8 @@ async def test_demo_plays_two_weeks(tmp_path, lang):
         assert "Toutes les étapes ont produit ce qu’elles devaient." in text
         assert "Bon de commande — Les Jardins de la Vonne" in text
         assert "🏁 Retrait terminé : 1 commande non retirée." in text
+        assert "Fiche de production — La Cuisine de la Desserte" in text
+        assert "Tout est collecté. Bonne route vers le dépôt !" in text
     else:
         assert "Every step produced what it should." in text
         assert "Your basket" in text
@@ -70,11 +72,31 @@ async def test_a_search_that_finds_nothing_fails_the_demo(tmp_path, monkeypatch)
     assert "Toutes les étapes" not in text
 
 
+async def test_a_soup_that_takes_no_carrots_fails_the_demo(tmp_path, monkeypatch):
+    # The kitchen's reservation forgets the ingredients: the carrots do not go down.
+    from models import kitchen
+
+    real = kitchen._changes
+
+    def dish_only(dish_offer_id, ingredient_offers, dish_recipe, held, new):
+        return {
+            dish_offer_id: real(dish_offer_id, ingredient_offers, dish_recipe, held, new)[
+                dish_offer_id
+            ]
+        }
+
+    monkeypatch.setattr(kitchen, "_changes", dish_only)
+    status, text = await play(tmp_path, quiet=True)
+    assert status == 1
+    failed = text.split("Étapes en échec :", 1)[1]
+    assert "Ses 5 litres de soupe ont pris 2 kg de carottes au stock de Marie." in failed
+
+
 async def test_a_sold_out_card_offering_add_fails_the_demo(tmp_path, monkeypatch):
     # The eggs never run out: Hugo's card offers "Ajouter", against the scene's caption.
-    marie, thomas, sophie = demo.PRODUCERS
+    marie, thomas, sophie, kitchen = demo.PRODUCERS
     generous = (*sophie[:3], sophie[3].replace("6 boîtes", "60 boîtes"), sophie[4])
-    monkeypatch.setattr(demo, "PRODUCERS", [marie, thomas, generous])
+    monkeypatch.setattr(demo, "PRODUCERS", [marie, thomas, generous, kitchen])
     status, text = await play(tmp_path, quiet=True)
     assert status == 1
     failed = text.split("Étapes en échec :", 1)[1]

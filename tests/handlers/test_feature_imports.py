@@ -16,6 +16,7 @@ SHARED = frozenset(
         "broadcast_sending",  # a broadcast sent in the background, through the outbox
         "buttons",  # the one CallbackQueryHandler maker
         "callback_data",  # the route codec
+        "card_texts",  # a product's story and recipe tip as its card shows them
         "common",  # replies, escaping
         "context",  # DesserteContext, Services
         "delivery",  # the outbox's sender

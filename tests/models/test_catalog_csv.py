@@ -38,6 +38,7 @@ def test_demo_network_reads_cleanly() -> None:
         "Viandes",
         "Boulangerie",
         "Épicerie",
+        "Cuisine",
     }
     assert {p.producer for p in catalog} == {p.slug for p in producers}
     assert 2 <= len(points) <= 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
 
@@ -28,7 +30,7 @@ async def test_demo_network_imports_and_reimports(session):
     assert points.created >= 2
     assert catalog.created >= 60
     categories = set(await session.scalars(select(Product.category).distinct()))
-    assert len(categories) == 6
+    assert len(categories) == 7  # the six of the farms, and the kitchen's
     company = await session.scalar(select(PickupPoint).where(PickupPoint.is_public.is_(False)))
     assert company is not None
     assert company.invite_code
@@ -124,14 +126,16 @@ async def test_english_names_import_and_export(session):
     from models.catalog_csv import read_catalog, write_catalog
 
     await import_producers(session, PRODUCERS_CSV)
-    header, first, *rest = CATALOG_CSV.read_text(encoding="utf-8").splitlines()
-    source = "\n".join(
-        [
-            header + ",name_en,description_en",
-            first + ',Heirloom tomatoes,"Heirloom varieties, mixed."',
-            *rest,
-        ]
-    )
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO(CATALOG_CSV.read_text(encoding="utf-8"))))
+    rows[0]["name_en"] = "Heirloom tomatoes"
+    rows[0]["description_en"] = "Heirloom varieties, mixed."
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    source = buffer.getvalue()
     await import_catalog(session, source)
     product = await session.scalar(select(Product).where(Product.sku == "TOM-ANC"))
     assert product.name_en == "Heirloom tomatoes"
@@ -144,3 +148,68 @@ async def test_english_names_import_and_export(session):
     assert "name_en,description_en" in stream.getvalue().splitlines()[0]
     assert read_catalog(stream.getvalue()) == rows
     assert next(r for r in rows if r.sku == "TOM-ANC").name_en == "Heirloom tomatoes"
+
+
+async def test_a_dishs_recipe_story_and_tip_import_and_export_back(session):
+    """The December catalog's soup: its recipe by SKU, a story and a tip; the export writes
+    them back, and importing the export changes nothing. A recipe naming an unknown SKU, a
+    dish, itself or nonsense is refused with its line."""
+    from io import StringIO
+
+    from bot.demo_network import DECEMBER_CATALOG_CSV
+    from models import RecipeIngredient
+    from models.catalog_csv import write_catalog
+    from models.kitchen import recipes
+
+    await import_producers(session, PRODUCERS_CSV)
+    await import_catalog(session, DECEMBER_CATALOG_CSV)
+    soup = await session.scalar(select(Product).where(Product.sku == "SOU-HIV"))
+    skus = dict((await session.execute(select(Product.id, Product.sku))).all())
+    found = await recipes(session, [soup.id])
+    assert {skus[i]: str(q) for i, q in found[soup.id]} == {
+        "CAR-KG": "0.4",
+        "POI-BOT": "0.25",
+        "COU-POT": "0.25",
+    }
+    assert soup.story.startswith("Notre légumerie")
+    assert soup.tip.startswith("Servie bien chaude")
+    rows = await export_catalog(session)
+    exported = next(row for row in rows if row.sku == "SOU-HIV")
+    assert dict(exported.recipe) == {
+        "CAR-KG": Decimal("0.4"),
+        "POI-BOT": Decimal("0.25"),
+        "COU-POT": Decimal("0.25"),
+    }
+    stream = StringIO()
+    write_catalog(rows, stream)
+    assert "CAR-KG:0,4;" in stream.getvalue()
+    again = await import_catalog(session, stream.getvalue())
+    assert again.created == 0
+    assert await _count(session, RecipeIngredient) == 3
+
+    head = "producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases,recipe\n"
+    dish = 'cuisine-desserte,SOU-2,Soupe 2,Cuisine,litre,1,l,"4,00",,,{}\n'
+    for recipe, code in (
+        ("XXX-1:0,4", "unknown_ingredient"),
+        ("SOU-HIV:1", "ingredient_is_dish"),
+        ("SOU-2:1", "bad_recipe"),
+        ("CAR-KG", "bad_recipe"),
+        ("CAR-KG:0", "bad_recipe"),
+        ("CAR-KG:0,0001", "bad_recipe"),
+        ("CAR-KG:1;CAR-KG:2", "bad_recipe"),
+    ):
+        with pytest.raises(CsvImportError) as refused:
+            await import_catalog(
+                session,
+                head
+                + dish.format(f'"{recipe}"')
+                + 'cuisine-desserte,SOU-HIV,Soupe d’hiver,Cuisine,litre,1,l,"4,50",,,"CAR-KG:0,4"\n',
+            )
+        assert [(e.line, e.column, e.code) for e in refused.value.errors] == [
+            (2, "recipe", code)
+        ], recipe
+    assert await _count(session, RecipeIngredient) == 3
+    # A dish already in the database is no ingredient either, even when the file omits it.
+    with pytest.raises(CsvImportError) as refused:
+        await import_catalog(session, head + dish.format("SOU-HIV:1"))
+    assert [e.code for e in refused.value.errors] == ["ingredient_is_dish"]

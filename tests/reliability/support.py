@@ -27,6 +27,8 @@ from models import (
     Product,
     StockUpdate,
 )
+from models.card_proposal import CardPart
+from models.card_stories import propose
 from models.closing import close_cycle
 from models.ordering import add_to_basket, confirm_order
 from models.stock import read_stock_message
@@ -66,6 +68,8 @@ class World:
     event_id: int = 0
     bob_member_id: int = 0
     """Bob's member row (the admins' /membres buttons name it)."""
+    marie_proposal_id: int = 0
+    """A story Marie proposed for her product, waiting for her tap."""
     people: dict[str, SandboxUser] = field(default_factory=dict)
     errors: list[BaseException] = field(default_factory=list)
 
@@ -105,6 +109,7 @@ async def build_world(app: Any, sandbox: Any, session: Any, clock: Any) -> World
     bob_order = await confirm_order(session, bob, cycle.id, clock())
     alice_order = await confirm_order(session, alice, cycle.id, clock())
     pending = await read_stock_message(session, marie, f"{product.name} 12", clock(), always=True)
+    proposal = await propose(session, marie, product, CardPart.STORY, "Semées en juillet", clock())
     await session.commit()
 
     world = World(
@@ -118,6 +123,7 @@ async def build_world(app: Any, sandbox: Any, session: Any, clock: Any) -> World
         marie_update_id=pending.id,
         draft_id=0,
         bob_member_id=bob.id,
+        marie_proposal_id=proposal.id,
     )
 
     async def record(update: object, context: Any) -> None:

@@ -152,6 +152,9 @@ BUTTONS: dict[str, Button] = {
     "exp:of": Button(lambda w: f"exp:of:{w.past_cycle_id}", ADMIN),
     "rep": Button(lambda w: f"rep:{w.past_cycle_id}", ADMIN),
     # Marie's pending stock update: only she may validate, fix, cancel or resolve it.
+    # Marie's story for her product: only she may confirm or cancel it.
+    "card:ok": Button(lambda w: f"card:ok:{w.marie_proposal_id}", EVERYONE, "producer", acts=True),
+    "card:no": Button(lambda w: f"card:no:{w.marie_proposal_id}", EVERYONE, "producer", acts=True),
     "stk:ok": Button(lambda w: f"stk:ok:{w.marie_update_id}", PRODUCER, "producer", acts=True),
     "stk:fix": Button(lambda w: f"stk:fix:{w.marie_update_id}", PRODUCER, "producer", acts=True),
     "stk:no": Button(lambda w: f"stk:no:{w.marie_update_id}", PRODUCER, "producer", acts=True),
