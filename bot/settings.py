@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     round_vehicles: int = Field(default=1, ge=1, le=50)
     road_factor: float = Field(default=1.3, ge=1.0, le=5.0)
     osrm_url: str | None = None
+    outbox_lease_seconds: int = Field(default=90, ge=5, le=3600)
+    scheduler_tick_seconds: int = Field(default=600, ge=1, le=86_400)
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -12,6 +12,7 @@ from models.outbox import OutboxMessage, OutboxState
 from models.pickup_point import PickupPoint
 from models.price_change import PriceChange, PriceChangeStatus
 from models.producer import Producer, Product
+from models.send_pace import SendPace
 from models.stock_update import StockUpdate, StockUpdateStatus
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Producer",
     "Product",
     "RoundStop",
+    "SendPace",
     "StockUpdate",
     "StockUpdateStatus",
     "StopStatus",
