@@ -157,6 +157,7 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Install every handler and the error handler on ``application``."""
     # Seen first, in their own group: they let the update go on to the handlers above.
+    application.add_handlers(broadcast.early_handlers(), group=-2)
     application.add_handlers(pickup_day.early_handlers(), group=-1)
     application.add_handlers(build_handlers())
     application.add_error_handler(error_reporting.report_error)
