@@ -34,6 +34,7 @@ from bench.network import Network, build_network
 from bot.db import create_engine, sessionmaker
 from bot.migrate import upgrade_async
 from bot.sandbox import MessageRecord, Sandbox, SandboxUser
+from bot.sandbox.core import SentCall
 from bot.sandbox.http_server import SandboxHttpServer
 from bot.sandbox.hub import SandboxHub
 from bot.settings import Settings
@@ -65,7 +66,8 @@ async def until(condition: Callable[[], bool | Awaitable[bool]], limit: float, w
             return
         if loop.time() > deadline:
             raise AssertionError(f"not in {limit:.0f} s: {what}")
-        await asyncio.sleep(0.1)
+        # Not too often: this loop also serves the sandbox, whose clock measures the pace.
+        await asyncio.sleep(0.25)
 
 
 async def fresh_database(base_url: str, suffix: str) -> str:
@@ -300,6 +302,22 @@ def highest_pace(moments: Sequence[float], window: float = 1.0) -> int:
     for i, moment in enumerate(ordered):
         best = max(best, bisect.bisect_left(ordered, moment + window) - i)
     return best
+
+
+def densest_second(sent: Sequence[SentCall]) -> list[str]:
+    """The messages of the busiest second, as ``+ms method chat``: what a failed pace shows."""
+    ordered = sorted(sent, key=lambda call: call.at)
+    moments = [call.at for call in ordered]
+    best, start = 0, 0
+    for i, moment in enumerate(moments):
+        count = bisect.bisect_left(moments, moment + 1.0) - i
+        if count > best:
+            best, start = count, i
+    first = moments[start] if moments else 0.0
+    return [
+        f"+{(c.at - first) * 1000:.0f} ms {c.method} {c.chat_id}"
+        for c in ordered[start : start + best]
+    ]
 
 
 async def outbox_states(engine: AsyncEngine, kind: str) -> dict[str, int]:
