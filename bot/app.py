@@ -26,6 +26,7 @@ from handlers.i18n import SUPPORTED_LOCALES, set_default_locale
 from handlers.menu import bot_commands
 from handlers.middleware import release_connection, serve_update
 from models.calendar import WeeklyCalendar
+from models.network import DEFAULT_NETWORK_ID, DEFAULT_NETWORK_SLUG
 from models.rounds import RoundSettings
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ def build_application(
     rate_limiter: bool | BaseRateLimiter[Any] = True,
     base_url: str | None = None,
     concurrent_updates: bool | int = True,
+    network_id: int = DEFAULT_NETWORK_ID,
+    network_slug: str = DEFAULT_NETWORK_SLUG,
 ) -> Application:  # type: ignore[type-arg]
     """A configured Application: handlers, error handler, services, command menu at start-up.
 
@@ -108,12 +111,16 @@ def build_application(
     shutdown); ``clock`` simulates time. Without a ``request``, calls go to
     ``settings.telegram_api_url`` (``<root>/bot<token>/…`` and ``<root>/file/bot<token>/…``).
     ``rate_limiter``: True for :class:`ChatRateLimiter`'s pace, False for none, or a limiter.
+    ``network_id``: the network this application's bot serves (its sessions see only it;
+    ``settings`` are that network's, :func:`bot.networks.network_settings`).
     """
     set_default_locale(settings.default_locale)
     owns_engine = engine is None
     engine = engine or create_engine(settings.database_url)
     services = Services(
-        sessions=sessionmaker(engine),
+        sessions=sessionmaker(engine, network_id),
+        network_id=network_id,
+        network_slug=network_slug,
         network_name=settings.network_name,
         admin_ids=frozenset(settings.admin_ids),
         timezone=settings.tz,

@@ -35,39 +35,95 @@ def _migrate(settings: Settings) -> None:
     upgrade(settings.database_url)
 
 
-async def _with_session(settings: Settings, work: Callable[[Any], Any]) -> Any:
-    from bot.db import create_engine, sessionmaker
+async def _with_session(
+    settings: Settings, work: Callable[[Any], Any], network: str | None = None
+) -> Any:
+    """``work(session)`` in a session of the network ``network`` (None: the default one)."""
+    from bot.network_cli import in_network
 
+    return await in_network(settings, network, work)
+
+
+async def _served_networks(settings: Settings) -> list[tuple[Any, Settings]]:
+    """Each network with the settings it runs with (``NETWORKS_FILE`` loaded first)."""
+    from bot.db import create_engine, sessionmaker
+    from bot.networks import network_settings, read_networks_file
+    from models.network import ALL_NETWORKS
+    from models.networks import all_networks, is_default, upsert_network
+
+    entries = read_networks_file(settings.networks_file) if settings.networks_file else []
     engine = create_engine(settings.database_url)
     try:
-        async with sessionmaker(engine)() as session:
-            return await work(session)
+        async with sessionmaker(engine, ALL_NETWORKS)() as session:
+            for entry in entries:
+                await upsert_network(
+                    session,
+                    entry.slug,
+                    name=entry.name,
+                    bot_token=entry.bot_token,
+                    settings=entry.settings,
+                )
+            networks = await all_networks(session)
+    finally:
+        await engine.dispose()
+    served = [(network, network_settings(settings, network)) for network in networks]
+    if len(served) == 1:
+        return served
+    # A deployment of several networks may leave the default one without a bot: it is not
+    # served. Any other network without its bot is refused (by distinct_tokens).
+    return [
+        (network, one)
+        for network, one in served
+        if one.telegram_bot_token or not is_default(network)
+    ]
+
+
+async def _run_networks(settings: Settings, networks: list[tuple[Any, Settings]], port: int) -> int:
+    from bot.app import build_application
+    from bot.db import create_engine
+    from bot.scheduling import install_jobs
+    from bot.serve import Served, serve
+
+    engine = create_engine(settings.database_url)
+    served = []
+    for network, network_settings in networks:
+        application = build_application(
+            network_settings, engine=engine, network_id=network.id, network_slug=network.slug
+        )
+        install_jobs(application)
+        served.append(Served(application, network_settings, network.slug))
+    try:
+        return await serve(served, settings, port=port)
     finally:
         await engine.dispose()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Serve Telegram: polling, or a webhook when WEBHOOK_URL is set."""
-    settings = _settings()
-    if not settings.telegram_bot_token:
-        print(
-            _(
-                "Aucun jeton Telegram : définissez TELEGRAM_BOT_TOKEN (donné par @BotFather).\n"
-                "Pour voir le bot fonctionner sans Telegram : desserte demo"
-            ),
-            file=sys.stderr,
-        )
-        return 2
-    from bot.app import build_application
-    from bot.scheduling import install_jobs
-    from bot.serve import install_redaction, serve
+    """Serve Telegram, every network's bot: polling, or a webhook when WEBHOOK_URL is set."""
+    from bot.networks import distinct_tokens
+    from bot.serve import install_redaction
 
-    install_redaction(settings.telegram_bot_token)
-    logging.getLogger("desserte").setLevel(logging.INFO)
+    settings = _settings()
     _migrate(settings)
-    application = build_application(settings)
-    install_jobs(application)
-    return asyncio.run(serve(application, settings, port=args.port))
+    try:
+        networks = asyncio.run(_served_networks(settings))
+        if len(networks) == 1 and not networks[0][1].telegram_bot_token:
+            print(
+                _(
+                    "Aucun jeton Telegram : définissez TELEGRAM_BOT_TOKEN (donné par @BotFather).\n"
+                    "Pour voir le bot fonctionner sans Telegram : desserte demo"
+                ),
+                file=sys.stderr,
+            )
+            return 2
+        distinct_tokens(networks)
+    except SettingsError as exc:
+        print(f"desserte: {exc}", file=sys.stderr)
+        return 2
+    for _network, network_settings in networks:
+        install_redaction(str(network_settings.telegram_bot_token))
+    logging.getLogger("desserte").setLevel(logging.INFO)
+    return asyncio.run(_run_networks(settings, networks, args.port))
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -87,10 +143,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import(kind: str, path: Path) -> int:
+def _import(kind: str, path: Path, network: str | None = None) -> int:
+    from bot.network_cli import describe_refusal
     from handlers.import_errors import describe
     from models import catalog_import
     from models.catalog_csv import CsvImportError
+    from models.networks import UnknownNetwork
 
     settings = _settings()
     if not path.is_file():
@@ -103,7 +161,10 @@ def _import(kind: str, path: Path) -> int:
         "pickup-points": catalog_import.import_pickup_points,
     }[kind]
     try:
-        report = asyncio.run(_with_session(settings, lambda s: function(s, path)))
+        report = asyncio.run(_with_session(settings, lambda s: function(s, path), network))
+    except UnknownNetwork as refused:
+        print(f"desserte: {describe_refusal(refused)}", file=sys.stderr)
+        return 2
     except CsvImportError as exc:
         print(
             _("{path} refusé, rien n’a été importé ({count} erreurs) :").format(
@@ -124,17 +185,17 @@ def _import(kind: str, path: Path) -> int:
 
 def cmd_import_producers(args: argparse.Namespace) -> int:
     """Import producers from a CSV file."""
-    return _import("producers", args.file)
+    return _import("producers", args.file, args.network)
 
 
 def cmd_import_catalog(args: argparse.Namespace) -> int:
     """Import the catalog from a CSV file."""
-    return _import("catalog", args.file)
+    return _import("catalog", args.file, args.network)
 
 
 def cmd_import_pickup_points(args: argparse.Namespace) -> int:
     """Import pickup points from a CSV file."""
-    return _import("pickup-points", args.file)
+    return _import("pickup-points", args.file, args.network)
 
 
 def cmd_load_demo(args: argparse.Namespace) -> int:
@@ -146,7 +207,7 @@ def cmd_load_demo(args: argparse.Namespace) -> int:
         ("pickup-points", PICKUP_POINTS_CSV),
         ("catalog", CATALOG_CSV),
     ):
-        status = _import(kind, path)
+        status = _import(kind, path, args.network)
         if status:
             return status
     return 0
@@ -159,7 +220,7 @@ def cmd_export_catalog(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _migrate(settings)
-    rows = asyncio.run(_with_session(settings, export_catalog))
+    rows = asyncio.run(_with_session(settings, export_catalog, args.network))
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as stream:
             write_catalog(rows, stream)
@@ -235,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=_("Le canal de commande Telegram des circuits courts alimentaires."),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+    from bot.network_cli import add_network_command, add_network_option
 
     def add(
         name: str, function: Callable[[argparse.Namespace], int], help_text: str
@@ -276,15 +338,22 @@ def build_parser() -> argparse.ArgumentParser:
             _("Importer les points de retrait (CSV)."),
         ),
     ):
-        add(name, function, text).add_argument("file", type=Path, metavar="FICHIER.csv")
-    add("load-demo", cmd_load_demo, _("Charger le réseau de démonstration dans la base."))
+        importing = add(name, function, text)
+        importing.add_argument("file", type=Path, metavar="FICHIER.csv")
+        add_network_option(importing)
+    load_demo = add(
+        "load-demo", cmd_load_demo, _("Charger le réseau de démonstration dans la base.")
+    )
+    add_network_option(load_demo)
     export = add("export-catalog", cmd_export_catalog, _("Exporter le catalogue en CSV."))
+    add_network_option(export)
     export.add_argument(
         "--output", "-o", type=Path, help=_("fichier de sortie (sinon : sortie standard)")
     )
     from bot.export_cli import add_export_command
 
     add_export_command(commands)
+    add_network_command(commands)
     parse = add(
         "parse-stock",
         cmd_parse_stock,

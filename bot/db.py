@@ -8,25 +8,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from models import Base
+from models.network import (
+    DEFAULT_NETWORK_ID,
+    DEFAULT_NETWORK_SLUG,
+    NETWORK_KEY,
+    Network,
+)
 from models.unit_of_work import write_intended
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``; on SQLite, foreign keys on, WAL, and write-safe transactions.
 
     On SQLite, a transaction that will write (``models.unit_of_work``) starts with
     ``BEGIN IMMEDIATE``: it takes the write lock before reading what it changes, so a stock
     reservation is never overtaken halfway nor fails with "database is locked"; other writers
     wait up to ``SQLITE_BUSY_TIMEOUT_MS``. Read-only transactions stay deferred (WAL lets them
-    run beside the writer).
+    run beside the writer). ``foreign_keys=False`` leaves SQLite's foreign keys off: the
+    migrations rebuild tables (copy, drop, rename), which a referenced table would refuse.
     """
     parsed = make_url(url)
     engine = _create_async_engine(url, **kwargs)
@@ -37,7 +44,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
@@ -51,15 +58,26 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """The session factory: objects stay readable after commit (rendering happens after it)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def sessionmaker(
+    engine: AsyncEngine, network_id: int = DEFAULT_NETWORK_ID
+) -> async_sessionmaker[AsyncSession]:
+    """The session factory of one network (:mod:`models.network`: its sessions see and write
+    that network's rows only; ``ALL_NETWORKS`` for the operator's commands). Objects stay
+    readable after commit (rendering happens after it)."""
+    return async_sessionmaker(engine, expire_on_commit=False, info={NETWORK_KEY: network_id})
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Create every table straight from the models (tests and the demo; production migrates)."""
+    """Create every table straight from the models, with the default network (tests and the
+    demo; production migrates)."""
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
+        await add_default_network(connection)
+
+
+async def add_default_network(connection: AsyncConnection) -> None:
+    """Write the default network into an empty ``network`` table (it gets id 1)."""
+    await connection.execute(insert(Network).values(slug=DEFAULT_NETWORK_SLUG, settings={}))
 
 
 async def drop_schema(engine: AsyncEngine) -> None:

@@ -10,7 +10,9 @@ confirming, one comes too late, one forgets to confirm), reminders go out, the c
 producers get their purchase orders, the admin reads the report and prints the pickup lists. On
 pickup day everyone is reminded, the admin ticks the orders collected at the central point and
 ends the pickup with one no-show. The next Friday the second cycle opens, the producers repeat
-last week's stock in one tap and Jeanne reorders last week's basket in one tap.
+last week's stock in one tap and Jeanne reorders last week's basket in one tap. Then a second
+network, in Niort, joins the same deployment (same database) with its own bot: Jeanne, a member
+of both, sees each bot speak of its own network and none of the other's orders.
 
 The story is a list of :class:`Scene`: a caption (what the narration claims), the gestures, and
 a check that reads only what the people saw during the scene. A scene cannot be made without
@@ -38,11 +40,14 @@ from bot.app import build_application, start_application, stop_application
 from bot.db import create_engine, sessionmaker
 from bot.demo_network import DECEMBER_CATALOG_CSV, PICKUP_POINTS_CSV, PRODUCERS_CSV
 from bot.migrate import upgrade_async
+from bot.networks import network_settings
 from bot.sandbox import Sandbox, SandboxEvent, SandboxUser
 from bot.settings import load_settings
 from handlers.cycle_run import run_due_work
 from handlers.i18n import _, format_date, format_time, lazy_gettext, ngettext, use_locale
 from models.catalog_import import import_catalog, import_pickup_points, import_producers
+from models.network import ALL_NETWORKS
+from models.networks import add_network
 
 log = logging.getLogger(__name__)
 
@@ -218,9 +223,16 @@ class Cast:
     producers: dict[str, SandboxUser] = field(default_factory=dict)
     consumers: dict[str, SandboxUser] = field(default_factory=dict)
     events: list[SandboxEvent] = field(default_factory=list)
+    printer: Callable[[SandboxEvent], None] | None = None
+    """What prints the conversation, for another bot's sandbox too."""
     files: list[Path] = field(default_factory=list)
     kept: dict[str, str] = field(default_factory=dict)
     """Texts a scene keeps for a later one (Jeanne's first receipt, for her reorder)."""
+    engine: Any = None
+    settings: Any = None
+    """The demo's database and settings (a second network joins the deployment)."""
+    others: dict[str, SandboxUser] = field(default_factory=dict)
+    """People as another network's bot knows them (the same person, another chat)."""
 
     @property
     def labels(self) -> dict[str, str]:
@@ -785,6 +797,78 @@ async def jeanne_reorders(cast: Cast) -> None:
     await _press(jeanne, cast.labels["confirm"])
 
 
+SECOND_NETWORK = "Le Panier Niortais"
+NIORT_POINTS = (
+    "slug,name,address,kind,company,window_start,window_end,lat,lon\n"
+    'halles-niort,Les Halles de Niort,"Place des Halles, 79000 Niort",public,,17:00,19:00,'
+    "46.3237,-0.4612\n"
+)
+
+
+def _apart(cast: Cast) -> Iterator[Claim]:
+    jeanne = cast.others["Jeanne"]
+    heard = [message.text or "" for message in jeanne.messages]  # her chat with Niort's bot
+    yield (
+        any(SECOND_NETWORK in text for text in heard),
+        _("Jeanne est accueillie par le bot du réseau niortais, à son nom."),
+    )
+    yield (
+        any(
+            _shape(
+                _("Vous n’avez pas encore passé de commande. Le catalogue vous attend : /catalogue")
+            ).search(text)
+            for text in heard
+        ),
+        _("À Niort, Jeanne n’a aucune commande : celles de Poitiers restent à Poitiers."),
+    )
+    yield (
+        not cast.seen(cast.consumers["Jeanne"]),
+        _("Le bot de Poitiers n’a rien dit à Jeanne pendant ce temps."),
+    )
+
+
+@scene(
+    lazy_gettext(
+        "Un deuxième réseau, à Niort, rejoint le même déploiement avec son propre bot. "
+        "Jeanne y a aussi ses habitudes : chaque bot lui montre son réseau, et rien de l’autre."
+    ),
+    _apart,
+)
+async def second_network(cast: Cast) -> None:
+    async with sessionmaker(cast.engine, ALL_NETWORKS)() as operator:
+        niort = await add_network(operator, "niort", name=SECOND_NETWORK, bot_token=None)
+    points = cast.output / "niort-points.csv"
+    points.write_text(NIORT_POINTS, encoding="utf-8")
+    try:
+        async with sessionmaker(cast.engine, niort.id)() as session:
+            await import_pickup_points(session, points)
+    finally:
+        points.unlink()
+    sandbox = Sandbox(clock=cast.clock)
+    app = build_application(
+        network_settings(cast.settings, niort),
+        request=sandbox.request(),
+        get_updates_request=sandbox.request(),
+        engine=cast.engine,
+        clock=cast.clock,
+        rate_limiter=False,
+        network_id=niort.id,
+        network_slug=niort.slug,
+    )
+    await start_application(app)
+    sandbox.attach(app)
+    if cast.printer is not None:  # printed; the scene record stays Poitiers' bot
+        sandbox.on_event(cast.printer)
+    try:
+        jeanne = cast.consumers["Jeanne"]
+        other = sandbox.user(jeanne.first_name, language=cast.lang, user_id=jeanne.id)
+        cast.others["Jeanne"] = other
+        await other.send("/start")
+        await other.send("/commandes" if cast.lang == "fr" else "/orders")
+    finally:
+        await stop_application(app)
+
+
 STORY = [
     network_starts,
     consumers_arrive,
@@ -803,6 +887,7 @@ STORY = [
     pickup_ends,
     second_cycle_opens,
     jeanne_reorders,
+    second_network,
 ]
 """The scenes, in the order they are played."""
 
@@ -876,8 +961,9 @@ async def run_demo(
         sandbox.attach(app)
         sandbox.on_event(printer)
         admin = sandbox.user("Claire", language=lang, user_id=ADMIN_ID)
-        cast = Cast(app, sandbox, clock, lang, output, admin)
+        cast = Cast(app, sandbox, clock, lang, output, admin, engine=engine, settings=settings)
         sandbox.on_event(cast.events.append)
+        cast.printer = printer
         try:
             for played in STORY:
                 failures += await play_scene(cast, printer, played)

@@ -20,6 +20,8 @@ from handlers.i18n import _, use_locale
 
 def add_export_command(commands: Any) -> None:
     """Add ``export`` and its two subcommands to the ``desserte`` subparsers ``commands``."""
+    from bot.network_cli import add_network_option
+
     text = _("Exporter les commandes d’un cycle (CSV, XLSX) ou ses listes de retrait (PDF).")
     export = commands.add_parser("export", help=text, description=text)
     kinds = export.add_subparsers(dest="export_kind", required=True, metavar="QUOI")
@@ -32,25 +34,22 @@ def add_export_command(commands: Any) -> None:
             "--cycle", type=int, metavar="N", help=_("numéro du cycle (défaut : le dernier)")
         )
         sub.add_argument("--output", "-o", type=Path, required=True, metavar="FICHIER")
+        add_network_option(sub)
     export.set_defaults(func=cmd_export)
 
 
 async def _render(settings: Any, args: argparse.Namespace) -> tuple[str, bytes]:
-    from bot.db import create_engine, sessionmaker
+    from bot.network_cli import in_network
     from handlers.export import orders_document, pickup_document
     from models.reports import find_cycle
 
-    engine = create_engine(settings.database_url)
-    try:
-        async with sessionmaker(engine)() as session:
-            cycle = await find_cycle(session, args.cycle)
-            if args.export_kind == "orders":
-                return await orders_document(session, cycle, args.format, settings.tz)
-            return await pickup_document(
-                session, cycle, args.point, settings.network_name, settings.tz
-            )
-    finally:
-        await engine.dispose()
+    async def render(session: Any) -> tuple[str, bytes]:
+        cycle = await find_cycle(session, args.cycle)
+        if args.export_kind == "orders":
+            return await orders_document(session, cycle, args.format, settings.tz)
+        return await pickup_document(session, cycle, args.point, settings.network_name, settings.tz)
+
+    return await in_network(settings, args.network, render)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

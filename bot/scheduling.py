@@ -41,7 +41,7 @@ async def run_scheduled(application: AnyApplication) -> DueReport:
     workers sharing a PostgreSQL database), take over the broadcasts a stopped worker left, then
     plan the next jobs."""
     services = services_of(application)
-    async with services.scheduler_lock, exclusive(services.engine, SCHEDULER):
+    async with services.scheduler_lock, exclusive(services.engine, SCHEDULER, services.network_id):
         report = await run_due_work(application)
     await resume_broadcasts(application)
     await reschedule(application)

@@ -10,10 +10,14 @@ reaches a log line: :class:`RedactToken` is installed on the root logger and its
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import secrets
 import signal
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,22 +113,49 @@ class HealthHandler(tornado.web.RequestHandler):
         self.finish("ok")
 
 
-def webhook_app(
-    application: Application,  # type: ignore[type-arg]
-    path: str,
-    secret: str,
-) -> tornado.web.Application:
-    """PTB's own webhook handler (403 without the right secret header) at ``path``, and
-    the health endpoint."""
-    shared = {
-        "bot": application.bot,
-        "update_queue": application.update_queue,
-        "secret_token": secret,
-    }
-    return tornado.web.Application(
-        [(rf"{path}/?", TelegramHandler, shared), (HEALTH_PATH, HealthHandler)],
-        log_function=lambda handler: None,
-    )
+@dataclass(frozen=True)
+class Served:
+    """One network's bot as ``desserte run`` serves it."""
+
+    application: Application  # type: ignore[type-arg]
+    settings: Settings
+    """The network's settings (:func:`bot.networks.network_settings`)."""
+    slug: str
+    """The network's slug; with several networks, the last part of its webhook path."""
+
+
+def network_secret(secret: str, slug: str, *, alone: bool) -> str:
+    """The secret token of network ``slug``'s webhook: the deployment's own when it serves one
+    network, else one derived from it per network (a bot's secret opens no other's path)."""
+    if alone:
+        return secret
+    return hmac.new(secret.encode(), slug.encode(), hashlib.sha256).hexdigest()
+
+
+def webhook_path(webhook_url: str, slug: str, *, alone: bool) -> str:
+    """The path network ``slug``'s updates arrive at: ``WEBHOOK_URL``'s, then ``/slug`` when
+    the deployment serves several networks."""
+    path = urlsplit(webhook_url).path.rstrip("/")
+    return (path or "/") if alone else f"{path}/{slug}"
+
+
+def webhook_app(routes: list[tuple[Application, str, str]]) -> tornado.web.Application:  # type: ignore[type-arg]
+    """For each ``(application, path, secret)``, PTB's own webhook handler (403 without the
+    right secret header) at ``path``; and the health endpoint."""
+    handlers: list[Any] = [
+        (
+            rf"{path.rstrip('/')}/?" if path != "/" else r"/",
+            TelegramHandler,
+            {
+                "bot": application.bot,
+                "update_queue": application.update_queue,
+                "secret_token": secret,
+            },
+        )
+        for application, path, secret in routes
+    ]
+    handlers.append((HEALTH_PATH, HealthHandler))
+    return tornado.web.Application(handlers, log_function=lambda handler: None)
 
 
 async def _initialize(application: Application) -> bool:  # type: ignore[type-arg]
@@ -149,55 +180,82 @@ async def _initialize(application: Application) -> bool:  # type: ignore[type-ar
 
 
 async def serve(
-    application: Application,  # type: ignore[type-arg]
+    served: Sequence[Served],
     settings: Settings,
     *,
     port: int = DEFAULT_WEBHOOK_PORT,
 ) -> int:
-    """Serve until SIGTERM/SIGINT; the exit status (0, or 1 for a rejected token)."""
+    """Serve every network's bot until SIGTERM/SIGINT, by polling or on one webhook server
+    (a path per network); the exit status (0, or 1 for a rejected token)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    initialize = asyncio.ensure_future(_initialize(application))
+
+    async def initialize_all() -> list[bool]:
+        return list(await asyncio.gather(*(_initialize(one.application) for one in served)))
+
+    initialize = asyncio.ensure_future(initialize_all())
     stopping = asyncio.ensure_future(stop.wait())
-    await asyncio.wait({initialize, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([initialize, stopping], return_when=asyncio.FIRST_COMPLETED)
     if not initialize.done():  # stopped before Telegram could be reached
         initialize.cancel()
         return 0
     stopping.cancel()
-    if not initialize.result():
+    if not all(initialize.result()):
         return 1
     server: tornado.httpserver.HTTPServer | None = None
+    alone = len(served) == 1
     try:
-        if application.post_init is not None:
-            await application.post_init(application)
-        await application.start()
-        updater = application.updater
-        assert updater is not None
+        for one in served:
+            application = one.application
+            if application.post_init is not None:
+                await application.post_init(application)
+            await application.start()
         if settings.webhook_url:
             secret = webhook_secret(settings)
-            path = urlsplit(settings.webhook_url).path or "/"
-            server = tornado.httpserver.HTTPServer(webhook_app(application, path, secret))
+            routes = [
+                (
+                    one.application,
+                    webhook_path(settings.webhook_url, one.slug, alone=alone),
+                    network_secret(secret, one.slug, alone=alone),
+                )
+                for one in served
+            ]
+            server = tornado.httpserver.HTTPServer(webhook_app(routes))
             server.listen(port, address=WEBHOOK_LISTEN)
-            await application.bot.set_webhook(
-                settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-            )
-            log.info("desserte serves the webhook on http://%s:%s%s", WEBHOOK_LISTEN, port, path)
+            root = settings.webhook_url.rstrip("/")
+            for one, (_app, path, network_secret_token) in zip(served, routes, strict=True):
+                url = settings.webhook_url if alone else f"{root}/{one.slug}"
+                await one.application.bot.set_webhook(
+                    url, secret_token=network_secret_token, allowed_updates=ALLOWED_UPDATES
+                )
+                log.info(
+                    "desserte serves %s's webhook on http://%s:%s%s",
+                    one.slug,
+                    WEBHOOK_LISTEN,
+                    port,
+                    path,
+                )
         else:
-            await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            log.info("desserte is polling Telegram")
+            for one in served:
+                updater = one.application.updater
+                assert updater is not None
+                await updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            log.info("desserte is polling Telegram for %d network(s)", len(served))
         await stop.wait()
     finally:
         if server is not None:
             server.stop()
             await server.close_all_connections()
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
+        for one in served:
+            application = one.application
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+            await application.shutdown()  # does nothing for one never initialised
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
     log.info("desserte stopped")
     return 0

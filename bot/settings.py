@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     osrm_url: str | None = None
     outbox_lease_seconds: int = Field(default=90, ge=5, le=3600)
     scheduler_tick_seconds: int = Field(default=600, ge=1, le=86_400)
+    networks_file: Path | None = None
+    """A TOML file describing the deployment's networks (:mod:`bot.networks`)."""
 
     @field_validator("telegram_api_url")
     @classmethod

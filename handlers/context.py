@@ -20,6 +20,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from models import Member
 from models.calendar import WeeklyCalendar
 from models.members import is_admin
+from models.network import DEFAULT_NETWORK_ID, DEFAULT_NETWORK_SLUG
 from models.outbox import LEASE
 from models.rounds import RoundSettings
 
@@ -70,6 +71,9 @@ class Services:
     """The application's shared resources, stored once in ``bot_data``."""
 
     sessions: async_sessionmaker[AsyncSession]
+    """Sessions of this application's network: they see and write its rows only."""
+    network_id: int = DEFAULT_NETWORK_ID
+    network_slug: str = DEFAULT_NETWORK_SLUG
     network_name: str = "La Desserte Locale"
     admin_ids: frozenset[int] = frozenset()
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))

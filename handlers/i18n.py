@@ -43,12 +43,15 @@ def set_default_locale(locale: str) -> None:
     DEFAULT_LOCALE = normalize_locale(locale)
 
 
-def normalize_locale(language_code: str | None) -> str:
-    """The supported locale closest to a Telegram ``language_code`` (``en-GB`` → ``en``)."""
+def normalize_locale(language_code: str | None, default: str | None = None) -> str:
+    """The supported locale closest to a Telegram ``language_code`` (``en-GB`` → ``en``);
+    ``default`` (a network's), else the process's default, for any other language."""
     if language_code:
         base = language_code.replace("_", "-").split("-")[0].lower()
         if base in SUPPORTED_LOCALES:
             return base
+    if default in SUPPORTED_LOCALES:
+        return default
     return DEFAULT_LOCALE
 
 

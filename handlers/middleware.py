@@ -71,12 +71,12 @@ async def serve_update(
                     first_name=user.first_name,
                     last_name=user.last_name,
                     username=user.username,
-                    locale=normalize_locale(user.language_code),
+                    locale=normalize_locale(user.language_code, services.default_locale),
                 )
                 current_member.set(member)
                 activate(member.locale)
             else:
-                activate(None)
+                activate(services.default_locale)
             await process(update)
         finally:
             if session.in_transaction():

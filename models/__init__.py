@@ -7,6 +7,7 @@ from models.cycle import Cycle, CycleState, Offer
 from models.cycle_event import CycleEvent
 from models.event import Event, EventSeat
 from models.member import Member
+from models.network import DEFAULT_NETWORK_ID, Network, NetworkScoped
 from models.order import Order, OrderLine, OrderStatus
 from models.outbox import OutboxMessage, OutboxState
 from models.pickup_point import PickupPoint
@@ -16,6 +17,7 @@ from models.send_pace import SendPace
 from models.stock_update import StockUpdate, StockUpdateStatus
 
 __all__ = [
+    "DEFAULT_NETWORK_ID",
     "Base",
     "Broadcast",
     "BroadcastStatus",
@@ -27,6 +29,8 @@ __all__ = [
     "Event",
     "EventSeat",
     "Member",
+    "Network",
+    "NetworkScoped",
     "Offer",
     "Order",
     "OrderLine",

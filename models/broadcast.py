@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, enum_values, utcnow
+from models.network import NetworkScoped
 
 
 class BroadcastStatus(enum.StrEnum):
@@ -19,7 +20,7 @@ class BroadcastStatus(enum.StrEnum):
     DONE = "done"
 
 
-class Broadcast(Base):
+class Broadcast(NetworkScoped, Base):
     """A message from an admin to an audience (all consumers, producers, a pickup point…)."""
 
     __tablename__ = "broadcast"

@@ -22,6 +22,7 @@ from models.broadcast import Broadcast, BroadcastStatus
 from models.cycle import Cycle, CycleState
 from models.errors import DomainError, NoOpenCycle, StaleAction
 from models.member import Member
+from models.network import network_of
 from models.order import Order, OrderStatus
 from models.outbox import (
     Kind,
@@ -275,12 +276,16 @@ async def start_broadcast(
         )
         if started.rowcount != 1:  # type: ignore[attr-defined]
             raise StaleAction(broadcast_id=broadcast_id)
-        ids = _audience_query(audience, point_id, cycle_id).subquery()
+        # An INSERT … SELECT is not filtered by the session's network: say it here.
+        network = network_of(session)
+        audience_ids = _audience_query(audience, point_id, cycle_id)
+        ids = audience_ids.where(Member.network_id == network).subquery()
         topic = broadcast_topic(broadcast_id)
         # One INSERT … SELECT: 1,800 rows in one statement, not 1,800 round trips.
         await session.execute(
             insert(OutboxMessage).from_select(
                 [
+                    "network_id",
                     "topic",
                     "kind",
                     "telegram_id",
@@ -295,6 +300,7 @@ async def start_broadcast(
                     "created_at",
                 ],
                 select(
+                    literal(network),
                     literal(topic),
                     literal(Kind.BROADCAST.value),
                     Member.telegram_id,
@@ -307,7 +313,7 @@ async def start_broadcast(
                     false(),
                     false(),
                     literal(utcnow()),
-                ).where(Member.id.in_(select(ids.c.id))),
+                ).where(Member.network_id == network, Member.id.in_(select(ids.c.id))),
             )
         )
         count = int(

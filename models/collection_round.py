@@ -16,6 +16,7 @@ from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Quantity, UTCDateTime, enum_values, utcnow
+from models.network import NetworkScoped
 
 if TYPE_CHECKING:
     from models.producer import Producer
@@ -29,7 +30,7 @@ class StopStatus(enum.StrEnum):
     SHORT = "short"
 
 
-class CollectionRound(Base):
+class CollectionRound(NetworkScoped, Base):
     """One vehicle's round for a cycle: metres driven, and what each farm driving to the depot
     and back would have driven (``direct_m``), for the admins' comparison."""
 
@@ -53,7 +54,7 @@ class CollectionRound(Base):
     )
 
 
-class RoundStop(Base):
+class RoundStop(NetworkScoped, Base):
     """A farm on a round, at ``position`` (1-based), with the kilos to load."""
 
     __tablename__ = "round_stop"
@@ -76,7 +77,7 @@ class RoundStop(Base):
     producer: Mapped[Producer] = relationship()
 
 
-class DriverInvitation(Base):
+class DriverInvitation(NetworkScoped, Base):
     """A single-use link that makes its first user a driver."""
 
     __tablename__ = "driver_invitation"

@@ -11,6 +11,7 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Quantity, UTCDateTime, enum_values
+from models.network import NetworkScoped
 
 if TYPE_CHECKING:
     from models.producer import Product
@@ -27,7 +28,7 @@ class CycleState(enum.StrEnum):
     SKIPPED = "skipped"
 
 
-class Cycle(Base):
+class Cycle(NetworkScoped, Base):
     """One week's ordering window, with its pickup day."""
 
     __tablename__ = "cycle"
@@ -35,11 +36,12 @@ class Cycle(Base):
         CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
         CheckConstraint("pickup_starts_at >= closes_at", name="pickup_after_close"),
         CheckConstraint("pickup_ends_at > pickup_starts_at", name="pickup_window"),
+        # Two scheduler processes planning at once cannot create the same week twice.
+        UniqueConstraint("network_id", "opens_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Unique: two scheduler processes planning at once cannot create the same week twice.
-    opens_at: Mapped[datetime] = mapped_column(UTCDateTime(), unique=True)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     pickup_starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     pickup_ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -54,7 +56,7 @@ class Cycle(Base):
     offers: Mapped[list[Offer]] = relationship(back_populates="cycle")
 
 
-class Offer(Base):
+class Offer(NetworkScoped, Base):
     """A product's availability in one cycle; ``ordered`` never exceeds ``offered``."""
 
     __tablename__ = "offer"

@@ -14,9 +14,10 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+from models.network import NetworkScoped
 
 
-class CycleEvent(Base):
+class CycleEvent(NetworkScoped, Base):
     """A cycle-wide step of the weekly run, done once (``kind`` e.g. ``close_dispatched``)."""
 
     __tablename__ = "cycle_event"

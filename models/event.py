@@ -13,9 +13,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
+from models.network import NetworkScoped
 
 
-class Event(Base):
+class Event(NetworkScoped, Base):
     """A meeting with a date, a place and a number of places."""
 
     __tablename__ = "event"
@@ -36,7 +37,7 @@ class Event(Base):
     announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class EventSeat(Base):
+class EventSeat(NetworkScoped, Base):
     """One member coming to one event (at most one seat each)."""
 
     __tablename__ = "event_seat"

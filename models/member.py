@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
+from models.network import NetworkScoped
 
 if TYPE_CHECKING:
     from models.pickup_point import PickupPoint
@@ -17,13 +18,14 @@ if TYPE_CHECKING:
 NOTIFICATION_KINDS = ("cycle_open", "close_reminder", "pickup_reminder", "events")
 
 
-class Member(Base):
+class Member(NetworkScoped, Base):
     """A person who talked to the bot: consumer by default, producer when linked, maybe admin."""
 
     __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("network_id", "telegram_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
     first_name: Mapped[str] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
     username: Mapped[str | None] = mapped_column(String(64))

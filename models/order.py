@@ -11,6 +11,7 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Quantity, UTCDateTime, enum_values, utcnow
+from models.network import NetworkScoped
 
 if TYPE_CHECKING:
     from models.cycle import Cycle
@@ -29,7 +30,7 @@ class OrderStatus(enum.StrEnum):
     NO_SHOW = "no_show"
 
 
-class Order(Base):
+class Order(NetworkScoped, Base):
     """One consumer's order in one cycle; ``total_cents`` is the sum of its lines."""
 
     __tablename__ = "order"
@@ -61,7 +62,7 @@ class Order(Base):
     )
 
 
-class OrderLine(Base):
+class OrderLine(NetworkScoped, Base):
     """A product in an order, with the unit price as it was when it was added."""
 
     __tablename__ = "order_line"

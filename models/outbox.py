@@ -49,6 +49,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, enum_values, utcnow
 from models.member import Member
+from models.network import NetworkScoped, network_of
 from models.unit_of_work import unit_of_work
 
 LEASE = timedelta(seconds=90)
@@ -130,12 +131,12 @@ def after_interruption(kind: str) -> OutboxState:
     return OutboxState.PENDING if must_arrive(kind) else OutboxState.UNCERTAIN
 
 
-class OutboxMessage(Base):
+class OutboxMessage(NetworkScoped, Base):
     """One part of one message to one person; its key is written and delivered once."""
 
     __tablename__ = "outbox_message"
     __table_args__ = (
-        UniqueConstraint("topic", "kind", "telegram_id", "part"),
+        UniqueConstraint("network_id", "topic", "kind", "telegram_id", "part"),
         Index("ix_outbox_message_state_topic", "state", "topic"),
     )
 
@@ -291,8 +292,10 @@ async def add_messages(
     """Write ``items`` into the ledger as pending, in the caller's transaction (nothing is
     committed); a part already written under the same key is left as it is. Returns how many
     rows were new."""
+    network = network_of(session)  # a Core INSERT is not stamped by the session: say it here
     rows = [
         {
+            "network_id": network,
             "topic": topic,
             "kind": kind,
             "cycle_id": cycle_id,
@@ -317,7 +320,9 @@ async def add_messages(
     statement = (
         _insert(session)
         .values(rows)
-        .on_conflict_do_nothing(index_elements=["topic", "kind", "telegram_id", "part"])
+        .on_conflict_do_nothing(
+            index_elements=["network_id", "topic", "kind", "telegram_id", "part"]
+        )
     )
     result = await session.execute(statement)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from datetime import time
 
-from sqlalchemy import Boolean, Float, String, Time
+from sqlalchemy import Boolean, Float, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.network import NetworkScoped
 
 
-class PickupPoint(Base):
+class PickupPoint(NetworkScoped, Base):
     """A place and a window on pickup day; a company point is joined by its invitation link."""
 
     __tablename__ = "pickup_point"
+    __table_args__ = (UniqueConstraint("network_id", "slug"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(300))
     is_public: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -23,6 +23,7 @@ from models.cycle import Cycle, CycleState
 from models.cycles import open_cycle
 from models.errors import StaleAction
 from models.member import Member
+from models.network import NetworkScoped
 from models.order import Order, OrderLine
 from models.producer import Product
 from models.stock import catalog_items
@@ -44,7 +45,7 @@ class PriceChangeStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class PriceChange(Base):
+class PriceChange(NetworkScoped, Base):
     """One product's price changed by a producer's message: old → new, and when it applied."""
 
     __tablename__ = "price_change"

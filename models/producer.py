@@ -16,10 +16,12 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Quantity, UTCDateTime
+from models.network import NetworkScoped
 
 if TYPE_CHECKING:
     from models.member import Member
@@ -30,13 +32,14 @@ COUNTED_MEASURES = frozenset({"pièce", "botte"})
 """The measures counted in whole numbers."""
 
 
-class Producer(Base):
+class Producer(NetworkScoped, Base):
     """A farm or craftsman of the network; linked to one or more members."""
 
     __tablename__ = "producer"
+    __table_args__ = (UniqueConstraint("network_id", "slug"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     town: Mapped[str | None] = mapped_column(String(120))
     description: Mapped[str | None] = mapped_column(Text)
@@ -58,11 +61,12 @@ class Producer(Base):
     members: Mapped[list[Member]] = relationship(back_populates="producer")
 
 
-class Product(Base):
+class Product(NetworkScoped, Base):
     """Something sold: a sale unit, a price per sale unit in cents, and its traceability."""
 
     __tablename__ = "product"
     __table_args__ = (
+        UniqueConstraint("network_id", "sku"),
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         CheckConstraint("unit_amount > 0", name="unit_amount_positive"),
         CheckConstraint("step > 0", name="step_positive"),
@@ -74,7 +78,7 @@ class Product(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id"), index=True)
-    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    sku: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str | None] = mapped_column(String(200))
     """The name shown to English-speaking members, when the catalog gives one."""

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, enum_values, utcnow
+from models.network import NetworkScoped
 
 
 class StockUpdateStatus(enum.StrEnum):
@@ -21,7 +22,7 @@ class StockUpdateStatus(enum.StrEnum):
     UNDONE = "undone"
 
 
-class StockUpdate(Base):
+class StockUpdate(NetworkScoped, Base):
     """A producer's stock message with its parsed lines and the changes it made."""
 
     __tablename__ = "stock_update"

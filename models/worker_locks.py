@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 SCHEDULER = 1
-"""The scheduler's pass (key 0): the week's steps, one worker after the other."""
+"""The scheduler's pass of one network (key: its id): the week's steps, one worker after the other."""
 BROADCAST = 2
 """One broadcast being sent (key: its id)."""
 

@@ -17,9 +17,10 @@ from models.ordering import confirm_order, set_quantity
 
 @contextlib.asynccontextmanager
 async def running_app(
-    settings: Any, engine: Any, sandbox: Any, clock: Any, *, rate_limiter: Any
+    settings: Any, engine: Any, sandbox: Any, clock: Any, *, rate_limiter: Any, **options: Any
 ) -> AsyncIterator[Any]:
-    """The real application on ``sandbox``, started and attached; stopped on exit."""
+    """The real application on ``sandbox``, started and attached; stopped on exit.
+    ``options`` go to ``build_application`` (``network_id=`` for another network's bot)."""
     from bot.app import build_application, start_application, stop_application
 
     application = build_application(
@@ -29,6 +30,7 @@ async def running_app(
         engine=engine,
         clock=clock,
         rate_limiter=rate_limiter,
+        **options,
     )
     await start_application(application)
     sandbox.attach(application)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db import create_engine, create_schema, drop_schema, sessionmaker
+from bot.db import add_default_network, create_engine, create_schema, drop_schema, sessionmaker
 from models import Base
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
@@ -48,6 +48,7 @@ async def _postgres_engine() -> AsyncEngine:
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         async with engine.begin() as connection:
             await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            await add_default_network(connection)
     return engine
 
 

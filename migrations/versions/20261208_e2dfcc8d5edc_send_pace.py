@@ -6,7 +6,7 @@ second together (models/send_pace.py). A broadcast being composed is a draft row
 step (``prompt_message_id``: the message asking for its text), so any worker takes the text.
 
 Revision ID: e2dfcc8d5edc
-Revises: d57ac8634814
+Revises: 0bbd8d1a2a4c
 Create Date: 2026-12-08 01:05:47.598170
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import models.base
 
 revision: str = "e2dfcc8d5edc"
-down_revision: str | Sequence[str] | None = "d57ac8634814"
+down_revision: str | Sequence[str] | None = "0bbd8d1a2a4c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

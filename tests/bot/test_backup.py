@@ -104,7 +104,7 @@ def test_backup_refuses_the_live_database_files(monkeypatch, tmp_path, capsys, n
     main = _cli_database(monkeypatch, tmp_path)
     with sqlite3.connect(tmp_path / "db.sqlite3") as db:  # a write-ahead log with content
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("INSERT INTO producer (slug, name) VALUES ('a', 'A')")
+        db.execute("INSERT INTO producer (network_id, slug, name) VALUES (1, 'a', 'A')")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     capsys.readouterr()
     assert main(["backup", name]) == 2
@@ -121,10 +121,10 @@ def test_restore_checks_the_copy_then_keeps_the_old_database(monkeypatch, tmp_pa
     main = _cli_database(monkeypatch, tmp_path)
     live = tmp_path / "db.sqlite3"
     with sqlite3.connect(live) as db:
-        db.execute("INSERT INTO producer (slug, name) VALUES ('avant', 'Avant')")
+        db.execute("INSERT INTO producer (network_id, slug, name) VALUES (1, 'avant', 'Avant')")
     assert main(["backup", "saved.sqlite3"]) == 0
     with sqlite3.connect(live) as db:
-        db.execute("INSERT INTO producer (slug, name) VALUES ('apres', 'Après')")
+        db.execute("INSERT INTO producer (network_id, slug, name) VALUES (1, 'apres', 'Après')")
 
     # Refused, nothing changed: not a database, a damaged one, another schema, a live file.
     (tmp_path / "notes.txt").write_text("pas une base", encoding="utf-8")
