@@ -1,8 +1,10 @@
 """/diffusion (/broadcast): an admin writes a message, picks an audience, previews, sends.
 
-The conversation (compose → audience → preview → send) is wired in one place,
-:func:`handlers`. Pressing send fixes the recipients (one outbox row each) and hands the
-broadcast to :mod:`handlers.broadcast_sending`, which sends it in the background.
+The steps (compose → audience → preview → send) are wired in one place, :func:`handlers` and
+:func:`early_handlers`. Each step is the state of the draft's row, not a conversation kept in
+one process, so whichever worker gets the admin's next message or press serves it. Pressing
+send fixes the recipients (one outbox row each) and hands the broadcast to
+:mod:`handlers.broadcast_sending`, which sends it in the background.
 """
 
 from __future__ import annotations
@@ -343,7 +345,7 @@ def early_handlers() -> list[BaseHandler[Any, Any, Any]]:
     broadcast waits for its text, the message is its text; /annuler drops the draft."""
     return [
         CommandHandler(list(CANCEL_NAMES), cancel),
-        MessageHandler(~filters.COMMAND, take_text),
+        MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND, take_text),
     ]
 
 
