@@ -29,7 +29,16 @@ from bench.common import QUICK_SCALE, BenchResult, Options, empty, quiet_logs
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ("updates", "open_loop", "costs", "close", "broadcast", "parser", "rounds")
+BENCHMARKS = (
+    "updates",
+    "open_loop",
+    "costs",
+    "close",
+    "broadcast",
+    "parser",
+    "rounds",
+    "networks",
+)
 """The benchmarks run in a child process each (memory is read from the updates child)."""
 KEYS: dict[str, tuple[str, ...]] = {
     "updates": ("bot_per_s", "echo_per_s", "ratio", "p95_ms", "users"),
@@ -63,6 +72,16 @@ KEYS: dict[str, tuple[str, ...]] = {
     ),
     "parser": ("messages_per_s", "exact_pct"),
     "rounds": ("seconds", "farms", "km", "direct_km"),
+    "networks": (
+        "networks",
+        "consumers",
+        "updates_per_s_1w",
+        "p95_ms_1w",
+        "broadcast_s_1w",
+        "updates_per_s_2w",
+        "p95_ms_2w",
+        "broadcast_s_2w",
+    ),
     "memory": ("peak_rss_mb",),
 }
 """The JSON line's keys, exactly as the issue names them, in order."""
@@ -103,6 +122,7 @@ GOALS: dict[str, list[tuple[str, Check]]] = {
         ("≥ 95 % exact", _at_least("exact_pct", 95)),
     ],
     "rounds": [("≤ 2 s for 40 farms", _at_most("seconds", 2.0))],
+    "networks": [],
     "memory": [("≤ 150 MB", _at_most("peak_rss_mb", 150))],
 }
 
@@ -178,6 +198,8 @@ def run_in_child(name: str, args: argparse.Namespace) -> BenchResult:
     if args.budget is not None:
         command += ["--budget", repr(args.budget)]
     timeout = CHILD_TIMEOUT_S["quick" if args.scale < 1 else "full"]
+    if name == "networks":  # real worker processes, started four times, and two broadcasts
+        timeout *= 3
     try:
         done = subprocess.run(
             command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False

@@ -40,6 +40,7 @@ from models.broadcasts import (
     ask_for_text,
     cancel_drafts,
     choose_audience,
+    drop_draft,
     remember_prompt,
     start_broadcast,
     waiting_for_text,
@@ -328,9 +329,14 @@ async def cancel(update: Update, context: DesserteContext) -> None:
 
 
 async def cancel_by_button(update: Update, context: DesserteContext, data: CancelDraft) -> None:
-    """Drops the draft (its Annuler button)."""
-    if context.member is not None:
-        await cancel_drafts(context.session, context.member)
+    """Drops the draft (its Annuler button); a draft already sent or gone is stale."""
+    if context.member is None:
+        return
+    try:
+        await drop_draft(context.session, data.draft_id, context.member)
+    except StaleAction:
+        await tell_stale(update)
+        return
     await show(update, _("Diffusion abandonnée : rien n’a été envoyé."))
 
 

@@ -240,6 +240,13 @@ async def cancel_drafts(session: AsyncSession, author: Member) -> int:
         return await _drop_drafts(session, author)
 
 
+async def drop_draft(session: AsyncSession, broadcast_id: int, author: Member) -> None:
+    """Forget this draft of the author's; :class:`StaleAction` when it is not one (sent,
+    dropped, someone else's). Commits."""
+    async with unit_of_work(session):
+        await session.delete(await _draft(session, broadcast_id, author, written=False))
+
+
 async def _drop_drafts(session: AsyncSession, author: Member) -> int:
     drafts = list(
         await session.scalars(
@@ -367,6 +374,7 @@ __all__ = [
     "cancel_drafts",
     "choose_audience",
     "count_recipients",
+    "drop_draft",
     "finish_broadcast",
     "interrupted_broadcasts",
     "progress",

@@ -49,6 +49,16 @@ EXPECTED = {
     },
     "parser": {"messages_per_s", "exact_pct"},
     "rounds": {"seconds", "farms", "km", "direct_km"},
+    "networks": {
+        "networks",
+        "consumers",
+        "updates_per_s_1w",
+        "p95_ms_1w",
+        "broadcast_s_1w",
+        "updates_per_s_2w",
+        "p95_ms_2w",
+        "broadcast_s_2w",
+    },
     "memory": {"peak_rss_mb"},
 }
 

@@ -15,135 +15,32 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.network import Network, build_network
+from bench.workers import (
+    Worker,
+    fresh_database,
+    start_workers,
+    until,
+    wait_healthy,
+    worker_environment,
+)
 from bot.db import create_engine, sessionmaker
 from bot.migrate import upgrade_async
 from bot.sandbox import MessageRecord, Sandbox, SandboxUser
 from bot.sandbox.core import SentCall
 from bot.sandbox.http_server import SandboxHttpServer
 from bot.sandbox.hub import SandboxHub
-from bot.settings import Settings
 from models import OutboxMessage
 
-ROOT = Path(__file__).resolve().parents[2]
-HOOK_PATH = "/tg-harness-3f9c1e7a"
-SECRET = "harness-secret-0123456789"
 RESEND_MARK = "🔁"
-START_TIMEOUT = 40.0
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def until(condition: Callable[[], bool | Awaitable[bool]], limit: float, what: str) -> None:
-    """Wait until ``condition()`` holds; AssertionError naming ``what`` after ``limit`` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while True:
-        result = condition()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"not in {limit:.0f} s: {what}")
-        # Not too often: this loop also serves the sandbox, whose clock measures the pace.
-        await asyncio.sleep(0.25)
-
-
-async def fresh_database(base_url: str, suffix: str) -> str:
-    """A new, empty PostgreSQL database beside ``base_url``'s (dropped first if it exists);
-    returns its URL."""
-    url = make_url(base_url)
-    name = f"{url.database}_{suffix}"
-    admin = create_engine(url.set(database="postgres").render_as_string(hide_password=False))
-    try:
-        async with admin.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-@dataclass
-class Worker:
-    """One ``desserte run`` process in webhook mode on ``port``; its output in ``log``."""
-
-    name: str
-    port: int
-    environment: dict[str, str]
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Where the reverse proxy reaches it."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        """Start the process."""
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run", "--port", str(self.port)],
-                cwd=self.log.parent,
-                env=self.environment,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    @property
-    def alive(self) -> bool:
-        """Whether the process still runs."""
-        return self.process is not None and self.process.poll() is None
-
-    async def healthy(self) -> bool:
-        """Whether it answers ``GET /healthz``."""
-        try:
-            async with httpx.AsyncClient(timeout=1) as client:
-                return (await client.get(f"{self.url}/healthz")).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def kill(self) -> None:
-        """SIGKILL: the process dies at once, whatever it was doing."""
-        if self.process is not None and self.alive:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it does not stop within 10 s."""
-        if self.process is None or not self.alive:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def output(self) -> str:
-        """What it printed so far."""
-        return self.log.read_text(encoding="utf-8", errors="replace")
 
 
 @dataclass
@@ -194,35 +91,22 @@ class Harness:
     def start_workers(self, count: int, **settings: str) -> list[Worker]:
         """Start ``count`` workers of the first network's bot, behind the sandbox as proxy."""
         network = self.networks[0]
-        settings_names = {name.upper() for name in Settings.model_fields}
-        inherited = {k: v for k, v in os.environ.items() if k not in settings_names}
-        for n in range(count):
-            environment = {
-                **inherited,
-                "PYTHONPATH": str(ROOT),
-                "DATABASE_URL": self.database_url,
-                "TELEGRAM_BOT_TOKEN": network.token,
-                "TELEGRAM_API_URL": self.server.url,
-                "WEBHOOK_URL": f"https://bot.example.org{HOOK_PATH}",
-                "WEBHOOK_SECRET": SECRET,
-                "ADMIN_IDS": str(network.data.admin_telegram_id),
-                **settings,
-            }
-            worker = Worker(f"w{n + 1}", free_port(), environment, self.folder / f"w{n + 1}.log")
-            worker.start()
-            self.workers.append(worker)
+        environment = worker_environment(
+            self.database_url,
+            network.token,
+            self.server.url,
+            str(network.data.admin_telegram_id),
+            **settings,
+        )
+        self.workers += start_workers(count, environment, self.folder, len(self.workers) + 1)
         network.bot.upstreams = [w.url for w in self.workers]
         return self.workers
 
     async def wait_ready(self) -> None:
         """Every worker answers its health check and the bot's webhook is set."""
-        for worker in self.workers:
-            await until(lambda w=worker: _healthy_or_dead(w), START_TIMEOUT, f"{worker.name} up")
-            assert worker.alive, worker.output()
+        await wait_healthy(self.workers)
         for network in self.networks:
-            await until(
-                lambda n=network: bool(n.bot.webhook.get("url")), START_TIMEOUT, "webhook set"
-            )
+            await until(lambda n=network: bool(n.bot.webhook.get("url")), 40, "webhook set")
 
     def worker_of_last_update(self, network: ServedNetwork) -> Worker:
         """The worker that took the bot's latest update (the one that answered it)."""
@@ -233,10 +117,6 @@ class Harness:
         """Stop every worker still running."""
         for worker in self.workers:
             worker.stop()
-
-
-async def _healthy_or_dead(worker: Worker) -> bool:
-    return not worker.alive or await worker.healthy()
 
 
 async def open_harness(folder: Path, base_url: str) -> Harness:
