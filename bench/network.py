@@ -29,6 +29,7 @@ from models import (
     Producer,
     Product,
 )
+from models.network import DEFAULT_NETWORK_ID
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class Network:
     orders: int = 0
     lines: int = 0
     categories: tuple[str, ...] = field(default=CATEGORIES)
+    network_id: int = DEFAULT_NETWORK_ID
+    """The food network (``models.network``) these rows belong to."""
 
 
 async def build_network(
@@ -82,6 +85,7 @@ async def build_network(
     with_orders: bool = False,
     seed: int = 7,
     now: datetime | None = None,
+    network_id: int = DEFAULT_NETWORK_ID,
 ) -> Network:
     """Write the network into the empty database behind ``engine`` and return it.
 
@@ -92,14 +96,14 @@ async def build_network(
     """
     now = now or datetime.now(UTC)
     rng = random.Random(seed)
-    async with sessionmaker(engine)() as session:
+    async with sessionmaker(engine, network_id)() as session:
         point_ids = list(
             await session.scalars(
                 insert(PickupPoint).returning(PickupPoint.id, sort_by_parameter_order=True),
                 [
-                    _point("halle-centrale", "Halle centrale", True),
-                    _point("blaiserie", "Centre de la Blaiserie", True),
-                    _point("entreprise", "Entreprise partenaire", False),
+                    _point("halle-centrale", "Halle centrale", True, network_id),
+                    _point("blaiserie", "Centre de la Blaiserie", True, network_id),
+                    _point("entreprise", "Entreprise partenaire", False, network_id),
                 ],
             )
         )
@@ -167,6 +171,7 @@ async def build_network(
             product_ids=product_ids,
             product_names=[p["name"] for p in products],
             pickup_point_ids=point_ids,
+            network_id=network_id,
         )
         if with_orders:
             prices = [p["price_cents"] for p in products]
@@ -188,7 +193,7 @@ async def add_consumers(engine: AsyncEngine, network: Network, count: int) -> li
         for k, tid in enumerate(telegram_ids)
     ]
     if rows:
-        async with sessionmaker(engine)() as session:
+        async with sessionmaker(engine, network.network_id)() as session:
             await session.execute(insert(Member), rows)
             await session.commit()
     network.consumer_telegram_ids.extend(telegram_ids)
@@ -255,14 +260,15 @@ async def _write_orders(
     network.lines = len(line_rows)
 
 
-def _point(slug: str, name: str, public: bool) -> dict[str, object]:
+def _point(slug: str, name: str, public: bool, network_id: int) -> dict[str, object]:
     return {
         "slug": slug,
         "name": name,
         "address": "1 rue des Carmes, 86000 Poitiers",
         "is_public": public,
         "company": None if public else "Entreprise",
-        "invite_code": None if public else "bench-invite",
+        # Invitation codes are unique across networks (a link names one network's point).
+        "invite_code": None if public else f"bench-invite-{network_id}",
         "window_start": time(17, 0),
         "window_end": time(19, 30),
         "active": True,

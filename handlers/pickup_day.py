@@ -34,6 +34,7 @@ from handlers.pages import navigation_row, page_of
 from handlers.week_texts import order_number
 from models.cycle import CycleState
 from models.errors import StaleAction
+from models.members import await_input, awaited, stop_awaiting
 from models.order import OrderStatus
 from models.pickup import active_points
 from models.pickup_day import (
@@ -85,8 +86,8 @@ PAGE_SIZE = 30
 """Orders per page: with the navigation and the other buttons, well within Telegram's 100."""
 HOLDING_PAGE = -1
 OPEN_LIST = "pickup_list"
-"""``chat_data`` key: the (cycle id, point id) of the pickup list the admin has in front of
-them, so that a typed text searches it."""
+"""What the admin is awaited to type (``models.members.await_input``): a search in the pickup
+list they have in front of them, ``[cycle id, point id]``."""
 
 PICKUPS_COMMAND = Command("retraits", "pickups", lazy_gettext("Listes de retrait du jour"), ADMIN)
 INVITE_COMMAND = Command(
@@ -210,8 +211,7 @@ async def render_list(
         page = ids.index(order_id) // PAGE_SIZE if order_id in ids else 0
     text = pickup_text(context, listing, page)
     await show(update, (note + "\n\n" + text) if note else text, pickup_keyboard(listing, page))
-    if context.chat_data is not None:
-        context.chat_data[OPEN_LIST] = (cycle_id, point_id)
+    await await_input(context.session, context.member, OPEN_LIST, [cycle_id, point_id])
 
 
 async def render_search(
@@ -249,8 +249,7 @@ async def render_search(
         ]
     )
     await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
-    if context.chat_data is not None:
-        context.chat_data[OPEN_LIST] = (cycle_id, point_id)
+    await await_input(context.session, context.member, OPEN_LIST, [cycle_id, point_id])
 
 
 async def show_pickups(update: Update, context: DesserteContext) -> None:
@@ -275,8 +274,7 @@ async def show_pickups(update: Update, context: DesserteContext) -> None:
         else:
             await render_list(update, context, cycle.id, point.id, 0)
         return
-    if context.chat_data is not None:
-        context.chat_data.pop(OPEN_LIST, None)
+    await stop_awaiting(context.session, context.member, OPEN_LIST)
     points = await active_points(context.session)
     keyboard = InlineKeyboardMarkup(
         [
@@ -317,15 +315,16 @@ async def search_open_list(update: Update, context: DesserteContext) -> None:
     """A text an admin types while a pickup list is shown: the orders it finds in that list.
     Any other text goes on to the other handlers."""
     message = update.effective_message
-    opened = context.chat_data.get(OPEN_LIST) if context.chat_data is not None else None
-    if message is None or not message.text or opened is None or not context.is_admin:
+    if message is None or not message.text or update.effective_user is None:
+        return
+    opened = awaited(context.member, OPEN_LIST)
+    if opened is None or not context.is_admin:
         return
     cycle_id, point_id = opened
     try:
         await render_search(update, context, cycle_id, point_id, message.text.strip()[:100])
     except StaleAction:
-        if context.chat_data is not None:
-            context.chat_data.pop(OPEN_LIST, None)
+        await stop_awaiting(context.session, context.member, OPEN_LIST)
         return
     raise ApplicationHandlerStop
 
@@ -421,8 +420,8 @@ async def invite_pickup(update: Update, context: DesserteContext) -> None:
 async def leave_open_list(update: Update, context: DesserteContext) -> None:
     """A command, or a button of another feature: the pickup list is no longer in front of the
     admin, so their next text is not a search any more. The update goes on to its handler."""
-    if context.chat_data is not None:
-        context.chat_data.pop(OPEN_LIST, None)
+    if update.effective_user is not None:
+        await stop_awaiting(context.session, context.member, OPEN_LIST)
 
 
 def early_handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -10,11 +10,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from handlers.common import escape, show
 from handlers.context import DesserteContext
-from handlers.i18n import _
+from handlers.i18n import _, ngettext
 from handlers.menu import BASKET, CATALOG, producer_tools_lines
 from handlers.pickup_points import points_message
 from handlers.routes import HELP, LANGUAGE, ORDERS, PICKUP, REORDER_NOW
 from handlers.team import team_contact_line
+from models.catalog import network_reach
 from models.pickup import join_by_invitation, points_for
 
 COMPANY_PREFIX = "p-"
@@ -45,18 +46,34 @@ def main_menu_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def greeting_text(context: DesserteContext) -> str:
-    """The welcome: who the bot is for, in two lines (a producer's tools first)."""
+async def greeting_text(context: DesserteContext) -> str:
+    """The welcome: who the bot is for, in two lines (a producer's tools first), true of this
+    network: how many producers sell in it and how far the farthest is."""
     member = context.member
     tools = [*producer_tools_lines(), ""] if member.producer_id is not None else []
+    reach = await network_reach(context.session)
+    network = escape(context.services.network_name)
+    if not reach.producers:
+        about = _(
+            "<b>{network}</b> : les produits frais des producteurs du coin, commandés ici chaque semaine."
+        ).format(network=network)
+    elif reach.farthest_km is None:
+        about = ngettext(
+            "<b>{network}</b> : les produits frais de {count} producteur, commandés ici chaque semaine.",
+            "<b>{network}</b> : les produits frais de {count} producteurs, commandés ici chaque semaine.",
+            reach.producers,
+        ).format(network=network, count=reach.producers)
+    else:
+        about = ngettext(
+            "<b>{network}</b> : les produits frais de {count} producteur à {km} km au plus, commandés ici chaque semaine.",
+            "<b>{network}</b> : les produits frais de {count} producteurs à {km} km au plus, commandés ici chaque semaine.",
+            reach.producers,
+        ).format(network=network, count=reach.producers, km=reach.farthest_km)
     return "\n".join(
         [
             _("Bonjour {name} !").format(name=escape(member.first_name)),
             *tools,
-            _(
-                "<b>{network}</b> : les produits frais d’une quarantaine de producteurs à moins "
-                "de 100 km, bio d’abord, commandés ici chaque semaine."
-            ).format(network=escape(context.services.network_name)),
+            about,
             _("Retrait au point de collecte le jour de livraison. Tapez /aide pour tout savoir."),
         ]
     )
@@ -105,11 +122,11 @@ async def start(update: Update, context: DesserteContext) -> None:
         text, keyboard = await points_message(
             context, _("<b>Pour commencer, où voulez-vous retirer vos commandes ?</b>")
         )
-        await show(update, f"{greeting_text(context)}\n\n{text}", keyboard)
+        await show(update, f"{await greeting_text(context)}\n\n{text}", keyboard)
         return
-    await show(update, greeting_text(context), main_menu_keyboard())
+    await show(update, await greeting_text(context), main_menu_keyboard())
 
 
 async def show_menu(update: Update, context: DesserteContext) -> None:
     """The main menu again, in place of the pressed message."""
-    await show(update, greeting_text(context), main_menu_keyboard())
+    await show(update, await greeting_text(context), main_menu_keyboard())

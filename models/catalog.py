@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from models.cycle import Offer
-from models.producer import Product
+from models.producer import Producer, Product
 from models.text import fold
 from models.unit_of_work import unit_of_work
 
@@ -341,3 +341,27 @@ __all__ = [
     "search",
     "search_form",
 ]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far the network's catalog reaches: how many producers sell in it, the farthest how
+    many km away."""
+
+    producers: int
+    farthest_km: int | None
+    """None when no selling producer gave a distance."""
+
+
+async def network_reach(session: AsyncSession) -> Reach:
+    """The producers with a product on sale, and the farthest one's distance (the greeting
+    says it, true for each network)."""
+    selling = select(Product.producer_id).where(Product.active.is_(True))
+    count, farthest = (
+        await session.execute(
+            select(func.count(Producer.id), func.max(Producer.distance_km)).where(
+                Producer.id.in_(selling)
+            )
+        )
+    ).one()
+    return Reach(int(count or 0), None if farthest is None else int(farthest))

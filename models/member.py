@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -43,6 +43,9 @@ class Member(NetworkScoped, Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # The phone number the member shared (Telegram's contact button), for the pickup lists.
     phone: Mapped[str | None] = mapped_column(String(32))
+    # What the bot waits for the member to type next, by feature ("pickup_list": the list an
+    # admin has in front of them…): in the database, so that any worker reads it.
+    awaiting: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     producer: Mapped[Producer | None] = relationship(back_populates="members")
     pickup_point: Mapped[PickupPoint | None] = relationship()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
@@ -96,6 +97,29 @@ async def set_locale(session: AsyncSession, member: Member, locale: str) -> Memb
     async with unit_of_work(session):
         member.locale = locale
     return member
+
+
+def awaited(member: Member, key: str) -> Any:
+    """What the bot waits for ``member`` to type under ``key`` (None: nothing)."""
+    return (member.awaiting or {}).get(key)
+
+
+async def await_input(session: AsyncSession, member: Member, key: str, value: Any) -> None:
+    """Remember that the member's next text is for ``key`` (with ``value``: JSON), in the
+    database, so that whichever worker receives that text reads it. Commits."""
+    if awaited(member, key) == value:
+        return
+    async with unit_of_work(session):
+        member.awaiting = {**(member.awaiting or {}), key: value}
+
+
+async def stop_awaiting(session: AsyncSession, member: Member, key: str) -> None:
+    """The member's next text is no longer for ``key``. Commits only when something changes
+    (most updates pass here with nothing awaited: they write nothing)."""
+    if key not in (member.awaiting or {}):
+        return
+    async with unit_of_work(session):
+        member.awaiting = {k: v for k, v in (member.awaiting or {}).items() if k != key} or None
 
 
 PHONE_CHARACTERS = frozenset("0123456789")

@@ -254,3 +254,22 @@ async def test_admins_hear_of_a_purchase_order_a_producer_could_not_receive(
     reports = [m.text for m in admin.messages if "pas pu être remis" in (m.text or "")]
     assert reports, [m.text for m in admin.messages]
     assert "• bon de commande à Marie : a bloqué le bot" in reports[-1]
+
+
+async def test_the_pickup_search_reaches_whichever_worker_gets_the_text(
+    app, sandbox, big_point, settings, engine, clock
+):
+    """Workers share nothing but the database: the list opened on one worker, the name typed
+    next served by another, still searches the list."""
+    from tests.admin_support import running_app
+
+    admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+    await admin.send("/retraits halle")
+    async with running_app(settings, engine, sandbox, clock, rate_limiter=False) as other:
+        assert other is not app
+        await admin.send("dupont")
+        assert "2 commandes trouvées pour « dupont »." in admin.last_message.text
+        await admin.send("/rapport")  # on this worker too, a command closes the list
+    sandbox.attach(app)
+    await admin.send("dupont")
+    assert "trouvée" not in admin.last_message.text

@@ -15,6 +15,22 @@ async def test_start_greets_in_french(app, sandbox):
     assert "La Desserte Locale" in text
 
 
+async def test_the_greeting_tells_this_networks_reach(app, sandbox, session):
+    """No claim the network cannot back: before any catalog, "local producers"; then how many
+    sell in it and how far the farthest farm is (the demo network: 8, 50 km)."""
+    from tests.factories import load_demo_network
+
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("/start")
+    assert "les produits frais des producteurs du coin" in alice.last_message.text
+    await load_demo_network(session)
+    await alice.send("/start")
+    assert "les produits frais de 8 producteurs à 50 km au plus" in alice.last_message.text
+    jean = sandbox.user("Jean", language="en")
+    await jean.send("/start")
+    assert "fresh produce from 8 producers at most 50 km away" in jean.last_message.text
+
+
 async def test_start_greets_in_english_from_language_code(app, sandbox):
     bob = sandbox.user("Bob", language="en-GB")
     await bob.send("/start")
