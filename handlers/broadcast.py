@@ -1,15 +1,16 @@
 """/diffusion (/broadcast): an admin writes a message, picks an audience, previews, sends.
 
 The steps (compose → audience → preview → send) are wired in one place, :func:`handlers` and
-:func:`early_handlers`. Each step is the state of the draft's row, not a conversation kept in
-one process, so whichever worker gets the admin's next message or press serves it. Pressing
+:func:`early_handlers`. Each step's state is in the database (the text awaited in
+``member.awaiting``, then the draft's row), not in a conversation kept in one process, so
+whichever worker gets the admin's next message or press serves it. Pressing
 send fixes the recipients (one outbox row each) and hands the broadcast to
 :mod:`handlers.broadcast_sending`, which sends it in the background.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from babel.support import LazyProxy
@@ -37,16 +38,14 @@ from models.broadcasts import (
     Audience,
     BroadcastProgress,
     TextTooLong,
-    ask_for_text,
     cancel_drafts,
     choose_audience,
+    create_draft,
     drop_draft,
-    remember_prompt,
     start_broadcast,
-    waiting_for_text,
-    write_draft,
 )
 from models.errors import NoOpenCycle, StaleAction
+from models.members import await_input, awaited, stop_awaiting
 from models.pickup import active_points
 
 COMMAND = Command("diffusion", "broadcast", lazy_gettext("Envoyer un message à un public"), ADMIN)
@@ -91,7 +90,10 @@ class CancelDraft(SendDraft, prefix="bc:no"):
 
 
 DRAFT_TIMEOUT = timedelta(minutes=15)
-"""A draft left waiting for its text this long does not take the admin's next message."""
+"""A broadcast left waiting for its text this long does not take the admin's next message."""
+TEXT_KEY = "broadcast_text"
+"""What the admin is awaited to type (``models.members.await_input``): the broadcast's text,
+``{"prompt": the asking message's id, "at": when}``."""
 
 AUDIENCE_NAMES: dict[Audience, LazyProxy] = {
     Audience.CONSUMERS: lazy_gettext("tous les consommateurs"),
@@ -143,26 +145,35 @@ async def ask_text(update: Update, context: DesserteContext) -> None:
         ),
     )
     prompt_id = prompt.message_id if isinstance(prompt, Message) else None
-    await ask_for_text(context.session, context.member, prompt_id, context.services.now())
+    await _await_text(context, prompt_id)
+
+
+async def _await_text(context: DesserteContext, prompt_id: int | None) -> None:
+    """The admin's next message is the broadcast's text (asked by ``prompt_id``), in the
+    database: whichever worker receives it reads it."""
+    asked = {"prompt": prompt_id, "at": context.services.now().isoformat()}
+    await await_input(context.session, context.member, TEXT_KEY, asked)
 
 
 async def take_text(update: Update, context: DesserteContext) -> None:
-    """The admin's message while a broadcast waits for its text: kept as the draft's text,
-    then who should get it is asked; anything but text is refused. Any other message goes on
-    to the other handlers."""
+    """The admin's message while a broadcast waits for its text: kept as a draft, then who
+    should get it is asked; anything but text is refused. Any other message goes on to the
+    other handlers."""
     message = update.effective_message
-    if message is None or context.member is None or not context.is_admin:
+    member = context.member
+    if message is None or member is None or not context.is_admin:
         return
-    since = context.services.now() - DRAFT_TIMEOUT
-    draft = await waiting_for_text(context.session, context.member, since)
-    if draft is None:
+    asked = awaited(member, TEXT_KEY)
+    if not isinstance(asked, dict):
+        return
+    if datetime.fromisoformat(asked["at"]) + DRAFT_TIMEOUT < context.services.now():
+        await stop_awaiting(context.session, member, TEXT_KEY)  # forgotten: not a broadcast
         return
     if not message.text:
         await message.reply_text(_("Je ne diffuse que du texte. Écrivez le message, ou /annuler."))
         raise ApplicationHandlerStop
-    prompt_id = draft.prompt_message_id
     try:
-        draft = await write_draft(context.session, draft.id, context.member, message.text_html)
+        draft = await create_draft(context.session, member, message.text_html)
     except TextTooLong as refused:
         refusal = await message.reply_text(
             _(
@@ -170,14 +181,13 @@ async def take_text(update: Update, context: DesserteContext) -> None:
                 "Raccourcissez-le et renvoyez-le, ou /annuler."
             ).format(**refused.params)
         )
-        # The admin's next text answers this refusal.
-        await remember_prompt(context.session, draft.id, refusal.message_id)
+        await _await_text(context, refusal.message_id)  # the next text answers this refusal
         raise ApplicationHandlerStop from None
-    except StaleAction:  # its text came through another message meanwhile
-        return
+    await stop_awaiting(context.session, member, TEXT_KEY)
     # When other commands and their answers came in between, the admin may have moved on
     # (a search, not a broadcast): ask.
-    right_after = prompt_id is None or message.message_id == prompt_id + 1
+    prompt_id = asked.get("prompt")
+    right_after = not isinstance(prompt_id, int) or message.message_id == prompt_id + 1
     question = (
         _("À qui faut-il l’envoyer ?")
         if right_after
@@ -320,9 +330,12 @@ async def send(update: Update, context: DesserteContext, data: SendDraft) -> Non
 async def cancel(update: Update, context: DesserteContext) -> None:
     """Drops the admin's draft (/annuler while composing); any other /annuler goes on to the
     other handlers."""
-    if context.member is None or not context.is_admin:
+    member = context.member
+    if member is None or not context.is_admin:
         return
-    if not await cancel_drafts(context.session, context.member):
+    composing = awaited(member, TEXT_KEY) is not None
+    await stop_awaiting(context.session, member, TEXT_KEY)
+    if not await cancel_drafts(context.session, member) and not composing:
         return
     await show(update, _("Diffusion abandonnée : rien n’a été envoyé."))
     raise ApplicationHandlerStop
@@ -332,6 +345,7 @@ async def cancel_by_button(update: Update, context: DesserteContext, data: Cance
     """Drops the draft (its Annuler button); a draft already sent or gone is stale."""
     if context.member is None:
         return
+    await stop_awaiting(context.session, context.member, TEXT_KEY)
     try:
         await drop_draft(context.session, data.draft_id, context.member)
     except StaleAction:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, String, Text
+from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, enum_values, utcnow
@@ -30,8 +30,6 @@ class Broadcast(NetworkScoped, Base):
     text: Mapped[str] = mapped_column(Text)
     audience: Mapped[str] = mapped_column(String(32))
     audience_arg: Mapped[str | None] = mapped_column(String(64))
-    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    """While the draft waits for its text (``text`` empty): the message that asked for it."""
     status: Mapped[BroadcastStatus] = mapped_column(
         Enum(BroadcastStatus, native_enum=False, length=16, values_callable=enum_values),
         default=BroadcastStatus.DRAFT,

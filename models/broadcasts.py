@@ -127,89 +127,32 @@ async def count_recipients(
     return int(await session.scalar(select(func.count()).select_from(ids)) or 0)
 
 
-async def ask_for_text(
-    session: AsyncSession, author: Member, prompt_message_id: int | None, now: datetime
-) -> Broadcast:
-    """Begin a broadcast at ``now``: a draft waiting for its text, asked for by
-    ``prompt_message_id`` (the author's earlier drafts are dropped). Kept in the database, so
-    whichever worker gets the author's next message finds it. Commits."""
+async def create_draft(session: AsyncSession, author: Member, text: str) -> Broadcast:
+    """A draft broadcast holding ``text`` (no audience yet); commits.
+
+    Refuses an empty text or one longer than :data:`MAX_TEXT_LENGTH` (:class:`TextTooLong`).
+    """
+    body = storable(text).strip()
+    if not body or len(body) > MAX_TEXT_LENGTH:
+        raise TextTooLong(length=len(body), maximum=MAX_TEXT_LENGTH)
     async with unit_of_work(session):
-        await _drop_drafts(session, author)
         broadcast = Broadcast(
             author_id=author.id,
-            text="",
+            text=body,
             audience="",
             audience_arg=None,
             status=BroadcastStatus.DRAFT,
-            prompt_message_id=prompt_message_id,
-            created_at=now,
         )
         session.add(broadcast)
     return broadcast
 
 
-async def waiting_for_text(
-    session: AsyncSession, author: Member, since: datetime
-) -> Broadcast | None:
-    """The author's draft still waiting for its text, begun after ``since`` (None if none)."""
-    draft = await session.scalar(
-        select(Broadcast)
-        .where(
-            Broadcast.author_id == author.id,
-            Broadcast.status == BroadcastStatus.DRAFT,
-            Broadcast.text == "",
-            Broadcast.created_at > since,
-        )
-        .order_by(Broadcast.id.desc())
-        .limit(1)
-    )
-    await session.commit()
-    return draft
-
-
-async def write_draft(
-    session: AsyncSession, broadcast_id: int, author: Member, text: str
-) -> Broadcast:
-    """Give the waiting draft its text; commits. Refuses an empty text or one longer than
-    :data:`MAX_TEXT_LENGTH` (:class:`TextTooLong`); a draft already written or gone answers
-    :class:`StaleAction` (its text came through another message)."""
-    body = storable(text).strip()
-    if not body or len(body) > MAX_TEXT_LENGTH:
-        raise TextTooLong(length=len(body), maximum=MAX_TEXT_LENGTH)
-    async with unit_of_work(session):
-        broadcast = await _draft(session, broadcast_id, author, written=False)
-        written = await session.execute(
-            update(Broadcast)
-            .where(Broadcast.id == broadcast_id, Broadcast.text == "")
-            .values(text=body)
-            .execution_options(synchronize_session=False)
-        )
-        if written.rowcount != 1:  # type: ignore[attr-defined]
-            raise StaleAction(broadcast_id=broadcast_id)
-        broadcast.text = body
-    return broadcast
-
-
-async def remember_prompt(session: AsyncSession, broadcast_id: int, message_id: int) -> None:
-    """The draft's text is now asked for by ``message_id`` (after a refusal). Commits."""
-    async with unit_of_work(session):
-        await session.execute(
-            update(Broadcast)
-            .where(Broadcast.id == broadcast_id)
-            .values(prompt_message_id=message_id)
-            .execution_options(synchronize_session=False)
-        )
-
-
-async def _draft(
-    session: AsyncSession, broadcast_id: int, author: Member, *, written: bool = True
-) -> Broadcast:
+async def _draft(session: AsyncSession, broadcast_id: int, author: Member) -> Broadcast:
     broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
     if (
         broadcast is None
         or broadcast.author_id != author.id
         or broadcast.status != BroadcastStatus.DRAFT
-        or (written and not broadcast.text)
     ):
         raise StaleAction(broadcast_id=broadcast_id)
     return broadcast
@@ -237,27 +180,23 @@ async def choose_audience(
 async def cancel_drafts(session: AsyncSession, author: Member) -> int:
     """Forget the author's unsent drafts (sent broadcasts are kept); returns how many. Commits."""
     async with unit_of_work(session):
-        return await _drop_drafts(session, author)
+        drafts = list(
+            await session.scalars(
+                select(Broadcast).where(
+                    Broadcast.author_id == author.id, Broadcast.status == BroadcastStatus.DRAFT
+                )
+            )
+        )
+        for draft in drafts:
+            await session.delete(draft)
+    return len(drafts)
 
 
 async def drop_draft(session: AsyncSession, broadcast_id: int, author: Member) -> None:
     """Forget this draft of the author's; :class:`StaleAction` when it is not one (sent,
     dropped, someone else's). Commits."""
     async with unit_of_work(session):
-        await session.delete(await _draft(session, broadcast_id, author, written=False))
-
-
-async def _drop_drafts(session: AsyncSession, author: Member) -> int:
-    drafts = list(
-        await session.scalars(
-            select(Broadcast).where(
-                Broadcast.author_id == author.id, Broadcast.status == BroadcastStatus.DRAFT
-            )
-        )
-    )
-    for draft in drafts:
-        await session.delete(draft)
-    return len(drafts)
+        await session.delete(await _draft(session, broadcast_id, author))
 
 
 async def start_broadcast(
@@ -369,17 +308,14 @@ __all__ = [
     "Audience",
     "BroadcastProgress",
     "TextTooLong",
-    "ask_for_text",
     "author_of",
     "cancel_drafts",
     "choose_audience",
     "count_recipients",
+    "create_draft",
     "drop_draft",
     "finish_broadcast",
     "interrupted_broadcasts",
     "progress",
-    "remember_prompt",
     "start_broadcast",
-    "waiting_for_text",
-    "write_draft",
 ]
