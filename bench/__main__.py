@@ -38,6 +38,7 @@ BENCHMARKS = (
     "parser",
     "rounds",
     "networks",
+    "workers",
 )
 """The benchmarks run in a child process each (memory is read from the updates child)."""
 KEYS: dict[str, tuple[str, ...]] = {
@@ -88,6 +89,15 @@ KEYS: dict[str, tuple[str, ...]] = {
         "broadcast_floor_s",
         "delivered_pct",
     ),
+    "workers": (
+        "consumers",
+        "updates_per_s_1w",
+        "p95_ms_1w",
+        "broadcast_s_1w",
+        "updates_per_s_2w",
+        "p95_ms_2w",
+        "broadcast_s_2w",
+    ),
     "memory": ("peak_rss_mb",),
 }
 """The JSON line's keys, exactly as the issue names them, in order."""
@@ -132,6 +142,7 @@ GOALS: dict[str, list[tuple[str, Check]]] = {
         ("cost per update flat (≤ 1.25× with 10 networks)", _at_most("cost_growth", 1.25)),
         ("every broadcast delivered", _at_least("delivered_pct", 100)),
     ],
+    "workers": [],
     "memory": [("≤ 150 MB", _at_most("peak_rss_mb", 150))],
 }
 
@@ -207,6 +218,8 @@ def run_in_child(name: str, args: argparse.Namespace) -> BenchResult:
     if args.budget is not None:
         command += ["--budget", repr(args.budget)]
     timeout = CHILD_TIMEOUT_S["quick" if args.scale < 1 else "full"]
+    if name == "workers":  # real worker processes, started three times, and two broadcasts
+        timeout *= 3
     try:
         done = subprocess.run(
             command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False

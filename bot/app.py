@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,7 +17,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, Conte
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.db import create_engine, sessionmaker
-from bot.rate_limiter import ChatRateLimiter
+from bot.rate_limiter import ChatRateLimiter, shared_budget
 from bot.settings import Settings
 from handlers import registry
 from handlers.broadcast_sending import resume_broadcasts
@@ -85,6 +85,12 @@ async def _post_shutdown(application: Application) -> None:  # type: ignore[type
         await services.engine.dispose()
 
 
+def bot_id_of(token: str) -> int:
+    """The bot's id: the number before the colon of its token (0 if there is none)."""
+    head = token.partition(":")[0]
+    return int(head) if head.isdigit() else 0
+
+
 def build_application(
     settings: Settings,
     *,
@@ -143,14 +149,21 @@ def build_application(
         payments=settings.payment_terms,
         engine=engine,
         owns_engine=owns_engine,
+        scheduler_tick=timedelta(seconds=settings.scheduler_tick_seconds),
+        outbox_lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     if clock is not None:
         services.clock = clock
+    token = settings.telegram_bot_token or SANDBOX_TOKEN
     root = settings.telegram_api_url
     if rate_limiter is True:
-        rate_limiter = ChatRateLimiter(max_retries=3)
+        # On PostgreSQL several workers may serve the bot: one sending budget for them all.
+        shared = None
+        if engine.dialect.name == "postgresql":
+            shared = shared_budget(services.sessions, bot_id_of(token))
+        rate_limiter = ChatRateLimiter(max_retries=3, shared=shared)
     bot = DesserteBot(
-        settings.telegram_bot_token or SANDBOX_TOKEN,
+        token,
         base_url=base_url or f"{root}/bot",
         base_file_url=f"{root}/file/bot",
         # PTB's own defaults: many connections for calls, one for the long poll.

@@ -145,7 +145,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     """Serve the sandbox (Bot API and control API) on 127.0.0.1 until interrupted."""
     from bot.sandbox.server_main import run_sandbox
 
-    return asyncio.run(run_sandbox(port=args.port, token=args.token))
+    return asyncio.run(
+        run_sandbox(port=args.port, tokens=args.token or (), upstreams=args.upstream or ())
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -329,7 +331,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--port", type=int, default=8081, help=_("port d’écoute (8081)"))
     sandbox.add_argument(
-        "--token", default=None, help=_("le seul jeton accepté (sinon : tout jeton bien formé)")
+        "--token",
+        action="append",
+        help=_("un jeton accepté, à répéter pour plusieurs bots (sinon : tout jeton bien formé)"),
+    )
+    sandbox.add_argument(
+        "--upstream",
+        action="append",
+        help=_(
+            "un worker derrière le webhook (http://127.0.0.1:8441), à répéter : les mises à "
+            "jour leur sont réparties à tour de rôle, comme par un proxy inverse"
+        ),
     )
     add("migrate", cmd_migrate, _("Mettre la base de données à jour."))
     for name, function, text in (

@@ -11,14 +11,15 @@ changes made elsewhere.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from telegram.ext import Application, CallbackContext
 
+from handlers.broadcast_sending import resume_broadcasts
 from handlers.context import services_of
 from handlers.cycle_run import DueReport, run_due_work
 from models.planning import cycles_to_watch, upcoming_moments
+from models.worker_locks import SCHEDULER, exclusive
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,6 @@ JOB_PREFIX = "desserte:"
 CATCH_UP_JOB = JOB_PREFIX + "catch-up"
 TICK_JOB = JOB_PREFIX + "tick"
 WAKE_JOB = JOB_PREFIX + "wake"
-TICK_INTERVAL = timedelta(minutes=10)
 # A job that fires late (start-up slower than a second, a busy loop) still runs: the work it
 # triggers is whatever is due then, and doing it twice does nothing twice.
 _LATE_OK: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True}
@@ -37,9 +37,13 @@ __all__ = ["install_jobs", "reschedule", "run_due_work", "run_scheduled"]
 
 
 async def run_scheduled(application: AnyApplication) -> DueReport:
-    """One scheduler pass: do what is due (one pass at a time), then plan the next jobs."""
-    async with services_of(application).scheduler_lock:
+    """One scheduler pass: do what is due (one pass at a time, in this process and among the
+    workers sharing a PostgreSQL database), take over the broadcasts a stopped worker left, then
+    plan the next jobs."""
+    services = services_of(application)
+    async with services.scheduler_lock, exclusive(services.engine, SCHEDULER, services.network_id):
         report = await run_due_work(application)
+    await resume_broadcasts(application)
     await reschedule(application)
     return report
 
@@ -89,6 +93,5 @@ def install_jobs(application: AnyApplication) -> None:
 
     services.wake = wake
     queue.run_once(_job, when=0, name=CATCH_UP_JOB, job_kwargs=_LATE_OK)
-    queue.run_repeating(
-        _job, interval=TICK_INTERVAL, first=TICK_INTERVAL, name=TICK_JOB, job_kwargs=_LATE_OK
-    )
+    tick = services.scheduler_tick
+    queue.run_repeating(_job, interval=tick, first=tick, name=TICK_JOB, job_kwargs=_LATE_OK)

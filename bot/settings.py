@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     road_factor: float = Field(default=1.3, ge=1.0, le=5.0)
     osrm_url: str | None = None
     commission_percent: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
+    outbox_lease_seconds: int = Field(default=90, ge=5, le=3600)
+    scheduler_tick_seconds: int = Field(default=600, ge=1, le=86_400)
     networks_file: Path | None = None
     """A TOML file describing the deployment's networks (:mod:`bot.networks`)."""
     payment_mode: PaymentMode = PaymentMode.AT_PICKUP

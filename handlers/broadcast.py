@@ -1,29 +1,29 @@
 """/diffusion (/broadcast): an admin writes a message, picks an audience, previews, sends.
 
-The conversation (compose → audience → preview → send) is wired in one place,
-:func:`handlers`. Pressing send fixes the recipients (one outbox row each) and hands the
-broadcast to :mod:`handlers.broadcast_sending`, which sends it in the background.
+The steps (compose → audience → preview → send) are wired in one place, :func:`handlers` and
+:func:`early_handlers`. Each step's state is in the database (the text awaited in
+``member.awaiting``, then the draft's row), not in a conversation kept in one process, so
+whichever worker gets the admin's next message or press serves it. Pressing
+send fixes the recipients (one outbox row each) and hands the broadcast to
+:mod:`handlers.broadcast_sending`, which sends it in the background.
 """
 
 from __future__ import annotations
 
-import warnings
-from datetime import timedelta
-from enum import IntEnum
+from datetime import datetime, timedelta
 from typing import Any
 
 from babel.support import LazyProxy
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
+    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from handlers.admin_only import admin_or_refuse
 from handlers.broadcast_sending import launch, progress_text
@@ -41,9 +41,11 @@ from models.broadcasts import (
     cancel_drafts,
     choose_audience,
     create_draft,
+    drop_draft,
     start_broadcast,
 )
 from models.errors import NoOpenCycle, StaleAction
+from models.members import await_input, awaited, stop_awaiting
 from models.pickup import active_points
 
 COMMAND = Command("diffusion", "broadcast", lazy_gettext("Envoyer un message à un public"), ADMIN)
@@ -88,7 +90,10 @@ class CancelDraft(SendDraft, prefix="bc:no"):
 
 
 DRAFT_TIMEOUT = timedelta(minutes=15)
-"""A conversation left unfinished this long is forgotten."""
+"""A broadcast left waiting for its text this long does not take the admin's next message."""
+TEXT_KEY = "broadcast_text"
+"""What the admin is awaited to type (``models.members.await_input``): the broadcast's text,
+``{"prompt": the asking message's id, "at": when}``."""
 
 AUDIENCE_NAMES: dict[Audience, LazyProxy] = {
     Audience.CONSUMERS: lazy_gettext("tous les consommateurs"),
@@ -96,19 +101,6 @@ AUDIENCE_NAMES: dict[Audience, LazyProxy] = {
     Audience.PICKUP_POINT: lazy_gettext("un point de retrait"),
     Audience.NOT_ORDERED: lazy_gettext("ceux qui n’ont pas encore commandé cette semaine"),
 }
-
-
-PROMPT_KEY = "broadcast_prompt"
-"""``chat_data`` key: the id of the message asking for the broadcast's text (the conversation's
-own state is in memory too)."""
-
-
-class Step(IntEnum):
-    """Where the admin is in composing a broadcast."""
-
-    TEXT = 1
-    AUDIENCE = 2
-    CONFIRM = 3
 
 
 # -- keyboards and texts ------------------------------------------------------------------------
@@ -141,10 +133,10 @@ def count_text(count: int) -> str:
 # -- the conversation -----------------------------------------------------------------------------
 
 
-async def ask_text(update: Update, context: DesserteContext) -> int:
+async def ask_text(update: Update, context: DesserteContext) -> None:
     """Asks the admin for the message to broadcast (anyone else is refused)."""
     if not await admin_or_refuse(update, context):
-        return ConversationHandler.END
+        return
     prompt = await show(
         update,
         _(
@@ -152,26 +144,36 @@ async def ask_text(update: Update, context: DesserteContext) -> int:
             "/annuler pour abandonner."
         ),
     )
-    if isinstance(prompt, Message) and context.chat_data is not None:
-        context.chat_data[PROMPT_KEY] = prompt.message_id
-    return Step.TEXT
+    prompt_id = prompt.message_id if isinstance(prompt, Message) else None
+    await _await_text(context, prompt_id)
 
 
-def _answers_the_prompt(context: DesserteContext, message: Message) -> bool:
-    """Whether ``message`` comes right after the broadcast's prompt: when other commands and
-    their answers came in between, the admin may have moved on (a search, not a broadcast)."""
-    prompt_id = context.chat_data.pop(PROMPT_KEY, None) if context.chat_data is not None else None
-    return not isinstance(prompt_id, int) or message.message_id == prompt_id + 1
+async def _await_text(context: DesserteContext, prompt_id: int | None) -> None:
+    """The admin's next message is the broadcast's text (asked by ``prompt_id``), in the
+    database: whichever worker receives it reads it."""
+    asked = {"prompt": prompt_id, "at": context.services.now().isoformat()}
+    await await_input(context.session, context.member, TEXT_KEY, asked)
 
 
-async def take_text(update: Update, context: DesserteContext) -> int:
-    """Keeps the text as a draft and asks who should get it."""
+async def take_text(update: Update, context: DesserteContext) -> None:
+    """The admin's message while a broadcast waits for its text: kept as a draft, then who
+    should get it is asked; anything but text is refused. Any other message goes on to the
+    other handlers."""
     message = update.effective_message
-    assert message is not None
-    if not context.is_admin:
-        return ConversationHandler.END
+    member = context.member
+    if message is None or member is None or not context.is_admin:
+        return
+    asked = awaited(member, TEXT_KEY)
+    if not isinstance(asked, dict):
+        return
+    if datetime.fromisoformat(asked["at"]) + DRAFT_TIMEOUT < context.services.now():
+        await stop_awaiting(context.session, member, TEXT_KEY)  # forgotten: not a broadcast
+        return
+    if not message.text:
+        await message.reply_text(_("Je ne diffuse que du texte. Écrivez le message, ou /annuler."))
+        raise ApplicationHandlerStop
     try:
-        draft = await create_draft(context.session, context.member, message.text_html)
+        draft = await create_draft(context.session, member, message.text_html)
     except TextTooLong as refused:
         refusal = await message.reply_text(
             _(
@@ -179,12 +181,16 @@ async def take_text(update: Update, context: DesserteContext) -> int:
                 "Raccourcissez-le et renvoyez-le, ou /annuler."
             ).format(**refused.params)
         )
-        if context.chat_data is not None:  # the admin's next text answers this refusal
-            context.chat_data[PROMPT_KEY] = refusal.message_id
-        return Step.TEXT
+        await _await_text(context, refusal.message_id)  # the next text answers this refusal
+        raise ApplicationHandlerStop from None
+    await stop_awaiting(context.session, member, TEXT_KEY)
+    # When other commands and their answers came in between, the admin may have moved on
+    # (a search, not a broadcast): ask.
+    prompt_id = asked.get("prompt")
+    right_after = not isinstance(prompt_id, int) or message.message_id == prompt_id + 1
     question = (
         _("À qui faut-il l’envoyer ?")
-        if _answers_the_prompt(context, message)
+        if right_after
         else _(
             "📣 Vous aviez commencé une diffusion. Faut-il diffuser ce message ? Choisissez à "
             "qui, ou ✖️ Annuler si vous vouliez autre chose."
@@ -195,21 +201,12 @@ async def take_text(update: Update, context: DesserteContext) -> int:
         reply_markup=audience_keyboard(draft.id),
         parse_mode=ParseMode.HTML,
     )
-    return Step.AUDIENCE
-
-
-async def ask_text_only(update: Update, context: DesserteContext) -> int:
-    """Anything but text while composing: only text can be broadcast."""
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(
-            _("Je ne diffuse que du texte. Écrivez le message, ou /annuler.")
-        )
-    return Step.TEXT
+    raise ApplicationHandlerStop
 
 
 async def _preview(
     update: Update, context: DesserteContext, broadcast: Broadcast, count: int, audience: str
-) -> int:
+) -> None:
     lines = [
         _("<b>Aperçu</b>"),
         "",
@@ -246,10 +243,9 @@ async def _preview(
         [InlineKeyboardButton(_("✖️ Annuler"), callback_data=CancelDraft(broadcast.id).pack())]
     )
     await show(update, "\n".join(lines), InlineKeyboardMarkup(rows))
-    return Step.CONFIRM
 
 
-async def pick_audience(update: Update, context: DesserteContext, data: ChooseAudience) -> int:
+async def pick_audience(update: Update, context: DesserteContext, data: ChooseAudience) -> None:
     """Shows the preview for the chosen audience (or the pickup points to choose from)."""
     audience = data.chosen
     if audience is Audience.PICKUP_POINT:
@@ -270,7 +266,7 @@ async def pick_audience(update: Update, context: DesserteContext, data: ChooseAu
             ]
         )
         await show(update, _("Quel point de retrait ?"), InlineKeyboardMarkup(rows))
-        return Step.AUDIENCE
+        return
     try:
         broadcast, count = await choose_audience(
             context.session, data.draft_id, context.member, audience
@@ -281,14 +277,14 @@ async def pick_audience(update: Update, context: DesserteContext, data: ChooseAu
         )
         text = "\n\n".join([f"⚠️ {notice}", _("À qui faut-il l’envoyer ?")])
         await show(update, text, audience_keyboard(data.draft_id))
-        return Step.AUDIENCE
+        return
     except StaleAction:
         await tell_stale(update)
-        return ConversationHandler.END
-    return await _preview(update, context, broadcast, count, str(AUDIENCE_NAMES[audience]))
+        return
+    await _preview(update, context, broadcast, count, str(AUDIENCE_NAMES[audience]))
 
 
-async def pick_point(update: Update, context: DesserteContext, data: ChoosePoint) -> int:
+async def pick_point(update: Update, context: DesserteContext, data: ChoosePoint) -> None:
     """Shows the preview for one pickup point's members."""
     try:
         broadcast, count = await choose_audience(
@@ -300,19 +296,18 @@ async def pick_point(update: Update, context: DesserteContext, data: ChoosePoint
         )
     except StaleAction:
         await tell_stale(update)
-        return ConversationHandler.END
+        return
     names = {p.id: p.name for p in await active_points(context.session)}
     label = _("le point de retrait {name}").format(name=names.get(data.point_id, "?"))
-    return await _preview(update, context, broadcast, count, label)
+    await _preview(update, context, broadcast, count, label)
 
 
-async def back_to_audience(update: Update, context: DesserteContext, data: BackToAudience) -> int:
+async def back_to_audience(update: Update, context: DesserteContext, data: BackToAudience) -> None:
     """Back to the choice of recipients."""
     await show(update, _("À qui faut-il l’envoyer ?"), audience_keyboard(data.draft_id))
-    return Step.AUDIENCE
 
 
-async def send(update: Update, context: DesserteContext, data: SendDraft) -> int:
+async def send(update: Update, context: DesserteContext, data: SendDraft) -> None:
     """Starts sending: the preview becomes the progress message."""
     try:
         network = context.services.network_name
@@ -324,65 +319,67 @@ async def send(update: Update, context: DesserteContext, data: SendDraft) -> int
         )
     except (StaleAction, NoOpenCycle):
         await tell_stale(update)
-        return ConversationHandler.END
+        return
     state = BroadcastProgress(total=total, sent=0, blocked=0, failed=0, uncertain=0, pending=total)
     message = await show(update, progress_text(state, finished=False))
     chat_id = update.effective_chat.id if update.effective_chat else None
     message_id = getattr(message, "message_id", None)
     launch(context.application, data.draft_id, chat_id, message_id)
-    return ConversationHandler.END
 
 
-async def cancel(update: Update, context: DesserteContext) -> int:
-    """Drops the draft (/annuler)."""
-    if context.is_admin:
-        await cancel_drafts(context.session, context.member)
+async def cancel(update: Update, context: DesserteContext) -> None:
+    """Drops the admin's draft (/annuler while composing); any other /annuler goes on to the
+    other handlers."""
+    member = context.member
+    if member is None or not context.is_admin:
+        return
+    composing = awaited(member, TEXT_KEY) is not None
+    await stop_awaiting(context.session, member, TEXT_KEY)
+    if not await cancel_drafts(context.session, member) and not composing:
+        return
     await show(update, _("Diffusion abandonnée : rien n’a été envoyé."))
-    return ConversationHandler.END
+    raise ApplicationHandlerStop
 
 
-async def cancel_by_button(update: Update, context: DesserteContext, data: CancelDraft) -> int:
-    """Drops the draft (its Annuler button)."""
-    return await cancel(update, context)
+async def cancel_by_button(update: Update, context: DesserteContext, data: CancelDraft) -> None:
+    """Drops the draft (its Annuler button); a draft already sent or gone is stale."""
+    if context.member is None:
+        return
+    await stop_awaiting(context.session, context.member, TEXT_KEY)
+    try:
+        await drop_draft(context.session, data.draft_id, context.member)
+    except StaleAction:
+        await tell_stale(update)
+        return
+    await show(update, _("Diffusion abandonnée : rien n’a été envoyé."))
 
 
 async def answer_outside(update: Update, context: DesserteContext) -> None:
-    """A broadcast button outside its conversation: refused, or stale for an admin."""
+    """A broadcast button no route knows: refused, or stale for an admin."""
     if await admin_or_refuse(update, context):
         await answer_stale(update)
 
 
+def early_handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """What sees an admin's message before the others (in an earlier group): while a
+    broadcast waits for its text, the message is its text; /annuler drops the draft."""
+    return [
+        CommandHandler(list(CANCEL_NAMES), cancel),
+        MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND, take_text),
+    ]
+
+
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """The broadcast conversation, and the answer to its buttons once it is over."""
-    # The flow mixes a text step with button steps, so it is tracked per chat and user, not per
-    # message: PTB warns about exactly that mix, which is what we want here.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
-        conversation = ConversationHandler(
-            entry_points=[CommandHandler(list(COMMAND.names), ask_text)],
-            states={
-                Step.TEXT: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, take_text),
-                    MessageHandler(~filters.COMMAND, ask_text_only),
-                ],
-                Step.AUDIENCE: [
-                    # A forged audience leaves the admin choosing; anything else refused ends.
-                    button(ChooseAudience, pick_audience, admin=True),
-                    button(ChoosePoint, pick_point, admin=True, refused=ConversationHandler.END),
-                    button(BackToAudience, back_to_audience, refused=ConversationHandler.END),
-                ],
-                Step.CONFIRM: [
-                    button(SendDraft, send, admin=True, refused=ConversationHandler.END),
-                    button(BackToAudience, back_to_audience, refused=ConversationHandler.END),
-                ],
-            },
-            fallbacks=[
-                CommandHandler(list(CANCEL_NAMES), cancel),
-                button(CancelDraft, cancel_by_button),
-            ],
-            name="broadcast",
-            allow_reentry=True,
-            # A forgotten draft must not take the admin's next text (a search) for a broadcast.
-            conversation_timeout=DRAFT_TIMEOUT,
-        )
-    return [conversation, CallbackQueryHandler(answer_outside, pattern=r"^bc:")]
+    """The broadcast's steps. Each is a database row's state, not a conversation in memory:
+    any worker serves any step (compose with :func:`early_handlers`, audience, preview,
+    send)."""
+    return [
+        CommandHandler(list(COMMAND.names), ask_text),
+        # A forged audience leaves the admin choosing; a draft already sent or dropped is stale.
+        button(ChooseAudience, pick_audience, admin=True),
+        button(ChoosePoint, pick_point, admin=True),
+        button(BackToAudience, back_to_audience, admin=True),
+        button(SendDraft, send, admin=True),
+        button(CancelDraft, cancel_by_button, admin=True),
+        CallbackQueryHandler(answer_outside, pattern=r"^bc:"),
+    ]

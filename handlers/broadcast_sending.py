@@ -32,6 +32,7 @@ from models.broadcasts import (
 )
 from models.errors import StaleAction
 from models.outbox import OutboxState, broadcast_topic, recover_interrupted
+from models.worker_locks import BROADCAST, exclusive, taken
 
 log = logging.getLogger(__name__)
 
@@ -129,18 +130,22 @@ async def send_broadcast(
                 text = progress_text(state, finished=False)
             await _edit_progress(application, chat_id, message_id, text, note)
 
-    reporter = asyncio.get_running_loop().create_task(report_progress())
-    try:
-        while True:
-            await deliver(application, topic)
+    async with exclusive(services.engine, BROADCAST, broadcast_id, wait=False) as mine:
+        if not mine:  # another worker sends it (and edits its progress message)
             async with services.sessions() as session:
-                if await finish_broadcast(session, broadcast_id, services.now()):
-                    break
-            await asyncio.sleep(PROGRESS_EVERY)  # rows in another sender's hands
-    finally:
-        reporter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reporter
+                return await progress(session, broadcast_id)
+        reporter = asyncio.get_running_loop().create_task(report_progress())
+        try:
+            while True:
+                await deliver(application, topic)
+                async with services.sessions() as session:
+                    if await finish_broadcast(session, broadcast_id, services.now()):
+                        break
+                await asyncio.sleep(PROGRESS_EVERY)  # rows in another sender's hands
+        finally:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
     async with services.sessions() as session:
         final = await progress(session, broadcast_id)
     with use_locale(locale):
@@ -197,7 +202,11 @@ async def resume_broadcasts(
             topic = broadcast_topic(broadcast.id)
             if topic in running and not running[topic].done():
                 continue
-            recovered = await recover_interrupted(session, services.now(), topic)
+            if await taken(services.engine, BROADCAST, broadcast.id):
+                continue  # another worker is sending it
+            recovered = await recover_interrupted(
+                session, services.now(), topic, services.outbox_lease
+            )
             uncertain = recovered[OutboxState.UNCERTAIN]
             author = await author_of(session, broadcast)
             chat_id = message_id = None

@@ -22,6 +22,7 @@ from models import Member
 from models.calendar import WeeklyCalendar
 from models.members import is_admin
 from models.network import DEFAULT_NETWORK_ID, DEFAULT_NETWORK_SLUG
+from models.outbox import LEASE
 from models.payments import PaymentTerms
 from models.rounds import RoundSettings
 
@@ -100,6 +101,12 @@ class Services:
     wake: Callable[[AnyApplication], Awaitable[None]] | None = None
     """Asks the scheduler for a pass soon (what a person did may have made a step due)."""
     scheduler_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One scheduler pass at a time in this process (``models.worker_locks`` across workers)."""
+    scheduler_tick: timedelta = timedelta(minutes=10)
+    """The scheduler's safety-net pass: also how soon a worker takes over what a dead one left."""
+    outbox_lease: timedelta = LEASE
+    """How long a claimed outbox row may stay ``sending`` before it is taken as left by a dead
+    process (``OUTBOX_LEASE_SECONDS``)."""
     rounds: RoundSettings = field(default_factory=RoundSettings)
     """The collection rounds' vehicles and distances (``ROUND_*``, ``ROAD_FACTOR``, ``OSRM_URL``)."""
     """One scheduler pass at a time in this process."""

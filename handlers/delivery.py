@@ -327,7 +327,7 @@ async def deliver(application: AnyApplication, topic: str | None = None) -> Deli
     services = services_of(application)
     report = DeliveryReport()
     async with services.sessions() as session:
-        recovered = await recover_interrupted(session, services.now(), topic)
+        recovered = await recover_interrupted(session, services.now(), topic, services.outbox_lease)
     report.recovered = {state.value: n for state, n in recovered.items() if n}
     while True:
         async with services.sessions() as session:

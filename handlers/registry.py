@@ -178,8 +178,10 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Install every handler and the error handler on ``application``."""
-    # Seen first, in their own groups: they let the update go on to the handlers above (the
-    # number typed after "how many?" stops there).
+    # Seen first, each in its own group (one handler per group answers an update): they let
+    # the update go on to the handlers below, except what they take — the text of a broadcast
+    # being written, the number typed after "how many?", a search in a pickup list.
+    application.add_handlers(broadcast.early_handlers(), group=-3)
     application.add_handlers(basket.early_handlers(), group=-2)
     application.add_handlers(pickup_day.early_handlers(), group=-1)
     application.add_handlers(build_handlers())

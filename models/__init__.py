@@ -17,6 +17,7 @@ from models.price_change import PriceChange, PriceChangeStatus
 from models.producer import Producer, Product
 from models.producer_account import Payout, Refund
 from models.recipe import RecipeIngredient
+from models.send_pace import SendPace
 from models.stock_update import StockUpdate, StockUpdateStatus
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "RecipeIngredient",
     "Refund",
     "RoundStop",
+    "SendPace",
     "StockUpdate",
     "StockUpdateStatus",
     "StopStatus",

@@ -192,6 +192,13 @@ async def cancel_drafts(session: AsyncSession, author: Member) -> int:
     return len(drafts)
 
 
+async def drop_draft(session: AsyncSession, broadcast_id: int, author: Member) -> None:
+    """Forget this draft of the author's; :class:`StaleAction` when it is not one (sent,
+    dropped, someone else's). Commits."""
+    async with unit_of_work(session):
+        await session.delete(await _draft(session, broadcast_id, author))
+
+
 async def start_broadcast(
     session: AsyncSession, broadcast_id: int, author: Member, render: Callable[[str], str]
 ) -> int:
@@ -306,6 +313,7 @@ __all__ = [
     "choose_audience",
     "count_recipients",
     "create_draft",
+    "drop_draft",
     "finish_broadcast",
     "interrupted_broadcasts",
     "progress",

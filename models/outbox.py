@@ -482,14 +482,14 @@ async def settle(
 
 
 async def recover_interrupted(
-    session: AsyncSession, now: datetime, topic: str | None = None
+    session: AsyncSession, now: datetime, topic: str | None = None, lease: timedelta = LEASE
 ) -> dict[OutboxState, int]:
-    """Resolve the rows claimed longer than :data:`LEASE` ago (their sender died) by the
-    policy of their kind: must-arrive rows back to pending, marked as a resend; the others
+    """Resolve the rows claimed longer than ``lease`` ago (their sender died) by the policy
+    of their kind: must-arrive rows back to pending, marked as a resend; the others
     ``uncertain``. Returns how many went each way. Commits."""
     stale = and_(
         OutboxMessage.state == OutboxState.SENDING,
-        OutboxMessage.claimed_at <= now - LEASE,
+        OutboxMessage.claimed_at <= now - lease,
     )
     stale = and_(stale, _topic_is(topic))
     counts = {OutboxState.PENDING: 0, OutboxState.UNCERTAIN: 0}

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from bot.sandbox.driver import SandboxUser
 from bot.sandbox.errors import NOT_FOUND, ApiError
@@ -64,6 +65,10 @@ answer ("query is too old…"); bots report a few seconds to under 20 (bot/sandb
 URL_UNFETCHABLE = "wrong file identifier/HTTP URL specified"
 URL_CONTENT_FAILED = "failed to get HTTP URL content"
 WEBHOOK_ATTEMPTS = 4
+MESSAGE_METHODS = frozenset(
+    {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "forwardMessage"}
+)
+"""The calls that put a message in a chat: what Telegram's 30 messages a second counts."""
 UNAUTHORIZED = {"ok": False, "error_code": 401, "description": "Unauthorized"}
 # A stall with no explicit duration outlasts any sane client read timeout.
 _STALL_FOREVER = 3600.0
@@ -84,6 +89,27 @@ class ApiResponse:
         if self.body is None:
             return b""
         return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(slots=True, frozen=True)
+class SentCall:
+    """A message the bot put in a chat (``sandbox.sent``): when the sandbox answered it
+    (``time.monotonic()``), the method and the chat."""
+
+    at: float
+    method: str
+    chat_id: int | str | None
+
+
+@dataclass(slots=True, frozen=True)
+class WebhookPost:
+    """One attempt to deliver an update to the webhook (``sandbox.webhook_posts``): the update,
+    the URL it went to, the HTTP status (0: no answer) and when (``time.monotonic()``)."""
+
+    update_id: int
+    url: str
+    status: int
+    at: float
 
 
 @dataclass
@@ -156,6 +182,15 @@ class Sandbox:
         self.stats = SandboxStats()
         self.limiter: RateLimiter | None = RateLimiter(limits) if strict_limits else None
         self.webhook: JSON = {}
+        self.upstreams: list[str] = []
+        """Where a reverse proxy in front of the webhook forwards (``http://127.0.0.1:8441``…):
+        when set, each update goes to the next one in turn, with the webhook URL's path, and to
+        the following one when a worker does not answer (see :meth:`_post_webhook`)."""
+        self._next_upstream = 0
+        self.webhook_posts: deque[WebhookPost] = deque(maxlen=100_000)
+        """Every webhook delivery attempt, oldest first (the last 100,000)."""
+        self.sent: deque[SentCall] = deque(maxlen=1_000_000)
+        """Every message the bot put in a chat, oldest first (the last million)."""
         self.files: dict[str, FileRecord] = {}
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
         self.pre_checkout_queries: dict[str, PreCheckoutRecord] = {}
@@ -313,10 +348,11 @@ class Sandbox:
         Point PTB at it with ``ApplicationBuilder().base_url(f"{url}/bot")`` and
         ``.base_file_url(f"{url}/file/bot")``."""
         from bot.sandbox.http_server import SandboxHttpServer
+        from bot.sandbox.hub import SandboxHub
 
         if self._http is not None:
             return self._http.url
-        server = SandboxHttpServer(self)
+        server = SandboxHttpServer(SandboxHub.of(self))
         await server.start(host, port)
         self._http = server
         return server.url
@@ -356,6 +392,8 @@ class Sandbox:
             try:
                 result = await self._api.dispatch(name, params, files)
                 response = ApiResponse(200, {"ok": True, "result": result})
+                if name in MESSAGE_METHODS:
+                    self.sent.append(SentCall(time.monotonic(), name, params.get("chat_id")))
             except ApiError as exc:
                 response = ApiResponse(exc.status, exc.body())
                 if exc.status == 400:
@@ -455,9 +493,26 @@ class Sandbox:
             self._update_signal.set()
             self._update_signal = None
 
+    def _webhook_targets(self) -> list[str]:
+        """The URLs to try for the next update, in order: the webhook itself, or behind a
+        reverse proxy each upstream in turn, starting with the next one (round-robin)."""
+        url = self.webhook["url"]
+        if not self.upstreams:
+            return [url]
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        start = self._next_upstream % len(self.upstreams)
+        self._next_upstream += 1
+        ordered = self.upstreams[start:] + self.upstreams[:start]
+        return [upstream.rstrip("/") + path for upstream in ordered]
+
     async def _post_webhook(self, update: JSON) -> None:
         """POST ``update`` to the webhook the bot set, with its secret token header, as
-        Telegram does; a failed delivery is tried again a few times, then dropped (logged)."""
+        Telegram does; a failed delivery is tried again a few times, then dropped (logged).
+        Behind upstreams, a worker that does not answer (or answers 5xx) passes the update to
+        the next one, as a reverse proxy does."""
         import httpx
 
         headers = {}
@@ -467,20 +522,24 @@ class Sandbox:
         try:
             async with httpx.AsyncClient(timeout=10) as client:
                 for attempt in range(WEBHOOK_ATTEMPTS):
-                    try:
-                        answer = await client.post(
-                            self.webhook["url"], json=update, headers=headers
+                    for url in self._webhook_targets():
+                        status = 0
+                        try:
+                            answer = await client.post(url, json=update, headers=headers)
+                            status = answer.status_code
+                        except httpx.HTTPError as exc:
+                            logger.debug("sandbox: webhook delivery to %s failed: %s", url, exc)
+                        self.webhook_posts.append(
+                            WebhookPost(update["update_id"], url, status, time.monotonic())
                         )
-                        if answer.status_code < 500:
-                            if answer.status_code != 200:
+                        if 0 < status < 500:
+                            if status != 200:
                                 logger.warning(
                                     "sandbox: webhook answered %s to update %s",
-                                    answer.status_code,
+                                    status,
                                     update["update_id"],
                                 )
                             return
-                    except httpx.HTTPError as exc:
-                        logger.debug("sandbox: webhook delivery failed: %s", exc)
                     await asyncio.sleep(0.2 * 2**attempt)
             logger.warning("sandbox: update %s not delivered to the webhook", update["update_id"])
         finally:

@@ -78,6 +78,11 @@ class SandboxUser:
         return f"<SandboxUser {self.first_name} id={self.id}>"
 
     @property
+    def sandbox(self) -> Sandbox:
+        """The sandbox (the bot) this person talks to."""
+        return self._sandbox
+
+    @property
     def chat_id(self) -> int:
         """The private chat's id (same as the user id)."""
         return self.id

@@ -11,12 +11,20 @@ An injected ``drop`` fault closes the connection without an answer; ``stall`` ho
 
 Control API, so that any client (or a person with curl) acts as people; JSON in, JSON out:
 
-* ``POST /sandbox/users`` ``{"first_name", "language_code"}`` → ``{"user_id"}``;
+* ``POST /sandbox/users`` ``{"first_name", "language_code"}`` (and ``"user_id"`` for a person
+  already known to another bot) → ``{"user_id"}``;
 * ``POST /sandbox/send`` ``{"user_id", "text"}`` and ``POST /sandbox/press``
   ``{"user_id", "text"}`` (the button with that visible text on the newest message that has
   one) → ``{"messages": [...]}``, the bot's messages that are new or changed, once the bot has
   replied (or after :data:`REPLY_WAIT` seconds without a reply);
-* ``GET /sandbox/chats/<user_id>`` → ``{"messages": [...]}``, the whole chat.
+* ``GET /sandbox/chats/<user_id>`` → ``{"messages": [...]}``, the whole chat;
+* ``GET /sandbox/bots``; ``POST /sandbox/upstreams`` ``{"bot", "urls"}`` (a reverse proxy
+  spreading the bot's webhook updates over several workers); ``GET /sandbox/sent?bot=ID`` (when
+  each message went out, for its pace).
+
+Several bots (tokens) are served at once (:class:`bot.sandbox.hub.SandboxHub`): each control
+call takes ``"bot"`` (the bot's id, the number before the token's colon) in its body or query
+string, else it is about the only (or first) bot.
 
 A message is ``{"message_id", "from": "bot"|"user", "text", "buttons": [[text...]...],
 "document": {"file_name", "file_size"}|null, "photo": bool, "edits"}``.
@@ -48,6 +56,7 @@ from bot.sandbox.transport import TOKEN_RE
 if TYPE_CHECKING:
     from bot.sandbox.core import Sandbox
     from bot.sandbox.driver import SandboxUser
+    from bot.sandbox.hub import SandboxHub
     from bot.sandbox.state import MessageRecord
 
 logger = logging.getLogger(__name__)
@@ -64,11 +73,11 @@ _PERCENT_ESCAPE = re.compile(r"%(22|[01][0-9A-Fa-f])")
 
 
 class _Base(tornado.web.RequestHandler):
-    sandbox: Sandbox
+    hub: SandboxHub
     server: SandboxHttpServer
 
-    def initialize(self, sandbox: Sandbox, server: SandboxHttpServer) -> None:
-        self.sandbox = sandbox
+    def initialize(self, hub: SandboxHub, server: SandboxHttpServer) -> None:
+        self.hub = hub
         self.server = server
 
     def set_default_headers(self) -> None:
@@ -117,7 +126,8 @@ class BotApiHandler(_Base):
         if not TOKEN_RE.match(token):
             self.reply(404, NOT_FOUND.body())
             return
-        if not self.sandbox.authorized(token):
+        sandbox = self.hub.for_token(token)
+        if sandbox is None:
             self.reply(401, UNAUTHORIZED)
             return
         try:
@@ -125,7 +135,7 @@ class BotApiHandler(_Base):
         except ValueError as exc:
             self.reply(400, {"ok": False, "error_code": 400, "description": f"Bad Request: {exc}"})
             return
-        response = await self.sandbox.call(method, params, files)
+        response = await sandbox.call(method, params, files)
         if response.dropped:
             self.detach().close()  # injected "drop": no answer at all
             return
@@ -160,8 +170,8 @@ class FileHandler(_Base):
     """``/file/bot<token>/<file_path>``: a file's bytes."""
 
     def get(self, token: str, path: str) -> None:
-        content = self.sandbox.download(path)
-        if content is None or not self.sandbox.authorized(token):
+        content = self.hub.download(token, path)
+        if content is None:
             self.reply(404, NOT_FOUND.body())
             return
         self.reply(200, content, "application/octet-stream")
@@ -195,9 +205,18 @@ class _Control(_Base):
             raise tornado.web.HTTPError(400, reason="the body must be a JSON object")
         return data
 
-    def person(self, user_id: object) -> SandboxUser:
+    def bot(self, data: JSON | None = None) -> Sandbox:
+        """The bot the call is about: ``"bot"`` (its id) in the body or the query string, else
+        the only (or first) one."""
+        raw = (data or {}).get("bot", self.get_query_argument("bot", None))
         try:
-            return self.sandbox.get_user(int(str(user_id)))
+            return self.hub.bot(None if raw in (None, "") else int(str(raw)))
+        except (KeyError, ValueError):
+            raise tornado.web.HTTPError(404, reason=f"no bot {raw}") from None
+
+    def person(self, data: JSON, user_id: object) -> SandboxUser:
+        try:
+            return self.bot(data).get_user(int(str(user_id)))
         except (KeyError, ValueError):
             raise tornado.web.HTTPError(404, reason=f"no user {user_id}") from None
 
@@ -218,7 +237,7 @@ class _Control(_Base):
                 break
             await asyncio.sleep(0.02)
         with contextlib.suppress(TimeoutError):
-            await self.sandbox.idle(quiet=REPLY_QUIET, max_wait=REPLY_WAIT)
+            await person.sandbox.idle(quiet=REPLY_QUIET, max_wait=REPLY_WAIT)
         self.reply(200, {"messages": [_message_json(m) for m in changed()]})
 
 
@@ -230,7 +249,14 @@ class UsersHandler(_Control):
         first_name = str(data.get("first_name") or "").strip()
         if not first_name:
             raise tornado.web.HTTPError(400, reason="first_name is required")
-        person = self.sandbox.user(first_name, language=data.get("language_code") or None)
+        sandbox = self.bot(data)
+        try:  # the same person on a second bot: their Telegram id again
+            user_id = None if data.get("user_id") is None else int(str(data["user_id"]))
+            person = sandbox.user(
+                first_name, language=data.get("language_code") or None, user_id=user_id
+            )
+        except ValueError as exc:
+            raise tornado.web.HTTPError(400, reason=str(exc)) from None
         self.reply(200, {"user_id": person.id})
 
 
@@ -239,7 +265,7 @@ class SendHandler(_Control):
 
     async def post(self) -> None:
         data = self.body()
-        person = self.person(data.get("user_id"))
+        person = self.person(data, data.get("user_id"))
         text = str(data.get("text") or "")
         if not text:
             raise tornado.web.HTTPError(400, reason="text is required")
@@ -251,7 +277,7 @@ class PressHandler(_Control):
 
     async def post(self) -> None:
         data = self.body()
-        person = self.person(data.get("user_id"))
+        person = self.person(data, data.get("user_id"))
         await self.act(person, lambda: person.press(str(data.get("text") or "")))
 
 
@@ -259,22 +285,67 @@ class ChatHandler(_Control):
     """``GET /sandbox/chats/<user_id>``: every message of the chat."""
 
     def get(self, user_id: str) -> None:
-        person = self.person(user_id)
+        person = self.person({}, user_id)
         self.reply(200, {"messages": [_message_json(m) for m in person.history]})
+
+
+class BotsHandler(_Control):
+    """``GET /sandbox/bots``: the bots served, each with its webhook and upstreams."""
+
+    def get(self) -> None:
+        self.reply(
+            200,
+            {
+                "bots": [
+                    {
+                        "id": bot.bot_id,
+                        "username": bot.bot_username,
+                        "webhook": bot.webhook.get("url") or None,
+                        "upstreams": bot.upstreams,
+                        "users": len(bot.users),
+                    }
+                    for bot in self.hub.bots
+                ]
+            },
+        )
+
+
+class UpstreamsHandler(_Control):
+    """``POST /sandbox/upstreams`` ``{"bot", "urls"}``: a reverse proxy in front of the bot's
+    webhook, spreading its updates over these workers (``[]``: straight to the webhook)."""
+
+    def post(self) -> None:
+        data = self.body()
+        urls = data.get("urls")
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise tornado.web.HTTPError(400, reason="urls must be a list of URLs")
+        sandbox = self.bot(data)
+        sandbox.upstreams = list(urls)
+        self.reply(200, {"bot": sandbox.bot_id, "upstreams": sandbox.upstreams})
+
+
+class SentHandler(_Control):
+    """``GET /sandbox/sent?bot=ID``: every message the bot put in a chat, as ``{"at", "method",
+    "chat_id"}`` (``at``: seconds on the sandbox's monotonic clock), to measure its pace."""
+
+    def get(self) -> None:
+        sandbox = self.bot()
+        sent = [{"at": c.at, "method": c.method, "chat_id": c.chat_id} for c in sandbox.sent]
+        self.reply(200, {"bot": sandbox.bot_id, "sent": sent})
 
 
 class SandboxHttpServer:
     """The tornado server of one sandbox, on one loopback socket."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self._sandbox = sandbox
+    def __init__(self, hub: SandboxHub) -> None:
+        self._hub = hub
         self._server: tornado.httpserver.HTTPServer | None = None
         self._active: set[asyncio.Task[Any]] = set()
         self.url = ""
 
     def application(self) -> tornado.web.Application:
         """The tornado application: Bot API, files, control API."""
-        shared = {"sandbox": self._sandbox, "server": self}
+        shared = {"hub": self._hub, "server": self}
         return tornado.web.Application(
             [
                 (r"/bot([^/]+)/([A-Za-z0-9_]+)/?", BotApiHandler, shared),
@@ -283,6 +354,9 @@ class SandboxHttpServer:
                 (r"/sandbox/send/?", SendHandler, shared),
                 (r"/sandbox/press/?", PressHandler, shared),
                 (r"/sandbox/chats/([^/]+)/?", ChatHandler, shared),
+                (r"/sandbox/bots/?", BotsHandler, shared),
+                (r"/sandbox/upstreams/?", UpstreamsHandler, shared),
+                (r"/sandbox/sent/?", SentHandler, shared),
                 (r".*", NotFoundHandler, shared),
             ],
             log_function=lambda handler: None,

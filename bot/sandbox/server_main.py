@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Sequence
 
-from bot.sandbox.core import Sandbox
+from bot.sandbox.http_server import SandboxHttpServer
+from bot.sandbox.hub import SandboxHub
 
 
-async def run_sandbox(port: int = 8081, token: str | None = None) -> int:
-    """Serve a fresh sandbox on ``127.0.0.1:port`` (accepting only ``token`` if given);
-    prints where, and returns 0 once stopped."""
-    sandbox = Sandbox(token=token)
-    url = await sandbox.serve_http(port=port)
+async def run_sandbox(
+    port: int = 8081, tokens: Sequence[str] = (), upstreams: Sequence[str] = ()
+) -> int:
+    """Serve a fresh sandbox on ``127.0.0.1:port`` for every bot (or for ``tokens`` only),
+    each bot's webhook behind ``upstreams`` if given; prints where, and returns 0 once
+    stopped."""
+    hub = SandboxHub(tokens, upstreams=upstreams)
+    server = SandboxHttpServer(hub)
+    await server.start(port=port)
+    url = server.url
     print(f"sandbox Bot API on {url} (TELEGRAM_API_URL={url}); control API under {url}/sandbox/")
     print(f'  curl -s -X POST {url}/sandbox/users -d \'{{"first_name": "Alice"}}\'', flush=True)
     stop = asyncio.Event()
@@ -22,5 +29,5 @@ async def run_sandbox(port: int = 8081, token: str | None = None) -> int:
     try:
         await stop.wait()
     finally:
-        await sandbox.stop_http()
+        await server.stop()
     return 0

@@ -65,6 +65,15 @@ EXPECTED = {
         "broadcast_floor_s",
         "delivered_pct",
     },
+    "workers": {
+        "consumers",
+        "updates_per_s_1w",
+        "p95_ms_1w",
+        "broadcast_s_1w",
+        "updates_per_s_2w",
+        "p95_ms_2w",
+        "broadcast_s_2w",
+    },
     "memory": {"peak_rss_mb"},
 }
 
