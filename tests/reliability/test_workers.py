@@ -1,5 +1,7 @@
 """Three ``desserte run`` workers on one PostgreSQL database, behind the sandbox as reverse proxy,
-300 consumers; one worker killed in the middle of the close, another in the middle of a broadcast.
+two networks (two bots: 300 consumers, and 100 more in the second); one worker killed in the
+middle of the first network's close, another in the middle of its broadcast; then the second
+network closes and broadcasts on the worker left.
 
 What must hold (issue 18, point 3): every step of the week once; nothing that must arrive lost;
 nothing sent twice except marked resends; the bot's pace within Telegram's 30 messages a second,
@@ -35,6 +37,8 @@ from tests.reliability.workers import (
 
 TOKEN = "7001:HARNESSfirstnetworktoken"
 CONSUMERS = 300
+SECOND_TOKEN = "7002:HARNESSsecondnetworktoken"
+SECOND_CONSUMERS = 100
 WORKERS = 3
 MARKER = "Diffusion de contrôle"
 TELEGRAM_PACE = 30
@@ -86,14 +90,62 @@ async def _kill_mid_broadcast(harness: Harness, network: ServedNetwork) -> str:
     # Meanwhile people use the bot: every worker answers some, beside the broadcast's sender.
     asking = network.consumers[-30:]
     await asyncio.gather(*(p.send("/panier") for p in asking))
-    await until(lambda: len(network.bot.sent) - start >= 60, 30, "the broadcast's first copies")
+    await until(lambda: len(network.bot.sent) - start >= 60, 60, "the broadcast's first copies")
     sender.kill()
     return sender.name
 
 
-async def _outbox_settled(engine: AsyncEngine, kind: str) -> bool:
-    states = await outbox_states(engine, kind)
+async def _outbox_settled(engine: AsyncEngine, kind: str, network_id: int = 1) -> bool:
+    states = await outbox_states(engine, kind, network_id)
     return bool(states) and not (states.keys() & {"pending", "sending"})
+
+
+async def _close_and_broadcast(database: AsyncEngine, network: ServedNetwork) -> None:
+    """The second network's week goes on, on whichever worker is left: its admin closes (every
+    receipt sent once), then broadcasts (every consumer gets it once), its bot within pace."""
+    admin = network.admin
+    at_close = {p.id: len(p.messages) for p in network.consumers}
+    await admin.send("/cycle")
+    await press(admin, "Clôturer maintenant")
+    await press(admin, "Oui, clôturer")
+    await until(
+        lambda: _outbox_settled(database, Kind.FINAL_RECEIPT, network.network_id),
+        60,
+        "the second network's receipts settled",
+    )
+    receipts = await outbox_states(database, Kind.FINAL_RECEIPT, network.network_id)
+    assert receipts == {"sent": len(network.consumers)}, receipts
+    for person in network.consumers:
+        assert texts_since(person, at_close[person.id]), f"{person.first_name} got no receipt"
+    at_broadcast = {p.id: len(p.messages) for p in network.consumers}
+    await admin.send("/diffusion")
+    await until(lambda: "envoyer" in (admin.last_message.body or "").lower(), 20, "asked a text")
+    await admin.send(f"{MARKER} : Niort aussi.")
+    await press(admin, "Tous les consommateurs")
+    await press(admin, "Envoyer à")
+    await until(
+        lambda: _outbox_settled(database, Kind.BROADCAST, network.network_id),
+        60,
+        "the second network's broadcast settled",
+    )
+    copies = [
+        sum("Niort aussi" in t for t in texts_since(p, at_broadcast[p.id]))
+        for p in network.consumers
+    ]
+    assert copies == [1] * len(network.consumers), Counter(copies)
+    async with sessionmaker(database, network.network_id)() as session:
+        steps = Counter(
+            (
+                await session.execute(
+                    select(CycleEvent.kind).where(CycleEvent.cycle_id == network.data.cycle_id)
+                )
+            ).scalars()
+        )
+    assert steps["open_announced"] == 1
+    assert steps["close_dispatched"] == 1
+    assert set(steps.values()) == {1}, steps
+    pace = highest_pace([call.at for call in network.bot.sent])
+    assert pace <= TELEGRAM_PACE, densest_second(list(network.bot.sent))
 
 
 async def test_three_workers_two_killed_every_step_once_nothing_lost_within_pace(
@@ -105,11 +157,14 @@ async def test_three_workers_two_killed_every_step_once_nothing_lost_within_pace
     database = create_engine(harness.database_url)
     try:
         network = await harness.add_network(TOKEN, CONSUMERS)
+        second = await harness.add_network(SECOND_TOKEN, SECOND_CONSUMERS, slug="niort")
         harness.start_workers(WORKERS, **SETTINGS)
         await harness.wait_ready()
 
-        # The opening's announcement: every worker's start-up pass finds it due; one sends it.
+        # The opening's announcement: every worker's start-up pass finds it due; one sends it,
+        # in each network, each by its own bot.
         await until(lambda: _announced(network), 60, "every consumer told ordering is open")
+        await until(lambda: _announced(second), 60, "the second network's consumers told")
         # Any worker serves any update: consumers look at their basket, spread over the three.
         asking = network.consumers[:30]
         before = {p.id: len(p.messages) for p in asking}
@@ -190,6 +245,13 @@ async def test_three_workers_two_killed_every_step_once_nothing_lost_within_pace
         print(f"{len(network.bot.sent)} messages, at most {pace} within one second")
         assert pace <= TELEGRAM_PACE, densest_second(list(network.bot.sent))
         assert len(network.bot.sent) >= 3 * CONSUMERS
+
+        # -- the second network, apart: its week goes on on the worker left, its bot alone
+        await _close_and_broadcast(database, second)
+        # Same Telegram ids in both networks, two bots: nothing of one reached the other's.
+        assert not any(
+            "Niort aussi" in (m.body or "") for p in network.consumers for m in p.messages
+        )
     except BaseException:
         for worker in harness.workers:
             print(f"--- {worker.name} ---\n{worker.output()[-4000:]}")

@@ -39,6 +39,8 @@ from bot.sandbox.core import SentCall
 from bot.sandbox.http_server import SandboxHttpServer
 from bot.sandbox.hub import SandboxHub
 from models import OutboxMessage
+from models.network import ALL_NETWORKS, DEFAULT_NETWORK_ID
+from models.networks import add_network
 
 RESEND_MARK = "🔁"
 
@@ -52,6 +54,8 @@ class ServedNetwork:
     data: Network
     consumers: list[SandboxUser]
     admin: SandboxUser
+    network_id: int = DEFAULT_NETWORK_ID
+    """The network's row (the first one seeded is the default network)."""
 
     @property
     def bot_id(self) -> int:
@@ -70,12 +74,23 @@ class Harness:
     networks: list[ServedNetwork] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
 
-    async def add_network(self, token: str, consumers: int) -> ServedNetwork:
+    async def add_network(
+        self, token: str, consumers: int, slug: str | None = None
+    ) -> ServedNetwork:
         """Seed a network (an open cycle, ``consumers`` with a confirmed order each, an admin)
-        and make its people on the bot of ``token``."""
+        and make its people on the bot of ``token``. The first is the default network (its
+        token the workers' ``TELEGRAM_BOT_TOKEN``); another one, ``slug``, is added as
+        ``desserte network add`` would, with its own bot."""
         engine = create_engine(self.database_url)
+        network_id = DEFAULT_NETWORK_ID
         try:
-            data = await build_network(engine, consumers, with_orders=True)
+            if slug is not None:
+                async with sessionmaker(engine, ALL_NETWORKS)() as operator:
+                    added = await add_network(
+                        operator, slug, name=f"Réseau {slug}", bot_token=token
+                    )
+                    network_id = added.id
+            data = await build_network(engine, consumers, with_orders=True, network_id=network_id)
         finally:
             await engine.dispose()
         bot = self.hub.bot(int(token.split(":", 1)[0]))
@@ -84,12 +99,13 @@ class Harness:
             for k, telegram_id in enumerate(data.consumer_telegram_ids)
         ]
         admin = bot.user("Admin", language="fr", user_id=data.admin_telegram_id)
-        network = ServedNetwork(token, bot, data, people, admin)
+        network = ServedNetwork(token, bot, data, people, admin, network_id)
         self.networks.append(network)
         return network
 
     def start_workers(self, count: int, **settings: str) -> list[Worker]:
-        """Start ``count`` workers of the first network's bot, behind the sandbox as proxy."""
+        """Start ``count`` workers serving every network (the first one's token as
+        ``TELEGRAM_BOT_TOKEN``, the others' from the database), behind the sandbox as proxy."""
         network = self.networks[0]
         environment = worker_environment(
             self.database_url,
@@ -99,7 +115,8 @@ class Harness:
             **settings,
         )
         self.workers += start_workers(count, environment, self.folder, len(self.workers) + 1)
-        network.bot.upstreams = [w.url for w in self.workers]
+        for served in self.networks:  # one proxy in front of every worker, for every bot
+            served.bot.upstreams = [w.url for w in self.workers]
         return self.workers
 
     async def wait_ready(self) -> None:
@@ -200,9 +217,11 @@ def densest_second(sent: Sequence[SentCall]) -> list[str]:
     ]
 
 
-async def outbox_states(engine: AsyncEngine, kind: str) -> dict[str, int]:
-    """How many outbox rows of ``kind`` are in each state."""
-    async with sessionmaker(engine)() as session:
+async def outbox_states(
+    engine: AsyncEngine, kind: str, network_id: int = DEFAULT_NETWORK_ID
+) -> dict[str, int]:
+    """How many outbox rows of ``kind`` network ``network_id`` has in each state."""
+    async with sessionmaker(engine, network_id)() as session:
         rows = await session.execute(
             select(OutboxMessage.state, func.count())
             .where(OutboxMessage.kind == kind)
