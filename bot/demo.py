@@ -598,7 +598,7 @@ def _left_on_cards(cast: Cast, person: SandboxUser, title: str) -> list[Decimal]
 
 def _soup_ordered(cast: Cast) -> Iterator[Claim]:
     nina = cast.consumers["Nina"]
-    soup = SOUP["fr"]  # cards and receipts name it as the catalog does; buttons in English
+    soup = SOUP[cast.lang]  # cards and receipts name it in the member's language (name_en)
     carrots = _left_on_cards(cast, nina, "Carottes")
     litres = _left_on_cards(cast, nina, soup)
     yield (
