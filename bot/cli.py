@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -98,8 +99,22 @@ async def _run_networks(settings: Settings, networks: list[tuple[Any, Settings]]
         await engine.dispose()
 
 
+def _stop_at_start_up(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve Telegram, every network's bot: polling, or a webhook when WEBHOOK_URL is set."""
+    # SIGTERM during the start-up (migrations, reading the networks) stops it cleanly too;
+    # once serving, serve() answers SIGTERM in the event loop.
+    previous = signal.signal(signal.SIGTERM, _stop_at_start_up)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     from bot.networks import distinct_tokens
     from bot.serve import install_redaction
 

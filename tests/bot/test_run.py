@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -62,6 +63,20 @@ class Run:
             text=True,
         )
 
+        self.read = ""
+        """What :meth:`wait_for` has read of the output so far."""
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 60.0) -> None:
+        """Read the output until ``text`` appeared on ``count`` lines (AssertionError after
+        ``timeout`` s): under load the start-up takes seconds, so no fixed sleep."""
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        while self.read.count(text) < count:
+            assert time.monotonic() < deadline, f"{text!r} × {count} not seen: {self.read}"
+            line = self.process.stdout.readline()
+            assert line, f"the process ended before {text!r} × {count}: {self.read}"
+            self.read += line
+
     def stop(self) -> tuple[int, str]:
         """SIGTERM, then the exit status and everything it printed."""
         if self.process.poll() is None:
@@ -71,7 +86,7 @@ class Run:
         except subprocess.TimeoutExpired:
             self.process.kill()
             output, _ = self.process.communicate()
-        return self.process.returncode, output
+        return self.process.returncode, self.read + output
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -194,7 +209,7 @@ async def test_a_rejected_token_is_one_line_and_exit_1(tmp_path: Path, runs: lis
 async def test_no_network_is_a_line_then_retries(tmp_path: Path, runs: list[Run]) -> None:
     run = Run(tmp_path, f"http://127.0.0.1:{free_port()}")
     runs.append(run)
-    await asyncio.sleep(5)
+    await asyncio.to_thread(run.wait_for, "Telegram cannot be reached", 2)
     status, output = await asyncio.to_thread(run.stop)  # the sandbox serves meanwhile
     lines = output.strip().splitlines()
     assert status == 0
