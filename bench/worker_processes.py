@@ -6,7 +6,7 @@ reverse proxy (round-robin), then every consumer's ordering session of ``bench.u
 updates, 20 sessions at once) through the webhook, and a broadcast to every consumer. Figures:
 updates handled per second, the 95th percentile of one update (from the webhook's POST to the
 bot's answer in the chat), and the broadcast's seconds from "Envoyer" until every copy is
-settled (the shared sending budget: 28 messages a second among the workers).
+settled (the shared sending budget: 27 messages a second among the workers).
 
 One network; ``bench/networks.py`` measures many networks in one process.
 """
@@ -197,6 +197,6 @@ async def run(options: Options) -> BenchResult:
         figures=figures,
         note=(
             "real desserte run workers behind the sandbox as proxy, one network; "
-            "broadcast paced at 28/s shared"
+            "broadcast paced at 27/s shared"
         ),
     )
