@@ -242,8 +242,9 @@ async def _reserve(
             limits = await kitchen.dish_limits(session, offer.cycle_id, [offer.product_id])
             room = min(room, limits.get(offer.product_id, Decimal(0)))
         smaller = min(allowed, floor_to_step(room, step))
-        # A dish's draws round up: what the division allows may still miss by a thousandth.
-        amount = smaller if smaller < amount else amount - step
+        # A dish's draws round up: what the division allows may still miss by a thousandth,
+        # so a dish tries one step less; a plain product tries what is left now.
+        amount = amount - step if dish and smaller >= amount else smaller
     return Decimal(0), None, None
 
 
