@@ -409,7 +409,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(SettingsError):  # reported by the command that needs the settings
         activate(load_settings().default_locale)
     args = build_parser().parse_args(argv)
-    status: int = args.func(args)
+    from bot.network_cli import describe_refusal
+    from models.networks import UnknownNetwork
+
+    try:
+        status: int = args.func(args)
+    except UnknownNetwork as refused:  # any command's --network SLUG naming no network
+        print(f"desserte: {describe_refusal(refused)}", file=sys.stderr)
+        return 2
     return status
 
 
