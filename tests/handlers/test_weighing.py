@@ -117,6 +117,8 @@ async def test_a_chicken_sold_at_an_estimate_weighed_by_message(app, sandbox, se
     closing = jeanne.last_message.text
     assert f"est définitive : ≈ 25,60{NBSP}€" in closing
     assert "vous recevrez alors le montant définitif" in closing
+    assert f"💶 À payer au retrait : ≈ 25,60{NBSP}€." in closing
+    assert "💶 To pay at pickup: ≈ €17.10." in paul.last_message.text
 
     marie = await producer_user(sandbox, session, farm["producer"])
     jeanne_before = len(jeanne.messages)
