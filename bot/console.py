@@ -4,7 +4,7 @@
 a consumer (with the central pickup point), a producer (linked to the first producer) or an
 admin (in ``ADMIN_IDS``). Lines read from standard input are sent as Telegram messages; a bare
 number presses that button of the newest bot message with a keyboard (``\\3`` sends the text
-"3"); ``/quit`` or end of input leaves. Every bot message is printed with its inline buttons
+"3"), unless the bot awaits a typed answer (a quantity, a weight: the number is sent); ``/quit`` or end of input leaves. Every bot message is printed with its inline buttons
 numbered, edits as they happen, files by name and size (saved to a folder, with their
 extension). ``/as producteur Marie``, ``/as admin``, ``/as consumer Alice`` switch to another
 person of the same database (made on first use); what the bot sends to the other people is shown
@@ -370,6 +370,15 @@ class Cast:
             (first.role, first.first_name.casefold()): transcript.user
         }
 
+    async def awaits_text(self) -> bool:
+        """Whether the bot awaits the speaking person's typed answer (a quantity, a weight):
+        a bare number is then that answer, not a button's number."""
+        async with self.sessions() as session:
+            awaiting = await session.scalar(
+                select(Member.awaiting).where(Member.telegram_id == self.transcript.user.id)
+            )
+        return bool(awaiting)
+
     async def switch(self, words: list[str]) -> str:
         """Become the person ``words`` name (``producteur Marie``, ``admin``); the sentence
         saying who speaks now, or how to write the command."""
@@ -470,7 +479,10 @@ async def _loop(cast: Cast, stdin: TextIO, prompt: str | None) -> None:
                     transcript.write(await cast.switch(words[1:]))
                     transcript.write()
                 continue
-            await act(transcript.user, line, transcript)
+            if line.strip().isdigit() and await cast.awaits_text():
+                await transcript.user.send(line.strip())  # "how many?": the answer, no button
+            else:
+                await act(transcript.user, line, transcript)
         except AssertionError as exc:  # the driver refuses an impossible gesture
             with use_locale(lang):
                 transcript.write(_("Impossible : {reason}").format(reason=exc))
