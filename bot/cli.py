@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings, SettingsError, load_settings
-from handlers.i18n import _, activate, set_default_locale
+from handlers.i18n import _, activate, ngettext, set_default_locale
 
 log = logging.getLogger("desserte")
 
@@ -182,9 +182,11 @@ def _import(kind: str, path: Path, network: str | None = None) -> int:
         return 2
     except CsvImportError as exc:
         print(
-            _("{path} refusé, rien n’a été importé ({count} erreurs) :").format(
-                path=path, count=len(exc.errors)
-            ),
+            ngettext(
+                "{path} refusé, rien n’a été importé ({count} erreur) :",
+                "{path} refusé, rien n’a été importé ({count} erreurs) :",
+                len(exc.errors),
+            ).format(path=path, count=len(exc.errors)),
             file=sys.stderr,
         )
         for error in exc.errors:

@@ -66,7 +66,7 @@ def describe(error: RowError) -> str:
         shown = str(value)
         if len(shown) > SHOWN_VALUE:
             shown = shown[: SHOWN_VALUE - 1] + "…"
-        reason = f"{reason} : « {shown} »" if reason else shown
+        reason = _("{reason} : « {value} »").format(reason=reason, value=shown) if reason else shown
     if error.column:
         return _("ligne {line}, colonne {column} : {reason}").format(
             line=error.line, column=error.column, reason=reason

@@ -73,3 +73,19 @@ def test_run_without_token_points_at_the_demo(database, capsys):
     err = capsys.readouterr().err
     assert "TELEGRAM_BOT_TOKEN" in err
     assert "desserte demo" in err
+
+
+def test_a_file_with_one_bad_row_says_one_error(database, capsys, monkeypatch):
+    assert main(["import-producers", str(PRODUCERS_CSV)]) == 0
+    broken = database / "one-bad-row.csv"
+    header = CATALOG_CSV.read_text(encoding="utf-8").splitlines()[0]
+    broken.write_text(header + "\ninconnue,ZZZ-1,Truc,Légumes,kg,1,kg,2,,\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["import-catalog", str(broken)]) == 1
+    assert "rien n’a été importé (1 erreur) :" in capsys.readouterr().err
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    assert main(["import-catalog", str(broken)]) == 1
+    said = capsys.readouterr().err
+    assert "nothing was imported (1 error):" in said
+    assert "line 2, column producer: unknown producer" in said
+    assert "first): “inconnue”" in said  # English quotes, no space before the colon
