@@ -89,3 +89,21 @@ def test_a_file_with_one_bad_row_says_one_error(database, capsys, monkeypatch):
     assert "nothing was imported (1 error):" in said
     assert "line 2, column producer: unknown producer" in said
     assert "first): “inconnue”" in said  # English quotes, no space before the colon
+
+
+def test_an_estimate_too_dear_names_the_estimate_not_a_bare_number(database, capsys):
+    """100 000 kg at 9,50 €/kg is refused for what it is, not "number too large (at most
+    21496,33)" as if 21 496 kilos were the limit."""
+    assert main(["import-producers", str(PRODUCERS_CSV)]) == 0
+    dear = database / "dear.csv"
+    header = "producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases"
+    dear.write_text(
+        header + ",price_per_kg,estimated_kg\n"
+        'ferme-grand-pre,POU-X,Poulet,Viandes,pièce,1,pièce,,,,"9,50","100000"\n',
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+    assert main(["import-catalog", str(dear)]) == 1
+    said = capsys.readouterr().err
+    assert "ligne 2, colonne estimated_kg : le prix estimé (estimated_kg × price_per_kg)" in said
+    assert "nombre trop grand" not in said
