@@ -260,3 +260,13 @@ async def test_a_number_the_bot_asked_for_is_sent_as_text(tmp_path):
     assert "Vous : [➕]" not in asked
     basket = out.split("Vous : /panier", 1)[1]
     assert "Soupe d’hiver — 3\u00a0litres" in basket, basket
+
+
+async def test_in_english_the_console_marks_read_english(tmp_path):
+    stdin = io.StringIO("/catalog\n1\n")
+    stdout = io.StringIO()
+    await run_console("consumer", "en", True, stdin=stdin, stdout=stdout, files_dir=tmp_path)
+    out = stdout.getvalue()
+    assert "Bot ✏️ (edited):" in out
+    assert "modifié" not in out
+    assert "You: /catalog" in out
