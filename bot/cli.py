@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings, SettingsError, load_settings
-from handlers.i18n import _, activate, set_default_locale
+from handlers.i18n import _, activate, ngettext, set_default_locale
 
 log = logging.getLogger("desserte")
 
@@ -182,9 +182,11 @@ def _import(kind: str, path: Path, network: str | None = None) -> int:
         return 2
     except CsvImportError as exc:
         print(
-            _("{path} refusé, rien n’a été importé ({count} erreurs) :").format(
-                path=path, count=len(exc.errors)
-            ),
+            ngettext(
+                "{path} refusé, rien n’a été importé ({count} erreur) :",
+                "{path} refusé, rien n’a été importé ({count} erreurs) :",
+                len(exc.errors),
+            ).format(path=path, count=len(exc.errors)),
             file=sys.stderr,
         )
         for error in exc.errors:
@@ -409,7 +411,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(SettingsError):  # reported by the command that needs the settings
         activate(load_settings().default_locale)
     args = build_parser().parse_args(argv)
-    status: int = args.func(args)
+    from bot.network_cli import describe_refusal
+    from models.networks import UnknownNetwork
+
+    try:
+        status: int = args.func(args)
+    except UnknownNetwork as refused:  # any command's --network SLUG naming no network
+        print(f"desserte: {describe_refusal(refused)}", file=sys.stderr)
+        return 2
     return status
 
 

@@ -4,7 +4,7 @@
 a consumer (with the central pickup point), a producer (linked to the first producer) or an
 admin (in ``ADMIN_IDS``). Lines read from standard input are sent as Telegram messages; a bare
 number presses that button of the newest bot message with a keyboard (``\\3`` sends the text
-"3"); ``/quit`` or end of input leaves. Every bot message is printed with its inline buttons
+"3"), unless the bot awaits a typed answer (a quantity, a weight: the number is sent); ``/quit`` or end of input leaves. Every bot message is printed with its inline buttons
 numbered, edits as they happen, files by name and size (saved to a folder, with their
 extension). ``/as producteur Marie``, ``/as admin``, ``/as consumer Alice`` switch to another
 person of the same database (made on first use); what the bot sends to the other people is shown
@@ -174,25 +174,26 @@ class Transcript:
             elif event.who != event.chat and event.kind in OTHERS_SEE:
                 first = (event.text or event.file_name or "").strip().splitlines() or [""]
                 more = " …" if len((event.text or "").strip().splitlines()) > 1 else ""
-                self.write(f"→ {event.chat} : {first[0]}{more}")
+                self.write(said(f"→ {event.chat}", f"{first[0]}{more}"))
 
     def _render(self, event: SandboxEvent) -> None:
         you, bot = _("Vous"), _("Bot")
         kind = event.kind
         if kind == "user_text":
             if self.echo:
-                self.write(f"{you} : {event.text}")
+                self.write(said(you, event.text or ""))
         elif kind == "bot_message":
-            self._message(f"{bot} :", event)
+            self._message(said(bot, "").rstrip(), event)
         elif kind == "bot_edit":
-            self._message(f"{bot} {_('✏️ (modifié)')} :", event)
+            edited = _("✏️ (modifié)")
+            self._message(said(f"{bot} {edited}", "").rstrip(), event)
         elif kind in ("bot_document", "bot_photo"):
             self._file(bot, event)
         elif kind == "bot_delete":
-            self.write(f"{bot} : {_('🗑️ (message supprimé)')}")
+            self.write(said(bot, _("🗑️ (message supprimé)")))
         elif kind == "bot_answer" and event.text:
             note = _("⚠️ (alerte)") if event.show_alert else _("🔔 (notification)")
-            self.write(f"{bot} {note} : {event.text}")
+            self.write(said(f"{bot} {note}", event.text))
 
     def _message(self, head: str, event: SandboxEvent) -> None:
         text = event.text or ""
@@ -212,7 +213,7 @@ class Transcript:
         name = _with_extension(event.file_name or f"photo-{event.message_id}", content)
         size = file.file_size if file is not None else 0
         size_text = _("{size} octets").format(size=f"{size:,}".replace(",", "\u202f"))
-        self.write(f"{bot} : 📎 {name} ({size_text})")
+        self.write(said(bot, f"📎 {name} ({size_text})"))
         indent = " " * (len(bot) + 3)
         if file is not None and file.content is not None:
             self.files_dir.mkdir(parents=True, exist_ok=True)
@@ -252,6 +253,12 @@ def numbered_rows(buttons: tuple[tuple[str, ...], ...] | list[list[str]]) -> lis
 
 def _message_by_id(user: SandboxUser, message_id: int | None) -> MessageRecord | None:
     return next((m for m in user.history if m.message_id == message_id), None)
+
+
+def said(who: str, text: str) -> str:
+    """``who : text`` as the console's language writes it (no space before the colon in
+    English)."""
+    return _("{who} : {text}").format(who=who, text=text)
 
 
 def newest_keyboard(user: SandboxUser) -> MessageRecord | None:
@@ -304,7 +311,7 @@ async def _press(
     if isinstance(data, str):
         if transcript.echo:
             with use_locale(transcript.lang):
-                transcript.write(f"{_('Vous')} : [{button['text']}]")
+                transcript.write(said(_("Vous"), f"[{button['text']}]"))
         await user.press_data(data, message=message)
         return
     target = button.get("url") or button.get("web_app") or button.get("login_url")
@@ -369,6 +376,15 @@ class Cast:
         self.people: dict[tuple[str, str], SandboxUser] = {
             (first.role, first.first_name.casefold()): transcript.user
         }
+
+    async def awaits_text(self) -> bool:
+        """Whether the bot awaits the speaking person's typed answer (a quantity, a weight):
+        a bare number is then that answer, not a button's number."""
+        async with self.sessions() as session:
+            awaiting = await session.scalar(
+                select(Member.awaiting).where(Member.telegram_id == self.transcript.user.id)
+            )
+        return bool(awaiting)
 
     async def switch(self, words: list[str]) -> str:
         """Become the person ``words`` name (``producteur Marie``, ``admin``); the sentence
@@ -466,11 +482,14 @@ async def _loop(cast: Cast, stdin: TextIO, prompt: str | None) -> None:
             if words[0].lower() == SWITCH_COMMAND:
                 with use_locale(lang):
                     if transcript.echo:
-                        transcript.write(f"{_('Vous')} : {line.strip()}")
+                        transcript.write(said(_("Vous"), line.strip()))
                     transcript.write(await cast.switch(words[1:]))
                     transcript.write()
                 continue
-            await act(transcript.user, line, transcript)
+            if line.strip().isdigit() and await cast.awaits_text():
+                await transcript.user.send(line.strip())  # "how many?": the answer, no button
+            else:
+                await act(transcript.user, line, transcript)
         except AssertionError as exc:  # the driver refuses an impossible gesture
             with use_locale(lang):
                 transcript.write(_("Impossible : {reason}").format(reason=exc))

@@ -59,10 +59,11 @@ async def _render(settings: Any, args: argparse.Namespace) -> tuple[str, bytes]:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the export to ``--output``; 1 with a sentence when there is nothing to export."""
-    from bot.cli import _settings
+    from bot.cli import _migrate, _settings
     from models.errors import NoOpenCycle, StaleAction
 
     settings = _settings()
+    _migrate(settings)
     with use_locale(settings.default_locale):
         try:
             _name, content = asyncio.run(_render(settings, args))

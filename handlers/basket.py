@@ -53,9 +53,16 @@ from handlers.vocabulary import product_name
 from handlers.week_texts import order_number, order_updated_text
 from models import Cycle, Order, OrderStatus, Product, catalog
 from models.amounts import order_is_final
-from models.errors import AboveMaximum, AlreadyConfirmed, BelowMinimum, DomainError
+from models.errors import (
+    AboveMaximum,
+    AlreadyConfirmed,
+    BelowMinimum,
+    DomainError,
+    InvalidQuantity,
+)
 from models.members import await_input, awaited, stop_awaiting
 from models.ordering import (
+    MAX_LINE_QUANTITY,
     ReorderReport,
     add_to_basket,
     confirm_order,
@@ -615,7 +622,7 @@ def _typed_number(text: str) -> Decimal | None:
         value = Decimal(words[0].replace(",", "."))
     except InvalidOperation:
         return None
-    return value if value.is_finite() and value >= 0 else None
+    return value if value.is_finite() else None
 
 
 async def ask_quantity(
@@ -654,6 +661,26 @@ async def ask_quantity(
     await chat.send_message("\n".join(lines), parse_mode=ParseMode.HTML)
 
 
+async def _quantity_help(
+    context: DesserteContext, product_id: int, refused: InvalidQuantity
+) -> str:
+    """What to type instead of a quantity product ``product_id`` cannot have."""
+    step = refused.params.get("step")
+    product = await context.session.get(Product, product_id)
+    if step is None or product is None:
+        return _("Tapez un nombre de 0 à {maximum} (0 pour l’enlever du panier).").format(
+            maximum=format_quantity(MAX_LINE_QUANTITY)
+        )
+    name, sold_by = product_name(product), quantity_phrase(product, step)
+    if step == 1:
+        return _(
+            "{name} se vend par {step} : tapez un nombre entier (0 pour l’enlever du panier)."
+        ).format(name=name, step=sold_by)
+    return _(
+        "{name} se vend par {step} : tapez un multiple de {number} (0 pour l’enlever du panier)."
+    ).format(name=name, step=sold_by, number=format_quantity(step))
+
+
 async def set_typed_quantity(update: Update, context: DesserteContext) -> None:
     """The text typed after "how many?": a number sets the basket's quantity (the basket shown
     says what it holds now, or why not); anything else is refused politely, still waiting.
@@ -690,6 +717,9 @@ async def set_typed_quantity(update: Update, context: DesserteContext) -> None:
             context.services.now(),
             minimum_cents=context.services.minimum_order_cents,
         )
+    except InvalidQuantity as error:  # still waiting: say which numbers the product can take
+        await message.reply_text(await _quantity_help(context, product_id, error))
+        raise ApplicationHandlerStop from None
     except DomainError as error:
         # Still waiting: the member may type another number.
         await message.reply_text(refusal(error, context))

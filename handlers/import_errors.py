@@ -49,6 +49,9 @@ REASONS = {
     "ingredient_is_dish": lazy_gettext("un plat ne peut pas servir d’ingrédient"),
     "too_long": lazy_gettext("texte trop long ({maximum} caractères au plus)"),
     "too_large": lazy_gettext("nombre trop grand (au plus {maximum})"),
+    "estimate_too_large": lazy_gettext(
+        "le prix estimé (estimated_kg × price_per_kg) dépasse le prix le plus haut ({maximum})"
+    ),
     "too_precise": lazy_gettext("trop de décimales ({decimals} au plus)"),
     "bad_character": lazy_gettext("caractère nul interdit"),
     "bad_csv": lazy_gettext("fichier CSV illisible (une cellule dépasse la taille permise)"),
@@ -66,7 +69,7 @@ def describe(error: RowError) -> str:
         shown = str(value)
         if len(shown) > SHOWN_VALUE:
             shown = shown[: SHOWN_VALUE - 1] + "…"
-        reason = f"{reason} : « {shown} »" if reason else shown
+        reason = _("{reason} : « {value} »").format(reason=reason, value=shown) if reason else shown
     if error.column:
         return _("ligne {line}, colonne {column} : {reason}").format(
             line=error.line, column=error.column, reason=reason

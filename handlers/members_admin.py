@@ -292,6 +292,13 @@ def _maximum(text: str) -> tuple[bool, Decimal | None]:
     return (True, value) if value.is_finite() and value > 0 else (False, None)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        return Decimal(text.replace(",", ".")).is_finite()
+    except InvalidOperation:
+        return False
+
+
 async def set_maximum(update: Update, context: DesserteContext) -> None:
     """/maximum SKU N: at most N of the product per person each week (``aucun``: no limit).
     Admins set it for any product, a producer for their own."""
@@ -303,7 +310,7 @@ async def set_maximum(update: Update, context: DesserteContext) -> None:
     args = list(context.args or [])
     usage = _(
         "Tapez /{command} suivi de la référence du produit et du maximum par personne, par "
-        "exemple : /{command} POTIMARRON 3 (ou « aucun » pour l’enlever)."
+        "exemple : /{command} COU-POT 3 (ou « aucun » pour l’enlever)."
     ).format(command=MAXIMUM_COMMAND.localized_name())
     if len(args) != 2:
         await show(update, usage)
@@ -311,10 +318,11 @@ async def set_maximum(update: Update, context: DesserteContext) -> None:
     sku, typed = args[0][:64], args[1][:20]
     readable, maximum = _maximum(typed)
     if not readable:
-        await show(
-            update,
-            _("« {typed} » n’est pas un nombre.").format(typed=escape(typed)) + "\n" + usage,
-        )
+        if _is_number(typed):  # "-1": a number, but no maximum
+            said = _("Le maximum est un nombre plus grand que 0 (ou « aucun » pour l’enlever).")
+        else:
+            said = _("« {typed} » n’est pas un nombre.").format(typed=escape(typed))
+        await show(update, said + "\n" + usage)
         return
     try:
         product = await set_max_per_person(context.session, sku, maximum, producer_id=producer_id)

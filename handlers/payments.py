@@ -227,7 +227,10 @@ def _credit_usage() -> str:
     return "\n".join(
         [
             _("Pour créditer un porte-monnaie, tapez par exemple :"),
-            f"<code>/{CREDIT_COMMAND.localized_name()} Alice Martin 50 virement reçu le 3/12</code>",
+            "<code>/{command} {example}</code>".format(
+                command=CREDIT_COMMAND.localized_name(),
+                example=escape(_("Alice Martin 50 virement reçu le 3/12")),
+            ),
             _("Le moyen : virement, espèces ou chèque. La note est facultative."),
         ]
     )

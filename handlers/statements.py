@@ -255,14 +255,22 @@ async def show_statements(update: Update, context: DesserteContext) -> None:
     own statement, with its PDF and CSV."""
     month = month_of(context.services.now(), context.services.timezone)
     args = list(context.args or [])
-    if args and _MONTH.fullmatch(args[0]):
-        month = args[0]
-    if context.is_admin:
-        await _show_owed(update, context, month)
-        return
     producer_id = context.member.producer_id
-    if producer_id is None:
+    if not context.is_admin and producer_id is None:
         await show(update, admin_refusal())
+        return
+    if args and not _MONTH.fullmatch(args[0]):
+        await show(
+            update,
+            _(
+                "Je ne lis pas ce mois : tapez l’année puis le mois, par exemple /{command} {month}."
+            ).format(command=COMMAND.localized_name(), month=month),
+        )
+        return
+    if args:
+        month = args[0]
+    if context.is_admin or producer_id is None:
+        await _show_owed(update, context, month)
         return
     (statement,) = await _month_statements(context, month, producer_id=producer_id) or [
         Statement(producer_id, "", month, context.services.commission_percent)

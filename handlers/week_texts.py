@@ -309,4 +309,6 @@ def payment_line(services: Services, total_cents: int, paid_cents: int, *, estim
         return _("💳 À payer en ligne : {amount}, avec la facture qui suit (ou /payer).").format(
             amount=format_price(owed)
         )
+    if estimate:  # the weighing gives the amount: the final receipt will say it
+        return _("💶 À payer au retrait : ≈ {amount}.").format(amount=format_price(owed))
     return _("💶 À payer au retrait : {amount}.").format(amount=format_price(owed))

@@ -253,6 +253,18 @@ def _refused(refused: WeightRefused) -> str:
             name=escape(str(refused.params.get("name", ""))),
             maximum=format_quantity(MAX_WEIGHT_KG),
         )
+    if reason == "implausible":
+        params = refused.params
+        return _(
+            "{name} : {weight} ne semble pas juste pour ≈ {estimate} estimés (entre {low} et "
+            "{high}). Vérifiez le poids et tapez-le à nouveau."
+        ).format(
+            name=escape(str(params.get("name", ""))),
+            weight=kilos(params["weight"]),
+            estimate=kilos(params["estimate"]),
+            low=format_quantity(params["low"]),
+            high=kilos(params["high"]),
+        )
     if reason == "unit":
         return _("{name} n’est pas vendu au poids : il n’y a rien à peser.").format(
             name=escape(str(refused.params.get("name", "")))

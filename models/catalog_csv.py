@@ -57,6 +57,8 @@ gives codes. Reason codes:
                   past the integer range, a quantity past :data:`QUANTITY_MAX` (quantities are
                   stored as integer thousandths in a BigInteger), a step above
                   :data:`models.ordering.MAX_LINE_QUANTITY`
+``estimate_too_large`` a weighed product's estimate (``estimated_kg`` × ``price_per_kg``) past
+                  the highest price (``params["maximum"]``)
 ``too_precise``   a quantity (``unit_amount``, ``step``) with more than 3 decimals
 ``bad_character`` a cell holds a NUL character
 ``bad_csv``       the file cannot be read as CSV (a cell past the CSV reader's size limit)
@@ -668,7 +670,10 @@ def read_catalog(
                 value = rec["estimated_kg"]
                 errors.append(
                     RowError(
-                        line, "estimated_kg", "too_large", {"value": value, "maximum": maximum}
+                        line,
+                        "estimated_kg",
+                        "estimate_too_large",
+                        {"value": value, "maximum": maximum},
                     )
                 )
         measure = rec.get("unit_measure", "")

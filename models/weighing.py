@@ -43,11 +43,15 @@ ON_THE_LIST = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW
 MAX_WEIGHT_KG = Decimal(999)
 """The heaviest line a weight may give (a typo guard: 1820 typed for 1,820 kg is refused)."""
 MAX_LINE_CENTS = 2**31 - 1
+PLAUSIBLE_FACTOR = Decimal(5)
+"""A line's real weight lies within this factor of its estimate, either way (a typo guard: 500
+or 18,2 typed for a chicken of ≈ 1,8 kg is refused, and said so)."""
 
 
 class WeightRefused(DomainError):
     """A weight that cannot be right: ``reason`` is ``bounds`` (not above 0, or past
-    :data:`MAX_WEIGHT_KG`), ``unit`` (the line is not a weighed product's) or ``cycle`` (its cycle is
+    :data:`MAX_WEIGHT_KG`), ``implausible`` (more than :data:`PLAUSIBLE_FACTOR` times the line's
+    estimate away from it, with ``estimate``, ``low`` and ``high`` in kilos), ``unit`` (the line is not a weighed product's) or ``cycle`` (its cycle is
     still open)."""
 
     code = "weight_refused"
@@ -200,6 +204,19 @@ async def weigh(
         weight = normalize_quantity(weight_kg)
         if not Decimal(0) < weight <= MAX_WEIGHT_KG:
             raise WeightRefused(reason="bounds", name=line.product.name)
+        estimate = line.quantity * (line.estimated_kg or Decimal(0))
+        if (
+            estimate > 0
+            and not estimate / PLAUSIBLE_FACTOR <= weight <= estimate * PLAUSIBLE_FACTOR
+        ):
+            raise WeightRefused(
+                reason="implausible",
+                name=line.product.name,
+                weight=weight,
+                estimate=normalize_quantity(estimate),
+                low=normalize_quantity(estimate / PLAUSIBLE_FACTOR),
+                high=normalize_quantity(estimate * PLAUSIBLE_FACTOR),
+            )
         before = line.total_cents
         line.weight_kg = weight
         line.weighed_at = now
@@ -227,7 +244,7 @@ async def weigh(
 # -- reading "poulet Jeanne 1,82" ---------------------------------------------------------------
 
 _WEIGHT = re.compile(
-    r"(?P<number>\d+(?:[.,]\d{1,3})?)\s*(?P<unit>kg|kgs|kilos?|kilogrammes?|g|gr|grammes?)?\s*$"
+    r"(?<![\d.,])(?P<number>-?\d+(?:[.,]\d{1,3})?)\s*(?P<unit>kg|kgs|kilos?|kilogrammes?|g|gr|grammes?)?\s*$"
 )
 _ORDER_NUMBER = re.compile(r"^(?:n°|no|#)?(?P<id>\d+)$")
 

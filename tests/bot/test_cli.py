@@ -73,3 +73,37 @@ def test_run_without_token_points_at_the_demo(database, capsys):
     err = capsys.readouterr().err
     assert "TELEGRAM_BOT_TOKEN" in err
     assert "desserte demo" in err
+
+
+def test_a_file_with_one_bad_row_says_one_error(database, capsys, monkeypatch):
+    assert main(["import-producers", str(PRODUCERS_CSV)]) == 0
+    broken = database / "one-bad-row.csv"
+    header = CATALOG_CSV.read_text(encoding="utf-8").splitlines()[0]
+    broken.write_text(header + "\ninconnue,ZZZ-1,Truc,Légumes,kg,1,kg,2,,\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["import-catalog", str(broken)]) == 1
+    assert "rien n’a été importé (1 erreur) :" in capsys.readouterr().err
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    assert main(["import-catalog", str(broken)]) == 1
+    said = capsys.readouterr().err
+    assert "nothing was imported (1 error):" in said
+    assert "line 2, column producer: unknown producer" in said
+    assert "first): “inconnue”" in said  # English quotes, no space before the colon
+
+
+def test_an_estimate_too_dear_names_the_estimate_not_a_bare_number(database, capsys):
+    """100 000 kg at 9,50 €/kg is refused for what it is, not "number too large (at most
+    21496,33)" as if 21 496 kilos were the limit."""
+    assert main(["import-producers", str(PRODUCERS_CSV)]) == 0
+    dear = database / "dear.csv"
+    header = "producer,sku,name,category,sale_unit,unit_amount,unit_measure,price,labels,aliases"
+    dear.write_text(
+        header + ",price_per_kg,estimated_kg\n"
+        'ferme-grand-pre,POU-X,Poulet,Viandes,pièce,1,pièce,,,,"9,50","100000"\n',
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+    assert main(["import-catalog", str(dear)]) == 1
+    said = capsys.readouterr().err
+    assert "ligne 2, colonne estimated_kg : le prix estimé (estimated_kg × price_per_kg)" in said
+    assert "nombre trop grand" not in said

@@ -246,3 +246,27 @@ def test_export_catalog_into_a_closed_pipe_exits_quietly(tmp_path):
     _out, err = export.communicate(timeout=60)
     assert export.returncode == 0, err
     assert b"BrokenPipeError" not in err
+
+
+async def test_a_number_the_bot_asked_for_is_sent_as_text(tmp_path):
+    """The card's "how many?" says "type a number, for example 3": typing 3 gives the basket 3,
+    it does not press the card's third button."""
+    stdin = io.StringIO("soupe\n1\n2\n3\n/panier\n")
+    stdout = io.StringIO()
+    await run_console("consumer", "fr", True, stdin=stdin, stdout=stdout, files_dir=tmp_path)
+    out = stdout.getvalue()
+    asked = out.split("combien de litres ?", 1)[1]
+    assert "Vous : 3" in asked
+    assert "Vous : [➕]" not in asked
+    basket = out.split("Vous : /panier", 1)[1]
+    assert "Soupe d’hiver — 3\u00a0litres" in basket, basket
+
+
+async def test_in_english_the_console_marks_read_english(tmp_path):
+    stdin = io.StringIO("/catalog\n1\n")
+    stdout = io.StringIO()
+    await run_console("consumer", "en", True, stdin=stdin, stdout=stdout, files_dir=tmp_path)
+    out = stdout.getvalue()
+    assert "Bot ✏️ (edited):" in out
+    assert "modifié" not in out
+    assert "You: /catalog" in out

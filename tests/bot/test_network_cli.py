@@ -79,6 +79,15 @@ def test_add_show_set_and_list_networks(database, capsys):
         (["network", "add", "niort", "--set", "TIMEZONE"], "CLÉ=VALEUR"),
         (["network", "show", "nulle-part"], "aucun réseau ne s’appelle nulle-part"),
         (["import-producers", str(PRODUCERS_CSV), "--network", "nulle-part"], "nulle-part"),
+        (["export-catalog", "--network", "nulle-part"], "aucun réseau ne s’appelle nulle-part"),
+        (
+            ["export", "orders", "--network", "nulle-part", "-o", "orders.csv"],
+            "aucun réseau ne s’appelle nulle-part",
+        ),
+        (
+            ["export", "pickup-list", "--network", "nulle-part", "-o", "lists.pdf"],
+            "aucun réseau ne s’appelle nulle-part",
+        ),
     ],
 )
 def test_wrong_network_commands_get_one_line(database, capsys, arguments, said):

@@ -117,6 +117,12 @@ async def test_a_per_person_maximum_holds_each_consumer_to_a_few(app, sandbox, s
     admin = sandbox.user("Admin", language="en", user_id=ADMIN_TELEGRAM_ID)
     await admin.send("/maximum COU-POT lots")
     assert "“lots” is not a number." in admin.last_message.text
+    await admin.send("/maximum COU-POT -1")
+    said = admin.last_message.text
+    assert "“-1” is not a number" not in said
+    assert "The maximum is a number above 0 (or “none” to remove it)." in said
+    # The usage's example names a product of the catalog: following it works.
+    assert "for example: /maximum COU-POT 3" in said
     await admin.send("/maximum NOPE 3")
     assert "I do not know the product “NOPE”." in admin.last_message.text
     await admin.send("/maximum cou-pot 3")

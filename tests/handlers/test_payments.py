@@ -394,3 +394,18 @@ async def test_the_invoice_of_a_weighed_order_comes_once_it_is_weighed(app, sand
     assert invoice.invoice["title"] == f"Commande {number}"
     assert (await alice.pay()).ok
     await check_invariants(session)
+
+
+@pytest.mark.parametrize("settings", [BALANCE], indirect=True)
+async def test_the_credit_usage_reads_in_english_and_its_example_works(app, sandbox, session, week):
+    admin = week["admin"]
+    await admin.send("/langue")
+    await admin.press("English")
+    await admin.send("/credit")
+    usage = admin.last_message.text
+    assert "/credit Alice Martin 50 transfer received on 3/12" in usage
+    assert "virement" not in usage
+    await admin.send("/credit Alice 50 transfer received on 3/12")
+    assert "👛 €50.00 credited to Alice (transfer). New balance: €50.00." in (
+        admin.last_message.text
+    )

@@ -249,6 +249,9 @@ async def test_cli_export_writes_the_same_documents(settings, shop, monkeypatch,
     monkeypatch.setenv("DEFAULT_LOCALE", "en")
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)
+    # The test database is made from the models, without Alembic's history: `desserte export`
+    # migrates first, as every command does (tests/models/test_migrations.py tests migrating).
+    monkeypatch.setattr("bot.cli._migrate", lambda settings: None)
     cycle_id = str(shop["cycle"].id)
     xlsx, pdf = tmp_path / "orders.xlsx", tmp_path / "halle.pdf"
     # The command runs its own event loop: give it a thread of its own.

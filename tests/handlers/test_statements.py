@@ -150,3 +150,19 @@ async def test_a_month_with_nothing_sold_and_a_consumer_refused(app, sandbox, se
     jeanne = await consumer(sandbox, session, "Jeanne", "Martin", farm["central"])
     await jeanne.send("/releves")
     assert "réservée à l’équipe" in jeanne.last_message.text
+
+
+async def test_a_month_the_bot_cannot_read_is_said_not_replaced(app, sandbox, session, farm):
+    """``/releves 2026-13`` or ``/releves novembre`` is not silently this month's accounts."""
+    admin = sandbox.user("Admin", language="en", user_id=ADMIN_TELEGRAM_ID)
+    for typed in ("/statements 2026-13", "/statements november"):
+        await admin.send(typed)
+        said = admin.last_message.text
+        assert "No sales this month." not in said
+        assert "I cannot read this month: type the year then the month, for example " in said
+        assert "/statements 2026-12." in said
+    await admin.send("/statements 2026-11")
+    assert "November 2026" in admin.last_message.text
+    jeanne = await consumer(sandbox, session, "Jeanne", "Martin", farm["central"])
+    await jeanne.send("/releves 2026-13")
+    assert "réservée à l’équipe" in jeanne.last_message.text

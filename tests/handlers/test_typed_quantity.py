@@ -137,3 +137,27 @@ async def test_the_typed_number_reaches_whichever_worker_gets_it(
         assert "✅ Potimarron : 3\xa0pièces dans votre panier." in alice.last_message.text
     sandbox.attach(app)
     assert await _held(session, shop.id, "COU-POT") == 3
+
+
+async def test_a_typed_quantity_the_product_cannot_have_says_which_it_can(
+    app, sandbox, session, shop
+):
+    """ "-1" is a number, only not a quantity; "2,5" pumpkins are not sold: each refusal says
+    what to type, and the question still waits for the answer."""
+    bob = sandbox.user("Bob", language="en")
+    await bob.send("/start")
+    await bob.press("La Desserte — halle centrale")
+    await bob.send("potimarron")
+    await bob.press("Potimarron")
+    await bob.press("1\xa0piece")
+    await bob.send("-1")
+    said = bob.last_message.text
+    assert "is not a number" not in said
+    assert "Type a number from 0 to 999 (0 takes it out of the basket)." in said
+    await bob.send("2,5")
+    assert "Potimarron is sold by 1\xa0piece: type a whole number of them" in (
+        bob.last_message.text
+    )
+    await bob.send("2")
+    assert "Potimarron: 2\xa0pieces in your basket." in bob.last_message.text
+    assert await _held(session, shop.id, "COU-POT") == 2

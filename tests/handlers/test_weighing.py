@@ -117,6 +117,8 @@ async def test_a_chicken_sold_at_an_estimate_weighed_by_message(app, sandbox, se
     closing = jeanne.last_message.text
     assert f"est définitive : ≈ 25,60{NBSP}€" in closing
     assert "vous recevrez alors le montant définitif" in closing
+    assert f"💶 À payer au retrait : ≈ 25,60{NBSP}€." in closing
+    assert "💶 To pay at pickup: ≈ €17.10." in paul.last_message.text
 
     marie = await producer_user(sandbox, session, farm["producer"])
     jeanne_before = len(jeanne.messages)
@@ -238,3 +240,32 @@ async def test_a_producer_weighs_only_their_lines_and_skips(app, sandbox, sessio
     # A consumer who is no producer cannot weigh: "poulet Jeanne 1,8" is a search for them.
     await jeanne.send("/pesees")
     assert "réservée à l’équipe" in jeanne.last_message.text
+
+
+async def test_a_weight_far_from_the_estimate_or_negative_is_refused(
+    app, sandbox, session, farm, clock
+):
+    """A typo ("500" for 1,82 kg, "-1", "18,2") never becomes a receipt: the producer is told
+    what weight the line can have, and the consumer hears nothing until a plausible one."""
+    jeanne = await consumer(sandbox, session, "Jeanne", "Martin", farm["central"])
+    await order_chicken(jeanne)
+    await cycle_run.close_and_dispatch(app, farm["cycle"].id)
+    marie = await producer_user(sandbox, session, farm["producer"])
+    jeanne_before = len(jeanne.messages)
+    for typo in ("poulet Jeanne 500", "poulet Jeanne 18,2", "poulet Jeanne 0,2"):
+        await marie.send(typo)
+        said = marie.last_message.text
+        assert "ne semble pas juste" in said, said
+        assert f"entre 0,36 et 9{NBSP}kg" in said, said
+    await marie.send("poulet Jeanne -1")
+    assert "Ce poids n’est pas possible pour Poulet fermier" in marie.last_message.text
+    await marie.send("/pesees")
+    await marie.send("-1,8")
+    assert "Ce poids n’est pas possible" in marie.last_message.text
+    await marie.send("180")
+    assert "ne semble pas juste" in marie.last_message.text
+    assert len(jeanne.messages) == jeanne_before
+    await marie.send("1,82")
+    assert f"1,82{NBSP}kg → 17,29{NBSP}€" in marie.last_message.text
+    assert f"Total : 17,29{NBSP}€" in jeanne.last_message.text
+    await check_invariants(session)
