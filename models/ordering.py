@@ -711,6 +711,19 @@ async def order_history(session: AsyncSession, member: Member, limit: int = 20) 
     return list(orders)
 
 
+async def count_past_orders(session: AsyncSession, member: Member, at_most: int) -> int:
+    """How many orders :func:`order_history` lists for the member, counted up to ``at_most``
+    (one statement, nothing loaded)."""
+    listed = (
+        select(Order.id)
+        .join(Cycle, Order.cycle_id == Cycle.id)
+        .where(Order.member_id == member.id, Order.status.in_(PAST_STATUSES))
+        .limit(at_most)
+        .subquery()
+    )
+    return int(await session.scalar(select(func.count()).select_from(listed)) or 0)
+
+
 async def order_of_member(session: AsyncSession, member: Member, order_id: int) -> Order:
     """One of the member's own orders; someone else's answers :class:`StaleAction`."""
     owner = await session.scalar(select(Order.member_id).where(Order.id == order_id))
