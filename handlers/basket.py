@@ -66,10 +66,10 @@ from models.ordering import (
     ReorderReport,
     add_to_basket,
     confirm_order,
+    count_past_orders,
     current_basket,
     empty_basket,
     line_quantity,
-    order_history,
     reorder_last,
     reorder_order,
     set_quantity,
@@ -495,7 +495,7 @@ async def confirm(
     text, keyboard = summary_text(context, cycle, order), None
     if (
         context.member.phone is None
-        and len(await order_history(context.session, context.member, 2)) == 1
+        and await count_past_orders(context.session, context.member, 2) == 1
     ):
         # The first order: once, the offer to be found at the counter comes with it.
         text, keyboard = f"{text}\n\n{offer_text()}", phone_keyboard()

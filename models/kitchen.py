@@ -64,7 +64,10 @@ async def recipes(
         RecipeIngredient.dish_id, RecipeIngredient.ingredient_id, RecipeIngredient.quantity
     ).order_by(RecipeIngredient.dish_id, RecipeIngredient.ingredient_id)
     if dish_ids is not None:
-        query = query.where(RecipeIngredient.dish_id.in_(list(dish_ids)))
+        wanted = list(dish_ids)
+        if not wanted:  # no dish asked about: no statement
+            return {}
+        query = query.where(RecipeIngredient.dish_id.in_(wanted))
     found: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
     for dish_id, ingredient_id, quantity in await session.execute(query):
         found[int(dish_id)].append((int(ingredient_id), quantity))
@@ -153,10 +156,13 @@ async def ingredients_of(
 ) -> dict[int, tuple[tuple[str, str], ...]]:
     """Each dish's ingredients as a card names them: (product name, producer name), in the
     recipe's order."""
+    wanted = list(dish_ids)
+    if not wanted:  # no dish asked about: no statement
+        return {}
     rows = await session.execute(
         select(RecipeIngredient.dish_id, Product)
         .join(Product, RecipeIngredient.ingredient_id == Product.id)
-        .where(RecipeIngredient.dish_id.in_(list(dish_ids)))
+        .where(RecipeIngredient.dish_id.in_(wanted))
         .options(joinedload(Product.producer))
         .order_by(RecipeIngredient.dish_id, RecipeIngredient.id)
     )

@@ -191,7 +191,11 @@ Stock = tuple[Decimal, Decimal]
 
 
 async def _reserve(
-    session: AsyncSession, offer: Offer, wanted: Decimal, held: Decimal = Decimal(0)
+    session: AsyncSession,
+    offer: Offer,
+    wanted: Decimal,
+    held: Decimal = Decimal(0),
+    dish: kitchen.Recipe | None = None,
 ) -> tuple[Decimal, Stock | None, Decimal | None]:
     """Reserve up to ``wanted`` of ``offer`` atomically, for a member who holds ``held`` of it.
 
@@ -201,11 +205,13 @@ async def _reserve(
     ingredients in the same conditional update (``models.kitchen``); its per-person maximum is
     held by the allowance read here. Returns what was reserved (maybe 0), the offer's stock
     right after it (``UPDATE … RETURNING``; None when nothing was reserved), and the maximum
-    when it is what held the reservation back (else None)."""
+    when it is what held the reservation back (else None). ``dish``: the product's recipe when
+    the caller already read it in this transaction."""
     step = offer.product.step
     maximum = offer.product.max_per_person
     cap = select(Product.max_per_person).where(Product.id == Offer.product_id).scalar_subquery()
-    dish = await kitchen.recipe(session, offer.product_id)
+    if dish is None:
+        dish = await kitchen.recipe(session, offer.product_id)
     amount, capped = _allowance(wanted, held, maximum, step)
     for _attempt in range(5):
         if amount <= 0:
@@ -260,13 +266,19 @@ def _allowance(
 
 
 async def _release(
-    session: AsyncSession, offer: Offer, amount: Decimal, held: Decimal
+    session: AsyncSession,
+    offer: Offer,
+    amount: Decimal,
+    held: Decimal,
+    dish: kitchen.Recipe | None = None,
 ) -> Stock | None:
     """Give ``amount`` of the ``held`` a line holds back to the offer (a dish gives its
-    ingredients back too); returns the offer's stock after it (None for 0)."""
+    ingredients back too); returns the offer's stock after it (None for 0). ``dish``: the
+    product's recipe when the caller already read it in this transaction."""
     if amount <= 0:
         return None
-    dish = await kitchen.recipe(session, offer.product_id)
+    if dish is None:
+        dish = await kitchen.recipe(session, offer.product_id)
     if dish:
         return await kitchen.move_dish(session, offer, dish, held, held - amount)
     released = await session.execute(
@@ -375,8 +387,13 @@ async def _change(
         if quantity > MAX_LINE_QUANTITY:
             raise InvalidQuantity(quantity=quantity, maximum=MAX_LINE_QUANTITY)
         granted, maximum = Decimal(0), None
+        # Read once: what the change moves and how the card is drawn after it (a product with
+        # no recipe is no dish, and needs no limit nor ingredients read).
+        dish = await kitchen.recipe(session, product_id)
         if quantity > current:
-            granted, left, maximum = await _reserve(session, offer, quantity - current, current)
+            granted, left, maximum = await _reserve(
+                session, offer, quantity - current, current, dish
+            )
             if granted == 0 and maximum is not None:
                 raise AboveMaximum(
                     product_id=product_id,
@@ -388,7 +405,7 @@ async def _change(
                 raise SoldOut(product_id=product_id, line_quantity=current)
             new_quantity = current + granted
         else:
-            left = await _release(session, offer, current - quantity, current)
+            left = await _release(session, offer, current - quantity, current, dish)
             new_quantity = quantity
         if order is not None:
             _put_line(order, offer, line, new_quantity)
@@ -396,7 +413,7 @@ async def _change(
             _check_still_above_minimum(order, minimum_cents)
             await hold_for_order(session, order, overdraft_cents)
         offered, ordered = left if left is not None else await _stock(session, offer.id)
-        limits = await kitchen.dish_limits(session, cycle.id, [product_id])
+        limits = await kitchen.dish_limits(session, cycle.id, [product_id]) if dish else {}
         names = await kitchen.ingredients_of(session, limits)
     view = OfferView(
         product=offer.product,
@@ -692,6 +709,19 @@ async def order_history(session: AsyncSession, member: Member, limit: int = 20) 
         .limit(limit)
     )
     return list(orders)
+
+
+async def count_past_orders(session: AsyncSession, member: Member, at_most: int) -> int:
+    """How many orders :func:`order_history` lists for the member, counted up to ``at_most``
+    (one statement, nothing loaded)."""
+    listed = (
+        select(Order.id)
+        .join(Cycle, Order.cycle_id == Cycle.id)
+        .where(Order.member_id == member.id, Order.status.in_(PAST_STATUSES))
+        .limit(at_most)
+        .subquery()
+    )
+    return int(await session.scalar(select(func.count()).select_from(listed)) or 0)
 
 
 async def order_of_member(session: AsyncSession, member: Member, order_id: int) -> Order:

@@ -140,6 +140,7 @@ async def test_reorder_copies_last_week_as_far_as_stock_allows(session, network,
     await ordering.add_to_basket(
         session, alice, cycle.id, products["TOM-CER"].id, Decimal(1), clock()
     )
+    assert await ordering.count_past_orders(session, alice, 2) == 0  # a basket is no order
     await ordering.confirm_order(session, alice, cycle.id, clock())
     cycle.state = CycleState.CLOSED
     week = timedelta(days=7)
@@ -165,6 +166,11 @@ async def test_reorder_copies_last_week_as_far_as_stock_allows(session, network,
     assert report.missing == [products["TOM-CER"].id]
     history = await ordering.order_history(session, alice)
     assert [order.cycle_id for order in history] == [cycle.id]
+    assert await ordering.count_past_orders(session, alice, 2) == 1
+    await ordering.confirm_order(session, alice, following.id, clock() + week)
+    assert len(await ordering.order_history(session, alice)) == 2
+    assert await ordering.count_past_orders(session, alice, 2) == 2
+    assert await ordering.count_past_orders(session, alice, 1) == 1
     await check_invariants(session)
 
 
@@ -203,6 +209,7 @@ async def test_reorder_is_one_unit_of_work(session, network, clock, monkeypatch)
         await ordering.add_to_basket(
             session, alice, cycle.id, products[sku].id, Decimal(quantity), clock()
         )
+    assert await ordering.count_past_orders(session, alice, 2) == 0  # a basket is no order
     await ordering.confirm_order(session, alice, cycle.id, clock())
     cycle.state = CycleState.CLOSED
     week = timedelta(days=7)
