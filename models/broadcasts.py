@@ -23,7 +23,7 @@ from models.cycle import Cycle, CycleState
 from models.errors import DomainError, NoOpenCycle, StaleAction
 from models.member import Member
 from models.network import network_of
-from models.order import Order, OrderStatus
+from models.order import CONFIRMED_STATUSES, Order, OrderStatus
 from models.outbox import (
     Kind,
     OutboxMessage,
@@ -40,7 +40,7 @@ from models.unit_of_work import unit_of_work
 MAX_TEXT_LENGTH = 3500
 """Room left under Telegram's 4,096 characters for the header the sender adds."""
 
-ORDERED_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+ORDERED_STATUSES = CONFIRMED_STATUSES
 
 
 class Audience(enum.StrEnum):

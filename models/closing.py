@@ -20,14 +20,14 @@ from models import kitchen
 from models.cycle import CycleState, Offer
 from models.cycles import lock_cycle
 from models.errors import StaleAction
-from models.order import Order, OrderLine, OrderStatus
+from models.order import CONFIRMED_STATUSES, Order, OrderLine, OrderStatus
 from models.payments import debit_held_orders
 from models.pickup_point import PickupPoint
 from models.producer import Producer, Product
 from models.unit_of_work import unit_of_work
 
 # Orders that count in a closed cycle (collected and no-show ones were confirmed too).
-COUNTED_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+COUNTED_STATUSES = CONFIRMED_STATUSES
 
 
 @dataclass(frozen=True)

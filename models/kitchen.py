@@ -29,7 +29,7 @@ from sqlalchemy.orm import joinedload
 
 from models.base import Quantity, normalize_quantity
 from models.cycle import Offer
-from models.order import Order, OrderLine, OrderStatus
+from models.order import CONFIRMED_STATUSES, Order, OrderLine, OrderStatus
 from models.producer import Product
 from models.recipe import RecipeIngredient
 
@@ -37,7 +37,7 @@ Recipe = tuple[tuple[int, Decimal], ...]
 """A dish's ingredients: (ingredient product id, quantity per sale unit of the dish)."""
 
 _THOUSANDTH = Decimal("0.001")
-SOLD_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+SOLD_STATUSES = CONFIRMED_STATUSES
 
 
 def draw(quantity: Decimal, per_unit: Decimal) -> Decimal:

@@ -30,6 +30,11 @@ class OrderStatus(enum.StrEnum):
     NO_SHOW = "no_show"
 
 
+CONFIRMED_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+"""An order that was confirmed, whatever became of it at pickup: it is sold, counted by the
+close and the reports, on the pickup list, and owes its amount."""
+
+
 class Order(NetworkScoped, Base):
     """One consumer's order in one cycle; ``total_cents`` is the sum of its lines."""
 

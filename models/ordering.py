@@ -47,14 +47,14 @@ from models.errors import (
     StaleAction,
 )
 from models.member import Member
-from models.order import Order, OrderLine, OrderStatus
+from models.order import CONFIRMED_STATUSES, Order, OrderLine, OrderStatus
 from models.payments import hold_for_order
 from models.producer import Product
 from models.unit_of_work import unit_of_work
 
 MAX_LINE_QUANTITY = Decimal(999)
 LIVE_STATUSES = (OrderStatus.BASKET, OrderStatus.CONFIRMED)
-PAST_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+PAST_STATUSES = CONFIRMED_STATUSES
 
 
 @dataclass(frozen=True)

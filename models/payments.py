@@ -43,7 +43,7 @@ from models.errors import (
 )
 from models.member import Member
 from models.network import network_of
-from models.order import Order, OrderStatus
+from models.order import CONFIRMED_STATUSES, Order, OrderStatus
 from models.payment import (
     COUNTER_METHODS,
     Balance,
@@ -56,7 +56,7 @@ from models.payment import (
 from models.text import fold
 from models.unit_of_work import unit_of_work
 
-OWING_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+OWING_STATUSES = CONFIRMED_STATUSES
 """Orders of a closed cycle that are owed: confirmed (collected or not)."""
 MAX_CREDIT_CENTS = 10_000_00
 """The largest single credit an admin may record (10 000 €): a typo guard."""
@@ -388,7 +388,9 @@ async def find_members(session: AsyncSession, query: str, limit: int = 10) -> li
 # -- at pickup --------------------------------------------------------------------------------
 
 
-async def _lock_pickup_order(session: AsyncSession, order_id: int) -> Order:
+async def lock_pickup_order(session: AsyncSession, order_id: int) -> Order:
+    """The order on a pickup list, locked for the check-in (row lock, fresh values), while its
+    cycle is being picked up (closed); :class:`StaleAction` otherwise."""
     order = await session.scalar(
         select(Order)
         .where(Order.id == order_id)
@@ -412,7 +414,7 @@ async def pay_at_pickup(
     if method not in COUNTER_METHODS:
         raise StaleAction(order_id=order_id, method=method.value)
     async with unit_of_work(session):
-        order = await _lock_pickup_order(session, order_id)
+        order = await lock_pickup_order(session, order_id)
         amount = order.to_pay_cents
         if amount > 0:
             session.add(

@@ -20,12 +20,12 @@ from models.catalog import search_form
 from models.cycle import Cycle, CycleState
 from models.cycles import lock_cycle
 from models.errors import StaleAction
-from models.order import Order, OrderLine, OrderStatus
-from models.payments import cancel_counter_payments
+from models.order import CONFIRMED_STATUSES, Order, OrderLine, OrderStatus
+from models.payments import cancel_counter_payments, lock_pickup_order
 from models.pickup_point import PickupPoint
 from models.unit_of_work import unit_of_work
 
-ON_THE_LIST = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+ON_THE_LIST = CONFIRMED_STATUSES
 
 if TYPE_CHECKING:
     from models.exports import ExportLine
@@ -179,17 +179,7 @@ async def toggle_collected(
     Only while its cycle is being picked up (closed); otherwise :class:`StaleAction`.
     """
     async with unit_of_work(session):
-        order = await session.scalar(
-            select(Order)
-            .where(Order.id == order_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        if order is None or order.status not in ON_THE_LIST:
-            raise StaleAction(order_id=order_id)
-        cycle = await session.get(Cycle, order.cycle_id, populate_existing=True)
-        if cycle is None or cycle.state != CycleState.CLOSED:
-            raise StaleAction(order_id=order_id)
+        order = await lock_pickup_order(session, order_id)
         if order.status == OrderStatus.COLLECTED:
             order.status = OrderStatus.CONFIRMED
             await cancel_counter_payments(session, order, None, now or order.updated_at)

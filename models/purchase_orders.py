@@ -19,12 +19,12 @@ from models.base import Quantity
 from models.cycle import Cycle
 from models.errors import StaleAction
 from models.kitchen import production_sheets
-from models.order import Order, OrderLine, OrderStatus
+from models.order import CONFIRMED_STATUSES, Order, OrderLine
 from models.ordering import line_total
 from models.pickup_point import PickupPoint
 from models.producer import Producer, Product
 
-ORDERED_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+ORDERED_STATUSES = CONFIRMED_STATUSES
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.cycle import Cycle, CycleState, Offer
 from models.errors import NoOpenCycle, StaleAction
-from models.order import Order, OrderLine, OrderStatus
+from models.order import CONFIRMED_STATUSES, Order, OrderLine
 from models.pickup_point import PickupPoint
 from models.producer import Producer, Product
 
-SOLD_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+SOLD_STATUSES = CONFIRMED_STATUSES
 REPORTED_STATES = (CycleState.OPEN, CycleState.CLOSED, CycleState.DELIVERED)
 # Cycles are weekly but their day may move (a bank holiday): "the cycle a year before" is the
 # one that opened within this margin of exactly 364 days earlier.

@@ -31,13 +31,13 @@ from models.amounts import line_is_estimate
 from models.cycle import Cycle, CycleState
 from models.errors import DomainError, StaleAction
 from models.member import Member
-from models.order import Order, OrderLine, OrderStatus
+from models.order import CONFIRMED_STATUSES, Order, OrderLine
 from models.producer import Producer, Product
 from models.producer_account import Payout, Refund
 from models.text import fold
 from models.unit_of_work import unit_of_work
 
-COUNTED = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+COUNTED = CONFIRMED_STATUSES
 """Orders the producer delivered for (a no-show's goods were brought all the same)."""
 SETTLED_CYCLES = (CycleState.CLOSED, CycleState.DELIVERED)
 

@@ -30,7 +30,7 @@ from models.cycles import lock_cycle
 from models.errors import DomainError, StaleAction
 from models.member import Member
 from models.members import await_input, awaited, stop_awaiting
-from models.order import Order, OrderLine, OrderStatus
+from models.order import CONFIRMED_STATUSES, Order, OrderLine
 from models.outbox import Kind, Part, add_messages
 from models.payments import settle_final_amount
 from models.producer import Product
@@ -39,7 +39,7 @@ from models.unit_of_work import unit_of_work
 
 WEIGHABLE = (CycleState.CLOSED, CycleState.DELIVERED)
 """A line is weighed once its cycle closed, before or after the pickup."""
-ON_THE_LIST = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.NO_SHOW)
+ON_THE_LIST = CONFIRMED_STATUSES
 MAX_WEIGHT_KG = Decimal(999)
 """The heaviest line a weight may give (a typo guard: 1820 typed for 1,820 kg is refused)."""
 MAX_LINE_CENTS = 2**31 - 1
