@@ -106,11 +106,10 @@ async def render_category(
     update: Update, context: DesserteContext, cycle: Cycle, index: int, page: int
 ) -> None:
     """Show page ``page`` of the ``index``-th category (back to the list if it vanished)."""
-    counts = await catalog.categories(context.session, cycle.id)
-    if not 0 <= index < len(counts):
+    name = await catalog.category_name(context.session, cycle.id, index)
+    if name is None:
         await show_categories(update, context)
         return
-    name = counts[index].name
     result = await catalog.category_page(context.session, cycle.id, name, page, PER_PAGE)
     lines = [
         _("<b>{category}</b> — page {page}/{pages}").format(

@@ -16,7 +16,7 @@ from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from models import kitchen
+from models import catalog_cache, kitchen
 from models.cycle import Offer
 from models.errors import StaleAction
 from models.producer import Producer, Product
@@ -123,8 +123,19 @@ async def with_dish_limits(
     ]
 
 
+async def _cached(session: AsyncSession, cycle_id: int) -> catalog_cache.Week | None:
+    """The cached week when it is this cycle's (:mod:`models.catalog_cache`), else None."""
+    week = await catalog_cache.week(session)
+    if week is None or week.cycle is None or week.cycle.id != cycle_id:
+        return None
+    return week
+
+
 async def categories(session: AsyncSession, cycle_id: int) -> list[CategoryCount]:
     """The cycle's categories, in the network's order, with their available product counts."""
+    week = await _cached(session, cycle_id)
+    if week is not None:
+        return await _cached_categories(session, cycle_id, week)
     available = case((Offer.ordered < Offer.offered, 1), else_=0)
     rows = await session.execute(
         select(Product.category, func.sum(available))
@@ -152,16 +163,50 @@ async def categories(session: AsyncSession, cycle_id: int) -> list[CategoryCount
     return [CategoryCount(name, counts[name]) for name in sorted(counts, key=_category_key)]
 
 
+async def _cached_categories(
+    session: AsyncSession, cycle_id: int, week: catalog_cache.Week
+) -> list[CategoryCount]:
+    """:func:`categories` from the cached products: one statement, the sold-out ones."""
+    sold_out = set(
+        await session.scalars(
+            select(Offer.product_id).where(
+                Offer.cycle_id == cycle_id, Offer.offered > 0, Offer.ordered >= Offer.offered
+            )
+        )
+    )
+    counts: dict[str, int] = {}
+    for product_id, product in week.products.items():
+        counts[product.category] = counts.get(product.category, 0) + (product_id not in sold_out)
+    dishes = [d for d in week.dishes if d not in sold_out]
+    if dishes:
+        for dish_id, limit in (await kitchen.dish_limits(session, cycle_id, dishes)).items():
+            if limit <= 0:
+                counts[week.products[dish_id].category] -= 1
+    return [CategoryCount(name, counts[name]) for name in sorted(counts, key=_category_key)]
+
+
+async def category_name(session: AsyncSession, cycle_id: int, index: int) -> str | None:
+    """The name of the cycle's ``index``-th category (in :func:`categories`' order), or None
+    when there is no such category any more."""
+    week = await _cached(session, cycle_id)
+    if week is None:
+        names = [c.name for c in await categories(session, cycle_id)]
+    else:
+        names = sorted({p.category for p in week.products.values()}, key=_category_key)
+    return names[index] if 0 <= index < len(names) else None
+
+
 async def category_page(
     session: AsyncSession, cycle_id: int, category: str, page: int, per_page: int = 8
 ) -> Page:
     """Page ``page`` (0-based, clamped) of a category: available products by name, sold out last.
 
-    The order is decided on narrow rows (id, name, stock) and only the page's products are
-    loaded as objects (with their producers)."""
-    rows = await session.execute(
-        select(Product.id, Product.name, Offer.offered, Offer.ordered)
-        .join(Offer, Offer.product_id == Product.id)
+    The order is decided on narrow rows (id, stock) and only the page's products are
+    loaded as objects (with their producers), or taken from the cached week."""
+    week = await _cached(session, cycle_id)
+    query = (
+        select(Offer.product_id, Offer.offered, Offer.ordered)
+        .join(Product, Offer.product_id == Product.id)
         .where(
             Offer.cycle_id == cycle_id,
             Offer.offered > 0,
@@ -169,24 +214,60 @@ async def category_page(
             Product.category == category,
         )
     )
-    ordered_rows = sorted(rows, key=lambda r: (r.ordered >= r.offered, search_form(r.name)))
+    if week is None:
+        query = query.add_columns(Product.name)
+    rows = (await session.execute(query)).all()
+    if week is None:
+        names = {r.product_id: r.name for r in rows}
+    else:
+        products = week.products
+        names = {
+            r.product_id: products[r.product_id].name for r in rows if r.product_id in products
+        }
+        rows = [r for r in rows if r.product_id in names]
+    ordered_rows = sorted(
+        rows, key=lambda r: (r.ordered >= r.offered, search_form(names[r.product_id]))
+    )
     count = max(1, -(-len(ordered_rows) // per_page))
     page = min(max(page, 0), count - 1)
     shown = ordered_rows[page * per_page : (page + 1) * per_page]
-    products = {
+    if week is not None:
+        items = [OfferView(week.products[r.product_id], r.offered, r.ordered) for r in shown]
+        if not week.dishes.intersection(r.product_id for r in shown):
+            return Page(items, page, count, len(ordered_rows))
+        return Page(
+            await with_dish_limits(session, cycle_id, items), page, count, len(ordered_rows)
+        )
+    loaded = {
         p.id: p
         for p in await session.scalars(
             select(Product)
-            .where(Product.id.in_([r.id for r in shown]))
+            .where(Product.id.in_([r.product_id for r in shown]))
             .options(joinedload(Product.producer))
         )
     }
-    items = [OfferView(products[r.id], r.offered, r.ordered) for r in shown]
+    items = [OfferView(loaded[r.product_id], r.offered, r.ordered) for r in shown]
     return Page(await with_dish_limits(session, cycle_id, items), page, count, len(ordered_rows))
 
 
 async def offer_view(session: AsyncSession, cycle_id: int, product_id: int) -> OfferView | None:
     """One product's offer in the cycle, or None when it is not offered (stale button)."""
+    week = await _cached(session, cycle_id)
+    product = week.products.get(product_id) if week is not None else None
+    if week is not None and product is not None:
+        stock = (
+            await session.execute(
+                select(Offer.offered, Offer.ordered).where(
+                    Offer.cycle_id == cycle_id, Offer.product_id == product_id
+                )
+            )
+        ).first()
+        if stock is None:
+            return None
+        view = OfferView(product=product, offered=stock.offered, ordered=stock.ordered)
+        if product_id not in week.dishes:
+            return view
+        return (await with_dish_limits(session, cycle_id, [view]))[0]
     row = (
         await session.execute(
             select(Offer.offered, Offer.ordered, Product)

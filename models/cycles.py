@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models import catalog_cache
 from models.cycle import Cycle, CycleState, Offer
 from models.errors import StaleAction
 from models.producer import Product
@@ -34,7 +35,11 @@ async def lock_cycle(session: AsyncSession, cycle_id: int, *, shared: bool = Fal
 
 
 async def open_cycle(session: AsyncSession) -> Cycle | None:
-    """The cycle currently open for orders, if any."""
+    """The cycle currently open for orders, if any (from :mod:`models.catalog_cache` when the
+    session read the network's catalog version: no statement)."""
+    known, cached = await catalog_cache.open_cycle(session)
+    if known:
+        return cached
     result: Cycle | None = await session.scalar(
         select(Cycle).where(Cycle.state == CycleState.OPEN).order_by(Cycle.opens_at.desc()).limit(1)
     )

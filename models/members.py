@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from models import catalog_cache
 from models.member import Member
 from models.unit_of_work import unit_of_work
 
@@ -25,11 +26,19 @@ def admin_condition(admin_ids: Collection[int]) -> ColumnElement[bool]:
 
 
 async def _find(session: AsyncSession, telegram_id: int) -> Member | None:
-    member: Member | None = await session.scalar(
-        select(Member)
-        .where(Member.telegram_id == telegram_id)
-        .options(joinedload(Member.pickup_point), joinedload(Member.producer))
-    )
+    """The member, and with it (same statement) the network's catalog version, which the
+    session remembers (:mod:`models.catalog_cache`)."""
+    row = (
+        await session.execute(
+            select(Member, catalog_cache.version_column())
+            .where(Member.telegram_id == telegram_id)
+            .options(joinedload(Member.pickup_point), joinedload(Member.producer))
+        )
+    ).first()
+    if row is None:
+        return None
+    member, version = row
+    catalog_cache.remember_version(session, version)
     return member
 
 

@@ -10,10 +10,11 @@ A session opened with ``network_id=ALL_NETWORKS`` (the operator's commands) sees
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, event
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, event
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -34,6 +35,11 @@ ALL_NETWORKS = 0
 NETWORK_KEY = "network_id"
 
 
+def new_catalog_version() -> int:
+    """A fresh ``Network.catalog_version``: a random positive 62-bit number."""
+    return random.getrandbits(62) + 1
+
+
 class Network(Base):
     """A food network: its name, its bot and the settings it sets apart from the deployment's."""
 
@@ -49,6 +55,8 @@ class Network(Base):
     """Settings of this network that differ from the deployment's (``timezone``, ``admin_ids``,
     ``cycle_opens``…), by their names in :class:`bot.settings.Settings`."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    catalog_version: Mapped[int] = mapped_column(BigInteger, default=new_catalog_version)
+    """Drawn anew by every change to the network's catalog (:mod:`models.catalog_cache`)."""
 
 
 class NetworkScoped:
