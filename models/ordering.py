@@ -50,6 +50,7 @@ from models.member import Member
 from models.order import CONFIRMED_STATUSES, Order, OrderLine, OrderStatus
 from models.payments import hold_for_order
 from models.producer import Product
+from models.recipe import RecipeIngredient
 from models.unit_of_work import unit_of_work
 
 MAX_LINE_QUANTITY = Decimal(999)
@@ -175,15 +176,29 @@ async def _order_for(
     return order
 
 
-async def _offer(session: AsyncSession, cycle: Cycle, product_id: int) -> Offer:
-    offer = await session.scalar(
-        select(Offer)
-        .where(Offer.cycle_id == cycle.id, Offer.product_id == product_id)
-        .options(joinedload(Offer.product).joinedload(Product.producer))
+async def _offer(session: AsyncSession, cycle: Cycle, product_id: int) -> tuple[Offer, bool]:
+    """The product's offer in the cycle (with its product and producer), and whether the
+    product is a dish (it has a recipe), read in the same statement."""
+    is_dish = (
+        select(RecipeIngredient.dish_id)
+        .where(RecipeIngredient.dish_id == Offer.product_id)
+        .exists()
     )
-    if offer is None or not offer.product.active:
+    row = (
+        await session.execute(
+            select(Offer, is_dish)
+            .where(Offer.cycle_id == cycle.id, Offer.product_id == product_id)
+            .options(joinedload(Offer.product).joinedload(Product.producer))
+        )
+    ).first()
+    if row is None or not row[0].product.active:
         raise StaleAction(product_id=product_id)
-    return offer
+    return row[0], bool(row[1])
+
+
+async def _recipe(session: AsyncSession, product_id: int, is_dish: bool) -> kitchen.Recipe:
+    """The product's recipe (no statement when :func:`_offer` found it is no dish)."""
+    return await kitchen.recipe(session, product_id) if is_dish else ()
 
 
 Stock = tuple[Decimal, Decimal]
@@ -371,7 +386,7 @@ async def _change(
 ) -> Reservation:
     async with unit_of_work(session):
         cycle = await lock_open_cycle(session, cycle_id)
-        offer = await _offer(session, cycle, product_id)
+        offer, is_dish = await _offer(session, cycle, product_id)
         step = offer.product.step
         if delta is not None:
             check_quantity(delta, step)
@@ -389,7 +404,7 @@ async def _change(
         granted, maximum = Decimal(0), None
         # Read once: what the change moves and how the card is drawn after it (a product with
         # no recipe is no dish, and needs no limit nor ingredients read).
-        dish = await kitchen.recipe(session, product_id)
+        dish = await _recipe(session, product_id, is_dish)
         if quantity > current:
             granted, left, maximum = await _reserve(
                 session, offer, quantity - current, current, dish
@@ -665,7 +680,7 @@ async def _copy_order(
         order: Order | None = None
         for product_id, asked in wanted:
             try:
-                offer = await _offer(session, cycle, product_id)
+                offer, is_dish = await _offer(session, cycle, product_id)
             except StaleAction:
                 report.missing.append(product_id)
                 continue
@@ -679,7 +694,9 @@ async def _copy_order(
             current = line.quantity if line is not None else Decimal(0)
             room = floor_to_step(MAX_LINE_QUANTITY - current, offer.product.step)
             requested = min(quantity, room)
-            granted, left, _maximum = await _reserve(session, offer, requested, current)
+            granted, left, _maximum = await _reserve(
+                session, offer, requested, current, await _recipe(session, product_id, is_dish)
+            )
             if granted == 0 or left is None:
                 report.missing.append(product_id)
                 continue

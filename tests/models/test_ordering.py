@@ -231,11 +231,11 @@ async def test_reorder_is_one_unit_of_work(session, network, clock, monkeypatch)
     real_reserve = ordering._reserve
     calls = []
 
-    async def reserve_then_fail(session, offer, wanted, held):
+    async def reserve_then_fail(session, offer, wanted, held, *recipe):
         calls.append(offer.id)
         if len(calls) == 2:
             raise RuntimeError("the database went away")
-        return await real_reserve(session, offer, wanted, held)
+        return await real_reserve(session, offer, wanted, held, *recipe)
 
     monkeypatch.setattr(ordering, "_reserve", reserve_then_fail)
     with pytest.raises(RuntimeError):
