@@ -88,8 +88,8 @@ async def order_lines(
     """The cycle's confirmed order lines (optionally one point's), by point, consumer, producer
     and product.
 
-    Three narrow queries — the orders' consumers and points, the products' names and producers,
-    then the bare lines — joined here by id: each name is read once per order or product, not
+    Three narrow queries — the orders' consumers and points, the names and producers of the
+    network's products, then the bare lines — joined here by id: each name is read once per order or product, not
     once per line. They run as Core statements on the session's connection (plain rows, none of
     the ORM's per-row work), and each line's row is dropped as soon as its :class:`ExportLine`
     is made, which halves what the garbage collector walks. The lines query decides which lines
@@ -125,9 +125,12 @@ async def _read_lines(
     sold_ids = select(Order.id).where(sold)
     connection = await session.connection()
     orders = await _order_names(connection, sold)
+    # The cycle's network's whole catalogue (a few hundred rows): no pass over the lines to
+    # find which products they hold.
     products = await _product_names(
         connection,
-        Product.id.in_(select(OrderLine.product_id).where(OrderLine.order_id.in_(sold_ids))),
+        Product.network_id
+        == select(Cycle.network_id).where(Cycle.id == cycle_id).scalar_subquery(),
     )
     line_rows = await connection.execute(
         select(
