@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import kitchen
 from models.cycle import CycleState, Offer
 from models.cycles import lock_cycle
 from models.errors import StaleAction
+from models.network import ALL_NETWORKS, network_of
 from models.order import CONFIRMED_STATUSES, Order, OrderLine, OrderStatus
 from models.payments import debit_held_orders
 from models.pickup_point import PickupPoint
@@ -120,9 +121,18 @@ async def cycle_summary(
     """The cycle's confirmed orders in figures (so far, when it is still open).
 
     Two aggregations: the lines per producer, and the orders per pickup point (abandoned
-    baskets counted alongside); the cycle's totals are their sums.
+    baskets counted alongside); the cycle's totals are their sums. They run as Core statements
+    on the session's connection, scoped to the session's network on the orders alone: the ORM's
+    criteria on every joined table (``order_line.network_id`` among them) made PostgreSQL,
+    before its statistics caught up with a week's orders, join each order to every line of the
+    network.
     """
     counted = Order.status.in_(COUNTED_STATUSES)
+    scoped = Order.cycle_id == cycle_id
+    network_id = network_of(session)
+    if network_id != ALL_NETWORKS:
+        scoped = and_(scoped, Order.network_id == network_id)
+    connection = await session.connection()
     # Summed per producer id, then named: a name is joined to its producer's row, not to each line.
     per_producer = (
         select(
@@ -133,12 +143,12 @@ async def cycle_summary(
         .select_from(OrderLine)
         .join(Order, OrderLine.order_id == Order.id)
         .join(Product, OrderLine.product_id == Product.id)
-        .where(Order.cycle_id == cycle_id, counted)
+        .where(scoped, counted)
         .group_by(Product.producer_id)
         .subquery()
     )
     producer_rows = (
-        await session.execute(
+        await connection.execute(
             select(
                 Producer.id,
                 Producer.name,
@@ -150,7 +160,7 @@ async def cycle_summary(
         )
     ).all()
     point_rows = (
-        await session.execute(
+        await connection.execute(
             select(
                 Order.pickup_point_id,
                 PickupPoint.name,
@@ -160,10 +170,7 @@ async def cycle_summary(
             )
             .select_from(Order)
             .outerjoin(PickupPoint, Order.pickup_point_id == PickupPoint.id)
-            .where(
-                Order.cycle_id == cycle_id,
-                Order.status.in_((*COUNTED_STATUSES, OrderStatus.ABANDONED)),
-            )
+            .where(scoped, Order.status.in_((*COUNTED_STATUSES, OrderStatus.ABANDONED)))
             .group_by(Order.pickup_point_id, PickupPoint.name)
             .order_by(PickupPoint.name)
         )

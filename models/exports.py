@@ -9,9 +9,10 @@ their lines and total.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import BigInteger, ColumnElement, Row, and_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -22,7 +23,7 @@ from models.cycle import Cycle
 from models.errors import StaleAction
 from models.member import Member
 from models.order import Order, OrderLine, OrderStatus
-from models.pickup_day import PickupList, pickup_list
+from models.pickup_day import PickupEntry, PickupList
 from models.pickup_point import PickupPoint
 from models.producer import Producer, Product
 from models.reports import SOLD_STATUSES
@@ -87,23 +88,49 @@ async def order_lines(
     """The cycle's confirmed order lines (optionally one point's), by point, consumer, producer
     and product.
 
-    Three narrow queries — the orders' consumers and points, the products' names and producers,
-    then the bare lines — joined here by id: each name is read once per order or product, not
+    Three narrow queries — the orders' consumers and points, the names and producers of the
+    network's products, then the bare lines — joined here by id: each name is read once per order or product, not
     once per line. They run as Core statements on the session's connection (plain rows, none of
     the ORM's per-row work), and each line's row is dropped as soon as its :class:`ExportLine`
     is made, which halves what the garbage collector walks. The lines query decides which lines
     there are: an order confirmed or changed meanwhile (PostgreSQL reads each statement afresh)
     has its names read afterwards.
     """
+    lines, _orders = await _read_lines(session, cycle_id, point_id)
+    return lines
+
+
+class _OrderRow(NamedTuple):
+    """What the exports read of one order (one row of :func:`_order_names`)."""
+
+    consumer: str
+    point: str
+    slug: str
+    status: OrderStatus
+    confirmed_at: datetime | None
+    point_id: int | None
+    sort_name: str
+    phone: str | None
+    total_cents: int
+    paid_cents: int
+
+
+async def _read_lines(
+    session: AsyncSession, cycle_id: int, point_id: int | None
+) -> tuple[list[ExportLine], dict[int, _OrderRow]]:
+    """:func:`order_lines`, with what was read of their orders (by order id); commits."""
     sold = and_(Order.cycle_id == cycle_id, Order.status.in_(SOLD_STATUSES))
     if point_id is not None:
         sold = and_(sold, Order.pickup_point_id == point_id)
     sold_ids = select(Order.id).where(sold)
     connection = await session.connection()
     orders = await _order_names(connection, sold)
+    # The cycle's network's whole catalogue (a few hundred rows): no pass over the lines to
+    # find which products they hold.
     products = await _product_names(
         connection,
-        Product.id.in_(select(OrderLine.product_id).where(OrderLine.order_id.in_(sold_ids))),
+        Product.network_id
+        == select(Cycle.network_id).where(Cycle.id == cycle_id).scalar_subquery(),
     )
     line_rows = await connection.execute(
         select(
@@ -127,7 +154,7 @@ async def order_lines(
         if names is None or product is None:
             late.append(row)
             continue
-        consumer, point, slug, status, confirmed_at = names
+        consumer, point, slug, status, confirmed_at = names[:5]
         producer, name, sku, unit = product
         quantity = quantities.get(thousandths)
         if quantity is None:
@@ -156,7 +183,7 @@ async def order_lines(
         orders |= await _order_names(connection, Order.id.in_({row[0] for row in late}))
         products |= await _product_names(connection, Product.id.in_({row[1] for row in late}))
         for order_id, product_id, thousandths, unit_price, total, late_kg, late_g in late:
-            consumer, point, slug, status, confirmed_at = orders[order_id]
+            consumer, point, slug, status, confirmed_at = orders[order_id][:5]
             producer, name, sku, unit = products[product_id]
             lines.append(
                 ExportLine(
@@ -200,14 +227,14 @@ async def order_lines(
         )
     }
     lines.sort(key=lambda line: order_rank[line.order_id] + product_rank[line.sku])
-    return lines
+    return lines, orders
 
 
 async def _order_names(
     connection: AsyncConnection, where: ColumnElement[bool]
-) -> dict[int, tuple[str, str, str, OrderStatus, datetime | None]]:
-    """Order id → (consumer, pickup point, point slug, status, first confirmed), for the
-    orders ``where`` selects."""
+) -> dict[int, _OrderRow]:
+    """Order id → its consumer, pickup point, status, amounts…, for the orders ``where``
+    selects."""
     rows = await connection.execute(
         select(
             Order.id,
@@ -217,20 +244,29 @@ async def _order_names(
             PickupPoint.slug,
             Order.status,
             Order.confirmed_at,
+            Order.pickup_point_id,
+            Member.phone,
+            Order.total_cents,
+            Order.paid_cents,
         )
         .join(Member, Order.member_id == Member.id)
         .outerjoin(PickupPoint, Order.pickup_point_id == PickupPoint.id)
         .where(where)
     )
     return {
-        order_id: (
+        order_id: _OrderRow(
             " ".join(part for part in (first, last) if part),
             point or "",
             slug or "",
             status,
             confirmed_at,
+            point_id,
+            last or first,
+            phone,
+            total,
+            paid,
         )
-        for order_id, first, last, point, slug, status, confirmed_at in rows
+        for order_id, first, last, point, slug, status, confirmed_at, point_id, phone, total, paid in rows
     }
 
 
@@ -270,11 +306,14 @@ async def pickup_lists(
     session: AsyncSession, cycle: Cycle, point_slug: str | None = None
 ) -> list[PickupList]:
     """The pickup list of every active point (or of the point ``point_slug``) for ``cycle``,
-    for print: the pickup day's lists (:func:`models.pickup_day.pickup_list`: by surname, then
-    order number, with the shared phones) with each order's lines.
+    for print: the pickup day's lists (as :func:`models.pickup_day.pickup_list` makes them: by
+    surname, then order number, with the shared phones) with each order's lines.
 
     A point nobody ordered at still gets its (empty) list when asked by slug; without a slug
     only points with orders are listed. An unknown slug answers :class:`StaleAction`.
+
+    The entries are made from what :func:`order_lines` reads (its orders' and lines' queries),
+    not by a query per point: every line is read once.
     """
     query = select(PickupPoint).order_by(PickupPoint.name)
     if point_slug is not None:
@@ -282,20 +321,40 @@ async def pickup_lists(
     points = list(await session.scalars(query))
     if point_slug is not None and not points:
         raise StaleAction(point=point_slug)
+    fresh = await session.get(Cycle, cycle.id, populate_existing=True)
+    if fresh is None:
+        raise StaleAction(cycle_id=cycle.id)
     # One point asked for: only its lines are read.
-    lines = await order_lines(session, cycle.id, points[0].id if point_slug is not None else None)
+    lines, orders = await _read_lines(
+        session, cycle.id, points[0].id if point_slug is not None else None
+    )
     by_order: dict[int, list[ExportLine]] = {}
     for line in lines:
         by_order.setdefault(line.order_id, []).append(line)
+    folded = _Folded()
+    per_point: dict[int, list[tuple[tuple[str, str, int], PickupEntry]]] = {}
+    for order_id, row in orders.items():
+        if row.point_id is None:
+            continue
+        items = tuple(by_order.get(order_id, ()))
+        entry = PickupEntry(
+            order_id,
+            row.consumer,
+            row.total_cents,
+            len(items),
+            row.status,
+            row.phone,
+            items=items,
+            to_pay_cents=max(row.total_cents - row.paid_cents, 0),
+            to_weigh=sum(1 for item in items if item.estimate),
+        )
+        key = (folded[row.sort_name], folded[row.consumer], order_id)
+        per_point.setdefault(row.point_id, []).append((key, entry))
     result: list[PickupList] = []
     for point in points:
-        listed = await pickup_list(session, cycle.id, point.id)
-        entries = tuple(
-            replace(entry, items=tuple(by_order.get(entry.order_id, ())))
-            for entry in listed.entries
-        )
-        if entries or point_slug is not None:
-            result.append(PickupList(listed.cycle, listed.point, entries))
+        listed = sorted(per_point.get(point.id, ()), key=lambda keyed: keyed[0])
+        if listed or point_slug is not None:
+            result.append(PickupList(fresh, point, tuple(entry for _key, entry in listed)))
     return result
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import joinedload
 
 from models.base import Quantity, normalize_quantity
 from models.cycle import Offer
+from models.network import ALL_NETWORKS, network_of
 from models.order import CONFIRMED_STATUSES, Order, OrderLine, OrderStatus
 from models.producer import Product
 from models.recipe import RecipeIngredient
@@ -207,6 +208,32 @@ async def dish_limits(
     return limits
 
 
+async def _dish_lines(
+    session: AsyncSession, cycle_id: int, statuses: Sequence[OrderStatus]
+) -> list[tuple[int, Decimal]]:
+    """(dish product id, quantity) of each dish line of the cycle's orders in ``statuses``.
+
+    A Core statement on the session's connection, the cycle choosing the lines (and so the
+    network, the orders scoped to the session's): none of the ORM's criteria on each joined
+    table, which made PostgreSQL, before its statistics caught up with a week's orders, join
+    each order to every line of the network."""
+    where = [
+        Order.cycle_id == cycle_id,
+        Order.status.in_(list(statuses)),
+        OrderLine.product_id.in_(select(RecipeIngredient.dish_id)),
+    ]
+    network_id = network_of(session)
+    if network_id != ALL_NETWORKS:
+        where.append(Order.network_id == network_id)
+    connection = await session.connection()
+    rows = await connection.execute(
+        select(OrderLine.product_id, OrderLine.quantity)
+        .join(Order, OrderLine.order_id == Order.id)
+        .where(*where)
+    )
+    return [(int(p), q) for p, q in rows]
+
+
 async def drawn(
     session: AsyncSession,
     cycle_id: int,
@@ -215,16 +242,7 @@ async def drawn(
 ) -> dict[int, Decimal]:
     """What the dish lines of the cycle's orders in ``statuses`` take of each ingredient, by
     ingredient product id (the sum of each line's :func:`draw`)."""
-    rows = await session.execute(
-        select(OrderLine.product_id, OrderLine.quantity)
-        .join(Order, OrderLine.order_id == Order.id)
-        .where(
-            Order.cycle_id == cycle_id,
-            Order.status.in_(list(statuses)),
-            OrderLine.product_id.in_(select(RecipeIngredient.dish_id)),
-        )
-    )
-    dish_lines = [(int(p), q) for p, q in rows]
+    dish_lines = await _dish_lines(session, cycle_id, statuses)
     found = await recipes(session, {p for p, _ in dish_lines})
     wanted = None if product_ids is None else set(product_ids)
     totals: dict[int, Decimal] = defaultdict(Decimal)
@@ -300,18 +318,9 @@ async def production_sheets(session: AsyncSession, cycle_id: int) -> list[Produc
     """Each kitchen's production sheet for the cycle: the dishes its confirmed orders hold
     (collected and no-show ones too), each with what its lines take of every ingredient and
     the ingredient's producer. Kitchens with nothing sold are left out."""
-    rows = await session.execute(
-        select(OrderLine.product_id, OrderLine.quantity)
-        .join(Order, OrderLine.order_id == Order.id)
-        .where(
-            Order.cycle_id == cycle_id,
-            Order.status.in_(SOLD_STATUSES),
-            OrderLine.product_id.in_(select(RecipeIngredient.dish_id)),
-        )
-    )
     sold: dict[int, list[Decimal]] = defaultdict(list)
-    for product_id, quantity in rows:
-        sold[int(product_id)].append(quantity)
+    for product_id, quantity in await _dish_lines(session, cycle_id, SOLD_STATUSES):
+        sold[product_id].append(quantity)
     if not sold:
         return []
     found = await recipes(session, sold)

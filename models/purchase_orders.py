@@ -123,7 +123,10 @@ async def purchase_orders(
 
     The lines are summed per (product, pickup point) over ids only, then named: the grouping
     never compares strings. An order holds a product on one line at most (``order_line``'s
-    unique key), so the lines counted per group are its orders.
+    unique key), so the lines counted per group are its orders. A Core statement on the
+    session's connection, the cycle (read through the ORM, so of the session's network) choosing
+    the lines: none of the ORM's criteria on each joined table, which made PostgreSQL, before
+    its statistics caught up with a week's orders, join each order to every line of the network.
     """
     cycle = await session.get(Cycle, cycle_id)
     if cycle is None:
@@ -179,7 +182,8 @@ async def purchase_orders(
         .order_by(Producer.name, PickupPoint.name, Product.name)
     )
     result: dict[int, PurchaseOrder] = {}
-    for row in await session.execute(query):
+    connection = await session.connection()
+    for row in await connection.execute(query):
         (
             prod_id,
             prod_name,
