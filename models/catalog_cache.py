@@ -200,14 +200,15 @@ def _detached(cls: type[T], values: Any) -> T:
     return instance
 
 
-def attach_cycle(session: AsyncSession, cycle: Cycle) -> Cycle:
+def attach_cycle(session: AsyncSession, cycle: Cycle) -> Cycle | None:
     """This session's own copy of a cached cycle (no statement: the copy is persistent and
-    unchanged, as if just loaded); the session's instance if it holds the cycle already."""
+    unchanged, as if just loaded); the session's instance if it holds the cycle already, or
+    None when that instance was expired (a rollback): the caller reads it again."""
     key = inspect(cycle).key
     assert key is not None
     held = session.sync_session.identity_map.get(key)
     if isinstance(held, Cycle):
-        return held
+        return None if inspect(held).expired_attributes else held
     values = {attr.key: getattr(cycle, attr.key) for attr in inspect(Cycle).column_attrs}
     copy = Cycle(**values)
     make_transient_to_detached(copy)
@@ -223,7 +224,8 @@ async def open_cycle(session: AsyncSession) -> tuple[bool, Cycle | None]:
         return False, None
     if current.cycle is None:
         return True, None
-    return True, attach_cycle(session, current.cycle)
+    attached = attach_cycle(session, current.cycle)
+    return attached is not None, attached
 
 
 # --- the version's bumps ------------------------------------------------------------------

@@ -208,3 +208,29 @@ async def test_a_change_rolled_back_keeps_the_version_and_selling_never_draws_on
     )
     await session.commit()
     assert await version(session) == before
+
+
+async def test_the_cached_cycle_after_a_rollback_is_read_again(session, sessions, shop):
+    from models.cycles import open_cycle
+    from models.members import get_or_register
+
+    cycle_id = shop["cycle"].id
+    await make_member(session, 900_003, name="Cléa")
+    async with sessions() as update_session:
+        await get_or_register(
+            update_session,
+            telegram_id=900_003,
+            first_name="Cléa",
+            last_name=None,
+            username=None,
+            locale="fr",
+        )
+        assert catalog_cache.known_version(update_session) is not None  # read with the member
+        # The update's own read of the cycle (a lock, a join), then a rollback, which expires it.
+        read = await update_session.scalar(select(Cycle).where(Cycle.id == cycle_id))
+        await update_session.rollback()
+        again = await open_cycle(update_session)  # from memory: the session's instance is stale
+        assert again is not None
+        assert again.id == cycle_id
+        assert again.state == CycleState.OPEN
+        assert read is not None  # (held until here: the session's identity map is weak)
