@@ -28,7 +28,6 @@ import asyncio
 import logging
 import weakref
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import ScalarSelect, event, inspect, select, update
@@ -62,13 +61,11 @@ class Week:
     """The open cycle's catalog as this process loaded it at one version.
 
     ``products``: every active product offered this cycle (offered > 0), with its producer, by
-    id; ``offered``: its offered quantity; ``categories``: the category of each, in the order
-    met; ``dishes``: the ids among them that have a recipe (their limits are read live)."""
+    id; ``dishes``: the ids among them that have a recipe (their limits are read live)."""
 
     version: int
     cycle: Cycle | None
     products: dict[int, Product] = field(default_factory=dict)
-    offered: dict[int, Decimal] = field(default_factory=dict)
     dishes: frozenset[int] = frozenset()
 
 
@@ -98,11 +95,6 @@ def known_version(session: AsyncSession) -> int | None:
     """The catalog version this session read, or None (it must query)."""
     value = session.info.get(VERSION_KEY)
     return None if value is None else int(value)
-
-
-def forget() -> None:
-    """Drop everything this process cached (every network)."""
-    _weeks.clear()
 
 
 async def week(session: AsyncSession) -> Week | None:
@@ -156,9 +148,9 @@ async def _load(session: AsyncSession, network_id: int, version: int) -> Week:
     ).first()
     if found is None:
         return Week(version, None)
-    cycle = _detached(Cycle, found._mapping)
+    cycle = _from_row(Cycle, found._mapping)
     rows = await session.execute(
-        select(offers.c.offered, products_t, producers)
+        select(products_t, producers)
         .select_from(offers)
         .join(products_t, offers.c.product_id == products_t.c.id)
         .join(producers, products_t.c.producer_id == producers.c.id)
@@ -170,16 +162,15 @@ async def _load(session: AsyncSession, network_id: int, version: int) -> Week:
         )
     )
     products: dict[int, Product] = {}
-    offered: dict[int, Decimal] = {}
     farms: dict[int, Producer] = {}
     for row in rows:
         values = row._mapping
-        farm_id = values[producers.c.id]
-        farm = farms.get(farm_id) or farms.setdefault(farm_id, _detached(Producer, values))
-        product = _detached(Product, values)
+        farm = farms.get(values[producers.c.id])
+        if farm is None:
+            farm = farms[values[producers.c.id]] = _from_row(Producer, values)
+        product = _from_row(Product, values)
         set_committed_value(product, "producer", farm)
         products[product.id] = product
-        offered[product.id] = values[offers.c.offered]
     recipes = RecipeIngredient.__table__
     dishes = frozenset(
         int(dish_id)
@@ -188,16 +179,21 @@ async def _load(session: AsyncSession, network_id: int, version: int) -> Week:
         )
         if dish_id in products
     )
-    return Week(version, cycle, products, offered, dishes)
+    return Week(version, cycle, products, dishes)
 
 
-def _detached(cls: type[T], values: Any) -> T:
-    """An instance of ``cls`` made of a row's columns (``values``: a row's mapping, keyed by
-    the table's columns), detached and unchanged as if a session had loaded it and let go."""
-    mapper = inspect(cls)
-    instance = cls(**{attr.key: values[attr.columns[0]] for attr in mapper.column_attrs})
+def _detached(cls: type[T], values: dict[str, Any]) -> T:
+    """An instance of ``cls`` with these column attributes (by name), detached and unchanged
+    as if a session had loaded it and let go."""
+    instance = cls(**values)
     make_transient_to_detached(instance)
     return instance
+
+
+def _from_row(cls: type[T], row: Any) -> T:
+    """:func:`_detached` made of a row's columns (``row``: a row's mapping, keyed by the
+    table's columns)."""
+    return _detached(cls, {attr.key: row[attr.columns[0]] for attr in inspect(cls).column_attrs})
 
 
 def attach_cycle(session: AsyncSession, cycle: Cycle) -> Cycle | None:
@@ -209,9 +205,9 @@ def attach_cycle(session: AsyncSession, cycle: Cycle) -> Cycle | None:
     held = session.sync_session.identity_map.get(key)
     if isinstance(held, Cycle):
         return None if inspect(held).expired_attributes else held
-    values = {attr.key: getattr(cycle, attr.key) for attr in inspect(Cycle).column_attrs}
-    copy = Cycle(**values)
-    make_transient_to_detached(copy)
+    copy = _detached(
+        Cycle, {attr.key: getattr(cycle, attr.key) for attr in inspect(Cycle).column_attrs}
+    )
     session.add(copy)
     return copy
 
