@@ -20,7 +20,7 @@ from models import kitchen
 from models.cycle import CycleState, Offer
 from models.cycles import lock_cycle
 from models.errors import StaleAction
-from models.network import ALL_NETWORKS, network_of
+from models.network import own_rows
 from models.order import CONFIRMED_STATUSES, Order, OrderLine, OrderStatus
 from models.payments import debit_held_orders
 from models.pickup_point import PickupPoint
@@ -128,10 +128,7 @@ async def cycle_summary(
     network.
     """
     counted = Order.status.in_(COUNTED_STATUSES)
-    scoped = Order.cycle_id == cycle_id
-    network_id = network_of(session)
-    if network_id != ALL_NETWORKS:
-        scoped = and_(scoped, Order.network_id == network_id)
+    scoped = and_(Order.cycle_id == cycle_id, own_rows(session, Order.network_id))
     connection = await session.connection()
     # Summed per producer id, then named: a name is joined to its producer's row, not to each line.
     per_producer = (

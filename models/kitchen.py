@@ -29,7 +29,7 @@ from sqlalchemy.orm import joinedload
 
 from models.base import Quantity, normalize_quantity
 from models.cycle import Offer
-from models.network import ALL_NETWORKS, network_of
+from models.network import own_rows
 from models.order import CONFIRMED_STATUSES, Order, OrderLine, OrderStatus
 from models.producer import Product
 from models.recipe import RecipeIngredient
@@ -217,19 +217,16 @@ async def _dish_lines(
     network, the orders scoped to the session's): none of the ORM's criteria on each joined
     table, which made PostgreSQL, before its statistics caught up with a week's orders, join
     each order to every line of the network."""
-    where = [
-        Order.cycle_id == cycle_id,
-        Order.status.in_(list(statuses)),
-        OrderLine.product_id.in_(select(RecipeIngredient.dish_id)),
-    ]
-    network_id = network_of(session)
-    if network_id != ALL_NETWORKS:
-        where.append(Order.network_id == network_id)
     connection = await session.connection()
     rows = await connection.execute(
         select(OrderLine.product_id, OrderLine.quantity)
         .join(Order, OrderLine.order_id == Order.id)
-        .where(*where)
+        .where(
+            Order.cycle_id == cycle_id,
+            Order.status.in_(list(statuses)),
+            OrderLine.product_id.in_(select(RecipeIngredient.dish_id)),
+            own_rows(session, Order.network_id),
+        )
     )
     return [(int(p), q) for p, q in rows]
 

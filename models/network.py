@@ -14,7 +14,7 @@ import random
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, event
+from sqlalchemy import JSON, BigInteger, ColumnElement, ForeignKey, String, event, true
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -72,6 +72,14 @@ def network_of(session: Session | Any) -> int:
     info = session.info
     value = info.get(NETWORK_KEY, DEFAULT_NETWORK_ID)
     return int(value)
+
+
+def own_rows(session: Session | Any, column: Any) -> ColumnElement[bool]:
+    """The condition that ``column`` (a ``network_id``) is the session's network — always true
+    for a session of every network: what a Core statement, which the ORM's criteria do not
+    reach, adds to keep to the session's network."""
+    network_id = network_of(session)
+    return true() if network_id == ALL_NETWORKS else column == network_id
 
 
 @event.listens_for(Session, "do_orm_execute")
