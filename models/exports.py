@@ -21,9 +21,9 @@ from models.base import QUANTITY_SCALE, normalize_quantity
 from models.catalog import search_form
 from models.cycle import Cycle
 from models.errors import StaleAction
-from models.member import Member
-from models.order import Order, OrderLine, OrderStatus
-from models.pickup_day import PickupEntry, PickupList
+from models.member import Member, display_name_of, sort_name_of
+from models.order import Order, OrderLine, OrderStatus, owed_cents
+from models.pickup_day import PickupEntry, PickupList, list_order
 from models.pickup_point import PickupPoint
 from models.producer import Producer, Product
 from models.reports import SOLD_STATUSES
@@ -255,13 +255,13 @@ async def _order_names(
     )
     return {
         order_id: _OrderRow(
-            " ".join(part for part in (first, last) if part),
+            display_name_of(first, last),
             point or "",
             slug or "",
             status,
             confirmed_at,
             point_id,
-            last or first,
+            sort_name_of(first, last),
             phone,
             total,
             paid,
@@ -345,10 +345,10 @@ async def pickup_lists(
             row.status,
             row.phone,
             items=items,
-            to_pay_cents=max(row.total_cents - row.paid_cents, 0),
+            to_pay_cents=owed_cents(row.total_cents, row.paid_cents),
             to_weigh=sum(1 for item in items if item.estimate),
         )
-        key = (folded[row.sort_name], folded[row.consumer], order_id)
+        key = list_order(row.sort_name, row.consumer, order_id, folded.__getitem__)
         per_point.setdefault(row.point_id, []).append((key, entry))
     result: list[PickupList] = []
     for point in points:

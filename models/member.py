@@ -55,12 +55,12 @@ class Member(NetworkScoped, Base):
     @property
     def display_name(self) -> str:
         """First and last name as a person would write them."""
-        return " ".join(part for part in (self.first_name, self.last_name) if part)
+        return display_name_of(self.first_name, self.last_name)
 
     @property
     def sort_name(self) -> str:
         """What pickup lists sort by: the surname when Telegram gave one, else the first name."""
-        return self.last_name or self.first_name
+        return sort_name_of(self.first_name, self.last_name)
 
     @property
     def roles(self) -> frozenset[str]:
@@ -73,3 +73,13 @@ class Member(NetworkScoped, Base):
         if self.is_admin:
             roles.add("admin")
         return frozenset(roles)
+
+
+def display_name_of(first_name: str, last_name: str | None) -> str:
+    """:attr:`Member.display_name` of these names (for rows read without the object)."""
+    return " ".join(part for part in (first_name, last_name) if part)
+
+
+def sort_name_of(first_name: str, last_name: str | None) -> str:
+    """:attr:`Member.sort_name` of these names (for rows read without the object)."""
+    return last_name or first_name

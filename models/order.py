@@ -35,13 +35,19 @@ CONFIRMED_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.COLLECTED, OrderStatus.
 close and the reports, on the pickup list, and owes its amount."""
 
 
+def owed_cents(total_cents: int, paid_cents: int) -> int:
+    """What is still owed on an order of ``total_cents`` that received ``paid_cents`` (never
+    below 0): :attr:`Order.to_pay_cents` for rows read without the object."""
+    return max(total_cents - paid_cents, 0)
+
+
 class Order(NetworkScoped, Base):
     """One consumer's order in one cycle; ``total_cents`` is the sum of its lines."""
 
     @property
     def to_pay_cents(self) -> int:
         """What the consumer still owes for the order (never below 0)."""
-        return max(self.total_cents - self.paid_cents, 0)
+        return owed_cents(self.total_cents, self.paid_cents)
 
     __tablename__ = "order"
     __table_args__ = (

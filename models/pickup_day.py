@@ -8,6 +8,7 @@ pickup window. Also the invitation codes of company pickup points.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -115,6 +116,14 @@ async def point_by_slug(session: AsyncSession, slug: str) -> PickupPoint | None:
     return result
 
 
+def list_order(
+    sort_name: str, display_name: str, order_id: int, fold: Callable[[str], str] = search_form
+) -> tuple[str, str, int]:
+    """Where an order stands on a pickup list: by surname, then whole name, then order number,
+    compared folded (``fold``: :func:`models.catalog.search_form`, or a memo of it)."""
+    return (fold(sort_name), fold(display_name), order_id)
+
+
 async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> PickupList:
     """The point's confirmed (and collected, no-show) orders in the cycle, by consumer surname
     (the first name when Telegram gave no last name), then order number."""
@@ -147,11 +156,7 @@ async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> Pi
     )
     ordered = sorted(
         rows,
-        key=lambda row: (
-            search_form(row[0].member.sort_name),
-            search_form(row[0].member.display_name),
-            row[0].id,
-        ),
+        key=lambda row: list_order(row[0].member.sort_name, row[0].member.display_name, row[0].id),
     )
     entries = [
         PickupEntry(
