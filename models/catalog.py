@@ -10,9 +10,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache, lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -196,6 +198,23 @@ async def category_name(session: AsyncSession, cycle_id: int, index: int) -> str
     return names[index] if 0 <= index < len(names) else None
 
 
+@cache
+def _category_query(with_names: bool) -> Select[*tuple[Any, ...]]:
+    """A category's offered products' ids and stock (and names ``with_names``), for
+    ``:cycle_id`` and ``:category``: built once, every category page reads it."""
+    query = (
+        select(Offer.product_id, Offer.offered, Offer.ordered)
+        .join(Product, Offer.product_id == Product.id)
+        .where(
+            Offer.cycle_id == bindparam("cycle_id"),
+            Offer.offered > 0,
+            Product.active.is_(True),
+            Product.category == bindparam("category"),
+        )
+    )
+    return query.add_columns(Product.name) if with_names else query
+
+
 async def category_page(
     session: AsyncSession, cycle_id: int, category: str, page: int, per_page: int = 8
 ) -> Page:
@@ -204,19 +223,11 @@ async def category_page(
     The order is decided on narrow rows (id, stock) and only the page's products are
     loaded as objects (with their producers), or taken from the cached week."""
     week = await _cached(session, cycle_id)
-    query = (
-        select(Offer.product_id, Offer.offered, Offer.ordered)
-        .join(Product, Offer.product_id == Product.id)
-        .where(
-            Offer.cycle_id == cycle_id,
-            Offer.offered > 0,
-            Product.active.is_(True),
-            Product.category == category,
+    rows = (
+        await session.execute(
+            _category_query(with_names=week is None), {"cycle_id": cycle_id, "category": category}
         )
-    )
-    if week is None:
-        query = query.add_columns(Product.name)
-    rows = (await session.execute(query)).all()
+    ).all()
     if week is None:
         names = {r.product_id: r.name for r in rows}
     else:
@@ -250,17 +261,22 @@ async def category_page(
     return Page(await with_dish_limits(session, cycle_id, items), page, count, len(ordered_rows))
 
 
+@cache
+def _stock_query() -> Select[Decimal, Decimal]:
+    """One product's stock in one cycle (``:cycle_id``, ``:product_id``): built once, every
+    product card reads it."""
+    return select(Offer.offered, Offer.ordered).where(
+        Offer.cycle_id == bindparam("cycle_id"), Offer.product_id == bindparam("product_id")
+    )
+
+
 async def offer_view(session: AsyncSession, cycle_id: int, product_id: int) -> OfferView | None:
     """One product's offer in the cycle, or None when it is not offered (stale button)."""
     week = await _cached(session, cycle_id)
     product = week.products.get(product_id) if week is not None else None
     if week is not None and product is not None:
         stock = (
-            await session.execute(
-                select(Offer.offered, Offer.ordered).where(
-                    Offer.cycle_id == cycle_id, Offer.product_id == product_id
-                )
-            )
+            await session.execute(_stock_query(), {"cycle_id": cycle_id, "product_id": product_id})
         ).first()
         if stock is None:
             return None

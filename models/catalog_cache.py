@@ -271,16 +271,22 @@ def _statement_changes_catalog(state: ORMExecuteState) -> bool:
 
 
 def _updated_names(state: ORMExecuteState) -> set[str] | None:
-    """The columns an ORM ``UPDATE`` sets, or None when they cannot be told (assume any)."""
+    """The columns an ORM ``UPDATE`` sets, or None when they cannot be told (assume any).
+
+    Besides the statement's ``values``, the rows of a bulk update by primary key name columns;
+    a parameter that is no attribute of the mapped class is a bound value (a statement built
+    once, ``models.ordering``), not a column."""
     values = getattr(state.statement, "_values", None)
     names: set[str] = set()
     if values:
         names |= {str(getattr(k, "key", k)) for k in values}
     parameters = state.parameters
     rows = parameters if isinstance(parameters, list) else [parameters] if parameters else []
+    mapper = state.bind_mapper
+    attributes = set(mapper.attrs.keys()) if mapper is not None else set()
     for row in rows:
         if isinstance(row, dict):
-            names |= {str(k) for k in row if k != "id"}
+            names |= {str(k) for k in row if k != "id" and (not values or k in attributes)}
     return names or None
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import catalog_cache
@@ -23,15 +24,21 @@ async def lock_cycle(session: AsyncSession, cycle_id: int, *, shared: bool = Fal
     close waits for the basket changes in flight and the ones after it see the cycle closed.
     The session may hold the cycle as it was earlier: ``populate_existing`` reloads it.
     """
-    cycle = await session.scalar(
-        select(Cycle)
-        .where(Cycle.id == cycle_id)
-        .with_for_update(read=shared)
-        .execution_options(populate_existing=True)
-    )
+    cycle = await session.scalar(_lock_query(shared), {"cycle_id": cycle_id})
     if cycle is None:
         raise StaleAction(cycle_id=cycle_id)
     return cycle
+
+
+@cache
+def _lock_query(shared: bool) -> Select[Cycle]:
+    """:func:`lock_cycle`'s statement, built once per kind of lock (``:cycle_id`` bound)."""
+    return (
+        select(Cycle)
+        .where(Cycle.id == bindparam("cycle_id"))
+        .with_for_update(read=shared)
+        .execution_options(populate_existing=True)
+    )
 
 
 async def open_cycle(session: AsyncSession) -> Cycle | None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -25,16 +26,21 @@ def admin_condition(admin_ids: Collection[int]) -> ColumnElement[bool]:
     return Member.is_admin.is_(True) | Member.telegram_id.in_(sorted(admin_ids))
 
 
+@cache
+def _member_query() -> Select[Member, int]:
+    """The member of ``:telegram_id`` with their point and farm, and the network's catalog
+    version: built once (every update runs it), the id bound at each execution."""
+    return (
+        select(Member, catalog_cache.version_column())
+        .where(Member.telegram_id == bindparam("telegram_id"))
+        .options(joinedload(Member.pickup_point), joinedload(Member.producer))
+    )
+
+
 async def _find(session: AsyncSession, telegram_id: int) -> Member | None:
     """The member, and with it (same statement) the network's catalog version, which the
     session remembers (:mod:`models.catalog_cache`)."""
-    row = (
-        await session.execute(
-            select(Member, catalog_cache.version_column())
-            .where(Member.telegram_id == telegram_id)
-            .options(joinedload(Member.pickup_point), joinedload(Member.producer))
-        )
-    ).first()
+    row = (await session.execute(_member_query(), {"telegram_id": telegram_id})).first()
     if row is None:
         return None
     member, version = row

@@ -22,8 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from functools import cache
 
-from sqlalchemy import Select, func, literal, or_, select, update
+from sqlalchemy import Select, Update, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
@@ -138,16 +139,8 @@ async def lock_open_cycle(session: AsyncSession, cycle_id: int) -> Cycle:
 async def _order_for(
     session: AsyncSession, member: Member, cycle: Cycle, create: bool
 ) -> Order | None:
-    order = await session.scalar(
-        select(Order)
-        .where(Order.member_id == member.id, Order.cycle_id == cycle.id)
-        .options(selectinload(Order.lines))
-        .with_for_update(of=Order)
-        # The session may hold the order and its lines as an earlier read saw them (the handler
-        # showed the basket first): read them afresh under the lock, or two quick taps would
-        # both start from the same old quantity and one would be lost.
-        .execution_options(populate_existing=True)
-    )
+    keys = {"member_id": member.id, "cycle_id": cycle.id}
+    order = await session.scalar(_locked_order_query(), keys)
     if order is not None or not create:
         return order
     try:
@@ -165,35 +158,50 @@ async def _order_for(
         # The same member's other tap created it a moment ago: use that one.
         order = None
     if order is None:
-        order = await session.scalar(
-            select(Order)
-            .where(Order.member_id == member.id, Order.cycle_id == cycle.id)
-            .options(selectinload(Order.lines))
-            .with_for_update(of=Order)
-            .execution_options(populate_existing=True)
-        )
+        order = await session.scalar(_locked_order_query(), keys)
     assert order is not None
     return order
+
+
+@cache
+def _locked_order_query() -> Select[Order]:
+    """The order of ``:member_id`` in ``:cycle_id`` with its lines, locked: built once."""
+    return (
+        select(Order)
+        .where(Order.member_id == bindparam("member_id"), Order.cycle_id == bindparam("cycle_id"))
+        .options(selectinload(Order.lines))
+        .with_for_update(of=Order)
+        # The session may hold the order and its lines as an earlier read saw them (the handler
+        # showed the basket first): read them afresh under the lock, or two quick taps would
+        # both start from the same old quantity and one would be lost.
+        .execution_options(populate_existing=True)
+    )
 
 
 async def _offer(session: AsyncSession, cycle: Cycle, product_id: int) -> tuple[Offer, bool]:
     """The product's offer in the cycle (with its product and producer), and whether the
     product is a dish (it has a recipe), read in the same statement."""
+    row = (
+        await session.execute(_offer_query(), {"cycle_id": cycle.id, "product_id": product_id})
+    ).first()
+    if row is None or not row[0].product.active:
+        raise StaleAction(product_id=product_id)
+    return row[0], bool(row[1])
+
+
+@cache
+def _offer_query() -> Select[Offer, bool]:
+    """:func:`_offer`'s statement (``:cycle_id``, ``:product_id``), built once."""
     is_dish = (
         select(RecipeIngredient.dish_id)
         .where(RecipeIngredient.dish_id == Offer.product_id)
         .exists()
     )
-    row = (
-        await session.execute(
-            select(Offer, is_dish)
-            .where(Offer.cycle_id == cycle.id, Offer.product_id == product_id)
-            .options(joinedload(Offer.product).joinedload(Product.producer))
-        )
-    ).first()
-    if row is None or not row[0].product.active:
-        raise StaleAction(product_id=product_id)
-    return row[0], bool(row[1])
+    return (
+        select(Offer, is_dish)
+        .where(Offer.cycle_id == bindparam("cycle_id"), Offer.product_id == bindparam("product_id"))
+        .options(joinedload(Offer.product).joinedload(Product.producer))
+    )
 
 
 async def _recipe(session: AsyncSession, product_id: int, is_dish: bool) -> kitchen.Recipe:
@@ -224,7 +232,6 @@ async def _reserve(
     the caller already read it in this transaction."""
     step = offer.product.step
     maximum = offer.product.max_per_person
-    cap = select(Product.max_per_person).where(Product.id == Offer.product_id).scalar_subquery()
     if dish is None:
         dish = await kitchen.recipe(session, offer.product_id)
     amount, capped = _allowance(wanted, held, maximum, step)
@@ -237,25 +244,14 @@ async def _reserve(
                 return amount, stock, maximum if capped else None
         else:
             reserved = await session.execute(
-                update(Offer)
-                .where(
-                    Offer.id == offer.id,
-                    Offer.ordered + amount <= Offer.offered,
-                    or_(cap.is_(None), literal(held + amount, Quantity()) <= cap),
-                )
-                .values(ordered=Offer.ordered + amount)
-                .returning(Offer.offered, Offer.ordered)
-                .execution_options(synchronize_session=False)
+                _reserve_statement(),
+                {"offer_id": offer.id, "amount": amount, "holding": held + amount},
             )
             row = reserved.first()
             if row is not None:
                 return amount, (row.offered, row.ordered), maximum if capped else None
         # Someone took some meanwhile (or the maximum changed): what is allowed now, in steps.
-        fresh = await session.execute(
-            select(Offer.offered, Offer.ordered, Product.max_per_person)
-            .join(Product, Product.id == Offer.product_id)
-            .where(Offer.id == offer.id)
-        )
+        fresh = await session.execute(_stock_and_maximum_query(), {"offer_id": offer.id})
         offered, ordered, maximum = fresh.one()
         allowed, capped = _allowance(wanted, held, maximum, step)
         room = offered - ordered
@@ -267,6 +263,36 @@ async def _reserve(
         # so a dish tries one step less; a plain product tries what is left now.
         amount = amount - step if dish and smaller >= amount else smaller
     return Decimal(0), None, None
+
+
+@cache
+def _reserve_statement() -> Update:
+    """Take ``:amount`` of offer ``:offer_id`` if that much is left and the member would then
+    hold (``:holding``) no more than the product's maximum; returns the stock after. Built
+    once."""
+    cap = select(Product.max_per_person).where(Product.id == Offer.product_id).scalar_subquery()
+    amount = bindparam("amount", type_=Quantity())
+    return (
+        update(Offer)
+        .where(
+            Offer.id == bindparam("offer_id"),
+            Offer.ordered + amount <= Offer.offered,
+            or_(cap.is_(None), bindparam("holding", type_=Quantity()) <= cap),
+        )
+        .values(ordered=Offer.ordered + amount)
+        .returning(Offer.offered, Offer.ordered)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _stock_and_maximum_query() -> Select[Decimal, Decimal, Decimal | None]:
+    """Offer ``:offer_id``'s stock and its product's per-person maximum, built once."""
+    return (
+        select(Offer.offered, Offer.ordered, Product.max_per_person)
+        .join(Product, Product.id == Offer.product_id)
+        .where(Offer.id == bindparam("offer_id"))
+    )
 
 
 def _allowance(
@@ -455,9 +481,15 @@ async def _change(
 async def _refuse_blocked(session: AsyncSession, member: Member) -> None:
     """:class:`MemberBlocked` if an admin blocked the member (read afresh: the member may have
     been blocked since the update began; read after the order's lock, which blocking takes too)."""
-    blocked = await session.scalar(select(Member.blocked_at).where(Member.id == member.id))
+    blocked = await session.scalar(_blocked_query(), {"member_id": member.id})
     if blocked is not None:
         raise MemberBlocked(member_id=member.id)
+
+
+@cache
+def _blocked_query() -> Select[datetime | None]:
+    """When member ``:member_id`` was blocked (None: not blocked), built once."""
+    return select(Member.blocked_at).where(Member.id == bindparam("member_id"))
 
 
 def _check_still_above_minimum(order: Order, minimum_cents: int) -> None:
@@ -491,15 +523,24 @@ async def line_quantity(
 ) -> Decimal:
     """How much of the product is in the member's basket for this cycle (0 if none)."""
     value = await session.scalar(
+        _line_quantity_query(),
+        {"member_id": member.id, "cycle_id": cycle_id, "product_id": product_id},
+    )
+    return value if value is not None else Decimal(0)
+
+
+@cache
+def _line_quantity_query() -> Select[Decimal]:
+    """:func:`line_quantity`'s statement, built once."""
+    return (
         select(OrderLine.quantity)
         .join(Order)
         .where(
-            Order.member_id == member.id,
-            Order.cycle_id == cycle_id,
-            OrderLine.product_id == product_id,
+            Order.member_id == bindparam("member_id"),
+            Order.cycle_id == bindparam("cycle_id"),
+            OrderLine.product_id == bindparam("product_id"),
         )
     )
-    return value if value is not None else Decimal(0)
 
 
 async def empty_basket(session: AsyncSession, member: Member, cycle_id: int, now: datetime) -> int:
@@ -572,7 +613,7 @@ async def confirm_order(
 
 async def load_order(session: AsyncSession, order_id: int) -> Order:
     """The order with its lines, their products and producers, its pickup point and cycle."""
-    order = await session.scalar(_with_everything(select(Order).where(Order.id == order_id)))
+    order = await session.scalar(_order_query(), {"order_id": order_id})
     if order is None:
         raise StaleAction(order_id=order_id)
     return order
@@ -590,15 +631,28 @@ def _with_everything(query: Select[Order]) -> Select[Order]:
 async def current_basket(session: AsyncSession, member: Member, cycle_id: int) -> Order | None:
     """The member's basket or order in this cycle with everything needed to show it."""
     order: Order | None = await session.scalar(
-        _with_everything(
-            select(Order).where(
-                Order.member_id == member.id,
-                Order.cycle_id == cycle_id,
-                Order.status.in_(LIVE_STATUSES),
-            )
-        )
+        _basket_query(), {"member_id": member.id, "cycle_id": cycle_id}
     )
     return order
+
+
+@cache
+def _order_query() -> Select[Order]:
+    """Order ``:order_id`` with everything showing it needs, built once."""
+    return _with_everything(select(Order).where(Order.id == bindparam("order_id")))
+
+
+@cache
+def _basket_query() -> Select[Order]:
+    """The live order of ``:member_id`` in ``:cycle_id`` with everything showing it needs,
+    built once."""
+    return _with_everything(
+        select(Order).where(
+            Order.member_id == bindparam("member_id"),
+            Order.cycle_id == bindparam("cycle_id"),
+            Order.status.in_(LIVE_STATUSES),
+        )
+    )
 
 
 async def last_order(session: AsyncSession, member: Member, before_cycle: Cycle) -> Order | None:
