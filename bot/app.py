@@ -74,8 +74,14 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         await resume_broadcasts(application)
     except Exception:
         log.exception("could not resume the interrupted broadcasts")
-    # Everything loaded so far (modules, catalogs, handlers) lives as long as the process: keep
-    # the garbage collector from scanning it again at every collection of an update's objects.
+    freeze_long_lived()
+
+
+def freeze_long_lived() -> None:
+    """Take every object alive now out of the garbage collector's scans. Everything loaded by
+    then (modules, catalogs, handlers) lives as long as the process: without this, each full
+    collection during an update or a close walks it all again (at a close's 21,600 lines, that
+    doubled the pickup lists' time)."""
     gc.freeze()
 
 

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import dates, numbers
 from babel.messages.mofile import write_mo
@@ -119,16 +119,26 @@ _ = gettext
 
 def format_price(cents: int, locale: str | None = None) -> str:
     """An amount in cents as a person reads it: fr ``3,20 €``, en ``€3.20``."""
-    return numbers.format_currency(
-        Decimal(cents) / 100, "EUR", locale=locale or _current.get()
-    ).replace("\u202f", "\u00a0")
+    return _price(cents, locale or _current.get())
 
 
 def format_quantity(quantity: Decimal | int, locale: str | None = None) -> str:
     """A quantity without useless decimals: ``1,5`` (fr), ``1.5`` (en), ``12``."""
-    return numbers.format_decimal(
-        Decimal(quantity), format="#,##0.###", locale=locale or _current.get()
+    return _quantity(Decimal(quantity), locale or _current.get())
+
+
+# Babel formats a number in tens of microseconds, and a page shows dozens of prices and
+# quantities, most of them seen before: the last few thousand are remembered.
+@lru_cache(maxsize=4096)
+def _price(cents: int, locale: str) -> str:
+    return numbers.format_currency(Decimal(cents) / 100, "EUR", locale=locale).replace(
+        "\u202f", "\u00a0"
     )
+
+
+@lru_cache(maxsize=4096)
+def _quantity(quantity: Decimal, locale: str) -> str:
+    return numbers.format_decimal(quantity, format="#,##0.###", locale=locale)
 
 
 def format_date(day: date | datetime, locale: str | None = None) -> str:

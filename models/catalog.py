@@ -338,9 +338,16 @@ async def set_max_per_person(
     return product
 
 
+@lru_cache(maxsize=8192)
 def search_form(text: str) -> str:
-    """``text`` folded (``models.text.fold``), punctuation as spaces: what search compares."""
-    return re.sub(r"[^a-z0-9]+", " ", fold(text)).strip()
+    """``text`` folded (``models.text.fold``), punctuation as spaces: what search compares.
+
+    Remembered for the last few thousand texts: every category page sorts its products by
+    this form of their names."""
+    return _NOT_ALPHANUMERIC.sub(" ", fold(text)).strip()
+
+
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
 
 
 def singular(word: str) -> str:
