@@ -165,17 +165,19 @@ async def categories(session: AsyncSession, cycle_id: int) -> list[CategoryCount
     return [CategoryCount(name, counts[name]) for name in sorted(counts, key=_category_key)]
 
 
+@cache
+def _sold_out_query() -> Select[int]:
+    """The products offered in ``:cycle_id`` and sold out, built once."""
+    return select(Offer.product_id).where(
+        Offer.cycle_id == bindparam("cycle_id"), Offer.offered > 0, Offer.ordered >= Offer.offered
+    )
+
+
 async def _cached_categories(
     session: AsyncSession, cycle_id: int, week: catalog_cache.Week
 ) -> list[CategoryCount]:
     """:func:`categories` from the cached products: one statement, the sold-out ones."""
-    sold_out = set(
-        await session.scalars(
-            select(Offer.product_id).where(
-                Offer.cycle_id == cycle_id, Offer.offered > 0, Offer.ordered >= Offer.offered
-            )
-        )
-    )
+    sold_out = set(await session.scalars(_sold_out_query(), {"cycle_id": cycle_id}))
     counts: dict[str, int] = {}
     for product_id, product in week.products.items():
         counts[product.category] = counts.get(product.category, 0) + (product_id not in sold_out)
@@ -194,8 +196,21 @@ async def category_name(session: AsyncSession, cycle_id: int, index: int) -> str
     if week is None:
         names = [c.name for c in await categories(session, cycle_id)]
     else:
-        names = sorted({p.category for p in week.products.values()}, key=_category_key)
+        names = _category_names.get(week.version) or _remember_names(week)
     return names[index] if 0 <= index < len(names) else None
+
+
+_category_names: dict[int, list[str]] = {}
+"""Catalog version → its categories' names in order (a version is one catalog's state)."""
+
+
+def _remember_names(week: catalog_cache.Week) -> list[str]:
+    if len(_category_names) >= 64:  # old versions are never asked for again
+        _category_names.clear()
+    names = _category_names[week.version] = sorted(
+        {p.category for p in week.products.values()}, key=_category_key
+    )
+    return names
 
 
 @cache
@@ -532,14 +547,16 @@ async def network_reach(session: AsyncSession) -> Reach:
     """The producers with a product on sale, and the farthest one's distance (the greeting
     says it, true for each network). The network's kitchen, which sells only dishes cooked
     from the producers' products, is no producer of its own."""
+    count, farthest = (await session.execute(_reach_query())).one()
+    return Reach(int(count or 0), None if farthest is None else int(farthest))
+
+
+@cache
+def _reach_query() -> Select[int, int | None]:
+    """:func:`network_reach`'s statement (the greeting runs it), built once."""
     selling = select(Product.producer_id).where(
         Product.active.is_(True), Product.id.not_in(select(RecipeIngredient.dish_id))
     )
-    count, farthest = (
-        await session.execute(
-            select(func.count(Producer.id), func.max(Producer.distance_km)).where(
-                Producer.id.in_(selling)
-            )
-        )
-    ).one()
-    return Reach(int(count or 0), None if farthest is None else int(farthest))
+    return select(func.count(Producer.id), func.max(Producer.distance_km)).where(
+        Producer.id.in_(selling)
+    )

@@ -38,7 +38,7 @@ from sqlalchemy.orm import (
     UOWTransaction,
     make_transient_to_detached,
 )
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from models.cycle import Cycle, CycleState, Offer
 from models.member import Member
@@ -205,11 +205,20 @@ def attach_cycle(session: AsyncSession, cycle: Cycle) -> Cycle | None:
     held = session.sync_session.identity_map.get(key)
     if isinstance(held, Cycle):
         return None if inspect(held).expired_attributes else held
-    copy = _detached(
-        Cycle, {attr.key: getattr(cycle, attr.key) for attr in inspect(Cycle).column_attrs}
-    )
+    # Made as a load makes it (the values put in its state, no __init__, no history): a copy
+    # through the constructor cost every update a twentieth of its CPU.
+    copy = _CYCLE.class_manager.new_instance()
+    values, mine = instance_dict(cycle), instance_dict(copy)
+    for name in _CYCLE_COLUMNS:
+        if name in values:
+            mine[name] = values[name]
+    make_transient_to_detached(copy)
     session.add(copy)
     return copy
+
+
+_CYCLE = inspect(Cycle)
+_CYCLE_COLUMNS = tuple(attr.key for attr in _CYCLE.column_attrs)
 
 
 async def open_cycle(session: AsyncSession) -> tuple[bool, Cycle | None]:

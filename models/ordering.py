@@ -785,14 +785,21 @@ async def order_history(session: AsyncSession, member: Member, limit: int = 20) 
 async def count_past_orders(session: AsyncSession, member: Member, at_most: int) -> int:
     """How many orders :func:`order_history` lists for the member, counted up to ``at_most``
     (one statement, nothing loaded)."""
+    counted = await session.scalar(_past_orders_query(at_most), {"member_id": member.id})
+    return int(counted or 0)
+
+
+@cache
+def _past_orders_query(at_most: int) -> Select[int]:
+    """:func:`count_past_orders`' statement for ``:member_id``, built once per bound."""
     listed = (
         select(Order.id)
         .join(Cycle, Order.cycle_id == Cycle.id)
-        .where(Order.member_id == member.id, Order.status.in_(PAST_STATUSES))
+        .where(Order.member_id == bindparam("member_id"), Order.status.in_(PAST_STATUSES))
         .limit(at_most)
         .subquery()
     )
-    return int(await session.scalar(select(func.count()).select_from(listed)) or 0)
+    return select(func.count()).select_from(listed)
 
 
 async def order_of_member(session: AsyncSession, member: Member, order_id: int) -> Order:
