@@ -483,6 +483,12 @@ async def confirm(
     except DomainError as error:
         await answer_refusal(update, context, error)
         return
+    # Counted now, in the transaction that read the order back: the basket's edit below gives
+    # the connection back while it waits on Telegram, and a count after it would open another.
+    first_order = (
+        context.member.phone is None
+        and await count_past_orders(context.session, context.member, 2) == 1
+    )
     # The order is confirmed: from here on, a lost answer must neither stop the receipt nor
     # tell the member to try again. A timed-out request may well have been delivered, so it is
     # never sent again (that would show two receipts).
@@ -493,10 +499,7 @@ async def confirm(
     chat = update.effective_chat
     assert chat is not None
     text, keyboard = summary_text(context, cycle, order), None
-    if (
-        context.member.phone is None
-        and await count_past_orders(context.session, context.member, 2) == 1
-    ):
+    if first_order:
         # The first order: once, the offer to be found at the counter comes with it.
         text, keyboard = f"{text}\n\n{offer_text()}", phone_keyboard()
     try:

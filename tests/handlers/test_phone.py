@@ -69,3 +69,29 @@ async def test_someone_elses_contact_is_refused_and_no_thanks_is_heard(app, sand
     await carol.share_contact("not a number")
     assert "ne ressemble pas à un numéro" in carol.last_message.text
     assert await _phone(session, carol) is None
+
+
+async def test_the_offer_comes_with_the_first_order_only(app, sandbox, session, shop, clock):
+    """A member's second week's receipt carries no offer, though no number was ever given."""
+    from models.closing import close_cycle
+
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("/start")
+    await alice.press("La Desserte — halle centrale")
+    for _week in range(2):
+        await alice.send("miel")
+        await alice.press("Miel de châtaignier")
+        await alice.press("Ajouter")
+        await alice.send("/panier")
+        await alice.press("Confirmer la commande")
+        receipt = alice.last_message
+        assert "confirmée — merci" in receipt.text
+        if _week == 0:
+            assert "Voulez-vous partager votre numéro de téléphone ?" in receipt.text
+            await alice.send("Non merci")
+            await close_cycle(session, shop.id, clock.advance(days=5))
+            await session.commit()
+            await open_cycle_with_stock(session, clock.advance(days=2))
+    assert "partager votre numéro" not in receipt.text
+    assert receipt.reply_keyboard is None
+    assert await _phone(session, alice) is None
