@@ -184,8 +184,12 @@ async def _load(session: AsyncSession, network_id: int, version: int) -> Week:
 
 def _detached(cls: type[T], values: dict[str, Any]) -> T:
     """An instance of ``cls`` with these column attributes (by name), detached and unchanged
-    as if a session had loaded it and let go."""
-    instance = cls(**values)
+    as if a session had loaded it and let go.
+
+    Made as a load makes it: the values put in its state, no ``__init__``, no history (a copy
+    through the constructor cost every update a twentieth of its CPU, :func:`attach_cycle`)."""
+    instance: T = inspect(cls).class_manager.new_instance()
+    instance_dict(instance).update(values)
     make_transient_to_detached(instance)
     return instance
 
@@ -205,20 +209,13 @@ def attach_cycle(session: AsyncSession, cycle: Cycle) -> Cycle | None:
     held = session.sync_session.identity_map.get(key)
     if isinstance(held, Cycle):
         return None if inspect(held).expired_attributes else held
-    # Made as a load makes it (the values put in its state, no __init__, no history): a copy
-    # through the constructor cost every update a twentieth of its CPU.
-    copy = _CYCLE.class_manager.new_instance()
-    values, mine = instance_dict(cycle), instance_dict(copy)
-    for name in _CYCLE_COLUMNS:
-        if name in values:
-            mine[name] = values[name]
-    make_transient_to_detached(copy)
+    values = instance_dict(cycle)
+    copy = _detached(Cycle, {name: values[name] for name in _CYCLE_COLUMNS if name in values})
     session.add(copy)
     return copy
 
 
-_CYCLE = inspect(Cycle)
-_CYCLE_COLUMNS = tuple(attr.key for attr in _CYCLE.column_attrs)
+_CYCLE_COLUMNS = tuple(attr.key for attr in inspect(Cycle).column_attrs)
 
 
 async def open_cycle(session: AsyncSession) -> tuple[bool, Cycle | None]:
