@@ -73,15 +73,6 @@ class Totals:
     per_pickup_point: dict[str, int]
 
 
-class _Folded(dict[str, str]):
-    """``search_form`` with a memory: an export folds the same few hundred names thousands of
-    times."""
-
-    def __missing__(self, text: str) -> str:
-        folded = self[text] = search_form(text)
-        return folded
-
-
 async def order_lines(
     session: AsyncSession, cycle_id: int, point_id: int | None = None
 ) -> list[ExportLine]:
@@ -208,12 +199,11 @@ async def _read_lines(
 
     # Sorted on one integer per line: the rank of its order (by point, consumer, id) times the
     # number of products, plus the rank of its product (by producer, product; a sku is one
-    # product); names compared with accents and case aside, each folded once.
-    folded = _Folded()
+    # product); names compared with accents and case aside (``search_form`` remembers each).
     product_rank = {
         sku: rank
         for rank, (_producer, _product, sku, _unit) in enumerate(
-            sorted(products.values(), key=lambda p: (folded[p[0]], folded[p[1]]))
+            sorted(products.values(), key=lambda p: (search_form(p[0]), search_form(p[1])))
         )
     }
     stride = len(product_rank)
@@ -222,7 +212,12 @@ async def _read_lines(
         for rank, order_id in enumerate(
             sorted(
                 orders,
-                key=lambda o: (folded[orders[o][1]], folded[orders[o][0]], orders[o][0], o),
+                key=lambda o: (
+                    search_form(orders[o][1]),
+                    search_form(orders[o][0]),
+                    orders[o][0],
+                    o,
+                ),
             )
         )
     }
@@ -331,7 +326,6 @@ async def pickup_lists(
     by_order: dict[int, list[ExportLine]] = {}
     for line in lines:
         by_order.setdefault(line.order_id, []).append(line)
-    folded = _Folded()
     per_point: dict[int, list[tuple[tuple[str, str, int], PickupEntry]]] = {}
     for order_id, row in orders.items():
         if row.point_id is None:
@@ -348,7 +342,7 @@ async def pickup_lists(
             to_pay_cents=owed_cents(row.total_cents, row.paid_cents),
             to_weigh=sum(1 for item in items if item.estimate),
         )
-        key = list_order(row.sort_name, row.consumer, order_id, folded.__getitem__)
+        key = list_order(row.sort_name, row.consumer, order_id, search_form)
         per_point.setdefault(row.point_id, []).append((key, entry))
     result: list[PickupList] = []
     for point in points:
@@ -402,7 +396,6 @@ def preparations(lists: list[PickupList]) -> list[Preparation]:
                 sums = amounts.setdefault(line.producer, {})
                 key = (line.product, line.unit)
                 sums[key] = sums.get(key, Decimal(0)) + line.quantity
-    folded = _Folded()
     return [
         Preparation(
             producer,
@@ -410,11 +403,11 @@ def preparations(lists: list[PickupList]) -> list[Preparation]:
             tuple(
                 (product, unit, quantity)
                 for (product, unit), quantity in sorted(
-                    amounts[producer].items(), key=lambda kv: folded[kv[0][0]]
+                    amounts[producer].items(), key=lambda kv: search_form(kv[0][0])
                 )
             ),
         )
-        for producer in sorted(bags, key=lambda name: folded[name])
+        for producer in sorted(bags, key=search_form)
     ]
 
 
