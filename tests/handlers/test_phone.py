@@ -23,18 +23,23 @@ async def _phone(session, person) -> str | None:
     return phone
 
 
+async def _order_honey(person):
+    """The person finds honey, adds it and confirms the basket: the receipt."""
+    await person.send("miel")
+    await person.press("Miel de châtaignier")
+    await person.press("Ajouter")
+    await person.send("/panier")
+    await person.press("Confirmer la commande")
+    return person.last_message
+
+
 async def test_the_first_receipt_offers_the_contact_button_and_the_number_is_kept(
     app, sandbox, session, shop
 ):
     alice = sandbox.user("Alice", language="fr")
     await alice.send("/start")
     await alice.press("La Desserte — halle centrale")
-    await alice.send("miel")
-    await alice.press("Miel de châtaignier")
-    await alice.press("Ajouter")
-    await alice.send("/panier")
-    await alice.press("Confirmer la commande")
-    receipt = alice.last_message
+    receipt = await _order_honey(alice)
     assert "confirmée — merci" in receipt.text
     assert "Voulez-vous partager votre numéro de téléphone ?" in receipt.text
     assert receipt.keyboard == [["📱 Partager mon numéro"], ["Non merci"]]
@@ -79,12 +84,7 @@ async def test_the_offer_comes_with_the_first_order_only(app, sandbox, session, 
     await alice.send("/start")
     await alice.press("La Desserte — halle centrale")
     for _week in range(2):
-        await alice.send("miel")
-        await alice.press("Miel de châtaignier")
-        await alice.press("Ajouter")
-        await alice.send("/panier")
-        await alice.press("Confirmer la commande")
-        receipt = alice.last_message
+        receipt = await _order_honey(alice)
         assert "confirmée — merci" in receipt.text
         if _week == 0:
             assert "Voulez-vous partager votre numéro de téléphone ?" in receipt.text
