@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -290,10 +289,13 @@ def _updated_names(state: ORMExecuteState) -> set[str] | None:
     parameters = state.parameters
     rows = parameters if isinstance(parameters, list) else [parameters] if parameters else []
     mapper = state.bind_mapper
-    attributes: Container[str] = mapper.attrs if mapper is not None else ()
     for row in rows:
         if isinstance(row, dict):
-            names |= {str(k) for k in row if k != "id" and (not values or k in attributes)}
+            names |= {
+                str(k)
+                for k in row
+                if k != "id" and (not values or (mapper is not None and k in mapper.attrs))
+            }
     return names or None
 
 
