@@ -7,6 +7,8 @@ gives the factory handlers and jobs open one session from, per update or job.
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -86,14 +88,125 @@ def _inline_sqlite(url: str) -> Callable[[], Awaitable[InlineSqliteConnection]]:
     return creator
 
 
+_LOCKING_READ = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b", re.I)
+_READING = "desserte_reading_without_transaction"
+"""Key of a pooled connection's ``info``: True while its transaction has sent plain reads
+only, each committed by the database on its own (see :func:`_reads_open_no_transaction`)."""
+
+
+@functools.lru_cache(maxsize=1024)
+def only_reads(statement: str) -> bool:
+    """Whether ``statement`` is a plain read: a ``SELECT`` that locks no row (no ``FOR UPDATE``,
+    ``FOR SHARE``…). Anything else (a write, a savepoint, a lock, DDL) needs a transaction."""
+    head = statement.lstrip(" \t\r\n(")[:6].upper()
+    return head == "SELECT" and _LOCKING_READ.search(statement) is None
+
+
+def _reads_open_no_transaction(
+    engine: AsyncEngine,
+    *,
+    read: Callable[[Any], bool],
+    begin: Callable[[Any], None],
+    end: Callable[[Any], None],
+) -> None:
+    """A transaction not meant to write (:func:`models.unit_of_work.write_intended`) opens none
+    in the database while it only reads: its plain reads (:func:`only_reads`) each run on their
+    own, and the transaction really begins just before its first other statement, from which
+    point it is a transaction like any other. One that is meant to write begins as before.
+
+    Each statement of a read then sees the database as it is when it runs: what PostgreSQL's
+    READ COMMITTED already gave within a transaction, and SQLite now gives too (a plain read
+    holds no lock to the end). It saves the ``BEGIN`` and the ``COMMIT`` of every read: on
+    PostgreSQL, two network round trips of the three of an update's member lookup.
+
+    ``read(dbapi_connection)`` lets the driver's connection run statements on their own (False
+    when it cannot: left as it is), ``begin`` begins its transaction now, ``end`` sets it back."""
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if write_intended():
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None and read(dbapi_connection):
+            connection.info[_READING] = True
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _before_statement(
+        connection: Any,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any,
+        context: Any,
+        _executemany: bool,
+    ) -> None:
+        if not connection.info.get(_READING):
+            return
+        streams = context is not None and context.execution_options.get("stream_results")
+        if only_reads(statement) and not streams:
+            return
+        connection.info[_READING] = False
+        begin(connection.connection.dbapi_connection)
+
+    def _on_end(connection: Any) -> None:
+        if connection.info.pop(_READING, None) is not None:
+            dbapi_connection = connection.connection.dbapi_connection
+            if dbapi_connection is not None:
+                end(dbapi_connection)
+
+    event.listen(sync_engine, "commit", _on_end)
+    event.listen(sync_engine, "rollback", _on_end)
+
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        # A connection back in the pool with its transaction unended (closed on an error,
+        # invalidated) is set back too.
+        if record.info.pop(_READING, None) is not None and dbapi_connection is not None:
+            end(dbapi_connection)
+
+
+def _postgresql_reads(engine: AsyncEngine) -> None:
+    """asyncpg through SQLAlchemy's adapter: reads in its autocommit mode, in which the adapter
+    sends no ``BEGIN``; leaving that mode makes it send one before the next statement. A
+    connection its user set to ``AUTOCOMMIT`` is left as it is."""
+
+    def read(dbapi_connection: Any) -> bool:
+        if dbapi_connection.autocommit:
+            return False
+        dbapi_connection.autocommit = True
+        return True
+
+    def transactional(dbapi_connection: Any) -> None:
+        dbapi_connection.autocommit = False
+
+    _reads_open_no_transaction(engine, read=read, begin=transactional, end=transactional)
+
+
+def _sqlite_reads(engine: AsyncEngine) -> None:
+    """SQLite, whose driver is left in autocommit (``create_engine`` emits every ``BEGIN``):
+    a read emits none; its first other statement emits a deferred one, as a read transaction's
+    ``BEGIN`` was."""
+
+    def begin(dbapi_connection: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("BEGIN")
+        finally:
+            cursor.close()
+
+    _reads_open_no_transaction(engine, read=lambda _c: True, begin=begin, end=lambda _c: None)
+
+
 def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
-    """An async engine for ``url``; on SQLite, foreign keys on, WAL, and write-safe transactions.
+    """An async engine for ``url``; on SQLite, foreign keys on, WAL, and write-safe transactions;
+    on both, reads that open no transaction (:func:`_reads_open_no_transaction`).
 
     On SQLite, a transaction that will write (``models.unit_of_work``) starts with
     ``BEGIN IMMEDIATE``: it takes the write lock before reading what it changes, so a stock
     reservation is never overtaken halfway nor fails with "database is locked"; other writers
-    wait up to ``SQLITE_BUSY_TIMEOUT_MS``. Read-only transactions stay deferred (WAL lets them
-    run beside the writer). ``foreign_keys=False`` leaves SQLite's foreign keys off: the
+    wait up to ``SQLITE_BUSY_TIMEOUT_MS``. Reads run beside the writer (WAL), each on its own;
+    a transaction not meant to write that writes all the same begins, deferred, at its first
+    write. ``foreign_keys=False`` leaves SQLite's foreign keys off: the
     migrations rebuild tables (copy, drop, rename), which a referenced table would refuse.
     """
     parsed = make_url(url)
@@ -116,8 +229,12 @@ def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> Asyn
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intended() else "BEGIN")
+            if write_intended():
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+        _sqlite_reads(engine)
+    elif parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "asyncpg":
+        _postgresql_reads(engine)
     return engine
 
 
