@@ -105,6 +105,16 @@ def test_quick_json_has_exactly_the_keys_and_numbers_or_nulls(quick_run):
             ), (name, key, value)
 
 
+def test_no_benchmark_failed(quick_run):
+    """Each benchmark ran, or said what it waits for: none crashed (a benchmark whose module
+    could not be found used to pass here as a row of nulls)."""
+    rows = [line.split() for line in quick_run.stdout.splitlines() if line[:1].isalpha()]
+    statuses = {row[0]: row[1] for row in rows if row[0] in EXPECTED and len(row) > 1}
+    assert set(statuses) == set(EXPECTED), quick_run.stdout
+    failed = {name for name, status in statuses.items() if status == "failed"}
+    assert not failed, quick_run.stdout
+
+
 def test_the_table_names_every_benchmark_and_its_goals(quick_run):
     for name in EXPECTED:
         assert name in quick_run.stdout
