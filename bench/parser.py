@@ -1,7 +1,7 @@
 """The parser benchmark: the stock-message parser over the test corpus.
 
 Figures: ``messages_per_s`` (the corpus parsed ``passes`` times, each producer's parser built
-beforehand, untimed) and ``exact_pct`` (share of corpus messages whose updates, ambiguities and
+beforehand from the demo's catalog and the corpus farms', untimed) and ``exact_pct`` (share of corpus messages whose updates, ambiguities and
 unknown words are exactly the expected ones, compared as ``tests/models/test_stock_parser.py``
 does).
 """
@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 KEYS = ("messages_per_s", "exact_pct")
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "models" / "stock_corpus.jsonl"
+CORPUS_FARMS = CORPUS.with_name("stock_corpus_farms.csv")
+"""The catalog of the corpus's farms beyond the demo network's (its cases ``n-…``), read beside
+the demo's as ``tests/models/test_stock_parser.py`` reads it."""
 FULL_PASSES = 20
 
 
@@ -50,7 +53,10 @@ async def run(options: Options) -> BenchResult:
     if not CORPUS.exists():
         return empty("parser", KEYS, "waiting", f"waiting for the corpus {CORPUS}")
     cases = load_corpus()
-    rows = read_catalog(CATALOG_CSV)
+    rows = [
+        *read_catalog(CATALOG_CSV),
+        *(read_catalog(CORPUS_FARMS) if CORPUS_FARMS.exists() else []),
+    ]
     parsers = {
         producer: StockParser(catalog_items(rows, producer))
         for producer in {case["producer"] for case in cases}
