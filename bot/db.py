@@ -90,7 +90,7 @@ def _inline_sqlite(url: str) -> Callable[[], Awaitable[InlineSqliteConnection]]:
 
 _LOCKING_READ = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b", re.I)
 _READING = "desserte_reading_without_transaction"
-"""Key of a pooled connection's ``info``: True while its transaction has sent plain reads
+"""Key of a pooled connection's ``info``, present while its transaction has sent plain reads
 only, each committed by the database on its own (see :func:`_reads_open_no_transaction`)."""
 
 
@@ -120,7 +120,8 @@ def _reads_open_no_transaction(
     PostgreSQL, two network round trips of the three of an update's member lookup.
 
     ``read(dbapi_connection)`` lets the driver's connection run statements on their own (False
-    when it cannot: left as it is), ``begin`` begins its transaction now, ``end`` sets it back."""
+    when it cannot: left as it is); ``begin`` puts it back as it was, its transaction beginning
+    now; ``end`` puts back one that only read."""
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "begin")
@@ -140,12 +141,13 @@ def _reads_open_no_transaction(
         context: Any,
         _executemany: bool,
     ) -> None:
-        if not connection.info.get(_READING):
+        if _READING not in connection.info:
             return
         streams = context is not None and context.execution_options.get("stream_results")
         if only_reads(statement) and not streams:
             return
-        connection.info[_READING] = False
+        # From here on a transaction like any other: nothing is left to set back at its end.
+        del connection.info[_READING]
         begin(connection.connection.dbapi_connection)
 
     def _on_end(connection: Any) -> None:
@@ -206,8 +208,8 @@ def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> Asyn
     reservation is never overtaken halfway nor fails with "database is locked"; other writers
     wait up to ``SQLITE_BUSY_TIMEOUT_MS``. Reads run beside the writer (WAL), each on its own;
     a transaction not meant to write that writes all the same begins, deferred, at its first
-    write. ``foreign_keys=False`` leaves SQLite's foreign keys off: the
-    migrations rebuild tables (copy, drop, rename), which a referenced table would refuse.
+    write. ``foreign_keys=False`` leaves SQLite's foreign keys off: the migrations rebuild
+    tables (copy, drop, rename), which a referenced table would refuse.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.get_driver_name() == "aiosqlite":
