@@ -1,9 +1,9 @@
 """The parser benchmark: the stock-message parser over the test corpus.
 
 Figures: ``messages_per_s`` (the corpus parsed ``passes`` times, each producer's parser built
-beforehand from the demo's catalog and the corpus farms', untimed) and ``exact_pct`` (share of corpus messages whose updates, ambiguities and
-unknown words are exactly the expected ones, compared as ``tests/models/test_stock_parser.py``
-does).
+beforehand from the demo's catalog and the corpus farms', untimed) and ``exact_pct`` (share of
+corpus messages whose updates, ambiguities and unknown words are exactly the expected ones,
+compared as ``tests/models/test_stock_parser.py`` does).
 """
 
 from __future__ import annotations
@@ -53,10 +53,7 @@ async def run(options: Options) -> BenchResult:
     if not CORPUS.exists():
         return empty("parser", KEYS, "waiting", f"waiting for the corpus {CORPUS}")
     cases = load_corpus()
-    rows = [
-        *read_catalog(CATALOG_CSV),
-        *(read_catalog(CORPUS_FARMS) if CORPUS_FARMS.exists() else []),
-    ]
+    rows = [*read_catalog(CATALOG_CSV), *read_catalog(CORPUS_FARMS)]
     parsers = {
         producer: StockParser(catalog_items(rows, producer))
         for producer in {case["producer"] for case in cases}
