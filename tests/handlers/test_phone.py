@@ -83,10 +83,10 @@ async def test_the_offer_comes_with_the_first_order_only(app, sandbox, session, 
     alice = sandbox.user("Alice", language="fr")
     await alice.send("/start")
     await alice.press("La Desserte — halle centrale")
-    for _week in range(2):
+    for week in range(2):
         receipt = await _order_honey(alice)
         assert "confirmée — merci" in receipt.text
-        if _week == 0:
+        if week == 0:
             assert "Voulez-vous partager votre numéro de téléphone ?" in receipt.text
             await alice.send("Non merci")
             await close_cycle(session, shop.id, clock.advance(days=5))
