@@ -43,10 +43,10 @@ class PickupEntry:
     status: OrderStatus
     phone: str | None = None
     items: tuple[ExportLine, ...] = ()
-    to_pay_cents: int = 0
-    """What the consumer still owes (0: paid, from the balance, online or at the counter)."""
     """The order's lines, when the list is for print (:func:`models.exports.pickup_lists`);
     empty on the pickup-day screen, which shows only their count (``lines``)."""
+    to_pay_cents: int = 0
+    """What the consumer still owes (0: paid, from the balance, online or at the counter)."""
     to_weigh: int = 0
     """How many of its lines are weighed products not weighed yet (``total_cents`` is then an
     estimate)."""

@@ -93,8 +93,8 @@ class ApiResponse:
 
 @dataclass(slots=True, frozen=True)
 class SentCall:
-    """A message the bot put in a chat (``sandbox.sent``): when the sandbox answered it
-    (``time.monotonic()``), the method and the chat."""
+    """A message the bot put in a chat (``sandbox.sent``): when the sandbox took it
+    (``time.monotonic()``, before any ``latency``), the method and the chat."""
 
     at: float
     method: str
@@ -158,8 +158,14 @@ class Sandbox:
         bot_username: str = BOT_USERNAME,
         token: str | None = None,
         callback_query_timeout: float = CALLBACK_QUERY_TIMEOUT,
+        latency: float = 0.0,
     ) -> None:
         self.token = token
+        self.latency = latency
+        """Seconds each Bot API call takes to come back once Telegram has done it: the round
+        trip to Telegram's servers, tens to a few hundred milliseconds from a real server (0:
+        answered at once, as in most tests). The call takes effect, and counts against the
+        limits, when it arrives."""
         """The one token this sandbox accepts (401 ``Unauthorized`` for any other); None
         accepts any well-formed token."""
         self.callback_query_timeout = callback_query_timeout
@@ -388,6 +394,8 @@ class Sandbox:
             if fault is not None and fault.kind != "stall":
                 response = _fault_response(fault.kind, fault.retry_after)
                 logger.debug("sandbox: injected %s on %s", fault.kind, name)
+                if self.latency and counts:
+                    await asyncio.sleep(self.latency)
                 return response
             try:
                 result = await self._api.dispatch(name, params, files)
@@ -402,6 +410,8 @@ class Sandbox:
             if fault is not None:
                 # The call took effect; only the answer is late (see FaultInjector).
                 await asyncio.sleep(fault.stall_seconds or _STALL_FOREVER)
+            if self.latency and counts:
+                await asyncio.sleep(self.latency)
             return response
         finally:
             if counts:

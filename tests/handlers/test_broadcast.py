@@ -18,6 +18,7 @@ from models.outbox import LEASE
 from tests.admin_support import make_members, order, running_app
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import make_network
+from tests.reliability.workers import highest_pace
 
 BODY = "Marché de Noël samedi : venez goûter les huîtres !"
 
@@ -211,6 +212,35 @@ async def test_300_members_under_strict_limits_with_429_and_403(settings, engine
     await session.commit()
     assert blocked.reachable is False
     assert await count_recipients(session, Audience.CONSUMERS) == 300
+
+
+SLOW_ANSWER = 0.15
+"""Seconds Telegram takes to answer a call from a real server, on a slow day (50–150 ms)."""
+
+
+async def test_slow_answers_from_telegram_do_not_slow_the_broadcast(
+    settings, engine, session, clock
+):
+    """Each call comes back 150 ms after Telegram took it, and a sender waits for its answer
+    before its next message: the bot keeps enough messages in flight to hold its pace (one
+    every 34 ms), so some 150 ms take in more messages than three senders could send."""
+    sandbox = Sandbox(strict_limits=True, latency=SLOW_ANSWER)
+    async with running_app(settings, engine, sandbox, clock, rate_limiter=True) as application:
+        network = await make_network(session, clock())
+        pairs = await make_members(session, sandbox, 60, pickup=network["central"])
+        admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
+        await compose(admin, "Tous les consommateurs")
+        await asyncio.sleep(2.1)  # a person reads the preview first (edits count per chat)
+        await admin.press("Envoyer à 61 personnes")
+        await asyncio.wait_for(wait_for_broadcasts(application), timeout=180)
+
+    consumers = {user.id for user, _member in pairs}
+    moments = [call.at for call in sandbox.sent if int(str(call.chat_id)) in consumers]
+    assert len(moments) == 60
+    assert highest_pace(moments, window=SLOW_ANSWER) >= 4  # 150 ms / 34 ms: 4 or 5
+    assert highest_pace(moments) <= 30
+    assert sandbox.stats.too_many_requests == 0
+    assert all(broadcasts_in(user) == 1 for user, _member in pairs)
 
 
 async def test_crash_mid_way_resumes_without_duplicates(
