@@ -161,13 +161,13 @@ class Sandbox:
         latency: float = 0.0,
     ) -> None:
         self.token = token
+        """The one token this sandbox accepts (401 ``Unauthorized`` for any other); None
+        accepts any well-formed token."""
         self.latency = latency
         """Seconds each Bot API call takes to come back once Telegram has done it: the round
         trip to Telegram's servers, tens to a few hundred milliseconds from a real server (0:
         answered at once, as in most tests). The call takes effect, and counts against the
         limits, when it arrives."""
-        """The one token this sandbox accepts (401 ``Unauthorized`` for any other); None
-        accepts any well-formed token."""
         self.callback_query_timeout = callback_query_timeout
         """Seconds after a press within which the bot may answer it."""
         self._unfetchable: dict[str, str] = {}
@@ -394,22 +394,20 @@ class Sandbox:
             if fault is not None and fault.kind != "stall":
                 response = _fault_response(fault.kind, fault.retry_after)
                 logger.debug("sandbox: injected %s on %s", fault.kind, name)
-                if self.latency and counts:
-                    await asyncio.sleep(self.latency)
-                return response
-            try:
-                result = await self._api.dispatch(name, params, files)
-                response = ApiResponse(200, {"ok": True, "result": result})
-                if name in MESSAGE_METHODS:
-                    self.sent.append(SentCall(time.monotonic(), name, params.get("chat_id")))
-            except ApiError as exc:
-                response = ApiResponse(exc.status, exc.body())
-                if exc.status == 400:
-                    self.stats.refusals.append((name, exc.description))
-                logger.debug("sandbox: %s -> %s %s", name, exc.status, exc.description)
-            if fault is not None:
-                # The call took effect; only the answer is late (see FaultInjector).
-                await asyncio.sleep(fault.stall_seconds or _STALL_FOREVER)
+            else:
+                try:
+                    result = await self._api.dispatch(name, params, files)
+                    response = ApiResponse(200, {"ok": True, "result": result})
+                    if name in MESSAGE_METHODS:
+                        self.sent.append(SentCall(time.monotonic(), name, params.get("chat_id")))
+                except ApiError as exc:
+                    response = ApiResponse(exc.status, exc.body())
+                    if exc.status == 400:
+                        self.stats.refusals.append((name, exc.description))
+                    logger.debug("sandbox: %s -> %s %s", name, exc.status, exc.description)
+                if fault is not None:
+                    # The call took effect; only the answer is late (see FaultInjector).
+                    await asyncio.sleep(fault.stall_seconds or _STALL_FOREVER)
             if self.latency and counts:
                 await asyncio.sleep(self.latency)
             return response

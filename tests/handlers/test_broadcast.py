@@ -21,6 +21,8 @@ from tests.factories import make_network
 from tests.reliability.workers import highest_pace
 
 BODY = "Marché de Noël samedi : venez goûter les huîtres !"
+READING = 2.1
+"""Seconds a person reads the preview before sending it (edits count in the chat's limit)."""
 
 
 async def rows(session, model) -> int:
@@ -194,7 +196,7 @@ async def test_300_members_under_strict_limits_with_429_and_403(settings, engine
             sandbox.faults.inject("sendMessage", "429", times=2, retry_after=1),
             sandbox.faults.inject("sendMessage", "429", chat_id=pairs[200][0].id, retry_after=1),
         ]
-        await asyncio.sleep(2.1)  # a person reads the preview first (edits count per chat)
+        await asyncio.sleep(READING)
         await admin.press("Envoyer à 301 personnes")
         # A guard against a hang, not a speed check: about 10 s of sending at 30/s, but on a
         # host giving half its CPU away, beside the PostgreSQL suite, a run once took over 60.
@@ -230,7 +232,7 @@ async def test_slow_answers_from_telegram_do_not_slow_the_broadcast(
         pairs = await make_members(session, sandbox, 60, pickup=network["central"])
         admin = sandbox.user("Admin", language="fr", user_id=ADMIN_TELEGRAM_ID)
         await compose(admin, "Tous les consommateurs")
-        await asyncio.sleep(2.1)  # a person reads the preview first (edits count per chat)
+        await asyncio.sleep(READING)
         await admin.press("Envoyer à 61 personnes")
         await asyncio.wait_for(wait_for_broadcasts(application), timeout=180)
 
@@ -272,7 +274,7 @@ async def test_crash_mid_way_resumes_without_duplicates(
             await real_record(db, target, status, now, error)
 
         monkeypatch.setattr(delivery, "settle", record_then_die)
-        await asyncio.sleep(2.1)  # a person reads the preview first (edits count per chat)
+        await asyncio.sleep(READING)
         await admin.press("Envoyer à 61 personnes")
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(launch(first, broadcast.id), timeout=30)
