@@ -45,12 +45,25 @@ class InlineSqliteConnection(aiosqlite.Connection):
     ``SQLITE_BUSY_TIMEOUT_MS``) never stops the event loop, and the other updates go on.
     Reads, cursor fetches and the ends of transactions run inline, each statement followed by
     one turn of the loop (what is ready runs, as it did during the hand-off); a long read (an
-    export) holds the loop while it runs."""
+    export) holds the loop while it runs.
+
+    A call runs inline only while the connection's thread has nothing left to do: a statement
+    handed to it and given up by its caller (a cancelled task, a killed process) still runs
+    there, and sqlite3's connection must never be used by two threads at once (closing it
+    under a running statement crashes the process). Until that statement ends, the next calls
+    queue behind it on the thread, in order."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._handed = 0
+        """Calls handed to the connection's thread (counted by the loop's thread only)."""
+        self._finished = 0
+        """Calls the connection's thread has finished (counted by that thread only)."""
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         statement = bool(args) and isinstance(args[0], str)
-        if statement and not _never_waits(args[0]):
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if self._handed != self._finished or (statement and not _never_waits(args[0])):
+            return await self._hand_off(fn, *args, **kwargs)
         if self._connection is None:
             raise ValueError("Connection closed")
         result = fn(*args, **kwargs)
@@ -60,6 +73,20 @@ class InlineSqliteConnection(aiosqlite.Connection):
             # to Telegram in flight (their timeouts) are not starved by one update's reads.
             await asyncio.sleep(0)
         return result
+
+    async def _hand_off(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` run on the connection's thread; what it returns."""
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+
+        def counted() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._finished += 1
+
+        self._handed += 1
+        return await super()._execute(counted)  # type: ignore[no-untyped-call]
 
 
 def _never_waits(sql: str) -> bool:
@@ -151,6 +178,11 @@ def _reads_open_no_transaction(
         begin(connection.connection.dbapi_connection)
 
     def _on_end(connection: Any) -> None:
+        if connection.invalidated:
+            # Its driver connection is gone (a statement interrupted, a lost server): no
+            # reading to set back, and its info would raise instead of ending the rollback,
+            # leaving the transaction open. The record's info is cleared at check-in.
+            return
         if connection.info.pop(_READING, None) is not None:
             dbapi_connection = connection.connection.dbapi_connection
             if dbapi_connection is not None:

@@ -9,6 +9,8 @@ SQLite, on purpose: each read sees the database as it is when it runs, as on Pos
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
@@ -141,3 +143,25 @@ async def test_reads_begin_no_transaction_and_writers_do(
         async with sessions() as session:
             assert await session.scalar(now) == await session.scalar(now)
             await session.rollback()
+
+
+@pytest.mark.parametrize("meant_to_write", [False, True])
+async def test_a_transaction_whose_connection_was_lost_rolls_back_and_frees_the_database(
+    sessions: async_sessionmaker[AsyncSession], meant_to_write: bool
+) -> None:
+    """A statement interrupted (a cancelled task, a killed worker) invalidates its connection;
+    the rollback that follows still ends the transaction, and the next writer writes. It used
+    to raise from the end-of-transaction hook and leave the write lock held on SQLite."""
+    intent = write_intent() if meant_to_write else contextlib.nullcontext()
+    with intent:
+        async with sessions() as session:
+            await session.scalar(NAME)
+            await session.execute(_rename("à moitié"))
+            connection = await session.connection()
+            await connection.invalidate()
+            await session.rollback()
+    with write_intent():
+        async with sessions() as writer:
+            await writer.execute(_rename("écrit ensuite"))
+            await writer.commit()
+    assert await _name_now(sessions) == "écrit ensuite"
