@@ -17,8 +17,9 @@ from pathlib import Path
 from bot.db import InlineSqliteConnection
 
 
-async def test_a_call_waits_for_the_statement_its_thread_still_runs(tmp_path: Path) -> None:
-    path = tmp_path / "inline.sqlite"
+async def _a_given_up_insert(path: Path) -> tuple[sqlite3.Connection, InlineSqliteConnection]:
+    """Another connection holding the write lock, and the connection under test whose insert
+    waits on it, on the connection's thread, its caller having given up."""
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("PRAGMA journal_mode=WAL")
     holder.execute("CREATE TABLE basket (id INTEGER)")
@@ -28,13 +29,17 @@ async def test_a_call_waits_for_the_statement_its_thread_still_runs(tmp_path: Pa
         64,
     )
     await connection
+    insert = asyncio.create_task(connection.execute("INSERT INTO basket VALUES (1)"))
+    await asyncio.sleep(0.2)
+    insert.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await insert
+    return holder, connection
+
+
+async def test_a_call_waits_for_the_statement_its_thread_still_runs(tmp_path: Path) -> None:
+    holder, connection = await _a_given_up_insert(tmp_path / "inline.sqlite")
     try:
-        # The insert waits on the lock, on the connection's thread; its caller gives up.
-        insert = asyncio.create_task(connection.execute("INSERT INTO basket VALUES (1)"))
-        await asyncio.sleep(0.2)
-        insert.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await insert
         # A read now must not run in the loop's thread beside the insert: it waits for it.
         read = asyncio.create_task(connection.execute_fetchall("SELECT count(*) FROM basket"))
         await asyncio.sleep(0.2)
@@ -51,21 +56,7 @@ async def test_a_call_waits_for_the_statement_its_thread_still_runs(tmp_path: Pa
 
 
 async def test_closing_waits_for_the_statement_its_thread_still_runs(tmp_path: Path) -> None:
-    path = tmp_path / "close.sqlite"
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("PRAGMA journal_mode=WAL")
-    holder.execute("CREATE TABLE basket (id INTEGER)")
-    holder.execute("BEGIN IMMEDIATE")
-    connection = InlineSqliteConnection(
-        lambda: sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False),
-        64,
-    )
-    await connection
-    insert = asyncio.create_task(connection.execute("INSERT INTO basket VALUES (1)"))
-    await asyncio.sleep(0.2)
-    insert.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await insert
+    holder, connection = await _a_given_up_insert(tmp_path / "close.sqlite")
     closing = asyncio.create_task(connection.close())
     await asyncio.sleep(0.2)
     assert not closing.done()  # closing under the running insert would crash the process
