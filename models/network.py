@@ -10,12 +10,14 @@ A session opened with ``network_id=ALL_NETWORKS`` (the operator's commands) sees
 
 from __future__ import annotations
 
+import functools
 import random
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ColumnElement, ForeignKey, String, event, true
 from sqlalchemy.orm import (
+    LoaderCriteriaOption,
     Mapped,
     ORMExecuteState,
     Session,
@@ -93,13 +95,19 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            NetworkScoped,
-            lambda cls: cls.network_id == network_id,
-            include_aliases=True,
-            propagate_to_loaders=True,
-        )
+    state.statement = state.statement.options(_network_criteria(network_id))
+
+
+@functools.lru_cache(maxsize=256)
+def _network_criteria(network_id: int) -> LoaderCriteriaOption:
+    """The ORM option filtering every scoped table to ``network_id``: made once per network, as
+    an option is never changed once made (building it, and its lambda, cost more than the rest
+    of :func:`_scope_statement` at every statement)."""
+    return with_loader_criteria(
+        NetworkScoped,
+        lambda cls: cls.network_id == network_id,
+        include_aliases=True,
+        propagate_to_loaders=True,
     )
 
 
