@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,8 @@ from models.network import (
     Network,
 )
 from models.unit_of_work import write_intended
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _NEVER_WAIT = ("SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT")
@@ -64,7 +67,7 @@ class InlineSqliteConnection(aiosqlite.Connection):
         statement = bool(args) and isinstance(args[0], str)
         if self._handed != self._finished or (statement and not _never_waits(args[0])):
             return await self._hand_off(fn, *args, **kwargs)
-        if self._connection is None:
+        if not self._running or self._connection is None:
             raise ValueError("Connection closed")
         result = fn(*args, **kwargs)
         if statement:
@@ -73,6 +76,34 @@ class InlineSqliteConnection(aiosqlite.Connection):
             # to Telegram in flight (their timeouts) are not starved by one update's reads.
             await asyncio.sleep(0)
         return result
+
+    async def close(self) -> None:
+        """Roll back the transaction left open, if any, then close (aiosqlite's ``close``).
+
+        sqlite3 closing a connection whose cursor still holds a statement (a read its caller,
+        cancelled, never finished) leaves it a "zombie" that keeps its transaction, and SQLite's
+        write lock, until that cursor is freed: every other writer then waits out the busy
+        timeout and fails with "database is locked". A rollback ends the transaction and aborts
+        the statement; what it had written is undone, as closing would have done."""
+        if self._running and self._connection is not None:
+            await self._execute(self._end_transaction)
+        await super().close()
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        """aiosqlite's ``stop`` (the connection closed on its thread, when it could not be closed
+        from the loop), the open transaction rolled back first as :meth:`close` does."""
+        if self._running and self._connection is not None:
+            self._tx.put_nowait((None, self._end_transaction))
+        return super().stop()
+
+    def _end_transaction(self) -> None:
+        connection = self._connection
+        if connection is None or not connection.in_transaction:
+            return
+        try:
+            connection.rollback()
+        except sqlite3.Error:  # the close that follows ends it all the same, or says why
+            log.warning("could not roll back an SQLite connection before closing it", exc_info=True)
 
     async def _hand_off(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` run on the connection's thread; what it returns."""

@@ -4,7 +4,7 @@
 connection's thread. A statement whose caller gave up (a cancelled task, a killed process) still
 runs on that thread; a call made meanwhile must queue behind it, never run beside it: sqlite3's
 connection used by two threads at once crashed the process when it was closed under a running
-statement.
+statement. And closing ends a transaction a cancelled read left open.
 """
 
 from __future__ import annotations
@@ -64,3 +64,34 @@ async def test_closing_waits_for_the_statement_its_thread_still_runs(tmp_path: P
     await asyncio.wait_for(closing, 5)
     assert holder.execute("SELECT count(*) FROM basket").fetchall() == [(1,)]
     holder.close()
+
+
+async def test_closing_with_a_read_left_unfinished_frees_the_write_lock(tmp_path: Path) -> None:
+    """A transaction's read whose caller was cancelled before reading it all: closing the
+    connection must end the transaction. sqlite3 closing a connection whose cursor still holds
+    a statement leaves it open, write lock and all, until that cursor is freed: every other
+    writer then waits out the busy timeout and fails with "database is locked"."""
+    path = tmp_path / "unfinished.sqlite"
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("PRAGMA journal_mode=WAL")
+    setup.execute("CREATE TABLE basket (id INTEGER)")
+    setup.executemany("INSERT INTO basket VALUES (?)", [(n,) for n in range(100)])
+    setup.close()
+    connection = InlineSqliteConnection(
+        lambda: sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False),
+        64,
+    )
+    await connection
+    await connection.execute("BEGIN IMMEDIATE")
+    await connection.execute("INSERT INTO basket VALUES (1000)")
+    unfinished = await connection.execute("SELECT id FROM basket")
+    assert await unfinished.fetchone() == (0,)  # one row read of 101: the statement stays open
+    await connection.close()
+    other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # "database is locked" while the closed one holds it
+        assert other.execute("SELECT count(*) FROM basket").fetchone() == (100,)  # undone
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        del unfinished
