@@ -1,0 +1,376 @@
+"""A process killed at any statement of a domain operation: nothing half-written, and the next
+process carries on.
+
+Each operation runs once, clean, on a copy of one prepared database, and lists the statements
+it sends. Then, for every statement, on a fresh copy of the same database, the process dies
+there: just before the database runs it, while it runs (the operation's task cancelled as the
+statement goes to the driver, as stopping the bot cancels what is in flight: on SQLite a write
+then goes on in the driver's thread without its caller), and just after it returned; and just
+before each commit. Dying is :class:`Killed`, a ``BaseException``
+(no ``except Exception`` catches it) raised from the engine's events, so SQLAlchemy gives the
+connection up as a dying process would; nothing of the dead session is used again, its engine
+is disposed.
+
+What must hold, on SQLite and on PostgreSQL: the next process (a new engine on the same
+database) finds the database as it was before the operation or as the clean run left it, never
+in between; the invariants hold; and where nothing was done, the operation run again leaves the
+database as the clean run did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, event, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.db import create_engine, sessionmaker
+from models import Base, Cycle, Member, Product
+from models.base import UTCDateTime
+from models.closing import close_cycle
+from models.ordering import add_to_basket, confirm_order
+from models.payments import PaymentMethod, credit_balance
+from models.stock import apply_update, read_stock_message
+from tests.factories import make_member, make_network
+from tests.invariants import check_invariants
+
+
+class Killed(BaseException):
+    """The process dying: no ``except Exception`` catches it."""
+
+
+OVERDRAFT = 0
+"""The prepaid balance's overdraft in these operations (the balance must cover the order)."""
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Who and what the operations act on, by id (each run reads them in its own session)."""
+
+    cycle_id: int
+    alice_id: int
+    """Has a basket of two lines (tomatoes, eggs) and a balance that covers it."""
+    bob_id: int
+    """Has a confirmed order, its total held on his balance."""
+    dan_id: int
+    """Has ordered nothing yet."""
+    marie_id: int
+    """Speaks for the producer, with a stock message waiting to be validated."""
+    stock_update_id: int
+    tomatoes_id: int
+    eggs_id: int
+    now: datetime
+
+
+Operation = Callable[[AsyncSession, Cast], Awaitable[Any]]
+
+
+async def _member(session: AsyncSession, member_id: int) -> Member:
+    member = await session.get(Member, member_id)
+    assert member is not None
+    return member
+
+
+async def _first_add(session: AsyncSession, cast: Cast) -> Any:
+    dan = await _member(session, cast.dan_id)
+    return await add_to_basket(session, dan, cast.cycle_id, cast.tomatoes_id, Decimal(1), cast.now)
+
+
+async def _confirm(session: AsyncSession, cast: Cast) -> Any:
+    alice = await _member(session, cast.alice_id)
+    return await confirm_order(session, alice, cast.cycle_id, cast.now, overdraft_cents=OVERDRAFT)
+
+
+async def _close(session: AsyncSession, cast: Cast) -> Any:
+    return await close_cycle(session, cast.cycle_id, cast.now + timedelta(hours=1))
+
+
+async def _validate_stock(session: AsyncSession, cast: Cast) -> Any:
+    marie = await _member(session, cast.marie_id)
+    return await apply_update(session, marie, cast.stock_update_id, cast.now)
+
+
+OPERATIONS: dict[str, Operation] = {
+    "a first add, which creates the order": _first_add,
+    "a confirmation holding money on a balance": _confirm,
+    "the close, which abandons a basket and debits a balance": _close,
+    "a producer's stock update validated": _validate_stock,
+}
+
+
+async def _prepare(session: AsyncSession, now: datetime) -> Cast:
+    """The database every run starts from (committed)."""
+    network = await make_network(session, now)
+    cycle: Cycle = network["cycle"]  # type: ignore[assignment]
+    products: dict[str, Product] = network["products"]  # type: ignore[assignment]
+    central = network["central"]
+    tomatoes, eggs = products["TOM-ANC"], products["OEU-6"]
+    admin = await make_member(session, 700_000, name="Admin")
+    alice = await make_member(session, 700_001, pickup=central, name="Alice")  # type: ignore[arg-type]
+    bob = await make_member(session, 700_002, pickup=central, name="Bob")  # type: ignore[arg-type]
+    dan = await make_member(session, 700_003, pickup=central, name="Dan")  # type: ignore[arg-type]
+    marie = await make_member(session, 700_004, name="Marie")
+    marie.producer_id = network["producer"].id  # type: ignore[attr-defined]
+    await session.commit()
+    for member in (alice, bob):
+        await credit_balance(session, member.id, 10_000, PaymentMethod.TRANSFER, None, admin, now)
+    await add_to_basket(session, alice, cycle.id, tomatoes.id, Decimal(1), now)
+    await add_to_basket(session, alice, cycle.id, eggs.id, Decimal(1), now)
+    await add_to_basket(session, bob, cycle.id, eggs.id, Decimal(3), now)
+    await confirm_order(session, bob, cycle.id, now, overdraft_cents=OVERDRAFT)
+    pending = await read_stock_message(session, marie, "tomates anciennes 7,5 kg, +3 oeufs", now)
+    assert pending is not None
+    await session.commit()
+    return Cast(
+        cycle_id=cycle.id,
+        alice_id=alice.id,
+        bob_id=bob.id,
+        dan_id=dan.id,
+        marie_id=marie.id,
+        stock_update_id=pending.id,
+        tomatoes_id=tomatoes.id,
+        eggs_id=eggs.id,
+        now=now,
+    )
+
+
+class Copies:
+    """Fresh copies of the prepared database: a file copy on SQLite, a database made from it
+    as a template on PostgreSQL."""
+
+    def __init__(self, engine: AsyncEngine, tmp_path: Path) -> None:
+        self.url = engine.url
+        self.tmp_path = tmp_path
+        self.count = 0
+        self.made: list[str] = []
+
+    @property
+    def postgres(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
+
+    async def fresh(self) -> str:
+        """The URL of a new copy (the prepared database's engine must be disposed)."""
+        self.count += 1
+        if not self.postgres:
+            source = sqlite3.connect(str(self.url.database))
+            target_path = self.tmp_path / f"copy-{self.count}.sqlite3"
+            target = sqlite3.connect(str(target_path))
+            try:
+                source.backup(target)
+            finally:
+                source.close()
+                target.close()
+            return f"sqlite+aiosqlite:///{target_path}"
+        name = f"{self.url.database}_killed"
+        await self._admin(
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'CREATE DATABASE "{name}" TEMPLATE "{self.url.database}"',
+        )
+        self.made.append(name)
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    async def drop(self) -> None:
+        """Drop the copies made on PostgreSQL (files go with the test's folder)."""
+        for name in sorted(set(self.made)):
+            await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    async def _admin(self, *statements: str) -> None:
+        admin = create_engine(
+            make_url(self.url).set(database="postgres").render_as_string(hide_password=False)
+        )
+        try:
+            async with admin.connect() as connection:
+                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                for statement in statements:
+                    await connection.execute(text(statement))
+        finally:
+            await admin.dispose()
+
+
+class Death:
+    """Where the process dies: ``("before" | "during" | "after", n)`` for the n-th statement,
+    ``("commit", n)`` just before the n-th commit; None: nowhere, and the statements are
+    listed. (Dying just after a commit is dying before the next statement, or after the
+    operation.)"""
+
+    def __init__(self, engine: AsyncEngine, at: tuple[str, int] | None) -> None:
+        self.at = at
+        self.statements: list[str] = []
+        self.commits = 0
+        self.struck = False
+        sync = engine.sync_engine
+        event.listen(sync, "before_cursor_execute", self._before)
+        event.listen(sync, "after_cursor_execute", self._after)
+        event.listen(sync, "commit", self._commit)
+
+    def _strike(self, when: str, index: int) -> None:
+        if self.at != (when, index) or self.struck:
+            return
+        self.struck = True
+        if when == "during":
+            task = asyncio.current_task()
+            assert task is not None
+            task.cancel()  # the statement goes on; its caller is cancelled at its await
+            return
+        raise Killed(f"{when} {index}")
+
+    def _before(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(" ".join(statement.split())[:100])
+        self._strike("before", len(self.statements) - 1)
+        self._strike("during", len(self.statements) - 1)
+
+    def _after(self, *_args: Any) -> None:
+        self._strike("after", len(self.statements) - 1)
+
+    def _commit(self, _conn: Any) -> None:
+        self.commits += 1
+        self._strike("commit", self.commits - 1)
+
+
+def _volatile(table: Table, inserted: set[str]) -> set[str]:
+    """Columns whose values a second run may give differently: the insert-time clock, the
+    catalog's random version, and the ids of rows inserted (a PostgreSQL sequence does not roll
+    back) with the columns that refer to them."""
+
+    def volatile(column: Any) -> bool:
+        clock = isinstance(column.type, UTCDateTime) and bool(column.default or column.onupdate)
+        inserted_id = column.primary_key and table.name in inserted
+        refers = any(fk.column.table.name in inserted for fk in column.foreign_keys)
+        return clock or column.name == "catalog_version" or inserted_id or refers
+
+    return {column.name for column in table.columns if volatile(column)}
+
+
+async def _snapshot(url: str, inserted: set[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows (volatile columns left out), sorted."""
+    engine = create_engine(url)
+    try:
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        async with engine.connect() as connection:
+            for table in Base.metadata.sorted_tables:
+                volatile = _volatile(table, inserted)
+                columns = [c for c in table.columns if c.name not in volatile]
+                result = await connection.execute(select(*columns))
+                rows[table.name] = sorted((tuple(map(repr, row)) for row in result), key=str)
+        return rows
+    finally:
+        await engine.dispose()
+
+
+def _inserted(statements: list[str]) -> set[str]:
+    return {s.split()[2].strip('"') for s in statements if s.upper().startswith("INSERT INTO")}
+
+
+async def _run(url: str, cast: Cast, operation: Operation, at: tuple[str, int] | None) -> Death:
+    """Run ``operation`` in a process of its own on ``url``, dying ``at`` (None: it lives)."""
+    engine = create_engine(url)
+    sessions = sessionmaker(engine)
+    death = Death(engine, at)
+    session = sessions()
+    try:
+        await asyncio.ensure_future(operation(session, cast))
+    except (Killed, asyncio.CancelledError):
+        if not death.struck:
+            raise
+    else:
+        assert not death.struck, f"the operation went on after dying at {at}"
+    finally:
+        # The dead session is never used again (its connection went with the process): its
+        # connections are dropped, not rolled back nor returned.
+        await session.invalidate()
+        await engine.dispose()
+    return death
+
+
+async def _invariants(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as session:
+            await check_invariants(session, overdraft_cents=OVERDRAFT)
+    finally:
+        await engine.dispose()
+
+
+def _deaths(statements: int, commits: int) -> Iterator[tuple[str, int]]:
+    for index in range(statements):
+        for when in ("before", "during", "after"):
+            yield when, index
+    for index in range(commits):
+        yield "commit", index
+
+
+@pytest.mark.parametrize("name", list(OPERATIONS))
+async def test_a_process_killed_at_any_statement_leaves_all_or_nothing(
+    name: str, engine: AsyncEngine, session: AsyncSession, clock: Any, tmp_path: Path
+) -> None:
+    operation = OPERATIONS[name]
+    cast = await _prepare(session, clock())
+    await session.close()
+    await engine.dispose()
+    copies = Copies(engine, tmp_path)
+    try:
+        clean_url = await copies.fresh()
+        clean = await _run(clean_url, cast, operation, None)
+        inserted = _inserted(clean.statements)
+        after = await _snapshot(clean_url, inserted)
+        deaths = list(_deaths(len(clean.statements), clean.commits))
+        assert len(deaths) > 6, clean.statements
+        before = await _snapshot(await copies.fresh(), inserted)  # every copy starts so
+        assert before != after, "the operation changes nothing: it tests nothing"
+        seen = {"before": 0, "after": 0}
+        for at in deaths:
+            url = await copies.fresh()
+            died = await _run(url, cast, operation, at)
+            assert died.struck, f"never reached {at}: {died.statements} against {clean.statements}"
+            found = await _snapshot(url, inserted)
+            if found == before:
+                seen["before"] += 1
+                again = await _run(url, cast, operation, None)
+                assert not again.struck
+                assert await _snapshot(url, inserted) == after, f"rerun after dying at {at}"
+            else:
+                seen["after"] += 1
+                assert found == after, f"half written after dying at {at} {_where(clean, at)}: " + (
+                    _difference(before, found, after)
+                )
+            await _invariants(url)
+        # Every death before the operation's last commit undoes it all (deaths after an earlier
+        # commit may keep what it committed: the close's summary is read after it).
+        assert seen["before"], seen
+    finally:
+        await copies.drop()
+
+
+def _where(clean: Death, at: tuple[str, int]) -> str:
+    when, index = at
+    if when in ("before", "during", "after"):
+        return repr(clean.statements[index])
+    return f"(commit {index + 1} of {clean.commits})"
+
+
+def _difference(
+    before: dict[str, list[tuple[Any, ...]]],
+    found: dict[str, list[tuple[Any, ...]]],
+    after: dict[str, list[tuple[Any, ...]]],
+) -> str:
+    lines = []
+    for table in found:
+        if found[table] != before[table] or found[table] != after[table]:
+            if found[table] not in (before[table], after[table]):
+                lines.append(
+                    f"{table}: before {before[table]}, found {found[table]}, after {after[table]}"
+                )
+            elif found[table] == before[table] != after[table]:
+                lines.append(f"{table}: as before")
+            else:
+                lines.append(f"{table}: as after")
+    return "; ".join(lines)
