@@ -33,7 +33,9 @@ from sqlalchemy import Table, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.app import build_application, start_application, stop_application
 from bot.db import create_engine, sessionmaker
+from bot.sandbox import Sandbox
 from models import Base, Cycle, Member, Product
 from models.base import UTCDateTime
 from models.closing import close_cycle
@@ -200,13 +202,15 @@ class Death:
     """Where the process dies: ``("before" | "during" | "after", n)`` for the n-th statement,
     ``("commit", n)`` just before the n-th commit; None: nowhere, and the statements are
     listed. (Dying just after a commit is dying before the next statement, or after the
-    operation.)"""
+    operation.) Only what ``task`` sends counts, once set: an application's background work
+    (its scheduler, its sending) runs beside the update it serves."""
 
     def __init__(self, engine: AsyncEngine, at: tuple[str, int] | None) -> None:
         self.at = at
         self.statements: list[str] = []
         self.commits = 0
         self.struck = False
+        self.task: asyncio.Future[Any] | None = None
         sync = engine.sync_engine
         event.listen(sync, "before_cursor_execute", self._before)
         event.listen(sync, "after_cursor_execute", self._after)
@@ -223,15 +227,24 @@ class Death:
             return
         raise Killed(f"{when} {index}")
 
+    def _counts(self) -> bool:
+        return self.task is None or asyncio.current_task() is self.task
+
     def _before(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not self._counts():
+            return
         self.statements.append(" ".join(statement.split())[:100])
         self._strike("before", len(self.statements) - 1)
         self._strike("during", len(self.statements) - 1)
 
     def _after(self, *_args: Any) -> None:
+        if not self._counts():
+            return
         self._strike("after", len(self.statements) - 1)
 
     def _commit(self, _conn: Any) -> None:
+        if not self._counts():
+            return
         self.commits += 1
         self._strike("commit", self.commits - 1)
 
@@ -277,7 +290,8 @@ async def _run(url: str, cast: Cast, operation: Operation, at: tuple[str, int] |
     death = Death(engine, at)
     session = sessions()
     try:
-        await asyncio.ensure_future(operation(session, cast))
+        death.task = asyncio.ensure_future(operation(session, cast))
+        await death.task
     except (Killed, asyncio.CancelledError):
         if not death.struck:
             raise
@@ -374,3 +388,110 @@ def _difference(
             else:
                 lines.append(f"{table}: as after")
     return "; ".join(lines)
+
+
+async def _serving(
+    settings: Any, url: str, sandbox: Sandbox, clock: Any
+) -> tuple[Any, AsyncEngine]:
+    """A process of the bot on ``url``, attached to ``sandbox`` (and its engine)."""
+    engine = create_engine(url)
+    application = build_application(
+        settings.model_copy(update={"database_url": url}),
+        request=sandbox.request(),
+        get_updates_request=sandbox.request(),
+        engine=engine,
+        clock=clock,
+        rate_limiter=False,
+    )
+    await start_application(application)
+    sandbox.attach(application)
+    return application, engine
+
+
+async def _gone(application: Any, engine: AsyncEngine, sandbox: Sandbox) -> None:
+    sandbox.detach()
+    await stop_application(application)
+    await engine.dispose()
+
+
+def _confirm_button(basket: Any) -> str:
+    return next(
+        data for row in basket.button_data for data in row if data and data.startswith("bsk:ok")
+    )
+
+
+RECEIPT = "confirmée — merci"
+APOLOGY = "quelque chose s’est mal passé"
+
+
+def _seen(user: Any) -> str:
+    """Everything the person sees in the chat now, and the pop-ups she was shown."""
+    texts = [m.text or m.caption or "" for m in user.messages if not m.deleted]
+    return "\n---\n".join(texts + [a.text for a in user.answers if a.text])
+
+
+async def test_a_process_killed_at_any_statement_of_a_confirmation_confirms_once(
+    engine: AsyncEngine, session: AsyncSession, clock: Any, tmp_path: Path, settings: Any
+) -> None:
+    """Alice presses "Confirmer la commande" and the process dies at a statement of that press;
+    she presses again, served by the next process. What she sees: her order confirmed (the
+    receipt, or "déjà confirmée" with the confirmed basket when the first had committed), never
+    two receipts, never an error; and the database ends as one clean confirmation left it.
+
+    Known gap: a process dying after the confirmation's commit and before the receipt went out
+    leaves her with "déjà confirmée" and no receipt (the receipt is sent after the commit, and
+    nothing records whether it went out)."""
+    await _prepare(session, clock())
+    await session.close()
+    await engine.dispose()
+    copies = Copies(engine, tmp_path)
+
+    async def press(url: str, at: tuple[str, int] | None) -> tuple[Death, Any, Any]:
+        sandbox = Sandbox()
+        alice = sandbox.user("Alice", language="fr", user_id=700_001)
+        application, app_engine = await _serving(settings, url, sandbox, clock)
+        try:
+            await alice.send("/panier")
+            basket = alice.last_message
+            death = Death(app_engine, at)
+            death.task = asyncio.ensure_future(
+                alice.press_data(_confirm_button(basket), message=basket)
+            )
+            try:
+                await death.task
+            except (Killed, asyncio.CancelledError):
+                if not death.struck:
+                    raise
+        finally:
+            await _gone(application, app_engine, sandbox)
+        return death, sandbox, basket
+
+    try:
+        clean_url = await copies.fresh()
+        clean, clean_sandbox, _basket = await press(clean_url, None)
+        (alice,) = [u for u in clean_sandbox.users if u.id == 700_001]
+        assert sum(RECEIPT in (m.text or "") for m in alice.messages) == 1, _seen(alice)
+        inserted = _inserted(clean.statements)
+        after = await _snapshot(clean_url, inserted)
+        deaths = list(_deaths(len(clean.statements), clean.commits))
+        assert len(deaths) > 6, clean.statements
+        for at in deaths:
+            url = await copies.fresh()
+            died, sandbox, basket = await press(url, at)
+            assert died.struck, f"never reached {at}: {died.statements} against {clean.statements}"
+            (alice,) = [u for u in sandbox.users if u.id == 700_001]
+            application, app_engine = await _serving(settings, url, sandbox, clock)
+            try:
+                await alice.press_data(_confirm_button(basket), message=basket)
+                await alice.send("/panier")
+            finally:
+                await _gone(application, app_engine, sandbox)
+            seen = _seen(alice)
+            receipts = sum(RECEIPT in (m.text or "") for m in alice.messages)
+            assert receipts <= 1, f"two receipts after dying at {at}: {seen}"
+            assert receipts == 1 or "déjà confirmée" in seen, f"dying at {at}: {seen}"
+            assert APOLOGY not in seen, f"an apology after dying at {at}: {seen}"
+            assert await _snapshot(url, inserted) == after, f"dying at {at}"
+            await _invariants(url)
+    finally:
+        await copies.drop()
