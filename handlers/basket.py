@@ -65,11 +65,13 @@ from models.ordering import (
     MAX_LINE_QUANTITY,
     ReorderReport,
     add_to_basket,
+    claim_receipt,
     confirm_order,
     count_past_orders,
     current_basket,
     empty_basket,
     line_quantity,
+    load_order,
     reorder_last,
     reorder_order,
     set_quantity,
@@ -476,26 +478,49 @@ async def confirm(
             refuse_unchanged=True,
             overdraft_cents=context.services.payments.order_overdraft,
         )
-    except AlreadyConfirmed:
-        # A second tap (or a retry after a lost answer): the receipt was sent the first time.
+    except AlreadyConfirmed as already:
+        # A second tap, or a retry after a lost answer: the receipt went with the first. Unless
+        # the process died between the confirmation and its receipt: then this press sends it.
+        order_id = int(already.params["order_id"])
+        receipt = await _claim_receipt(context, order_id)
         await render_basket(update, context, cycle, _("Votre commande est déjà confirmée."))
+        if receipt is not None:
+            await _send_receipt(
+                update, context, cycle, await load_order(context.session, order_id), receipt
+            )
         return
     except DomainError as error:
         await answer_refusal(update, context, error)
         return
-    # Counted now, in the transaction that read the order back: the basket's edit below gives
-    # the connection back while it waits on Telegram, and a count after it would open another.
-    first_order = (
-        context.member.phone is None
-        and await count_past_orders(context.session, context.member, 2) == 1
-    )
+    # Claimed before the basket is shown confirmed: a process dying before the claim leaves
+    # the confirm button in place, and the next press sends the receipt.
+    receipt = await _claim_receipt(context, order.id)
     # The order is confirmed: from here on, a lost answer must neither stop the receipt nor
-    # tell the member to try again. A timed-out request may well have been delivered, so it is
-    # never sent again (that would show two receipts).
+    # tell the member to try again.
     try:
         await render_basket(update, context, cycle, order=order)
     except TimedOut:
         log.warning("the confirmed basket's edit timed out; the receipt follows anyway")
+    if receipt is not None:
+        await _send_receipt(update, context, cycle, order, receipt)
+
+
+async def _claim_receipt(context: DesserteContext, order_id: int) -> bool | None:
+    """None when another press sends the order's receipt; else whether it is the member's
+    first order (its receipt then offers to share a phone number), read before the claim, so
+    that once claimed nothing but sending is left (:func:`models.ordering.claim_receipt`)."""
+    member = context.member
+    first_order = member.phone is None and await count_past_orders(context.session, member, 2) == 1
+    if not await claim_receipt(context.session, order_id, context.services.now()):
+        return None
+    return first_order
+
+
+async def _send_receipt(
+    update: Update, context: DesserteContext, cycle: Cycle, order: Order, first_order: bool
+) -> None:
+    """Send the confirmed order's receipt, claimed by this press. A timed-out request may well
+    have been delivered, so it is never sent again (that would show two receipts)."""
     chat = update.effective_chat
     assert chat is not None
     text, keyboard = summary_text(context, cycle, order), None

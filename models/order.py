@@ -70,6 +70,9 @@ class Order(NetworkScoped, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     changed_since_confirmed: Mapped[bool] = mapped_column(default=False)
+    receipt_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the receipt of the order's latest confirmation was claimed for sending; None: not
+    yet (each confirmation clears it; :func:`models.ordering.claim_receipt`)."""
     held_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """What the order holds on the member's balance until the close debits it."""
     paid_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -607,8 +607,28 @@ async def confirm_order(
         order.confirmed_at = order.confirmed_at or now
         order.changed_since_confirmed = False
         order.updated_at = now
+        order.receipt_sent_at = None  # this confirmation's receipt is still to be sent
         await hold_for_order(session, order, overdraft_cents)
     return await load_order(session, order.id)
+
+
+async def claim_receipt(session: AsyncSession, order_id: int, now: datetime) -> bool:
+    """Whether the caller is the one to send the receipt of the order's latest confirmation:
+    True once per confirmation, to whichever asks first (the press that confirmed, or the next
+    press when the process died before the receipt went out); recorded and committed before the
+    receipt is sent, so that no two presses send it. False for an order not confirmed."""
+    async with unit_of_work(session):
+        result = await session.execute(
+            update(Order)
+            .where(
+                Order.id == order_id,
+                Order.status == OrderStatus.CONFIRMED,
+                Order.receipt_sent_at.is_(None),
+            )
+            .values(receipt_sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def load_order(session: AsyncSession, order_id: int) -> Order:
