@@ -20,8 +20,9 @@ database as the clean run did.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -33,7 +34,6 @@ from sqlalchemy import Table, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.app import build_application, start_application, stop_application
 from bot.db import create_engine, sessionmaker
 from bot.sandbox import Sandbox
 from models import Base, Cycle, Member, Product
@@ -42,6 +42,7 @@ from models.closing import close_cycle
 from models.ordering import add_to_basket, confirm_order
 from models.payments import PaymentMethod, credit_balance
 from models.stock import apply_update, read_stock_message
+from tests.admin_support import running_app
 from tests.factories import make_member, make_network
 from tests.invariants import check_invariants
 
@@ -227,6 +228,18 @@ class Death:
             return
         raise Killed(f"{when} {index}")
 
+    async def outlive(self, work: Awaitable[Any]) -> bool:
+        """Run ``work`` as the task whose statements count; True when it died there (only a
+        death struck here is swallowed), False when it ran to its end."""
+        self.task = asyncio.ensure_future(work)
+        try:
+            await self.task
+        except (Killed, asyncio.CancelledError):
+            if not self.struck:
+                raise
+            return True
+        return False
+
     def _counts(self) -> bool:
         return self.task is None or asyncio.current_task() is self.task
 
@@ -290,13 +303,8 @@ async def _run(url: str, cast: Cast, operation: Operation, at: tuple[str, int] |
     death = Death(engine, at)
     session = sessions()
     try:
-        death.task = asyncio.ensure_future(operation(session, cast))
-        await death.task
-    except (Killed, asyncio.CancelledError):
-        if not death.struck:
-            raise
-    else:
-        assert not death.struck, f"the operation went on after dying at {at}"
+        if not await death.outlive(operation(session, cast)):
+            assert not death.struck, f"the operation went on after dying at {at}"
     finally:
         # The dead session is never used again (its connection went with the process): its
         # connections are dropped, not rolled back nor returned.
@@ -390,28 +398,21 @@ def _difference(
     return "; ".join(lines)
 
 
-async def _serving(
-    settings: Any, url: str, sandbox: Sandbox, clock: Any
-) -> tuple[Any, AsyncEngine]:
-    """A process of the bot on ``url``, attached to ``sandbox`` (and its engine)."""
+@contextlib.asynccontextmanager
+async def _serving(settings: Any, url: str, sandbox: Sandbox, clock: Any) -> AsyncIterator[Any]:
+    """A process of the bot on ``url``, attached to ``sandbox``: its engine, to listen on."""
     engine = create_engine(url)
-    application = build_application(
-        settings.model_copy(update={"database_url": url}),
-        request=sandbox.request(),
-        get_updates_request=sandbox.request(),
-        engine=engine,
-        clock=clock,
-        rate_limiter=False,
-    )
-    await start_application(application)
-    sandbox.attach(application)
-    return application, engine
-
-
-async def _gone(application: Any, engine: AsyncEngine, sandbox: Sandbox) -> None:
-    sandbox.detach()
-    await stop_application(application)
-    await engine.dispose()
+    try:
+        async with running_app(
+            settings.model_copy(update={"database_url": url}),
+            engine,
+            sandbox,
+            clock,
+            rate_limiter=False,
+        ):
+            yield engine
+    finally:
+        await engine.dispose()
 
 
 def _confirm_button(basket: Any) -> str:
@@ -443,30 +444,21 @@ async def test_a_process_killed_at_any_statement_of_a_confirmation_confirms_once
     await engine.dispose()
     copies = Copies(engine, tmp_path)
 
-    async def press(url: str, at: tuple[str, int] | None) -> tuple[Death, Any, Any]:
+    async def press(url: str, at: tuple[str, int] | None) -> tuple[Death, Sandbox, Any, Any]:
+        """Alice's press on "Confirmer" in a process of its own, dying ``at``: the death, her
+        sandbox, herself and the basket message she pressed."""
         sandbox = Sandbox()
         alice = sandbox.user("Alice", language="fr", user_id=700_001)
-        application, app_engine = await _serving(settings, url, sandbox, clock)
-        try:
+        async with _serving(settings, url, sandbox, clock) as app_engine:
             await alice.send("/panier")
             basket = alice.last_message
             death = Death(app_engine, at)
-            death.task = asyncio.ensure_future(
-                alice.press_data(_confirm_button(basket), message=basket)
-            )
-            try:
-                await death.task
-            except (Killed, asyncio.CancelledError):
-                if not death.struck:
-                    raise
-        finally:
-            await _gone(application, app_engine, sandbox)
-        return death, sandbox, basket
+            await death.outlive(alice.press_data(_confirm_button(basket), message=basket))
+        return death, sandbox, alice, basket
 
     try:
         clean_url = await copies.fresh()
-        clean, clean_sandbox, _basket = await press(clean_url, None)
-        (alice,) = [u for u in clean_sandbox.users if u.id == 700_001]
+        clean, _sandbox, alice, _basket = await press(clean_url, None)
         assert sum(RECEIPT in (m.text or "") for m in alice.messages) == 1, _seen(alice)
         inserted = _inserted(clean.statements)
         after = await _snapshot(clean_url, inserted)
@@ -474,15 +466,11 @@ async def test_a_process_killed_at_any_statement_of_a_confirmation_confirms_once
         assert len(deaths) > 6, clean.statements
         for at in deaths:
             url = await copies.fresh()
-            died, sandbox, basket = await press(url, at)
+            died, sandbox, alice, basket = await press(url, at)
             assert died.struck, f"never reached {at}: {died.statements} against {clean.statements}"
-            (alice,) = [u for u in sandbox.users if u.id == 700_001]
-            application, app_engine = await _serving(settings, url, sandbox, clock)
-            try:
+            async with _serving(settings, url, sandbox, clock):
                 await alice.press_data(_confirm_button(basket), message=basket)
                 await alice.send("/panier")
-            finally:
-                await _gone(application, app_engine, sandbox)
             seen = _seen(alice)
             receipts = sum(RECEIPT in (m.text or "") for m in alice.messages)
             assert receipts == 1, f"{receipts} receipts after dying at {at}: {seen}"
