@@ -72,6 +72,7 @@ from models.stock import (
     producers_to_prompt,
     producers_without_stock,
     read_stock_message,
+    recorded_update,
     resolve_choice,
     same_as_last_week,
     undo_last_update,
@@ -308,7 +309,7 @@ async def validate_update(update: Update, context: DesserteContext, data: Valida
             context.session, context.member, data.update_id, context.services.now()
         )
     except StaleAction:
-        await tell_stale(update)
+        await _tell_recorded(update, context, data.update_id)
         return
     except NoOpenCycle:
         await show(update, _no_cycle_text())
@@ -319,6 +320,20 @@ async def validate_update(update: Update, context: DesserteContext, data: Valida
         return
     await show_texts(update, applied_text(applied, context.services.timezone))
     if context.services.wake is not None:  # the catalog may now be ready to announce
+        await context.services.wake(context.application)
+
+
+async def _tell_recorded(update: Update, context: DesserteContext, update_id: int) -> None:
+    """Valider on an update no longer pending: when it is this farm's and recorded (a double
+    tap, or a press after the process died once it was committed), what it recorded, said to
+    be so already; otherwise that the button is stale."""
+    try:
+        recorded = await recorded_update(context.session, context.member, update_id)
+    except StaleAction:
+        await tell_stale(update)
+        return
+    await show_texts(update, applied_text(recorded, context.services.timezone, again=True))
+    if context.services.wake is not None:  # in case the first press died before it woke
         await context.services.wake(context.application)
 
 

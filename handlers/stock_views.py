@@ -330,14 +330,18 @@ def preview_keyboard(preview: StockPreview) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-def applied_text(applied: AppliedStock, timezone: ZoneInfo, *, undo: bool = False) -> list[str]:
-    """What Valider (or the undo) changed."""
+def applied_text(
+    applied: AppliedStock, timezone: ZoneInfo, *, undo: bool = False, again: bool = False
+) -> list[str]:
+    """What Valider (or the undo) changed; ``again``: Valider pressed on an update already
+    recorded, which says so."""
     title = delivery_title(applied.cycle, timezone)
-    head = (
-        _("↩️ <b>Dernière mise à jour annulée</b> ({title}) :")
-        if undo
-        else _("✅ <b>Stock enregistré</b> ({title}) :")
-    )
+    if undo:
+        head = _("↩️ <b>Dernière mise à jour annulée</b> ({title}) :")
+    elif again:
+        head = _("✅ <b>Ce stock est déjà enregistré</b> ({title}) :")
+    else:
+        head = _("✅ <b>Stock enregistré</b> ({title}) :")
     parts = [head.format(title=title)]
     parts.extend(change_line(line) for line in applied.lines)
     parts.extend(clamp_note(line) for line in applied.lines if line.clamped)

@@ -802,6 +802,52 @@ async def apply_update(
     )
 
 
+async def recorded_update(session: AsyncSession, member: Member, update_id: int) -> AppliedStock:
+    """The member's farm's update ``update_id`` as Valider recorded it: before → after per
+    product (what is ordered as it stands now), for a second press on its Valider — a double
+    tap, or a press after a process died once the update was committed. Raises
+    :class:`StaleAction` unless the update is this farm's and applied (not undone)."""
+    stock_update = await session.get(StockUpdate, update_id, populate_existing=True)
+    if (
+        stock_update is None
+        or member.producer_id is None
+        or stock_update.producer_id != member.producer_id
+        or stock_update.status != StockUpdateStatus.APPLIED
+        or stock_update.cycle_id is None
+    ):
+        raise StaleAction(update_id=update_id)
+    cycle = await session.get(Cycle, stock_update.cycle_id)
+    if cycle is None:
+        raise StaleAction(update_id=update_id)
+    recorded = stock_update.applied
+    ids = [int(item["product_id"]) for item in recorded]
+    products = {
+        product.id: product
+        for product in await session.scalars(select(Product).where(Product.id.in_(ids)))
+    }
+    offers = await _offers_by_product(session, cycle.id, ids)
+    lines = []
+    for item in recorded:
+        product = products.get(int(item["product_id"]))
+        if product is None:
+            continue
+        offer = offers.get(product.id)
+        after = Decimal(item["after"])
+        lines.append(
+            PreviewLine(
+                product_id=product.id,
+                sku=product.sku,
+                name=product.name,
+                sale_unit=product.sale_unit,
+                before=Decimal(item["before"]),
+                requested=after,
+                after=after,
+                ordered=offer.ordered if offer is not None else Decimal(0),
+            )
+        )
+    return AppliedStock(update_id=stock_update.id, cycle=cycle, lines=lines)
+
+
 async def undo_last_update(session: AsyncSession, member: Member, now: datetime) -> AppliedStock:
     """Put back the offers the farm's last applied stock update changed (never below what is
     ordered). Raises :class:`StaleAction` when there is nothing to undo or its cycle closed.

@@ -180,9 +180,21 @@ async def test_whole_week_in_one_message_and_one_tap(farm, session):
         "12",
     )
     await session.commit()
-    # The button is spent: pressing it again changes nothing.
+    # The button is spent: pressing it again (a double tap, or a press after the process died
+    # once the update was committed) changes nothing and says what was recorded.
+    await marie.press_data(f"stk:ok:{stock_update.id}", message=marie.last_message)
+    again = marie.last_message.text
+    assert "Ce stock est déjà enregistré" in again
+    assert "Tomates anciennes : 20 → 12\xa0kg" in again
+    assert "Poireaux : 20 → 0\xa0botte" in again
+    assert (await offered(session, cycle.id, "TOM-ANC")) == (12, 0)
+    await session.commit()
+    # Once undone, the update's Valider is stale: nothing of it is recorded any more.
+    await marie.send("/defaire")
+    assert "Dernière mise à jour annulée" in marie.last_message.text
     await marie.press_data(f"stk:ok:{stock_update.id}", message=marie.last_message)
     assert "plus valable" in marie.last_message.text  # said once the press was answered
+    assert (await offered(session, cycle.id, "TOM-ANC")) == (20, 0)
     await check_invariants(session)
 
 
