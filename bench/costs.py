@@ -5,7 +5,11 @@ after another, one update at a time, so that nothing else runs while an update i
 Statements are counted with a SQLAlchemy ``before_cursor_execute`` listener on the engine (an
 ``executemany`` counts once); CPU is ``time.process_time()`` around the update (every thread of
 the process: the handlers, SQLAlchemy, the driver's thread, PTB and the in-process sandbox).
-The echo bot's CPU per update, on a sandbox of its own, is the floor.
+The echo bot's CPU per update, on a sandbox of its own, is the floor; beside it, ``floor_cpu_ms``
+is the bot's own answers without the bot: a bare PTB application making, for each update of the
+same sessions, exactly the Bot API calls the bot made for it (its texts, its keyboards; the ids
+of the chat, the message and the query its own), with no database and none of our code. What
+PTB and the sandbox cost of what the bot says; the rest of ``*_cpu_ms`` is the bot's work.
 
 Kinds, as the issue names them: **read** (``/catalogue`` and a category page), **add** (➕ and
 "Ajouter"), **confirm** ("Confirmer la commande"). Figures are medians per update of a kind.
@@ -13,18 +17,30 @@ Kinds, as the issue names them: **read** (``/catalogue`` and a category page), *
 
 from __future__ import annotations
 
+import json
 import logging
 import statistics
 import time
+import warnings
 from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import event
+from telegram import Message, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.warnings import PTBUserWarning
 
 from bench.common import BenchResult, Options, bench_settings, empty, fresh_database
 from bench.network import build_network
-from bench.updates import CONSUMER_SESSION, bot_step, echo_application, echo_step, journey_missing
-from bot.sandbox import Sandbox
+from bench.updates import (
+    CONSUMER_SESSION,
+    bot_step,
+    echo_application,
+    echo_step,
+    journey_missing,
+    newest_keyboard,
+)
+from bot.sandbox import Sandbox, SandboxUser
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +52,7 @@ KEYS = (
     "add_cpu_ms",
     "confirm_cpu_ms",
     "echo_cpu_ms",
+    "floor_cpu_ms",
 )
 KINDS = {"catalog": "read", "category": "read", "more": "add", "add": "add", "confirm": "confirm"}
 """Session step name → the kind it is reported under (other steps are measured, not reported)."""
@@ -62,6 +79,8 @@ async def run(options: Options) -> BenchResult:
     sql: dict[str, list[int]] = defaultdict(list)
     cpu: dict[str, list[float]] = defaultdict(list)
     echo_cpu: list[float] = []
+    said: list[list[Call]] = []
+    """Per update of the bot's sessions, in order: the Bot API calls it made."""
     try:
         network = await build_network(engine, options.consumers)
         sandbox = Sandbox()
@@ -78,14 +97,17 @@ async def run(options: Options) -> BenchResult:
             if missing is not None:
                 return empty("costs", KEYS, "waiting", missing)
             event.listen(engine.sync_engine, "before_cursor_execute", count)
+            calls = _listen_to_calls(sandbox)
             for index, tid in enumerate(network.consumer_telegram_ids[:sessions]):
                 user = sandbox.user(f"Conso{index + 1}", language="fr", user_id=tid)
                 for step in CONSUMER_SESSION:
+                    calls.clear()
                     before_sql, before_cpu = statements, time.process_time()
                     await bot_step(user, index, network, step)
                     kind = KINDS.get(step.name, step.name)
                     cpu[kind].append(time.process_time() - before_cpu)
                     sql[kind].append(statements - before_sql)
+                    said.append(list(calls))
                 user.forget()
             event.remove(engine.sync_engine, "before_cursor_execute", count)
         finally:
@@ -104,9 +126,116 @@ async def run(options: Options) -> BenchResult:
                     echo_cpu.append(time.process_time() - before_cpu)
                 user.forget()
             echo_sandbox.detach()
+        floor_cpu = await _floor(sessions, said)
     finally:
         await engine.dispose()
-    return _result(sessions, sql, cpu, echo_cpu)
+    return _result(sessions, sql, cpu, echo_cpu, floor_cpu)
+
+
+Call = tuple[str, dict[str, Any]]
+"""A Bot API call: its method and its JSON parameters."""
+
+
+def _listen_to_calls(sandbox: Sandbox) -> list[Call]:
+    """The list every Bot API call made through ``sandbox`` is appended to (a call with files
+    is not kept: the floor replays text, not uploads)."""
+    heard: list[Call] = []
+    call = sandbox.call
+
+    async def listened(method: str, params: Any = None, files: Any = None) -> Any:
+        if not files:
+            heard.append((method, dict(params or {})))
+        return await call(method, params, files)
+
+    sandbox.call = listened  # type: ignore[method-assign]
+    return heard
+
+
+_RETURNS: dict[str, type[Message]] = {
+    "sendMessage": Message,
+    "editMessageText": Message,
+    "editMessageReplyMarkup": Message,
+}
+
+
+def _replayed(calls: list[Call], update: Update) -> list[Call]:
+    """``calls`` made for ``update``: its chat, its message, its query (a call naming a query
+    or a message the update has not is left out, as is the reply's link to a message)."""
+    chat = update.effective_chat
+    query = update.callback_query
+    message = query.message if query is not None else None
+    replayed = []
+    for method, params in calls:
+        params = {key: value for key, value in params.items() if key != "reply_parameters"}
+        if "callback_query_id" in params:
+            if query is None:
+                continue
+            params["callback_query_id"] = query.id
+        if "message_id" in params:
+            if message is None:
+                continue
+            params["message_id"] = message.message_id
+        if "chat_id" in params and chat is not None:
+            params["chat_id"] = chat.id
+        for key, value in params.items():
+            if isinstance(value, str) and value[:1] in "{[":
+                params[key] = json.loads(value)
+        replayed.append((method, params))
+    return replayed
+
+
+async def _floor(sessions: int, said: list[list[Call]]) -> list[float]:
+    """CPU per update of a bare PTB application answering the same sessions with, for each
+    update, the calls the bot made for it (``said``, in order)."""
+    sandbox = Sandbox()
+    upcoming = iter(said)
+    current: list[Call] = []
+
+    replayed = 0
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        nonlocal replayed
+        for method, params in _replayed(current, update):
+            await context.bot.do_api_request(
+                method, api_kwargs=params, return_type=_RETURNS.get(method)
+            )
+            replayed += 1
+
+    application: Application[Any, Any, Any, Any, Any, Any] = sandbox.builder().build()
+    application.add_handler(MessageHandler(filters.ALL, answer))
+    application.add_handler(CallbackQueryHandler(answer))
+    floor_cpu: list[float] = []
+    with warnings.catch_warnings():  # "Please use Bot.send_message": the point is the same call
+        warnings.simplefilter("ignore", PTBUserWarning)
+        async with application:
+            sandbox.attach(application)
+            for index in range(sessions):
+                user = sandbox.user(f"Plancher{index}", language="fr")
+                for step in CONSUMER_SESSION:
+                    current[:] = next(upcoming)
+                    before_cpu = time.process_time()
+                    await _gesture(user, step.send)
+                    floor_cpu.append(time.process_time() - before_cpu)
+                user.forget()
+            sandbox.detach()
+    made = sum(len(calls) for calls in said)
+    if replayed != made or sandbox.stats.refusals:  # else the floor would not be the bot's
+        raise RuntimeError(
+            f"the floor replayed {replayed} of the bot's {made} calls; "
+            f"refused: {sandbox.stats.refusals[:3]}"
+        )
+    return floor_cpu
+
+
+async def _gesture(user: SandboxUser, text: str | None) -> None:
+    """The text sent, or a press on the newest message's first button."""
+    if text is not None:
+        await user.send(text)
+        return
+    message = newest_keyboard(user)
+    assert message is not None, "the floor's replay shows no keyboard to press"
+    data = next(d for row in message.button_data for d in row if d)
+    await user.press_data(data, message=message)
 
 
 def _median_ms(values: list[float]) -> float | None:
@@ -114,7 +243,11 @@ def _median_ms(values: list[float]) -> float | None:
 
 
 def _result(
-    sessions: int, sql: dict[str, list[int]], cpu: dict[str, list[float]], echo_cpu: list[float]
+    sessions: int,
+    sql: dict[str, list[int]],
+    cpu: dict[str, list[float]],
+    echo_cpu: list[float],
+    floor_cpu: list[float],
 ) -> BenchResult:
     figures: dict[str, float | int | None] = {}
     for kind in ("read", "add", "confirm"):
@@ -122,6 +255,7 @@ def _result(
     for kind in ("read", "add", "confirm"):
         figures[f"{kind}_cpu_ms"] = _median_ms(cpu[kind])
     figures["echo_cpu_ms"] = _median_ms(echo_cpu)
+    figures["floor_cpu_ms"] = _median_ms(floor_cpu)
     every = {
         kind: {"sql": statistics.median(sql[kind]), "cpu_ms": _median_ms(cpu[kind])} for kind in sql
     }

@@ -104,7 +104,8 @@ class Run:
         return round(self.updates / self.seconds, 1) if self.seconds and self.updates else None
 
 
-def _newest_keyboard(user: SandboxUser) -> MessageRecord | None:
+def newest_keyboard(user: SandboxUser) -> MessageRecord | None:
+    """The newest message in ``user``'s chat with buttons under it (None: there is none)."""
     for message in reversed(user.messages):
         if message.reply_markup and not message.deleted:
             return message
@@ -146,7 +147,7 @@ async def bot_step(user: SandboxUser, index: int, network: Network, step: Step) 
     if step.send is not None:
         await user.send(step.send)
         return
-    message = _newest_keyboard(user)
+    message = newest_keyboard(user)
     button = _choose(step, message, index, network)
     assert message is not None
     await user.press_data(button["callback_data"], message=message)
@@ -158,7 +159,7 @@ async def echo_step(user: SandboxUser, number: int, step: Step) -> None:
     if step.send is not None:
         await user.send(step.send)
         return
-    message = _newest_keyboard(user)
+    message = newest_keyboard(user)
     buttons = _buttons(message)
     assert message is not None
     assert buttons

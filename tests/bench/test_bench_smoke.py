@@ -36,6 +36,7 @@ EXPECTED = {
         "add_cpu_ms",
         "confirm_cpu_ms",
         "echo_cpu_ms",
+        "floor_cpu_ms",
     },
     "close": {"seconds", "sql_seconds", "ratio", "lines"},
     "broadcast": {
