@@ -43,6 +43,7 @@ from models.broadcasts import (
     create_draft,
     drop_draft,
     start_broadcast,
+    started_broadcast,
 )
 from models.errors import NoOpenCycle, StaleAction
 from models.members import await_input, awaited, stop_awaiting
@@ -317,7 +318,10 @@ async def send(update: Update, context: DesserteContext, data: SendDraft) -> Non
             context.member,
             lambda body: broadcast_text(body, network),
         )
-    except (StaleAction, NoOpenCycle):
+    except StaleAction:
+        await _already_sent(update, context, data.draft_id)
+        return
+    except NoOpenCycle:
         await tell_stale(update)
         return
     state = BroadcastProgress(total=total, sent=0, blocked=0, failed=0, uncertain=0, pending=total)
@@ -325,6 +329,28 @@ async def send(update: Update, context: DesserteContext, data: SendDraft) -> Non
     chat_id = update.effective_chat.id if update.effective_chat else None
     message_id = getattr(message, "message_id", None)
     launch(context.application, data.draft_id, chat_id, message_id)
+
+
+async def _already_sent(update: Update, context: DesserteContext, broadcast_id: int) -> None:
+    """ "Envoyer" on a broadcast no longer a draft: when it is this admin's and sent off (a
+    double tap, or a press after the process died once it started), said so with where it
+    stands — sent once, never again — and, still going, followed here; otherwise stale."""
+    try:
+        done, state = await started_broadcast(context.session, broadcast_id, context.member)
+    except StaleAction:
+        await tell_stale(update)
+        return
+    notice = _("Cette diffusion est déjà partie : elle n’est pas envoyée une seconde fois.")
+    message = await show(update, f"{notice}\n\n{progress_text(state, finished=done)}")
+    if not done:  # sent by this process or another; here, its progress is shown as it goes
+        chat_id = update.effective_chat.id if update.effective_chat else None
+        launch(
+            context.application,
+            broadcast_id,
+            chat_id,
+            getattr(message, "message_id", None),
+            note=notice,
+        )
 
 
 async def cancel(update: Update, context: DesserteContext) -> None:

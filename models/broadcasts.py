@@ -269,6 +269,24 @@ async def start_broadcast(
     return count
 
 
+async def started_broadcast(
+    session: AsyncSession, broadcast_id: int, author: Member
+) -> tuple[bool, BroadcastProgress]:
+    """The author's broadcast ``broadcast_id`` once sent off (a second press on its "send": a
+    double tap, or the next press after the process died once it started): whether it is done,
+    and its counts. Raises :class:`StaleAction` unless it is the author's and no longer a
+    draft."""
+    broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
+    if (
+        broadcast is None
+        or broadcast.author_id != author.id
+        or broadcast.status == BroadcastStatus.DRAFT
+    ):
+        raise StaleAction(broadcast_id=broadcast_id)
+    done = broadcast.status == BroadcastStatus.DONE
+    return done, await progress(session, broadcast_id)
+
+
 async def progress(session: AsyncSession, broadcast_id: int) -> BroadcastProgress:
     """Counts of the broadcast's deliveries per state (``sending`` counts as pending)."""
     return await topic_progress(session, broadcast_topic(broadcast_id))

@@ -128,8 +128,18 @@ async def test_cancel_and_double_send(app, sandbox, session, clock):
     await admin.press_data(send_data, message=preview)  # a second tap on the same button
     await wait_for_broadcasts(app)
     assert await rows(session, OutboxMessage) == 3
-    # The draft is no longer one (whichever worker got the second tap): said in the chat.
-    assert any("plus valable" in (m.text or "") for m in admin.messages[before:])
+    # The second tap (or a press after the process died once the first started) says it is
+    # sent, once, with where it stands: not a stale button, which would have the admin write it
+    # again and everyone get it twice.
+    said = [m.text or "" for m in admin.messages[before:]]
+    said += [preview.text or ""] + [state["text"] or "" for state in preview.history]
+    assert any("déjà partie" in text for text in said), said
+    assert not any("plus valable" in text for text in said), said
+    # Pressed once more when it is over: the outcome.
+    await admin.press_data(send_data, message=preview)
+    assert "déjà partie" in preview.text
+    assert "Diffusion terminée : 3 / 3 envoyés" in preview.text
+    assert await rows(session, OutboxMessage) == 3
 
 
 async def test_no_open_cycle_refuses_the_not_ordered_audience(app, sandbox, session, clock):

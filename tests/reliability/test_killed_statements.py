@@ -16,10 +16,10 @@ database) finds the database as it was before the operation or as the clean run 
 in between; the invariants hold; and where nothing was done, the operation run again leaves the
 database as the clean run did.
 
-Through the bot, with what people see: a consumer's "Confirmer", a producer's "Valider" and the
-scheduler's close (with its sending workers) die also just before each Bot API call they make;
-the next process serves the next press, or finishes the close once the dead one's claims have
-lapsed.
+Through the bot, with what people see: a consumer's "Confirmer" (holding money on her balance),
+a producer's "Valider", the scheduler's close and an admin's "Envoyer" on a broadcast (these two
+with the sending they start) die also just before each Bot API call they make; the next process
+serves the next press, or finishes what was started once the dead one's claims have lapsed.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db import create_engine, sessionmaker
 from bot.sandbox import Sandbox
+from handlers.broadcast_sending import wait_for_broadcasts
 from handlers.cycle_run import run_due_work
 from models import Base, Cycle, Member, Product
 from models.base import UTCDateTime
@@ -96,18 +97,12 @@ async def _first_add(session: AsyncSession, cast: Cast) -> Any:
     return await add_to_basket(session, dan, cast.cycle_id, cast.tomatoes_id, Decimal(1), cast.now)
 
 
-async def _confirm(session: AsyncSession, cast: Cast) -> Any:
-    alice = await _member(session, cast.alice_id)
-    return await confirm_order(session, alice, cast.cycle_id, cast.now, overdraft_cents=OVERDRAFT)
-
-
 async def _close(session: AsyncSession, cast: Cast) -> Any:
     return await close_cycle(session, cast.cycle_id, cast.now + timedelta(hours=1))
 
 
 OPERATIONS: dict[str, Operation] = {
     "a first add, which creates the order": _first_add,
-    "a confirmation holding money on a balance": _confirm,
     "the close, which abandons a basket and debits a balance": _close,
 }
 
@@ -313,6 +308,9 @@ class Death:
         sandbox.call = counted  # type: ignore[method-assign]
 
     def _strike(self, when: str, index: int) -> None:
+        if self.struck and self.family:
+            # The process is dead: whatever of it still runs stops at its next step.
+            raise Killed(f"after the death at {self.at}")
         if self.at != (when, index) or self.struck:
             return
         self.struck = True
@@ -320,6 +318,8 @@ class Death:
             task = asyncio.current_task()
             assert task is not None
             task.cancel()  # the statement goes on; its caller is cancelled at its await
+            if self.family and self.task is not None and task is not self.task:
+                self.task.cancel()  # and the rest of the process with it
             return
         raise Killed(f"{when} {index}")
 
@@ -343,8 +343,8 @@ class Death:
         return False
 
     def _counts(self) -> bool:
-        if self.family:
-            return _OUTLIVING.get() is self and not self.over
+        if self.family:  # once dead, what of the process still runs is stopped too
+            return _OUTLIVING.get() is self and (not self.over or self.struck)
         return self.task is None or asyncio.current_task() is self.task
 
     def _before(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -737,8 +737,7 @@ async def test_a_process_killed_at_any_step_of_the_close_leaves_every_message_de
     await session.close()
     await engine.dispose()
     copies = Copies(engine, tmp_path)
-    people = {700_000: "Admin", 700_001: "Alice", 700_002: "Bob", 700_003: "Dan", 700_004: "Marie"}
-    people[ADMIN_TELEGRAM_ID] = "Organisatrice"
+    people = PEOPLE | {ADMIN_TELEGRAM_ID: "Organisatrice"}
 
     async def close(url: str, at: tuple[str, int] | None) -> tuple[Death, Sandbox]:
         """The close run when due, in a process of its own, dying ``at``."""
@@ -810,3 +809,100 @@ async def test_a_process_killed_at_any_step_of_the_close_leaves_every_message_de
         assert struck >= 0.9 * len(deaths), f"{struck} of {len(deaths)} deaths struck"
     finally:
         await copies.drop()
+
+
+BROADCAST = "Marché de Noël samedi : venez goûter les huîtres !"
+PEOPLE = {700_000: "Admin", 700_001: "Alice", 700_002: "Bob", 700_003: "Dan", 700_004: "Marie"}
+"""The prepared database's members (the organiser, ``ADMIN_TELEGRAM_ID``, joins as she writes)."""
+
+
+async def test_a_process_killed_at_any_step_of_a_broadcast_never_sends_it_twice(
+    engine: AsyncEngine, session: AsyncSession, clock: Any, tmp_path: Path, settings: Any
+) -> None:
+    """The organiser presses "Envoyer" on a broadcast's preview; the process dies at a
+    statement of that press or of the sending it starts (its workers' too), or just before one
+    of their Bot API calls; the next process starts once the dead one's claims have lapsed and
+    she presses "Envoyer" again. What people see: nobody gets the broadcast twice, everyone
+    gets it but those whose copy was in flight at the death (counted uncertain); she is told it
+    already went out — never that the button is stale, which would have her write it again —
+    or, when the death came before it started, it starts then."""
+    await _prepare(session, clock())
+    await session.close()
+    await engine.dispose()
+    copies = Copies(engine, tmp_path)
+    start = clock()
+
+    async def press(url: str, at: tuple[str, int] | None) -> tuple[Death, Sandbox, Any, Any]:
+        """The broadcast written and "Envoyer" pressed in a process of its own, dying ``at``:
+        the death, the sandbox, the organiser and the preview she pressed."""
+        sandbox = Sandbox()
+        for telegram_id, name in PEOPLE.items():
+            sandbox.user(name, language="fr", user_id=telegram_id)
+        organiser = sandbox.user("Organisatrice", language="fr", user_id=ADMIN_TELEGRAM_ID)
+        clock.set(start)
+        async with _serving(settings, url, sandbox, clock) as (app_engine, application):
+            await organiser.send("/diffusion")
+            await organiser.send(BROADCAST)
+            await organiser.press("Tous les consommateurs")
+            preview = organiser.last_message
+
+            async def send_off() -> None:
+                await organiser.press_data(_send_button(preview), message=preview)
+                await wait_for_broadcasts(application)
+
+            death = Death(app_engine, at, sandbox, family=True)
+            await death.outlive(send_off())
+        return death, sandbox, organiser, preview
+
+    def copies_of(sandbox: Sandbox, preview: Any) -> dict[str, int]:
+        """Who got how many copies (the organiser's preview, which quotes it, is not one)."""
+        return {
+            user.first_name: sum(
+                BROADCAST in (m.text or "") and "📣" in (m.text or "")
+                for m in user.messages
+                if m is not preview
+            )
+            for user in sandbox.users
+        }
+
+    try:
+        clean_url = await copies.fresh()
+        clean, clean_sandbox, _organiser, clean_preview = await press(clean_url, None)
+        audience = copies_of(clean_sandbox, clean_preview)
+        assert set(audience.values()) == {1}, audience
+        deaths = list(_spread(len(clean.statements), clean.commits, len(clean.calls)))
+        struck = 0
+        for at in deaths:
+            url = await copies.fresh()
+            died, sandbox, organiser, preview = await press(url, at)
+            struck += died.struck
+            clock.set(start + LEASE + timedelta(seconds=1))
+            async with _serving(settings, url, sandbox, clock) as (_engine, application):
+                await wait_for_broadcasts(application)  # what the start-up resumed
+                if _send_button(preview):  # else the preview already turned into the progress
+                    await organiser.press_data(_send_button(preview), message=preview)
+                await wait_for_broadcasts(application)
+            where = f"dying at {at} (struck: {died.struck})"
+            got = copies_of(sandbox, preview)
+            assert max(got.values()) <= 1, (where, got)
+            states = await _outbox(url)
+            kinds = {key[1] for key in states}
+            assert kinds <= {Kind.BROADCAST.value, Kind.DELIVERY_REPORT.value}, (where, states)
+            sent = [s for key, s in states.items() if key[1] == Kind.BROADCAST.value]
+            assert len(sent) == len(audience), (where, states)
+            assert set(sent) <= {OutboxState.SENT, OutboxState.UNCERTAIN}, (where, states)
+            assert sum(got.values()) >= sent.count(OutboxState.SENT), (where, got, states)
+            seen = _seen(organiser)
+            assert STALE not in seen, f"told the button is stale after dying at {at}: {seen}"
+            assert APOLOGY not in seen, f"an apology after dying at {at}: {seen}"
+            await _invariants(url)
+        assert struck >= 0.9 * len(deaths), f"{struck} of {len(deaths)} deaths struck"
+    finally:
+        await copies.drop()
+
+
+def _send_button(preview: Any) -> str:
+    """The preview's "Envoyer" button's data ("" once the preview is gone)."""
+    return next(
+        (d for row in preview.button_data for d in row if d and d.startswith("bc:send")), ""
+    )
