@@ -278,7 +278,8 @@ class Death:
         self.at = at
         self.family = family
         """Count what the tasks ``task`` starts send too (the close's sending workers), until
-        ``task`` ends."""
+        ``task`` ends; once struck, every later step of theirs dies too (a dead process does
+        nothing more), so a death "during" a statement ends at its return at the latest."""
         self.over = False
         self.statements: list[str] = []
         self.commits = 0
