@@ -55,6 +55,7 @@ from models.price_change import (
     PriceRefused,
     cancel_price,
     confirm_price,
+    confirmed_price,
     read_price_message,
 )
 from models.producer import Product
@@ -170,17 +171,25 @@ def _price_refusal(refused: PriceRefused) -> str:
 
 async def confirm_new_price(update: Update, context: DesserteContext, data: ConfirmPrice) -> None:
     """Confirmer le prix: now, or from the next cycle; the message says which."""
+    again = False
     try:
         change = await confirm_price(
             context.session, context.member, data.change_id, context.services.now()
         )
     except StaleAction:
-        await tell_stale(update)
-        return
+        try:  # pressed again once confirmed (a double tap, or after a restart): say so
+            change = await confirmed_price(context.session, context.member, data.change_id)
+        except StaleAction:
+            await tell_stale(update)
+            return
+        again = True
     product = await context.session.get(Product, change.product_id)
     assert product is not None
     price = price_phrase(product, change.new_price_cents)
-    await show(update, price_done_text(change, product.name, price))
+    text = price_done_text(change, product.name, price)
+    if again:
+        text = _("Ce prix est déjà enregistré : rien n’a changé.") + "\n\n" + text
+    await show(update, text)
 
 
 async def cancel_new_price(update: Update, context: DesserteContext, data: CancelPrice) -> None:

@@ -239,6 +239,22 @@ async def confirm_price(
     return change
 
 
+async def confirmed_price(session: AsyncSession, member: Member, change_id: int) -> PriceChange:
+    """The farm's price change ``change_id`` once confirmed (applied, or scheduled for the next
+    cycle), for a second press on its "Confirmer": a double tap, or the next press after the
+    process died once it was committed. Raises :class:`StaleAction` unless it is this farm's
+    and confirmed."""
+    change = await session.get(PriceChange, change_id, populate_existing=True)
+    if (
+        change is None
+        or member.producer_id is None
+        or change.producer_id != member.producer_id
+        or change.status not in (PriceChangeStatus.APPLIED, PriceChangeStatus.SCHEDULED)
+    ):
+        raise StaleAction(change_id=change_id)
+    return change
+
+
 async def cancel_price(session: AsyncSession, member: Member, change_id: int) -> None:
     """Dropped: the price stays. Commits."""
     change = await _pending(session, member, change_id)
