@@ -17,7 +17,7 @@ from handlers.common import show, tell_stale
 from handlers.context import DesserteContext
 from handlers.i18n import _, lazy_gettext
 from handlers.menu import CONSUMER, MENU, Command
-from models.audiences import toggle_notification
+from models.audiences import set_notification
 from models.errors import StaleAction
 from models.member import NOTIFICATION_KINDS, Member
 
@@ -26,15 +26,17 @@ class ShowNotifications(CallbackData, prefix="ntf"):
     """The member's notification switches."""
 
 
-class ToggleNotification(CallbackData, prefix="ntf:tog"):
-    """Switches the member's notifications of ``kind`` on or off."""
+class SetNotification(CallbackData, prefix="ntf:set"):
+    """Turns the member's notifications of ``kind`` on (``on`` 1) or off (0): the state the
+    button was shown to set, so that a double tap does not undo the first."""
 
     kind: str
+    on: int
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.kind not in NOTIFICATION_KINDS:
-            raise ValueError(f"ntf:tog: {self.kind!r} is not a notification kind")
+            raise ValueError(f"ntf:set: {self.kind!r} is not a notification kind")
 
 
 COMMAND = Command(
@@ -66,13 +68,13 @@ def notifications_text() -> str:
 
 
 def notifications_keyboard(member: Member) -> InlineKeyboardMarkup:
-    """One toggling button per kind, then the menu."""
+    """One switch per kind (it sets the other state), then the menu."""
     off = set(member.notifications_off or [])
     rows = [
         [
             InlineKeyboardButton(
                 ("🔕 " if kind in off else "🔔 ") + kind_label(kind),
-                callback_data=ToggleNotification(kind).pack(),
+                callback_data=SetNotification(kind, 1 if kind in off else 0).pack(),
             )
         ]
         for kind in NOTIFICATION_KINDS
@@ -86,10 +88,10 @@ async def show_notifications(update: Update, context: DesserteContext) -> None:
     await show(update, notifications_text(), notifications_keyboard(context.member))
 
 
-async def toggle(update: Update, context: DesserteContext, data: ToggleNotification) -> None:
+async def switch(update: Update, context: DesserteContext, data: SetNotification) -> None:
     """Switches one kind on or off, in place; the message says which way it went."""
     try:
-        now_on = await toggle_notification(context.session, context.member, data.kind)
+        now_on = await set_notification(context.session, context.member, data.kind, bool(data.on))
     except StaleAction:
         await tell_stale(update)
         return
@@ -104,5 +106,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler(list(COMMAND.names), show_notifications),
         button(ShowNotifications, show_notifications),
-        button(ToggleNotification, toggle),
+        button(SetNotification, switch),
     ]

@@ -50,7 +50,7 @@ from models.pickup_day import (
     pickup_entry,
     pickup_list,
     point_by_slug,
-    toggle_collected,
+    set_collected,
 )
 
 
@@ -66,12 +66,14 @@ class ShowPoint(CallbackData, prefix="pck:pt"):
     page: int
 
 
-class ToggleCollected(CallbackData, prefix="pck:tog"):
-    """An order marked collected (or not any more); the list's ``page`` shown again (``-1``:
-    the page holding that order, after a search)."""
+class MarkCollected(CallbackData, prefix="pck:set"):
+    """An order marked collected (``collected`` 1) or not any more (0): the state the button
+    was shown to set, so that a double tap does not undo the first; the list's ``page`` shown
+    again (``-1``: the page holding that order, after a search)."""
 
     order_id: int
     page: int
+    collected: int
 
 
 class AskPayment(CallbackData, prefix="pck:pq"):
@@ -210,8 +212,9 @@ def _entry_button(entry: PickupEntry, page: int) -> list[InlineKeyboardButton]:
         number=order_number(entry.order_id),
         amount=to_pay_text(entry),
     )
-    route: CallbackData = ToggleCollected(entry.order_id, page)
-    if entry.to_pay_cents > 0 and entry.status != OrderStatus.COLLECTED:
+    collected = entry.status == OrderStatus.COLLECTED
+    route: CallbackData = MarkCollected(entry.order_id, page, 0 if collected else 1)
+    if entry.to_pay_cents > 0 and not collected:
         route = AskPayment(entry.order_id, page)
     return [InlineKeyboardButton(label, callback_data=route.pack())]
 
@@ -356,10 +359,12 @@ async def show_point(update: Update, context: DesserteContext, data: ShowPoint) 
         await tell_stale(update)
 
 
-async def toggle_order(update: Update, context: DesserteContext, data: ToggleCollected) -> None:
+async def mark_order(update: Update, context: DesserteContext, data: MarkCollected) -> None:
     """Marks a consumer's order collected (or not any more), in place, and says which."""
     try:
-        order = await toggle_collected(context.session, data.order_id, context.services.now())
+        order = await set_collected(
+            context.session, data.order_id, bool(data.collected), context.services.now()
+        )
     except StaleAction:
         await tell(update, _("Ce retrait est terminé."))
         return
@@ -390,7 +395,7 @@ async def ask_payment(update: Update, context: DesserteContext, data: AskPayment
         [
             InlineKeyboardButton(
                 _("📦 Retirée sans payer"),
-                callback_data=ToggleCollected(entry.order_id, data.page).pack(),
+                callback_data=MarkCollected(entry.order_id, data.page, 1).pack(),
             )
         ],
         [
@@ -562,7 +567,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler(list(INVITE_COMMAND.names), invite_pickup),
         button(ShowPickups, show_pickups, admin=True),
         button(ShowPoint, show_point, admin=True),
-        button(ToggleCollected, toggle_order, admin=True),
+        button(MarkCollected, mark_order, admin=True),
         button(AskPayment, ask_payment, admin=True),
         button(PayAtCounter, pay_at_counter, admin=True),
         button(AskEndPickup, ask_end, admin=True),

@@ -260,16 +260,15 @@ async def admin_audience(
 # -- preferences ----------------------------------------------------------------------------
 
 
-async def toggle_notification(session: AsyncSession, member: Member, kind: str) -> bool:
-    """Switch the member's notifications of ``kind`` on or off; returns whether they are now on.
-    Commits; an unknown kind answers :class:`StaleAction`."""
+async def set_notification(session: AsyncSession, member: Member, kind: str, on: bool) -> bool:
+    """Turn the member's notifications of ``kind`` on (``on``) or off, whatever they were (a
+    double tap does what one tap does); returns whether they are now on. Commits; an unknown
+    kind answers :class:`StaleAction`."""
     if kind not in NOTIFICATION_KINDS:
         raise StaleAction(kind=kind)
     async with unit_of_work(session):
-        off = list(member.notifications_off or [])
-        if kind in off:
-            off.remove(kind)
-        else:
+        off = [k for k in member.notifications_off or [] if k != kind]
+        if not on:
             off.append(kind)
         member.notifications_off = off  # a new list, so the JSON column is seen as changed
-    return kind not in off
+    return on

@@ -175,21 +175,22 @@ async def pickup_list(session: AsyncSession, cycle_id: int, point_id: int) -> Pi
     return PickupList(cycle, point, tuple(entries))
 
 
-async def toggle_collected(
-    session: AsyncSession, order_id: int, now: datetime | None = None
+async def set_collected(
+    session: AsyncSession, order_id: int, collected: bool, now: datetime | None = None
 ) -> Order:
-    """Mark the order collected, or back to not collected (what the check-in recorded as paid
-    at the counter is then taken back); commits.
+    """Mark the order collected (``collected``), or back to not collected (what the check-in
+    recorded as paid at the counter is then taken back); an order already so is left as it is,
+    so a double tap does not undo the first. Commits.
 
     Only while its cycle is being picked up (closed); otherwise :class:`StaleAction`.
     """
     async with unit_of_work(session):
         order = await lock_pickup_order(session, order_id)
-        if order.status == OrderStatus.COLLECTED:
+        if collected:
+            order.status = OrderStatus.COLLECTED
+        elif order.status == OrderStatus.COLLECTED:
             order.status = OrderStatus.CONFIRMED
             await cancel_counter_payments(session, order, None, now or order.updated_at)
-        else:
-            order.status = OrderStatus.COLLECTED
     return order
 
 

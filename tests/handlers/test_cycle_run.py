@@ -548,7 +548,22 @@ async def test_notifications_toggle_in_place(app, sandbox, session):
     assert (await member_of(session, alice)).notifications_off == ["pickup_reminder"]
     await alice.press("Rappel le jour du retrait")
     assert (await member_of(session, alice)).notifications_off == []
-    await alice.press_data("ntf:tog:everything")
+    # The switch sets a state: its second tap (a double tap) leaves it on.
+    switch = next(
+        data
+        for label, data in zip(
+            (b for row in view.buttons for b in row),
+            (d for row in view.button_data for d in row),
+            strict=True,
+        )
+        if "Rappel le jour du retrait" in label
+    )
+    await alice.press_data(switch, message=view)
+    await alice.press_data(switch, message=view)
+    assert (await member_of(session, alice)).notifications_off == ["pickup_reminder"]
+    await alice.press("Rappel le jour du retrait")
+    assert (await member_of(session, alice)).notifications_off == []
+    await alice.press_data("ntf:set:everything:1")
     assert "plus valable" in alice.answers[-1].text
 
 
@@ -574,7 +589,7 @@ def admin_buttons(cycle_id: int, point_id: int, order_id: int) -> list[str]:
         "cyc:plan",
         "pck",
         f"pck:pt:{cycle_id}:{point_id}:0",
-        f"pck:tog:{order_id}:0",
+        f"pck:set:{order_id}:0:1",
         f"pck:end:{cycle_id}:{point_id}",
         f"pck:end!:{cycle_id}:{point_id}",
     ]

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from handlers import cycle_run
-from models import Offer, Payment, Product
+from models import Member, Offer, Order, OrderStatus, Payment, Product
 from tests.conftest import ADMIN_TELEGRAM_ID
 from tests.factories import make_member, make_network
 from tests.invariants import check_invariants
@@ -219,6 +219,55 @@ async def test_an_invoice_whose_amount_changed_is_refused_then_a_shortage_after_
 
 
 # -- at pickup --------------------------------------------------------------------------------
+
+
+async def test_a_double_tap_at_the_counter_does_not_undo_the_first(app, sandbox, session, week):
+    """The counter's buttons set a state, they do not toggle one: a double tap on "Retirée sans
+    payer", or on a collected order's line (to take it back), does what one tap does."""
+    bob, admin = week["bob"], week["admin"]
+    await add_honey(bob)
+    bob_number = await confirm(bob)
+    await cycle_run.close_and_dispatch(app, week["cycle"].id)
+    await admin.send("/retraits")
+    await admin.press("Halle centrale")
+    await admin.press(f"Bob · {bob_number}")
+    asked = admin.last_message
+    taken = next(
+        data
+        for label, data in zip(
+            (b for row in asked.buttons for b in row),
+            (d for row in asked.button_data for d in row),
+            strict=True,
+        )
+        if "Retirée sans payer" in label
+    )
+    await admin.press_data(taken, message=asked)
+    await admin.press_data(taken, message=asked)  # the second tap of a double tap
+    listing = admin.last_message
+    assert "✅ Retirée" in listing.text
+    labels = [b for row in listing.buttons for b in row]
+    assert any(b.startswith(f"✅ Bob · {bob_number}") for b in labels), labels
+    order = await session.scalar(
+        select(Order)
+        .join(Member)
+        .where(Member.telegram_id == BOB)
+        .execution_options(populate_existing=True)
+    )
+    assert order.status == OrderStatus.COLLECTED
+    await session.commit()
+
+    # Taken back, with a double tap: not collected, once.
+    back = next(
+        data
+        for label, data in zip(labels, (d for row in listing.button_data for d in row), strict=True)
+        if label.startswith(f"✅ Bob · {bob_number}")
+    )
+    await admin.press_data(back, message=listing)
+    await admin.press_data(back, message=listing)
+    assert "Pas encore retirée" in admin.last_message.text
+    await session.refresh(order)
+    assert order.status == OrderStatus.CONFIRMED
+    await check_invariants(session)
 
 
 async def test_the_check_in_records_who_paid_and_how_and_the_admin_sees_what_is_unpaid(

@@ -328,7 +328,7 @@ def _foreign(world) -> list[str]:
         f"bsk:empty!:{w.past_cycle_id}",
         f"bsk:ok:{w.past_cycle_id}:0",
         f"bsk:again:{w.past_cycle_id}",
-        f"pck:tog:{w.bob_order_id}:0",
+        f"pck:set:{w.bob_order_id}:0:1",
         f"cyc:close!:{w.cycle_id}",
         f"bc:send:{w.draft_id}",
     ]
