@@ -6,7 +6,7 @@ reverse proxy (round-robin), then every consumer's ordering session of ``bench.u
 updates, 20 sessions at once) through the webhook, and a broadcast to every consumer. Figures:
 updates handled per second, the 95th percentile of one update (from the webhook's POST to the
 bot's answer in the chat), and the broadcast's seconds from "Envoyer" until every copy is
-settled (the shared sending budget: 27 messages a second among the workers).
+settled (the shared sending budget: 25 messages a second among the workers).
 
 One network; ``bench/networks.py`` measures many networks in one process.
 """
@@ -27,6 +27,7 @@ from bench.updates import CONSUMER_SESSION, Run, StepMissing, bot_step
 from bench.workers import fresh_database, start_workers, until, wait_healthy, worker_environment
 from bot.db import create_engine, sessionmaker
 from bot.migrate import upgrade_async
+from bot.rate_limiter import SHARED_RATE
 from bot.sandbox import SandboxUser
 from bot.sandbox.http_server import SandboxHttpServer
 from bot.sandbox.hub import SandboxHub
@@ -197,6 +198,6 @@ async def run(options: Options) -> BenchResult:
         figures=figures,
         note=(
             "real desserte run workers behind the sandbox as proxy, one network; "
-            "broadcast paced at 27/s shared"
+            f"broadcast paced at {SHARED_RATE:g}/s shared"
         ),
     )
