@@ -431,14 +431,13 @@ async def _invariants(url: str) -> None:
         await engine.dispose()
 
 
-def _deaths(statements: int, commits: int, calls: int = 0) -> Iterator[tuple[str, int]]:
+def _deaths(statements: int, commits: int) -> Iterator[tuple[str, int]]:
+    """Before, during and after every statement, and before every commit."""
     for index in range(statements):
         for when in ("before", "during", "after"):
             yield when, index
     for index in range(commits):
         yield "commit", index
-    for index in range(calls):
-        yield "call", index
 
 
 @pytest.mark.parametrize("name", list(OPERATIONS))
@@ -583,7 +582,7 @@ async def test_a_process_killed_at_any_statement_of_a_confirmation_confirms_once
         assert sum(RECEIPT in (m.text or "") for m in alice.messages) == 1, _seen(alice)
         inserted = _inserted(clean.statements)
         after = await _snapshot(clean_url, inserted)
-        deaths = list(_deaths(len(clean.statements), clean.commits, len(clean.calls)))
+        deaths = list(_spread(len(clean.statements), clean.commits, len(clean.calls), 1, 1))
         assert len(deaths) > 6, clean.statements
         claim = next(
             index
@@ -655,7 +654,7 @@ async def test_a_process_killed_at_any_statement_of_a_stock_validation_records_i
         assert "Stock enregistré" in marie.last_message.text, _seen(marie)
         inserted = _inserted(clean.statements)
         after = await _snapshot(clean_url, inserted)
-        deaths = list(_deaths(len(clean.statements), clean.commits, len(clean.calls)))
+        deaths = list(_spread(len(clean.statements), clean.commits, len(clean.calls), 1, 1))
         assert len(deaths) > 6, clean.statements
         for at in deaths:
             url = await copies.fresh()
@@ -676,12 +675,20 @@ async def test_a_process_killed_at_any_statement_of_a_stock_validation_records_i
         await copies.drop()
 
 
-def _spread(statements: int, commits: int, calls: int) -> Iterator[tuple[str, int]]:
-    """The deaths of :func:`_deaths`, one statement in :data:`STRIDE` (kinds in turn), the even
-    commits, every call."""
-    for index in range(0, statements, STRIDE):
-        yield ("before", "during", "after")[index // STRIDE % 3], index
-    for index in range(0, commits, 2):
+STRIDE = 20
+"""One statement in twenty of the close (or of a broadcast) is a death, before, during or after
+it in turn, besides one commit in two and every Bot API call: CI's time (every death of the
+close, 425 of them, takes five minutes; ``STRIDE = 1`` and every commit run them all)."""
+
+
+def _spread(
+    statements: int, commits: int, calls: int, stride: int = STRIDE, every: int = 2
+) -> Iterator[tuple[str, int]]:
+    """The deaths of :func:`_deaths`, one statement in ``stride`` (before, during and after in
+    turn), one commit in ``every``, every call."""
+    for index in range(0, statements, stride):
+        yield ("before", "during", "after")[index // stride % 3], index
+    for index in range(0, commits, every):
         yield "commit", index
     for index in range(calls):
         yield "call", index
@@ -697,10 +704,6 @@ MUST_ARRIVE = frozenset({Kind.PURCHASE_ORDER, Kind.FINAL_RECEIPT, Kind.CLOSE_SUM
 """What the close sends that must arrive, whatever happens: the farm's purchase order (and its
 CSV), the consumer's final receipt, the admins' summary. (The released basket's notice may be
 dropped.)"""
-STRIDE = 20
-"""One statement in twenty of the close (or of a broadcast) is a death, before, during or after
-it in turn, besides one commit in two and every Bot API call: CI's time (every death of the
-close, 425 of them, takes five minutes; ``STRIDE = 1`` and every commit run them all)."""
 CLOSE_MOMENTS = frozenset({"cycle.closed_at"})
 """When the close ran: the next process closes later than the clean run did."""
 
