@@ -148,12 +148,17 @@ async def create_draft(session: AsyncSession, author: Member, text: str) -> Broa
 
 
 async def _draft(session: AsyncSession, broadcast_id: int, author: Member) -> Broadcast:
+    broadcast = await _authors(session, broadcast_id, author)
+    if broadcast.status != BroadcastStatus.DRAFT:
+        raise StaleAction(broadcast_id=broadcast_id)
+    return broadcast
+
+
+async def _authors(session: AsyncSession, broadcast_id: int, author: Member) -> Broadcast:
+    """The ``author``'s broadcast ``broadcast_id``, read afresh; :class:`StaleAction` for
+    another's or a forged id."""
     broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
-    if (
-        broadcast is None
-        or broadcast.author_id != author.id
-        or broadcast.status != BroadcastStatus.DRAFT
-    ):
+    if broadcast is None or broadcast.author_id != author.id:
         raise StaleAction(broadcast_id=broadcast_id)
     return broadcast
 
@@ -276,12 +281,8 @@ async def started_broadcast(
     double tap, or the next press after the process died once it started): whether it is done,
     and its counts. Raises :class:`StaleAction` unless it is the author's and no longer a
     draft."""
-    broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
-    if (
-        broadcast is None
-        or broadcast.author_id != author.id
-        or broadcast.status == BroadcastStatus.DRAFT
-    ):
+    broadcast = await _authors(session, broadcast_id, author)
+    if broadcast.status == BroadcastStatus.DRAFT:
         raise StaleAction(broadcast_id=broadcast_id)
     done = broadcast.status == BroadcastStatus.DONE
     return done, await progress(session, broadcast_id)

@@ -206,12 +206,20 @@ async def read_price_message(
 
 
 async def _pending(session: AsyncSession, member: Member, change_id: int) -> PriceChange:
+    return await _farms_change(session, member, change_id, {PriceChangeStatus.PENDING})
+
+
+async def _farms_change(
+    session: AsyncSession, member: Member, change_id: int, statuses: set[PriceChangeStatus]
+) -> PriceChange:
+    """The member's farm's price change ``change_id`` in one of ``statuses``, read afresh;
+    anything else is :class:`StaleAction`."""
     change = await session.get(PriceChange, change_id, populate_existing=True)
     if (
         change is None
         or member.producer_id is None
         or change.producer_id != member.producer_id
-        or change.status != PriceChangeStatus.PENDING
+        or change.status not in statuses
     ):
         raise StaleAction(change_id=change_id)
     return change
@@ -244,15 +252,9 @@ async def confirmed_price(session: AsyncSession, member: Member, change_id: int)
     cycle), for a second press on its "Confirmer": a double tap, or the next press after the
     process died once it was committed. Raises :class:`StaleAction` unless it is this farm's
     and confirmed."""
-    change = await session.get(PriceChange, change_id, populate_existing=True)
-    if (
-        change is None
-        or member.producer_id is None
-        or change.producer_id != member.producer_id
-        or change.status not in (PriceChangeStatus.APPLIED, PriceChangeStatus.SCHEDULED)
-    ):
-        raise StaleAction(change_id=change_id)
-    return change
+    return await _farms_change(
+        session, member, change_id, {PriceChangeStatus.APPLIED, PriceChangeStatus.SCHEDULED}
+    )
 
 
 async def cancel_price(session: AsyncSession, member: Member, change_id: int) -> None:

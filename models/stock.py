@@ -458,13 +458,23 @@ async def pending_update(
 ) -> StockUpdate:
     """The member's farm's pending update ``update_id``; anything else is :class:`StaleAction`
     (someone else's farm, already applied or cancelled, or a forged id)."""
+    stock_update = await _farms_update(session, member, update_id, StockUpdateStatus.PENDING)
+    if kind is not None and stock_update.parsed.get("kind", STOCK) != kind:
+        raise StaleAction(update_id=update_id)
+    return stock_update
+
+
+async def _farms_update(
+    session: AsyncSession, member: Member, update_id: int, status: StockUpdateStatus
+) -> StockUpdate:
+    """The member's farm's update ``update_id`` in ``status``, read afresh; anything else is
+    :class:`StaleAction` (someone else's farm, another status, or a forged id)."""
     stock_update = await session.get(StockUpdate, update_id, populate_existing=True)
     if (
         stock_update is None
         or member.producer_id is None
         or stock_update.producer_id != member.producer_id
-        or stock_update.status != StockUpdateStatus.PENDING
-        or (kind is not None and stock_update.parsed.get("kind", STOCK) != kind)
+        or stock_update.status != status
     ):
         raise StaleAction(update_id=update_id)
     return stock_update
@@ -807,16 +817,8 @@ async def recorded_update(session: AsyncSession, member: Member, update_id: int)
     product (what is ordered as it stands now), for a second press on its Valider — a double
     tap, or a press after a process died once the update was committed. Raises
     :class:`StaleAction` unless the update is this farm's and applied (not undone)."""
-    stock_update = await session.get(StockUpdate, update_id, populate_existing=True)
-    if (
-        stock_update is None
-        or member.producer_id is None
-        or stock_update.producer_id != member.producer_id
-        or stock_update.status != StockUpdateStatus.APPLIED
-        or stock_update.cycle_id is None
-    ):
-        raise StaleAction(update_id=update_id)
-    cycle = await session.get(Cycle, stock_update.cycle_id)
+    stock_update = await _farms_update(session, member, update_id, StockUpdateStatus.APPLIED)
+    cycle = await session.get(Cycle, stock_update.cycle_id) if stock_update.cycle_id else None
     if cycle is None:
         raise StaleAction(update_id=update_id)
     recorded = stock_update.applied
