@@ -549,17 +549,8 @@ async def test_notifications_toggle_in_place(app, sandbox, session):
     await alice.press("Rappel le jour du retrait")
     assert (await member_of(session, alice)).notifications_off == []
     # The switch sets a state: its second tap (a double tap) leaves it on.
-    switch = next(
-        data
-        for label, data in zip(
-            (b for row in view.buttons for b in row),
-            (d for row in view.button_data for d in row),
-            strict=True,
-        )
-        if "Rappel le jour du retrait" in label
-    )
-    await alice.press_data(switch, message=view)
-    await alice.press_data(switch, message=view)
+    switch = await alice.press("Rappel le jour du retrait", message=view)
+    await alice.press_data(switch.data, message=view)
     assert (await member_of(session, alice)).notifications_off == ["pickup_reminder"]
     await alice.press("Rappel le jour du retrait")
     assert (await member_of(session, alice)).notifications_off == []

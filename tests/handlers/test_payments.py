@@ -232,17 +232,8 @@ async def test_a_double_tap_at_the_counter_does_not_undo_the_first(app, sandbox,
     await admin.press("Halle centrale")
     await admin.press(f"Bob · {bob_number}")
     asked = admin.last_message
-    taken = next(
-        data
-        for label, data in zip(
-            (b for row in asked.buttons for b in row),
-            (d for row in asked.button_data for d in row),
-            strict=True,
-        )
-        if "Retirée sans payer" in label
-    )
-    await admin.press_data(taken, message=asked)
-    await admin.press_data(taken, message=asked)  # the second tap of a double tap
+    taken = await admin.press("Retirée sans payer", message=asked)
+    await admin.press_data(taken.data, message=asked)  # the second tap of a double tap
     listing = admin.last_message
     assert "✅ Retirée" in listing.text
     labels = [b for row in listing.buttons for b in row]
@@ -257,13 +248,8 @@ async def test_a_double_tap_at_the_counter_does_not_undo_the_first(app, sandbox,
     await session.commit()
 
     # Taken back, with a double tap: not collected, once.
-    back = next(
-        data
-        for label, data in zip(labels, (d for row in listing.button_data for d in row), strict=True)
-        if label.startswith(f"✅ Bob · {bob_number}")
-    )
-    await admin.press_data(back, message=listing)
-    await admin.press_data(back, message=listing)
+    back = await admin.press(f"✅ Bob · {bob_number}", message=listing)
+    await admin.press_data(back.data, message=listing)
     assert "Pas encore retirée" in admin.last_message.text
     await session.refresh(order)
     assert order.status == OrderStatus.CONFIRMED

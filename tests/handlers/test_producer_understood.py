@@ -368,12 +368,11 @@ async def test_a_price_by_message_applies_now_or_from_next_cycle(
     assert "Tomates anciennes : 4,80\xa0€ le kg → 5,80\xa0€ le kg" in preview.text
     assert "tout de suite" in preview.text
     assert await price("TOM-ANC") == 480  # nothing before the tap
-    confirm = next(d for row in preview.button_data for d in row if d)
-    await marie.press("Confirmer le prix")
+    confirm = await marie.press("Confirmer le prix")
     assert "dès maintenant" in marie.last_message.text
     assert await price("TOM-ANC") == 580
     # Pressed again (a double tap, or after a restart): said to be recorded, nothing changes.
-    await marie.press_data(confirm, message=preview)
+    await marie.press_data(confirm.data, message=preview)
     assert "Ce prix est déjà enregistré" in marie.last_message.text
     assert "dès maintenant" in marie.last_message.text
     assert await price("TOM-ANC") == 580

@@ -528,14 +528,13 @@ async def _serving(
         await engine.dispose()
 
 
-def _has_confirm_button(basket: Any) -> bool:
-    return any(data and data.startswith("bsk:ok") for row in basket.button_data for data in row)
-
-
-def _confirm_button(basket: Any) -> str:
-    return next(
-        data for row in basket.button_data for data in row if data and data.startswith("bsk:ok")
-    )
+def _button(message: Any, prefix: str, *, required: bool = True) -> str:
+    """The data of ``message``'s button whose data starts with ``prefix`` ("Confirmer":
+    ``bsk:ok``, "Valider": ``stk:ok:``, "Envoyer": ``bc:send``); "" when it has none, which
+    fails unless not ``required`` (the view was redrawn past it)."""
+    found = next((d for row in message.button_data for d in row if d and d.startswith(prefix)), "")
+    assert found or not required, (prefix, message.buttons)
+    return found
 
 
 RECEIPT = "confirmée — merci"
@@ -573,7 +572,7 @@ async def test_a_process_killed_at_any_statement_of_a_confirmation_confirms_once
             await alice.send("/panier")
             basket = alice.last_message
             death = Death(app_engine, at, sandbox)
-            await death.outlive(alice.press_data(_confirm_button(basket), message=basket))
+            await death.outlive(alice.press_data(_button(basket, "bsk:ok"), message=basket))
         return death, sandbox, alice, basket
 
     try:
@@ -600,8 +599,9 @@ async def test_a_process_killed_at_any_statement_of_a_confirmation_confirms_once
             died, sandbox, alice, basket = await press(url, at)
             assert died.struck, f"never reached {at}: {died.statements} against {clean.statements}"
             async with _serving(settings, url, sandbox, clock):
-                if _has_confirm_button(basket):  # else the basket was redrawn confirmed
-                    await alice.press_data(_confirm_button(basket), message=basket)
+                confirm = _button(basket, "bsk:ok", required=False)
+                if confirm:  # else the basket was redrawn confirmed
+                    await alice.press_data(confirm, message=basket)
                 await alice.send("/panier")
             seen = _seen(alice)
             receipts = sum(RECEIPT in (m.text or "") for m in alice.messages)
@@ -616,12 +616,6 @@ async def test_a_process_killed_at_any_statement_of_a_confirmation_confirms_once
 
 
 STALE = "plus valable"
-
-
-def _validate_button(preview: Any) -> str:
-    return next(
-        data for row in preview.button_data for data in row if data and data.startswith("stk:ok:")
-    )
 
 
 async def test_a_process_killed_at_any_statement_of_a_stock_validation_records_it_once(
@@ -645,7 +639,7 @@ async def test_a_process_killed_at_any_statement_of_a_stock_validation_records_i
             await marie.send(STOCK_MESSAGE)
             preview = marie.last_message
             death = Death(app_engine, at, sandbox)
-            await death.outlive(marie.press_data(_validate_button(preview), message=preview))
+            await death.outlive(marie.press_data(_button(preview, "stk:ok:"), message=preview))
         return death, sandbox, marie, preview
 
     try:
@@ -662,7 +656,7 @@ async def test_a_process_killed_at_any_statement_of_a_stock_validation_records_i
             assert died.struck, f"never reached {at}: {died.statements} against {clean.statements}"
             assert died.calls == clean.calls[: len(died.calls)], (died.calls, clean.calls)
             async with _serving(settings, url, sandbox, clock):
-                await marie.press_data(_validate_button(preview), message=preview)
+                await marie.press_data(_button(preview, "stk:ok:"), message=preview)
             seen = _seen(marie)
             last = marie.last_message.text or ""
             assert "Stock enregistré" in last or "déjà enregistré" in last, f"at {at}: {seen}"
@@ -853,7 +847,7 @@ async def test_a_process_killed_at_any_step_of_a_broadcast_never_sends_it_twice(
             preview = organiser.last_message
 
             async def send_off() -> None:
-                await organiser.press_data(_send_button(preview), message=preview)
+                await organiser.press_data(_button(preview, "bc:send"), message=preview)
                 await wait_for_broadcasts(application)
 
             death = Death(app_engine, at, sandbox, family=True)
@@ -885,8 +879,9 @@ async def test_a_process_killed_at_any_step_of_a_broadcast_never_sends_it_twice(
             clock.set(start + LEASE + timedelta(seconds=1))
             async with _serving(settings, url, sandbox, clock) as (_engine, application):
                 await wait_for_broadcasts(application)  # what the start-up resumed
-                if _send_button(preview):  # else the preview already turned into the progress
-                    await organiser.press_data(_send_button(preview), message=preview)
+                send = _button(preview, "bc:send", required=False)
+                if send:  # else the preview already turned into the progress
+                    await organiser.press_data(send, message=preview)
                 await wait_for_broadcasts(application)
             where = f"dying at {at} (struck: {died.struck})"
             got = copies_of(sandbox, preview)
@@ -905,10 +900,3 @@ async def test_a_process_killed_at_any_step_of_a_broadcast_never_sends_it_twice(
         assert struck >= 0.9 * len(deaths), f"{struck} of {len(deaths)} deaths struck"
     finally:
         await copies.drop()
-
-
-def _send_button(preview: Any) -> str:
-    """The preview's "Envoyer" button's data ("" once the preview is gone)."""
-    return next(
-        (d for row in preview.button_data for d in row if d and d.startswith("bc:send")), ""
-    )
