@@ -7,8 +7,10 @@ import io
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from bot import demo
 from bot.demo import run_demo
@@ -23,11 +25,23 @@ async def play(tmp_path, lang: str = "fr", quiet: bool = False) -> tuple[int, st
     return status, out.getvalue()
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def played(tmp_path_factory) -> dict[str, tuple[int, str, Path]]:
+    """The demo played once in each language, for the tests that only read what it played:
+    language → (exit status, what it printed, the folder of its files)."""
+    plays = {}
+    for lang in ("fr", "en"):
+        folder = tmp_path_factory.mktemp(f"demo-{lang}")
+        status, text = await play(folder, lang)
+        plays[lang] = (status, text, folder)
+    return plays
+
+
 @pytest.mark.parametrize("lang", ["fr", "en"])
-async def test_demo_plays_two_weeks(tmp_path, lang):
-    status, text = await play(tmp_path, lang)
+def test_demo_plays_two_weeks(played, lang):
+    status, text, folder = played[lang]
     assert status == 0, text[-3000:]
-    names = sorted(p.name for p in tmp_path.iterdir())
+    names = sorted(p.name for p in folder.iterdir())
     assert sum(name.endswith(".csv") for name in names) >= 4  # 3 purchase orders + orders export
     assert any(name.endswith(".pdf") for name in names)
     assert any(name.endswith(".png") for name in names)
@@ -50,9 +64,8 @@ async def test_demo_plays_two_weeks(tmp_path, lang):
         assert "I copied your last order." in text
 
 
-async def test_english_narration_has_no_french_line(tmp_path):
-    _status, french = await play(tmp_path / "fr", "fr")
-    _status, english = await play(tmp_path / "en", "en")
+def test_english_narration_has_no_french_line(played):
+    french, english = played["fr"][1], played["en"][1]
     captions_fr = NARRATION.findall(french)
     captions_en = NARRATION.findall(english)
     assert len(captions_en) == len(captions_fr) == len(demo.STORY)
