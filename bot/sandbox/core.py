@@ -50,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 EventListener = Callable[[SandboxEvent], object]
+CallListener = Callable[[str, Mapping[str, Any], Mapping[str, UploadedFile]], object]
+"""``listener(method, params, files)``, told of a Bot API call before it runs."""
 
 BOT_ID = 7000000001
 BOT_FIRST_NAME = "Desserte"
@@ -218,6 +220,7 @@ class Sandbox:
         self._update_signal: asyncio.Event | None = None
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._listeners: list[EventListener] = []
+        self._call_listeners: list[CallListener] = []
         self._inflight = 0
         self._background: set[asyncio.Task[None]] = set()
         self._last_activity = time.monotonic()
@@ -322,6 +325,18 @@ class Sandbox:
         """Stop calling ``callback``."""
         self._listeners.remove(callback)
 
+    def before_each_call(self, listener: CallListener) -> CallListener:
+        """Call ``listener(method, params, files)`` (synchronously, in the calling task) before
+        each Bot API call runs; returns it. Unlike an event listener's, what it raises is the
+        call's: the call then never ran, as when a process dies on its way to Telegram (the
+        killed tests die there; the costs benchmark records what the bot said)."""
+        self._call_listeners.append(listener)
+        return listener
+
+    def remove_call_listener(self, listener: CallListener) -> None:
+        """Stop calling ``listener`` before each call."""
+        self._call_listeners.remove(listener)
+
     @property
     def pending_updates(self) -> int:
         """Updates queued for ``getUpdates`` and not yet fetched by the bot."""
@@ -375,9 +390,12 @@ class Sandbox:
         params: Mapping[str, Any] | None = None,
         files: Mapping[str, UploadedFile] | None = None,
     ) -> ApiResponse:
-        """Run one Bot API call as Telegram would; never raises for API errors."""
+        """Run one Bot API call as Telegram would; never raises for API errors (what a
+        :meth:`before_each_call` listener raises is raised before the call runs)."""
         params = params or {}
         files = files or {}
+        for listener in list(self._call_listeners):
+            listener(method, params, files)
         name = self.table.resolve(method)
         if name is None:
             self.stats.calls[method] += 1

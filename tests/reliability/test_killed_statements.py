@@ -297,16 +297,14 @@ class Death:
 
     def _watch(self, sandbox: Sandbox) -> None:
         """Count (and die at) the Bot API calls ``task`` makes through ``sandbox``."""
-        call = sandbox.call
 
-        async def counted(method: str, *args: Any, **kwargs: Any) -> Any:
+        def counted(method: str, _params: object, _files: object) -> None:
             if _OUTLIVING.get() is self:
                 self.calls.append(method)
                 self.statements_before_call.append(len(self.statements))
                 self._strike("call", len(self.calls) - 1)
-            return await call(method, *args, **kwargs)
 
-        sandbox.call = counted  # type: ignore[method-assign]
+        sandbox.before_each_call(counted)
 
     def _strike(self, when: str, index: int) -> None:
         if self.struck and self.family:

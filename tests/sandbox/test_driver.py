@@ -173,3 +173,28 @@ async def test_polling_in_process_with_idle(sandbox: Sandbox) -> None:
             await application.updater.stop()
             await application.stop()
     assert sandbox.pending_updates == 0
+
+
+async def test_a_call_listener_hears_each_call_first_and_can_stop_it(
+    sandbox: Sandbox, app: Application[Any, Any, Any, Any, Any, Any]
+) -> None:
+    heard: list[tuple[str, object]] = []
+    sandbox.before_each_call(lambda method, params, files: heard.append((method, dict(params))))
+    alice = sandbox.user("Alice", language="fr")
+    await alice.send("/start")
+    assert [method for method, _params in heard] == ["sendMessage"]
+    assert "Bonjour" in str(heard[0][1]["text"])
+
+    class Refused(Exception):
+        pass
+
+    def refuse(method: str, params: object, files: object) -> None:
+        raise Refused(method)
+
+    sandbox.before_each_call(refuse)
+    with pytest.raises(Refused):  # raised to the caller, not swallowed as an event's would be
+        await sandbox.call("sendMessage", {"chat_id": alice.id, "text": "jamais"})
+    assert alice.last_message.text != "jamais"  # the call never ran
+    sandbox.remove_call_listener(refuse)
+    await sandbox.call("sendMessage", {"chat_id": alice.id, "text": "enfin"})
+    assert alice.last_message.text == "enfin"
