@@ -60,3 +60,29 @@ async def test_a_held_chat_waits_out_its_retry_after_alone() -> None:
     now = asyncio.get_running_loop().time()
     assert pace.take(5, now) == pytest.approx(2.0, abs=0.01)
     assert pace.take(6, now) == 0
+
+
+def _sent(pace: Pacer, lateness: dict[int, float], messages: int) -> list[float]:
+    """When each of ``messages`` messages (one chat each) went out through one sender that
+    sleeps until its slot and wakes ``lateness[chat]`` seconds late."""
+    now, sent = 0.0, []
+    for chat in range(messages):
+        while (delay := pace.take(chat, now)) > 0:
+            now += delay + lateness.get(chat, 0.0)
+        sent.append(now)
+    return sent
+
+
+def _most_in_one_second(moments: list[float]) -> int:
+    return max(sum(1 for m in moments if start <= m < start + 1.0) for start in moments)
+
+
+def test_a_late_message_followed_on_schedule_never_makes_more_than_the_limit_in_a_second() -> None:
+    late = {1: 0.125 - 1 / 128}  # woken late by almost a whole interval
+    # Keeping the schedule, the eight on-time messages after the late one fall within a
+    # second of it: nine in one second at eight a second.
+    unguarded = _sent(Pacer(rate=8, per_chat=1000, burst=3, in_any_second=1000), late, 20)
+    assert _most_in_one_second(unguarded) == 9
+    guarded = _sent(Pacer(rate=8, per_chat=1000, burst=3, in_any_second=8), late, 20)
+    assert _most_in_one_second(guarded) == 8
+    assert guarded[-1] - unguarded[-1] < 0.125  # held back for a moment, not slowed for good
