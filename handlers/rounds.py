@@ -323,12 +323,29 @@ async def _show_checklist(
     await show(update, f"{notice}\n\n{text}" if notice else text, markup)
 
 
+async def _tell_recorded(update: Update, context: DesserteContext, stop_id: int) -> None:
+    """A driver's button on a stop already settled (a double tap, a checklist shown before):
+    what was recorded there, with the checklist as it is; anyone else, or a stop unknown, is
+    told the button is stale."""
+    stop = await round_stop(context.session, stop_id)
+    if stop is None or not context.member.is_driver or stop.status == StopStatus.PENDING:
+        await tell_stale(update)
+        return
+    farm = escape(stop.producer.name)
+    notice = (
+        _("⚠️ {farm} : ce manque est déjà enregistré, rien n’a changé.")
+        if stop.status == StopStatus.SHORT
+        else _("✅ {farm} : déjà noté collecté, rien n’a changé.")
+    ).format(farm=farm)
+    await _show_checklist(update, context, stop.round.cycle_id, notice)
+
+
 async def stop_collected(update: Update, context: DesserteContext, data: StopCollected) -> None:
     """✅ Collecté: the stop ticked, the checklist redrawn."""
     try:
         stop = await mark_collected(context.session, context.member, data.stop_id)
     except StaleAction:
-        await tell_stale(update)
+        await _tell_recorded(update, context, data.stop_id)
         return
     notice = _("✅ {farm} : collecté.").format(farm=escape(stop.producer.name))
     await _show_checklist(update, context, stop.round.cycle_id, notice)
@@ -387,7 +404,7 @@ async def stop_difference(update: Update, context: DesserteContext, data: StopDi
     try:
         stop = await count_missing(context.session, context.member, data.stop_id, 0)
     except StaleAction:
-        await tell_stale(update)
+        await _tell_recorded(update, context, data.stop_id)
         return
     await _show_difference(update, context, stop)
 
@@ -397,7 +414,7 @@ async def stop_missing(update: Update, context: DesserteContext, data: StopMissi
     try:
         stop = await count_missing(context.session, context.member, data.stop_id, data.product_id)
     except StaleAction:
-        await tell_stale(update)
+        await _tell_recorded(update, context, data.stop_id)
         return
     await _show_difference(update, context, stop)
 
@@ -424,7 +441,7 @@ async def stop_confirm_missing(
             context.session, context.member, data.stop_id, said, context.services.now()
         )
     except StaleAction:
-        await tell_stale(update)
+        await _tell_recorded(update, context, data.stop_id)
         return
     topic = f"round_shortage:{stop.id}"
     notices = await shortage_notices(context, report, stop.producer.name)

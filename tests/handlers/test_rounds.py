@@ -91,16 +91,29 @@ async def test_the_close_plans_a_round_that_the_driver_ticks(app, sandbox, sessi
     assert "⬜ 1." in checklist.text
     await paul.press("✅ 1. Collecté")
     assert "✅ 1." in paul.last_message.text
+    first = next(s for s in stops if s.position == 1)
+    await paul.press_data(f"rnd:df:{first.id}")  # "Différence" from a checklist shown before
+    assert "déjà noté collecté, rien n’a changé" in paul.last_message.text
     chicken_stop = next(s for s in stops if farms[s.producer_id] == "ferme-grand-pre")
     number = chicken_stop.position
     await paul.press(f"⚠️ {number}. Différence")
     await paul.press("➖ Poulet fermier entier")
-    await paul.press("➖ Poulet fermier entier")
+    minus = (await paul.press("➖ Poulet fermier entier")).data
     assert "à charger, il en manque 2 pièces" in paul.last_message.text.replace("\xa0", " ")
-    await paul.press("✅ Confirmer le manque")
+    confirm = (await paul.press("✅ Confirmer le manque")).data
     assert "manque enregistré" in paul.last_message.text
     assert f"⚠️ {number}." in paul.last_message.text
     assert await offered(session, cycle.id, "POU-ENT") == (2, 2)
+    # Pressed again (a double tap, the count's screen shown on another phone): what was
+    # recorded, nothing changed, nobody told twice.
+    told_before = len(bob_chat.messages)
+    for again in (confirm, minus):
+        await paul.press_data(again)
+        assert "ce manque est déjà enregistré, rien n’a changé" in paul.last_message.text
+        assert "plus valable" not in paul.last_message.text
+        assert f"⚠️ {number}." in paul.last_message.text  # the checklist as it is
+    assert await offered(session, cycle.id, "POU-ENT") == (2, 2)
+    assert len(bob_chat.messages) == told_before
     # Bob confirmed last: his chickens are gone, and he is told in English.
     told = bob_chat.last_message.text
     assert "Poulet fermier entier" in told or "chicken" in told.lower()
