@@ -91,21 +91,30 @@ async def _abandon_baskets(session: AsyncSession, cycle_id: int) -> None:
     A dish's ingredients are given back first (``kitchen.release_baskets``: one statement per
     ingredient). Then two statements whatever the number of baskets: one ``UPDATE offer … FROM`` the baskets'
     quantities summed per product (PostgreSQL, and SQLite since 3.33), then one ``UPDATE`` of
-    the orders.
+    the orders. The first is a Core statement on the session's connection, scoped to the
+    session's network on the orders alone (the cycle, locked above, is the network's): the
+    ORM's criterion on ``order_line.network_id`` made SQLite walk every line of the network
+    through that index, 21,600 of them to find no basket, where the orders' ``cycle_id``
+    leads to the cycle's lines. Only ``ordered`` changes: the catalog's version is not
+    concerned (:mod:`models.catalog_cache`).
     """
     await kitchen.release_baskets(session, cycle_id)
     held = (
         select(OrderLine.product_id, func.sum(OrderLine.quantity).label("quantity"))
         .join(Order, OrderLine.order_id == Order.id)
-        .where(Order.cycle_id == cycle_id, Order.status == OrderStatus.BASKET)
+        .where(
+            Order.cycle_id == cycle_id,
+            Order.status == OrderStatus.BASKET,
+            own_rows(session, Order.network_id),
+        )
         .group_by(OrderLine.product_id)
         .subquery()
     )
-    await session.execute(
+    connection = await session.connection()
+    await connection.execute(
         update(Offer)
         .where(Offer.cycle_id == cycle_id, Offer.product_id == held.c.product_id)
         .values(ordered=Offer.ordered - held.c.quantity)
-        .execution_options(synchronize_session=False)
     )
     await session.execute(
         update(Order)
