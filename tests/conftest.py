@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db import add_default_network, create_engine, create_schema, drop_schema, sessionmaker
-from models import Base
+from tests.database_rows import put_back, sequences
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
 USE_POSTGRES = POSTGRES_URL.startswith("postgresql")
@@ -61,57 +61,41 @@ async def _commits_unflushed(engine: AsyncEngine) -> None:
     only a crash of the server itself could lose the last commits, which no test does. The
     database tests commit thousands of times: about a seventh of their time was that wait.
     Kept when the role may not set it (the tests then only run slower)."""
-    async with engine.connect() as connection:
-        try:
-            await connection.execute(
-                text(
-                    "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = off',"
-                    " current_database()); END $$"
-                )
-            )
-            await connection.commit()
-        except Exception as exc:  # a speed-up only
-            await connection.rollback()
-            warnings.warn(f"synchronous_commit left on: {exc}", stacklevel=1)
-    await engine.dispose()  # the connections made from now on read the setting
+    await _alter_test_database(engine, "SET synchronous_commit = off")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The test database's commits left as they were found (see :func:`_commits_unflushed`)."""
+    """The test database's commits wait for the disk again (see :func:`_commits_unflushed`)."""
     if _pg_schema_ready:
-        asyncio.run(_commits_flushed_again())
+        asyncio.run(_alter_test_database(create_engine(POSTGRES_URL), "RESET synchronous_commit"))
 
 
-async def _commits_flushed_again() -> None:
-    engine = create_engine(POSTGRES_URL)
+async def _alter_test_database(engine: AsyncEngine, change: str) -> None:
+    """``ALTER DATABASE`` (the one ``engine`` is on) ``change``, for the connections made from
+    now on; a warning when it cannot be done (a speed-up only). Disposes of ``engine``."""
     try:
         async with engine.connect() as connection:
             await connection.execute(
                 text(
-                    "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET synchronous_commit',"
-                    " current_database()); END $$"
+                    "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I "
+                    + change.replace("'", "''")
+                    + "', current_database()); END $$"
                 )
             )
             await connection.commit()
-    except Exception as exc:  # as it was found, when it can be
-        warnings.warn(f"synchronous_commit not reset: {exc}", stacklevel=1)
+    except Exception as exc:
+        warnings.warn(f"ALTER DATABASE … {change}: not done: {exc}", stacklevel=1)
     finally:
-        await engine.dispose()
+        await engine.dispose()  # the connections made from now on read the setting
 
 
 async def _emptied(engine: AsyncEngine) -> None:
     """The PostgreSQL test database as :func:`create_schema` leaves it: every table emptied,
-    every sequence back at its start, the default network written again. ``DELETE``, not
-    ``TRUNCATE``: a test leaves a few rows, and a ``TRUNCATE`` of every table makes each
-    table's and index's files anew (about 95 ms a test, against about 15)."""
+    every sequence back at its start (:func:`tests.database_rows.put_back`: about 15 ms a test,
+    where a ``TRUNCATE`` of every table took about 95), the default network written again."""
     async with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):  # a row before what it refers to
-            await connection.execute(table.delete())
-        sequences = await connection.scalars(
-            text("SELECT schemaname || '.' || sequencename FROM pg_sequences")
-        )
-        for name in sequences.all():
-            await connection.execute(text("SELECT setval(:name, 1, false)"), {"name": name})
+        unused = dict.fromkeys(await sequences(connection), (None, False))
+        await put_back(connection, ({}, unused))
         await add_default_network(connection)
 
 

@@ -53,6 +53,7 @@ from models.payments import PaymentMethod, credit_balance
 from models.stock import read_stock_message
 from tests.admin_support import running_app
 from tests.conftest import ADMIN_TELEGRAM_ID
+from tests.database_rows import Saved, put_back, sequences
 from tests.factories import make_member, make_network
 from tests.invariants import check_invariants
 
@@ -142,10 +143,6 @@ async def _prepare(session: AsyncSession, now: datetime) -> Cast:
     )
 
 
-Saved = tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[int | None, bool]]]
-"""A PostgreSQL database's rows by table, and its sequences' values."""
-
-
 async def _saved(url: str) -> Saved:
     """Every table's rows and every sequence's value in ``url``'s database."""
     engine = create_engine(url)
@@ -157,35 +154,19 @@ async def _saved(url: str) -> Saved:
                 ]
                 for table in Base.metadata.sorted_tables
             }
-            sequences = {
-                name: (last, last is not None)
-                for name, last in await connection.execute(
-                    text("SELECT sequencename, last_value FROM pg_sequences")
-                )
-            }
-        return rows, sequences
+            return rows, await sequences(connection)
     finally:
         await engine.dispose()
 
 
 async def _restore(url: str, saved: Saved) -> None:
-    """``url``'s database put back as :func:`_saved` found it, in one transaction."""
-    rows, sequences = saved
-    tables = Base.metadata.sorted_tables
+    """``url``'s database put back as :func:`_saved` found it, in one transaction (its foreign
+    keys' triggers off meanwhile: the rows go back in any order)."""
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
             await connection.execute(text("SET LOCAL session_replication_role = replica"))
-            for table in tables:  # DELETE, not TRUNCATE: a few rows, no files made anew
-                await connection.execute(table.delete())
-            for table in tables:
-                if rows[table.name]:
-                    await connection.execute(table.insert(), rows[table.name])
-            for name, (last, called) in sequences.items():
-                await connection.execute(
-                    text("SELECT setval(:name, :value, :called)"),
-                    {"name": name, "value": last or 1, "called": called},
-                )
+            await put_back(connection, saved)
     finally:
         await engine.dispose()
 
