@@ -5,7 +5,8 @@ part, rendered in the recipient's language) and calls :func:`deliver` with its t
 sender, alike for every kind:
 
 * paces: about 29.5 messages a second overall, never more than 30 within one second, and one
-  a second per chat, with a small burst (:class:`Pacer`); a 429 holds back the chat it names for its ``retry_after``, not the others;
+  a second per chat, with a small burst (:class:`Pacer`); a 429 holds back the chat it names
+  for its ``retry_after``, not the others;
 * claims each row (committed) just before it goes out and settles it just after, so two senders
   (two processes during a deploy, a resumption beside a live run) never send one row twice;
 * retries what Telegram did not receive: 5xx and dropped connections, a timeout before the

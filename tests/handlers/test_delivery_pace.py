@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from handlers.delivery import Pacer
+from tests.reliability.workers import highest_pace
 
 
 def pacer() -> Pacer:
@@ -73,16 +74,12 @@ def _sent(pace: Pacer, lateness: dict[int, float], messages: int) -> list[float]
     return sent
 
 
-def _most_in_one_second(moments: list[float]) -> int:
-    return max(sum(1 for m in moments if start <= m < start + 1.0) for start in moments)
-
-
 def test_a_late_message_followed_on_schedule_never_makes_more_than_the_limit_in_a_second() -> None:
     late = {1: 0.125 - 1 / 128}  # woken late by almost a whole interval
     # Keeping the schedule, the eight on-time messages after the late one fall within a
     # second of it: nine in one second at eight a second.
     unguarded = _sent(Pacer(rate=8, per_chat=1000, burst=3, in_any_second=1000), late, 20)
-    assert _most_in_one_second(unguarded) == 9
+    assert highest_pace(unguarded) == 9
     guarded = _sent(Pacer(rate=8, per_chat=1000, burst=3, in_any_second=8), late, 20)
-    assert _most_in_one_second(guarded) == 8
+    assert highest_pace(guarded) == 8
     assert guarded[-1] - unguarded[-1] < 0.125  # held back for a moment, not slowed for good
