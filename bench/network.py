@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db import sessionmaker
@@ -29,6 +29,7 @@ from models import (
     Producer,
     Product,
 )
+from models.base import Base
 from models.network import DEFAULT_NETWORK_ID
 
 log = logging.getLogger(__name__)
@@ -182,12 +183,69 @@ async def build_network(
     return network
 
 
+async def add_history(engine: AsyncEngine, cycle_id: int, weeks: int) -> int:
+    """Give the network ``weeks`` closed weeks before ``cycle_id``, each a copy of it one more
+    week earlier (its offers, and its orders with their lines, collected); returns how many
+    order lines the history holds. What a network has after a season of weekly cycles."""
+    cycles, orders, offers, lines = (
+        Base.metadata.tables[name] for name in ("cycle", "order", "offer", "order_line")
+    )
+    past_order = orders.alias("past_order")
+    async with engine.begin() as connection:
+        week = (await connection.execute(select(cycles).where(cycles.c.id == cycle_id))).one()
+        for back in range(1, weeks + 1):
+            values = {
+                key: value - timedelta(weeks=back) if isinstance(value, datetime) else value
+                for key, value in week._mapping.items()
+                if key != "id"
+            }
+            values.update(state=CycleState.CLOSED, closed_at=values["closes_at"])
+            past = await connection.scalar(insert(cycles).values(values).returning(cycles.c.id))
+            for table in (offers, orders):
+                names = [c.name for c in table.columns if c.name != "id"]
+                copied = [
+                    literal(past).label(n)
+                    if n == "cycle_id"
+                    else literal(OrderStatus.COLLECTED, table.c.status.type).label(n)
+                    if table is orders and n == "status"
+                    else table.c[n]
+                    for n in names
+                ]
+                await connection.execute(
+                    insert(table).from_select(
+                        names, select(*copied).where(table.c.cycle_id == cycle_id)
+                    )
+                )
+            names = [c.name for c in lines.columns if c.name != "id"]
+            copied = [past_order.c.id if n == "order_id" else lines.c[n] for n in names]
+            await connection.execute(
+                insert(lines).from_select(
+                    names,
+                    select(*copied)
+                    .join(orders, orders.c.id == lines.c.order_id)
+                    .join(
+                        past_order,
+                        (past_order.c.member_id == orders.c.member_id)
+                        & (past_order.c.cycle_id == past),
+                    )
+                    .where(orders.c.cycle_id == cycle_id),
+                )
+            )
+        held = await connection.scalar(
+            select(func.count())
+            .select_from(lines.join(orders, orders.c.id == lines.c.order_id))
+            .where(orders.c.cycle_id != cycle_id)
+        )
+    return int(held or 0)
+
+
 async def analyze(engine: AsyncEngine) -> None:
     """On PostgreSQL, gather the planner's statistics, as autovacuum has by the time people
     order (within a minute of a bulk load). Without them the planner takes the fresh tables
     for nearly empty: a category page then joined its 600 offers to the products in a nested
     loop (46 ms instead of 1), and a run's figures depended on whether autovacuum had come by
-    yet. SQLite has no such daemon, and a deployment's file no statistics: left as it is."""
+    yet. On SQLite the bot analyses the tables itself when it starts and after each close
+    (``models.query_statistics``): the benchmarks that start it get them as a deployment does."""
     if engine.dialect.name != "postgresql":
         return
     async with engine.connect() as connection:

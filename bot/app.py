@@ -27,6 +27,7 @@ from handlers.menu import bot_commands
 from handlers.middleware import release_connection, serve_update
 from models.calendar import WeeklyCalendar
 from models.network import DEFAULT_NETWORK_ID, DEFAULT_NETWORK_SLUG
+from models.query_statistics import refresh_query_statistics
 from models.rounds import RoundSettings
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,8 @@ class DesserteBot(ExtBot):  # type: ignore[type-arg]
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     """Count the updates that waited while the bot was away (their button presses are not
-    acted on: ``handlers.buttons``); publish the command menu in each language; resume the
-    interrupted broadcasts."""
+    acted on: ``handlers.buttons``); publish the command menu in each language; give SQLite's
+    planner the tables' statistics; resume the interrupted broadcasts."""
     services: Services = application.bot_data[SERVICES_KEY]
     try:
         services.backlog.pending = (await application.bot.get_webhook_info()).pending_update_count
@@ -70,6 +71,11 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         await application.bot.set_my_commands(bot_commands(default))
     except Exception:  # the menu is a comfort; the bot must start without it
         log.exception("could not publish the command menu")
+    try:  # a database that grew while no close refreshed them (``models.query_statistics``)
+        async with services.sessions() as session:
+            await refresh_query_statistics(session)
+    except Exception:
+        log.exception("could not refresh the query planner's statistics")
     try:  # broadcasts a stopped process left half-sent go on, without sending anyone twice
         await resume_broadcasts(application)
     except Exception:

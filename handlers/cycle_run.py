@@ -61,6 +61,7 @@ from models.payment import PaymentMode
 from models.pickup_day import finish_pickup, pickup_missed
 from models.planning import cycles_to_watch, open_planned, plan_cycles, skip_missed
 from models.price_change import apply_due_prices
+from models.query_statistics import refresh_query_statistics
 from models.stock import add_prompted, stock_readiness
 from models.unit_of_work import unit_of_work
 
@@ -304,11 +305,16 @@ async def dispatch_close(
 
 
 async def close_and_dispatch(application: AnyApplication, cycle_id: int) -> CloseSummary:
-    """Close the cycle now (once) and, the first time, send what follows a close."""
+    """Close the cycle now (once) and, the first time, send what follows a close; the week's
+    lines joined the history, so SQLite's planner gets statistics that count them."""
     services = services_of(application)
     async with services.sessions() as session:
         summary = await close_cycle(session, cycle_id, services.now())
         await apply_due_prices(session, services.now())  # the prices asked "from next cycle"
+        try:
+            await refresh_query_statistics(session)
+        except Exception:  # a comfort for the weeks to come: the close goes on without it
+            log.exception("could not refresh the query planner's statistics")
     await dispatch_close(application, cycle_id, summary)
     return summary
 
