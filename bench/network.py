@@ -201,16 +201,11 @@ async def add_history(engine: AsyncEngine, cycle_id: int, weeks: int) -> int:
             }
             values.update(state=CycleState.CLOSED, closed_at=values["closes_at"])
             past = await connection.scalar(insert(cycles).values(values).returning(cycles.c.id))
-            for table in (offers, orders):
+            collected = literal(OrderStatus.COLLECTED, orders.c.status.type)
+            for table, changed in ((offers, {}), (orders, {"status": collected})):
+                changed = {"cycle_id": literal(past), **changed}
                 names = [c.name for c in table.columns if c.name != "id"]
-                copied = [
-                    literal(past).label(n)
-                    if n == "cycle_id"
-                    else literal(OrderStatus.COLLECTED, table.c.status.type).label(n)
-                    if table is orders and n == "status"
-                    else table.c[n]
-                    for n in names
-                ]
+                copied = [changed[n].label(n) if n in changed else table.c[n] for n in names]
                 await connection.execute(
                     insert(table).from_select(
                         names, select(*copied).where(table.c.cycle_id == cycle_id)

@@ -4,34 +4,22 @@ the cycle's report run, before and after the refresh, on a connection opened bef
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.history import READS, run_read
 from bench.network import add_history, build_network
-from bot.db import sessionmaker
 from handlers import cycle_run
-from models import Cycle
-from models.price_change import _lines_at
 from models.query_statistics import refresh_query_statistics
-from models.reports import cycle_report
-from models.weighing import weighing_lines
 from tests.factories import make_network
 
 pytestmark = pytest.mark.database
 
 WEEKS = 4
 """Weeks of history copied before the open one."""
-
-Operation = Callable[[AsyncSession, Cycle], Awaitable[Any]]
-OPERATIONS: dict[str, Operation] = {
-    "weighing": lambda session, cycle: weighing_lines(session, cycle.id),
-    "lines of a price change": lambda session, cycle: _lines_at(session, cycle, 1),
-    "report": lambda session, cycle: cycle_report(session, cycle),
-}
 
 
 def _sqlite_only(engine: AsyncEngine) -> None:
@@ -40,7 +28,7 @@ def _sqlite_only(engine: AsyncEngine) -> None:
 
 
 async def _plans(engine: AsyncEngine, cycle_id: int) -> dict[str, list[str]]:
-    """Each operation's statements that read the order lines, as SQLite plans them on one
+    """Each read's (:data:`bench.history.READS`) statements that read the order lines, as SQLite plans them on one
     connection of the engine's pool: the plan's steps, outer loop first."""
     statements: list[tuple[str, Any]] = []
 
@@ -49,15 +37,11 @@ async def _plans(engine: AsyncEngine, cycle_id: int) -> dict[str, list[str]]:
             statements.append((statement, parameters))
 
     plans: dict[str, list[str]] = {}
-    sessions = sessionmaker(engine)
-    for name, operation in OPERATIONS.items():
+    for name, read in READS.items():
         statements.clear()
         event.listen(engine.sync_engine, "before_cursor_execute", seen)
         try:
-            async with sessions() as session:
-                cycle = await session.scalar(select(Cycle).where(Cycle.id == cycle_id))
-                assert cycle is not None
-                await operation(session, cycle)
+            await run_read(engine, cycle_id, read)
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", seen)
         assert statements, name
