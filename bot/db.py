@@ -17,7 +17,6 @@ from typing import Any
 import aiosqlite
 from sqlalchemy import event, insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
@@ -28,14 +27,11 @@ from models.network import (
     NETWORK_KEY,
     Network,
 )
-from models.query_statistics import statistics_generation
 from models.unit_of_work import write_intended
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-STATISTICS_KEY = "desserte_statistics"
-"""A pooled SQLite connection's ``info`` key: the query statistics' generation it opened at."""
 _NEVER_WAIT = ("SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT")
 """What SQLite runs without waiting on another's lock (WAL: reads never wait; a deferred
 ``BEGIN`` takes no lock; the ends of a transaction and its savepoints wait on nobody)."""
@@ -286,8 +282,7 @@ def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> Asyn
         in_memory = parsed.database in (None, "", ":memory:")
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _on_connect(dbapi_connection: Any, record: Any) -> None:
-            record.info[STATISTICS_KEY] = statistics_generation()
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
@@ -296,14 +291,6 @@ def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> Asyn
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
-
-        @event.listens_for(engine.sync_engine, "checkout")
-        def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-            # A connection loads the planner's statistics when it opens: one opened before
-            # their last refresh is opened again (models.query_statistics). An in-memory
-            # database is its one connection, which ran the refresh itself.
-            if not in_memory and record.info.get(STATISTICS_KEY) != statistics_generation():
-                raise DisconnectionError("opened before the query statistics' refresh")
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:

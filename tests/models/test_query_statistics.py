@@ -47,6 +47,9 @@ async def _plans(engine: AsyncEngine, cycle_id: int) -> dict[str, list[str]]:
         assert statements, name
         async with engine.connect() as connection:
             for statement, parameters in statements:
+                # Run first, as the bot does: a statement run checks the schema is the one
+                # the connection holds (a plan alone is made on the one it holds).
+                await connection.exec_driver_sql(statement, parameters)
                 rows = await connection.exec_driver_sql(
                     "EXPLAIN QUERY PLAN " + statement, parameters
                 )
@@ -78,11 +81,17 @@ async def test_a_weeks_statements_start_from_its_orders_once_analysed(engine, se
 
 
 async def test_a_connection_opened_before_the_refresh_plans_with_it(engine, session):
-    """The pool's connections load the statistics when they open: one taken from the pool
-    before the refresh, and given back, must not plan with none."""
+    """A connection loads the statistics with the schema: one opened before a refresh, while
+    the statistics said the network's lines were few, must plan with the new ones."""
     _sqlite_only(engine)
     network = await build_network(engine, 30, with_orders=True)
     await add_history(engine, network.cycle_id, WEEKS)
+    assert await refresh_query_statistics(session) is True
+    async with engine.begin() as connection:  # statistics that no longer fit the tables
+        await connection.exec_driver_sql(
+            "UPDATE sqlite_stat1 SET stat = '1000000 1' WHERE idx = 'ix_order_line_network_id'"
+        )
+    await engine.dispose()  # the pool's connections open with them
     async with engine.connect() as early:
         held = await _plans(engine, network.cycle_id)  # a second connection, back in the pool
         assert _walking_history(held)
